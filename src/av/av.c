@@ -1,0 +1,298 @@
+/*
+ * NAME
+ *	av.c - libclamav engine manager: load, reference counting, hot reload
+ * SYNOPSIS
+ *	See av.h.
+ * DESCRIPTION
+ *	One compiled cl_engine serves every connection.  The manager keeps a
+ *	pointer to the current av_engine under a mutex held only to copy the
+ *	pointer and take a reference; loading and compiling happen outside
+ *	the lock, serialised by a second mutex so two reloads never race.
+ * LIMITS
+ *	From [limits] av_max_*: scan size, file size, recursion, files, time.
+ * DIAGNOSTICS
+ *	Load failures are returned as text; libclamav's own warnings and
+ *	errors are logged through the message callback.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "av/av.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <clamav.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct av_engine {
+	struct cl_engine *cl;
+	int refs;
+	unsigned int sigs;
+};
+
+struct av_mgr {
+	pthread_mutex_t lock;	/* protects cur */
+	pthread_mutex_t reload_lock;
+	av_engine *cur;
+	mw_config *cfg;
+	struct cl_stat dbstat;
+	int have_stat;
+	av_info info;
+};
+
+/* clamav_msg - route libclamav's messages into our log */
+static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *ctx)
+{
+	char line[300];
+
+	(void)fullmsg;
+	(void)ctx;
+	mw_printable(line, sizeof(line), msg, 250, 1);
+	/* strip trailing "?" left by the newline */
+	if (severity == CL_MSG_ERROR)
+		log_err("clamav: %s", line);
+	else if (severity == CL_MSG_WARN)
+		log_warn("clamav: %s", line);
+}
+
+int av_global_init(char *err, size_t errlen)
+{
+	static int done;
+	cl_error_t rc;
+
+	if (done)
+		return 0;
+	cl_set_clcb_msg(clamav_msg);
+	rc = cl_init(CL_INIT_DEFAULT);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cl_init: %s", cl_strerror(rc));
+		return -1;
+	}
+	done = 1;
+	return 0;
+}
+
+const char *av_version(void)
+{
+	return cl_retver();
+}
+
+static void set_limits(struct cl_engine *cl, const mw_config *cfg)
+{
+	cl_engine_set_num(cl, CL_ENGINE_MAX_SCANSIZE, (long long)cfg->lim.av_max_scansize);
+	cl_engine_set_num(cl, CL_ENGINE_MAX_FILESIZE, (long long)cfg->lim.av_max_filesize);
+	cl_engine_set_num(cl, CL_ENGINE_MAX_RECURSION, (long long)cfg->lim.av_max_recursion);
+	cl_engine_set_num(cl, CL_ENGINE_MAX_FILES, (long long)cfg->lim.av_max_files);
+	cl_engine_set_num(cl, CL_ENGINE_MAX_SCANTIME, (long long)cfg->lim.av_max_scantime);
+	if (cfg->tmp && *cfg->tmp)
+		cl_engine_set_str(cl, CL_ENGINE_TMPDIR, cfg->tmp);
+}
+
+/* av_engine_load - load and compile every database in dir */
+av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size_t errlen)
+{
+	struct cl_engine *cl = cl_engine_new();
+	unsigned int sigs = 0;
+	struct stat st;
+	cl_error_t rc;
+	av_engine *e;
+
+	if (cl == NULL) {
+		snprintf(err, errlen, "cl_engine_new failed");
+		return NULL;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "signature directory %.200s: not a readable directory", dir);
+		goto fail;
+	}
+	set_limits(cl, cfg);
+	rc = cl_load(dir, cl, &sigs, CL_DB_STDOPT);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "loading %.200s: %s", dir, cl_strerror(rc));
+		goto fail;
+	}
+	if (sigs == 0) {
+		snprintf(err, errlen, "%.200s holds no signatures", dir);
+		goto fail;
+	}
+	rc = cl_engine_compile(cl);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "compiling %.200s: %s", dir, cl_strerror(rc));
+		goto fail;
+	}
+	e = x_calloc(1, sizeof(*e));
+	e->cl = cl;
+	e->refs = 1;
+	e->sigs = sigs;
+	return e;
+fail:
+	cl_engine_free(cl);
+	return NULL;
+}
+
+av_mgr *av_mgr_new(mw_config *cfg)
+{
+	av_mgr *m = x_calloc(1, sizeof(*m));
+
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->reload_lock, NULL);
+	m->cfg = config_ref(cfg);
+	mw_strlcpy(m->info.version, cl_retver(), sizeof(m->info.version));
+	mw_strlcpy(m->info.dir, cfg->signatures, sizeof(m->info.dir));
+	return m;
+}
+
+void av_engine_release(av_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		cl_engine_free(e->cl);
+		x_free(e);
+	}
+}
+
+unsigned long av_engine_sigs(const av_engine *e)
+{
+	return e ? e->sigs : 0;
+}
+
+av_engine *av_mgr_acquire(av_mgr *m)
+{
+	av_engine *e;
+
+	pthread_mutex_lock(&m->lock);
+	e = m->cur;
+	if (e)
+		__atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&m->lock);
+	return e;
+}
+
+/* av_mgr_reload - compile beside the old engine and swap */
+int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
+{
+	av_engine *ne, *old;
+	struct cl_stat st;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->reload_lock);
+	if (!force && m->have_stat && cl_statchkdir(&m->dbstat) != 1)
+		goto out;
+	/* Record the directory state before loading, so a change during the
+	 * load is seen by the next check. */
+	memset(&st, 0, sizeof(st));
+	cl_statinidir(m->cfg->signatures, &st);
+	ne = av_engine_load(m->cfg->signatures, m->cfg, err, errlen);
+	if (ne == NULL) {
+		m->info.failed_reloads++;
+		mw_strlcpy(m->info.last_error, err, sizeof(m->info.last_error));
+		if (m->have_stat)
+			cl_statfree(&m->dbstat);
+		m->dbstat = st; /* do not retry the same broken state every period */
+		m->have_stat = 1;
+		rc = -1;
+		goto out;
+	}
+	if (m->have_stat)
+		cl_statfree(&m->dbstat);
+	m->dbstat = st;
+	m->have_stat = 1;
+	pthread_mutex_lock(&m->lock);
+	old = m->cur;
+	m->cur = ne;
+	m->info.loaded = 1;
+	m->info.sigs = ne->sigs;
+	m->info.loaded_at = time(NULL);
+	if (old)
+		m->info.reloads++;
+	m->info.last_error[0] = 0;
+	pthread_mutex_unlock(&m->lock);
+	av_engine_release(old);
+	rc = 1;
+out:
+	pthread_mutex_unlock(&m->reload_lock);
+	return rc;
+}
+
+void av_mgr_info(av_mgr *m, av_info *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->info;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void av_mgr_free(av_mgr *m)
+{
+	if (m == NULL)
+		return;
+	av_engine_release(m->cur);
+	if (m->have_stat)
+		cl_statfree(&m->dbstat);
+	config_unref(m->cfg);
+	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->reload_lock);
+	x_free(m);
+}
+
+static void scan_options(struct cl_scan_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->general = CL_SCAN_GENERAL_HEURISTICS;
+	o->parse = ~0U;
+	o->heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_MACROS |
+		       CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+}
+
+static void set_result(av_result *res, cl_error_t rc, const char *virname)
+{
+	memset(res, 0, sizeof(*res));
+	if (rc == CL_CLEAN) {
+		res->status = AV_CLEAN;
+	} else if (rc == CL_VIRUS) {
+		res->status = AV_FOUND;
+		mw_printable(res->name, sizeof(res->name), virname ? virname : "unknown", 120, 0);
+	} else {
+		res->status = AV_ERROR;
+		snprintf(res->name, sizeof(res->name), "%s", cl_strerror(rc));
+	}
+}
+
+/* av_scan_mem - scan a buffer in place through an fmap */
+void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res)
+{
+	struct cl_scan_options o;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_fmap_t *map;
+	cl_error_t rc;
+
+	if (len == 0) {
+		set_result(res, CL_CLEAN, NULL);
+		return;
+	}
+	map = cl_fmap_open_memory(data, len);
+	if (map == NULL) {
+		set_result(res, CL_EMEM, NULL);
+		return;
+	}
+	scan_options(&o);
+	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, NULL);
+	cl_fmap_close(map);
+	set_result(res, rc, virname);
+}
+
+/* av_scan_fd - scan an open file (spilled content); the caller keeps the descriptor */
+void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res)
+{
+	struct cl_scan_options o;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_error_t rc;
+
+	scan_options(&o);
+	rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &o, NULL);
+	set_result(res, rc, virname);
+}

@@ -1,0 +1,349 @@
+/*
+ * NAME
+ *	main.c - the `mailwarden` command: scan, reasons, config
+ * SYNOPSIS
+ *	mailwarden scan [options] FILE|-
+ *	mailwarden reasons [--json]
+ *	mailwarden config [--sample | --check | --show] [--config F] [-o k=v]...
+ * DESCRIPTION
+ *	A thin adapter: commands are a table; `scan` builds a message, calls
+ *	engine_scan() and prints the JSON verdict, exactly what mailwardend
+ *	would decide for the same bytes and envelope.
+ * DIAGNOSTICS
+ *	Exit status of scan: 0 accept or tag, 1 hold or quarantine, 2 reject,
+ *	3 tempfail, 4 could not run (usage, configuration, unreadable file).
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "av/av.h"
+#include "engine/engine.h"
+#include "policy/policy.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef MW_VERSION
+#define MW_VERSION "dev"
+#endif
+#ifndef MW_SYSCONFDIR
+#define MW_SYSCONFDIR "/etc/mailwarden"
+#endif
+
+#define EXIT_CANNOT 4
+
+static const char usage_text[] =
+	"Usage: mailwarden COMMAND [OPTIONS]\n"
+	"\n"
+	"Mailwarden is an inline mail-gateway filter.  This command gives the\n"
+	"administrator and the tests the same verdict engine the milter uses.\n"
+	"\n"
+	"Commands:\n"
+	"  scan [OPTIONS] FILE|-   print the verdict for one message as JSON\n"
+	"  reasons [--json]        list every reason code, its default action and meaning\n"
+	"  config --sample         print a commented configuration with all defaults\n"
+	"  config --check          check the configuration file and exit (status 0 if good)\n"
+	"  config --show           print the effective configuration\n"
+	"  help                    this text;  --version  the version\n"
+	"\n"
+	"Options (scan and config):\n"
+	"  -c, --config FILE   configuration file (default " MW_SYSCONFDIR "/mailwarden.conf\n"
+	"                      when it exists, else the embedded defaults)\n"
+	"  -o, --set KEY=VALUE override one key, e.g. -o limits.max_mime_depth=20\n"
+	"                      or -o actions.mime.malformed=quarantine (repeatable)\n"
+	"\n"
+	"Options (scan):\n"
+	"  -s, --sigs DIR      ClamAV signature directory (like clamscan -d),\n"
+	"                      overrides paths.signatures\n"
+	"      --state DIR     state directory shared with the daemon (paths.state)\n"
+	"  -f, --from ADDR     envelope sender\n"
+	"  -r, --rcpt ADDR     envelope recipient (repeatable)\n"
+	"  -q, --quiet         print nothing; only the exit status\n"
+	"\n"
+	"scan output: one JSON object on one line:\n"
+	"  {\"action\": \"accept|tag|hold|quarantine|reject|tempfail\",\n"
+	"   \"reasons\": [{\"code\", \"detail\", \"part\", \"action\"}...], \"subject\",\n"
+	"   \"from\", \"parts\": [...], \"signatures\", \"elapsed_ms\", ...}\n"
+	"\n"
+	"Exit status of scan: 0 accept or tag, 1 hold or quarantine, 2 reject,\n"
+	"3 tempfail (e.g. no signature database), 4 could not run.\n"
+	"\n"
+	"Examples:\n"
+	"  mailwarden scan --sigs /var/lib/clamav message.eml\n"
+	"  mailwarden scan -f a@example.net -r staff@example.com - < message.eml\n"
+	"  mailwarden config --check -c /etc/mailwarden/mailwarden.conf\n"
+	"\n"
+	"See also: mailwardend --help, README.md (reason codes, configuration).\n";
+
+typedef struct cli_opts {
+	const char *config;
+	const char **overrides;
+	size_t noverrides;
+	const char *sigs;
+	const char *state;
+	const char *from;
+	const char **rcpts;
+	size_t nrcpts;
+	int quiet;
+	int json;
+	int sample, check, show;
+	int argc;
+	char **argv;
+} cli_opts;
+
+static void add_str(const char ***v, size_t *n, const char *s)
+{
+	*v = x_realloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = s;
+}
+
+/* load_config - file (explicit or default if present) plus overrides */
+static mw_config *load_config(cli_opts *o)
+{
+	static const char def_path[] = MW_SYSCONFDIR "/mailwarden.conf";
+	const char *path = o->config;
+	char err[512];
+	mw_config *cfg;
+	char *sigs = NULL, *state = NULL;
+
+	if (path == NULL && access(def_path, R_OK) == 0)
+		path = def_path;
+	if (o->sigs) {
+		sigs = x_malloc(strlen(o->sigs) + 32);
+		sprintf(sigs, "paths.signatures=%s", o->sigs);
+		add_str(&o->overrides, &o->noverrides, sigs);
+	}
+	if (o->state) {
+		state = x_malloc(strlen(o->state) + 32);
+		sprintf(state, "paths.state=%s", o->state);
+		add_str(&o->overrides, &o->noverrides, state);
+	}
+	if (config_load(path, o->overrides, o->noverrides, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mailwarden: configuration: %s\n", err);
+		cfg = NULL;
+	}
+	x_free(sigs);
+	x_free(state);
+	return cfg;
+}
+
+static int exit_for(mw_action a)
+{
+	switch (a) {
+	case MW_ACCEPT:
+	case MW_TAG: return 0;
+	case MW_HOLD:
+	case MW_QUARANTINE: return 1;
+	case MW_REJECT: return 2;
+	default: return 3;
+	}
+}
+
+/* cmd_scan - verdict for one file or stdin */
+static int cmd_scan(cli_opts *o)
+{
+	mw_config *cfg = NULL;
+	av_engine *av = NULL;
+	mw_msg *m = NULL;
+	mw_result *res = NULL;
+	mw_buf out;
+	char err[512], buf[65536];
+	const char *file;
+	int fd = -1, rc = EXIT_CANNOT;
+	size_t i;
+	ssize_t n;
+
+	buf_init(&out, 0);
+	if (o->argc != 1) {
+		fprintf(stderr, "mailwarden scan: expected exactly one FILE or -\n");
+		goto out;
+	}
+	file = o->argv[0];
+	if ((cfg = load_config(o)) == NULL)
+		goto out;
+	fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "mailwarden scan: %s: %s\n", file, strerror(errno));
+		goto out;
+	}
+	m = msg_new(cfg);
+	if (o->from)
+		msg_set_sender(m, o->from);
+	for (i = 0; i < o->nrcpts; i++)
+		msg_add_rcpt(m, o->rcpts[i]);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "mailwarden scan: reading %s: %s\n", file, strerror(errno));
+			goto out;
+		}
+		if (msg_write(m, buf, (size_t)n) < 0) {
+			fprintf(stderr, "mailwarden scan: spooling: %s\n", strerror(errno));
+			goto out;
+		}
+	}
+	if (av_global_init(err, sizeof(err)) < 0 || (av = av_engine_load(cfg->signatures, cfg, err, sizeof(err))) == NULL)
+		fprintf(stderr, "mailwarden scan: antivirus: %s (verdict: tempfail)\n", err);
+	res = x_calloc(1, sizeof(*res));
+	engine_scan(m, cfg, av, res);
+	engine_result_json(m, res, &out);
+	if (!o->quiet)
+		printf("%s\n", out.p);
+	rc = exit_for(res->verdict.action);
+out:
+	if (fd > 0)
+		close(fd);
+	x_free(res);
+	msg_free(m);
+	av_engine_release(av);
+	config_unref(cfg);
+	buf_free(&out);
+	return rc;
+}
+
+/* cmd_reasons - the reason code table */
+static int cmd_reasons(cli_opts *o)
+{
+	const mw_code_info *t;
+	size_t i, n;
+	mw_buf b;
+
+	t = reason_table(&n);
+	buf_init(&b, 0);
+	if (o->json) {
+		buf_putc(&b, '[');
+		for (i = 0; i < n; i++) {
+			buf_puts(&b, i ? ", {\"code\": " : "{\"code\": ");
+			buf_json_str(&b, t[i].code, strlen(t[i].code));
+			buf_printf(&b, ", \"action\": \"%s\", \"description\": ", action_name(t[i].def_action));
+			buf_json_str(&b, t[i].description, strlen(t[i].description));
+			buf_putc(&b, '}');
+		}
+		buf_puts(&b, "]\n");
+	} else {
+		buf_printf(&b, "%-20s %-10s %s\n", "CODE", "DEFAULT", "MEANING");
+		for (i = 0; i < n; i++)
+			buf_printf(&b, "%-20s %-10s %s\n", t[i].code, action_name(t[i].def_action), t[i].description);
+	}
+	fputs(b.p, stdout);
+	buf_free(&b);
+	return 0;
+}
+
+/* cmd_config - sample, check or show */
+static int cmd_config(cli_opts *o)
+{
+	mw_config *cfg;
+	mw_buf b;
+
+	buf_init(&b, 0);
+	if (o->sample) {
+		config_write_sample(&b);
+		fputs(b.p, stdout);
+		buf_free(&b);
+		return 0;
+	}
+	if ((cfg = load_config(o)) == NULL) {
+		buf_free(&b);
+		return EXIT_CANNOT;
+	}
+	if (o->show) {
+		config_write_effective(cfg, &b);
+		fputs(b.p, stdout);
+	} else {
+		printf("%s: configuration is valid\n", cfg->source);
+	}
+	config_unref(cfg);
+	buf_free(&b);
+	return 0;
+}
+
+static int cmd_help(cli_opts *o)
+{
+	(void)o;
+	fputs(usage_text, stdout);
+	return 0;
+}
+
+typedef struct command {
+	const char *name;
+	int (*run)(cli_opts *o);
+	const char *summary;
+} command;
+
+static const command commands[] = {
+	{"scan", cmd_scan, "print the verdict for one message as JSON"},
+	{"reasons", cmd_reasons, "list reason codes"},
+	{"config", cmd_config, "sample, check or show the configuration"},
+	{"help", cmd_help, "usage"},
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
+		{"sigs", required_argument, NULL, 's'},	  {"state", required_argument, NULL, 'S'},
+		{"from", required_argument, NULL, 'f'},	  {"rcpt", required_argument, NULL, 'r'},
+		{"quiet", no_argument, NULL, 'q'},	  {"json", no_argument, NULL, 'j'},
+		{"sample", no_argument, NULL, 'A'},	  {"check", no_argument, NULL, 'K'},
+		{"show", no_argument, NULL, 'W'},	  {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+	};
+	cli_opts o;
+	const command *cmd = NULL;
+	size_t i;
+	int c, rc;
+
+	memset(&o, 0, sizeof(o));
+	log_init("mailwarden", 1, 0);
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_CANNOT;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(&o);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("mailwarden %s\n", MW_VERSION);
+		return 0;
+	}
+	for (i = 0; i < MW_ARRAY_LEN(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
+		fprintf(stderr, "mailwarden: unknown command \"%.40s\"; try mailwarden --help\n", argv[1]);
+		return EXIT_CANNOT;
+	}
+	argv++;
+	argc--;
+	while ((c = getopt_long(argc, argv, "c:o:s:f:r:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o.config = optarg; break;
+		case 'o': add_str(&o.overrides, &o.noverrides, optarg); break;
+		case 's': o.sigs = optarg; break;
+		case 'S': o.state = optarg; break;
+		case 'f': o.from = optarg; break;
+		case 'r': add_str(&o.rcpts, &o.nrcpts, optarg); break;
+		case 'q': o.quiet = 1; break;
+		case 'j': o.json = 1; break;
+		case 'A': o.sample = 1; break;
+		case 'K': o.check = 1; break;
+		case 'W': o.show = 1; break;
+		case 'h': return cmd_help(&o);
+		case 'V': printf("mailwarden %s\n", MW_VERSION); return 0;
+		default: fprintf(stderr, "try mailwarden --help\n"); return EXIT_CANNOT;
+		}
+	}
+	o.argc = argc - optind;
+	o.argv = argv + optind;
+	rc = cmd->run(&o);
+	x_free(o.overrides);
+	x_free(o.rcpts);
+	return rc;
+}

@@ -1,0 +1,321 @@
+/*
+ * NAME
+ *	engine.c - the verdict engine: stage table, scan, JSON result
+ * SYNOPSIS
+ *	See engine.h.
+ * DESCRIPTION
+ *	engine_scan() runs the stages of stage_table[] in order over one
+ *	scan_state.  A stage may stop the pipeline (the message is too big
+ *	to parse, or a temporary failure makes further work pointless); the
+ *	policy stage always runs last.
+ *
+ *	The av stage scans every decoded leaf part from memory (or from its
+ *	spill file), then the raw message as a second opinion with
+ *	libclamav's own mail parser, unless a part already matched.
+ * LIMITS
+ *	Parsing is bounded by [limits] (see mime.h, policy.h); at most
+ *	MW_RESULT_PARTS parts are listed in the result (all are scanned).
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "engine/engine.h"
+#include "mime/mime.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define READ_CHUNK (64 * 1024)
+
+typedef struct scan_state {
+	mw_msg *msg;
+	const mw_config *cfg;
+	const av_engine *av;
+	mime_parser *mime;
+	mw_result *res;
+	mw_verdict *v;
+} scan_state;
+
+typedef enum { STAGE_NEXT, STAGE_STOP } stage_rc;
+
+typedef struct stage {
+	const char *name;
+	stage_rc (*run)(scan_state *st);
+} stage;
+
+/* stage_size - refuse to parse what is over the size limit */
+static stage_rc stage_size(scan_state *st)
+{
+	if (msg_too_big(st->msg)) {
+		verdict_add(st->v, "msg.too_big", "", "message of %zu bytes exceeds %zu", msg_size(st->msg),
+			    st->cfg->lim.max_message_size);
+		return STAGE_STOP;
+	}
+	return STAGE_NEXT;
+}
+
+/* stage_mime - feed the raw message to the bounded MIME parser */
+static stage_rc stage_mime(scan_state *st)
+{
+	const mw_spool *raw = msg_raw(st->msg);
+	const void *mem = spool_mem(raw);
+	size_t i, n, size = spool_size(raw);
+	int rc = 0;
+
+	st->mime = mime_parser_new(&st->cfg->lim.mime, st->cfg->tmp);
+	if (mem) {
+		rc = mime_parser_feed(st->mime, mem, size);
+	} else {
+		char *chunk = x_malloc(READ_CHUNK);
+		off_t off = 0;
+		while ((size_t)off < size && rc == 0) {
+			ssize_t got = spool_pread(raw, chunk, READ_CHUNK, off);
+			if (got <= 0) {
+				rc = -1;
+				break;
+			}
+			rc = mime_parser_feed(st->mime, chunk, (size_t)got);
+			off += got;
+		}
+		x_free(chunk);
+	}
+	if (rc == 0)
+		rc = mime_parser_finish(st->mime);
+	if (rc < 0) {
+		verdict_add(st->v, "engine.error", "", "MIME parse: cannot write temporary data: %m");
+		return STAGE_STOP;
+	}
+	n = mime_problem_count(st->mime);
+	for (i = 0; i < n; i++) {
+		const mime_problem *p = mime_problem_get(st->mime, i);
+		verdict_add(st->v, p->kind == MIME_PROB_LIMITS ? "mime.limits" : "mime.malformed", p->part, "%s",
+			    p->detail);
+	}
+	return STAGE_NEXT;
+}
+
+/* av_record - turn one libclamav result into a reason; returns 1 if something matched */
+static int av_record(scan_state *st, const av_result *r, const char *part)
+{
+	switch (r->status) {
+	case AV_CLEAN:
+		return 0;
+	case AV_ERROR:
+		verdict_add(st->v, "av.error", part, "%s", r->name);
+		return 0;
+	case AV_FOUND:
+		if (strncmp(r->name, "Heuristics.Limits.Exceeded", 26) == 0)
+			verdict_add(st->v, "av.limits", part, "%s", r->name);
+		else if (strncmp(r->name, "Heuristics.", 11) == 0)
+			verdict_add(st->v, "av.heuristic", part, "%s", r->name);
+		else
+			verdict_add(st->v, "av.infected", part, "%s", r->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* scan_leaves - depth-first scan of every decoded leaf; returns matches found */
+static int scan_leaves(scan_state *st, const mime_part *p, int depth)
+{
+	size_t i, n;
+	int found = 0;
+
+	if (depth > 1000)
+		return 0; /* the parser bounds depth; this guards the recursion itself */
+	if (mime_part_is_leaf(p)) {
+		const void *data;
+		size_t len;
+		int fd;
+		av_result r;
+
+		mime_part_body(p, &data, &fd, &len);
+		if (len == 0)
+			return 0;
+		if (data)
+			av_scan_mem(st->av, data, len, mime_part_id(p), &r);
+		else
+			av_scan_fd(st->av, fd, mime_part_id(p), &r);
+		return av_record(st, &r, mime_part_id(p));
+	}
+	n = mime_part_nchildren(p);
+	for (i = 0; i < n; i++)
+		found += scan_leaves(st, mime_part_child(p, i), depth + 1);
+	return found;
+}
+
+/* stage_av - libclamav over every part, then over the raw message */
+static stage_rc stage_av(scan_state *st)
+{
+	const mw_spool *raw = msg_raw(st->msg);
+	av_result r;
+	int found = 0;
+
+	if (st->av == NULL) {
+		verdict_add(st->v, "av.unavailable", "", "no signature database loaded");
+		return STAGE_NEXT;
+	}
+	st->res->av_sigs = av_engine_sigs(st->av);
+	if (st->mime && mime_root(st->mime))
+		found = scan_leaves(st, mime_root(st->mime), 0);
+	if (found == 0) {
+		if (spool_mem(raw))
+			av_scan_mem(st->av, spool_mem(raw), spool_size(raw), "message", &r);
+		else
+			av_scan_fd(st->av, spool_fd(raw), "message", &r);
+		av_record(st, &r, "");
+	}
+	return STAGE_NEXT;
+}
+
+/* stage_policy - map codes to configured actions; strongest wins */
+static stage_rc stage_policy(scan_state *st)
+{
+	config_apply_verdict(st->cfg, st->v);
+	return STAGE_NEXT;
+}
+
+static const stage stage_table[] = {
+	{"size", stage_size},
+	{"mime", stage_mime},
+	{"av", stage_av},
+};
+
+static const stage policy_stage = {"policy", stage_policy};
+
+/* summarise - subject, From, part list for the result */
+static void summarise(scan_state *st)
+{
+	mw_result *res = st->res;
+	const mime_part *root;
+	const char *s;
+
+	if (st->mime == NULL || (root = mime_root(st->mime)) == NULL)
+		return;
+	if ((s = mime_part_header(root, "subject", 0)) != NULL)
+		mw_printable(res->subject, sizeof(res->subject), s, sizeof(res->subject) - 4, 1);
+	if ((s = mime_part_header(root, "from", 0)) != NULL)
+		mw_printable(res->from, sizeof(res->from), s, sizeof(res->from) - 4, 1);
+	if ((s = mime_part_header(root, "message-id", 0)) != NULL)
+		mw_printable(res->message_id, sizeof(res->message_id), s, sizeof(res->message_id) - 4, 1);
+	res->nparts = mime_part_count(st->mime);
+}
+
+static void list_parts(mw_result *res, const mime_part *p, int depth)
+{
+	size_t i, n;
+
+	if (depth > 1000)
+		return;
+	if (mime_part_is_leaf(p) && res->nparts_listed < MW_RESULT_PARTS) {
+		mw_part_info *pi = &res->parts[res->nparts_listed++];
+		const void *data;
+		int fd;
+		const char *fn = mime_part_filename(p);
+
+		mw_strlcpy(pi->id, mime_part_id(p), sizeof(pi->id));
+		mw_printable(pi->type, sizeof(pi->type), mime_part_type(p), sizeof(pi->type) - 4, 0);
+		if (fn)
+			mw_printable(pi->filename, sizeof(pi->filename), fn, sizeof(pi->filename) - 4, 1);
+		mime_part_body(p, &data, &fd, &pi->size);
+	}
+	n = mime_part_nchildren(p);
+	for (i = 0; i < n; i++)
+		list_parts(res, mime_part_child(p, i), depth + 1);
+}
+
+/* engine_scan - the one entry point */
+void engine_scan(mw_msg *m, const mw_config *cfg, const av_engine *av, mw_result *res)
+{
+	scan_state st;
+	double t0 = mw_now_ms();
+	size_t i;
+
+	memset(res, 0, sizeof(*res));
+	memset(&st, 0, sizeof(st));
+	st.msg = m;
+	st.cfg = cfg;
+	st.av = av;
+	st.res = res;
+	st.v = &res->verdict;
+	verdict_init(st.v);
+	res->size = msg_size(m);
+	for (i = 0; i < MW_ARRAY_LEN(stage_table); i++)
+		if (stage_table[i].run(&st) == STAGE_STOP)
+			break;
+	policy_stage.run(&st);
+	summarise(&st);
+	if (st.mime && mime_root(st.mime))
+		list_parts(res, mime_root(st.mime), 0);
+	mime_parser_free(st.mime);
+	res->verdict.elapsed_ms = mw_now_ms() - t0;
+}
+
+void engine_reasons_line(const mw_verdict *v, mw_buf *out)
+{
+	size_t i, j;
+
+	if (v->nreasons == 0) {
+		buf_puts(out, "none");
+		return;
+	}
+	for (i = 0; i < v->nreasons; i++) {
+		int dup = 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(v->reasons[j].code, v->reasons[i].code) == 0)
+				dup = 1;
+		if (!dup)
+			buf_printf(out, "%s%s", i ? ", " : "", v->reasons[i].code);
+	}
+}
+
+static void json_kv(mw_buf *out, const char *key, const char *val, int comma)
+{
+	if (comma)
+		buf_puts(out, ", ");
+	buf_json_str(out, key, strlen(key));
+	buf_puts(out, ": ");
+	buf_json_str(out, val, strlen(val));
+}
+
+/* engine_result_json - {"action": ..., "reasons": [...], ...} */
+void engine_result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
+{
+	const mw_verdict *v = &res->verdict;
+	size_t i;
+
+	buf_putc(out, '{');
+	json_kv(out, "action", action_name(v->action), 0);
+	buf_puts(out, ", \"reasons\": [");
+	for (i = 0; i < v->nreasons; i++) {
+		buf_puts(out, i ? ", {" : "{");
+		json_kv(out, "code", v->reasons[i].code, 0);
+		json_kv(out, "detail", v->reasons[i].detail, 1);
+		json_kv(out, "part", v->reasons[i].part, 1);
+		json_kv(out, "action", action_name(v->reasons[i].action), 1);
+		buf_putc(out, '}');
+	}
+	buf_printf(out, "], \"reasons_dropped\": %zu", v->dropped);
+	json_kv(out, "queue_id", msg_queue_id(m), 1);
+	json_kv(out, "envelope_from", msg_sender(m), 1);
+	buf_puts(out, ", \"envelope_rcpt\": [");
+	for (i = 0; i < msg_rcpt_count(m); i++) {
+		if (i)
+			buf_puts(out, ", ");
+		buf_json_str(out, msg_rcpt(m, i), strlen(msg_rcpt(m, i)));
+	}
+	buf_putc(out, ']');
+	json_kv(out, "from", res->from, 1);
+	json_kv(out, "subject", res->subject, 1);
+	json_kv(out, "message_id", res->message_id, 1);
+	buf_printf(out, ", \"size\": %zu, \"parts_total\": %zu, \"parts\": [", res->size, res->nparts);
+	for (i = 0; i < res->nparts_listed; i++) {
+		const mw_part_info *p = &res->parts[i];
+		buf_puts(out, i ? ", {" : "{");
+		json_kv(out, "part", p->id, 0);
+		json_kv(out, "type", p->type, 1);
+		if (p->filename[0])
+			json_kv(out, "filename", p->filename, 1);
+		buf_printf(out, ", \"size\": %zu}", p->size);
+	}
+	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f}", res->av_sigs, v->elapsed_ms);
+}

@@ -1,0 +1,133 @@
+/*
+ * NAME
+ *	reasons.c - the reason code table, actions, verdict building
+ * DESCRIPTION
+ *	reason_codes[] is the single list of reason codes.  Each entry has
+ *	the default action and a one-line description; the configuration
+ *	section [actions] may override the action per code.  Codes are the
+ *	vocabulary of logs, headers, the console and the tests: add, never
+ *	rename.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "engine/verdict.h"
+#include "util/util.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const action_names[MW_ACTION_COUNT] = {
+	"accept", "tag", "hold", "quarantine", "reject", "tempfail",
+};
+
+static const mw_code_info reason_codes[] = {
+	{"av.infected", MW_REJECT, "antivirus signature matched (ClamAV, in process)"},
+	{"av.heuristic", MW_QUARANTINE, "ClamAV heuristic alert: encrypted archive or document, macros, broken executable"},
+	{"av.limits", MW_QUARANTINE, "content exceeded ClamAV scan limits, so it could not be scanned completely"},
+	{"av.unavailable", MW_TEMPFAIL, "no usable signature database is loaded: mail is deferred, never passed unscanned"},
+	{"av.error", MW_TEMPFAIL, "the antivirus engine failed on this message"},
+	{"mime.malformed", MW_TAG, "broken MIME structure or encoding (boundary, base64, NUL bytes, headers)"},
+	{"mime.limits", MW_QUARANTINE, "a MIME parser limit was crossed (header length, depth, parts, size)"},
+	{"msg.too_big", MW_REJECT, "the message is larger than limits.max_message_size"},
+	{"engine.error", MW_TEMPFAIL, "internal failure (temporary file, memory bound, disk): mail is deferred"},
+};
+
+/* action_name - printable action */
+const char *action_name(mw_action a)
+{
+	if ((int)a < 0 || a >= MW_ACTION_COUNT)
+		return "tempfail";
+	return action_names[a];
+}
+
+/* action_parse - action from its name */
+int action_parse(const char *s, mw_action *out)
+{
+	size_t i;
+
+	for (i = 0; i < MW_ACTION_COUNT; i++) {
+		if (strcmp(s, action_names[i]) == 0) {
+			*out = (mw_action)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* reason_table - the code table */
+const mw_code_info *reason_table(size_t *n)
+{
+	*n = MW_ARRAY_LEN(reason_codes);
+	return reason_codes;
+}
+
+/* reason_lookup - table entry for a code */
+const mw_code_info *reason_lookup(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < MW_ARRAY_LEN(reason_codes); i++)
+		if (strcmp(reason_codes[i].code, code) == 0)
+			return &reason_codes[i];
+	return NULL;
+}
+
+/* reason_index - table index of a code */
+int reason_index(const char *code)
+{
+	const mw_code_info *c = reason_lookup(code);
+
+	return c ? (int)(c - reason_codes) : -1;
+}
+
+/* verdict_init - empty verdict, action accept */
+void verdict_init(mw_verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->action = MW_ACCEPT;
+}
+
+/* verdict_add - record one reason (detail made printable, duplicates dropped) */
+void verdict_add(mw_verdict *v, const char *code, const char *part, const char *fmt, ...)
+{
+	char raw[1024];
+	mw_reason r;
+	va_list ap;
+	size_t i;
+
+	assert(reason_lookup(code) != NULL);
+	_Static_assert(MW_ARRAY_LEN(reason_codes) <= 64, "dropped_codes is a 64-bit mask");
+	memset(&r, 0, sizeof(r));
+	mw_strlcpy(r.code, code, sizeof(r.code));
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	mw_printable(r.detail, sizeof(r.detail), raw, sizeof(r.detail) - 4, 1);
+	mw_printable(r.part, sizeof(r.part), part ? part : "", sizeof(r.part) - 4, 1);
+	r.action = reason_lookup(code)->def_action;
+	for (i = 0; i < v->nreasons; i++)
+		if (strcmp(v->reasons[i].code, r.code) == 0 && strcmp(v->reasons[i].detail, r.detail) == 0 &&
+		    strcmp(v->reasons[i].part, r.part) == 0)
+			return;
+	if (v->nreasons >= MW_MAX_REASONS) {
+		v->dropped++;
+		v->dropped_codes |= 1ULL << reason_index(code);
+		return;
+	}
+	v->reasons[v->nreasons++] = r;
+}
+
+/* verdict_has - is a code (or a "prefix.") present */
+int verdict_has(const mw_verdict *v, const char *code)
+{
+	size_t i, n = strlen(code);
+	int prefix = n > 0 && code[n - 1] == '.';
+
+	for (i = 0; i < v->nreasons; i++) {
+		if (prefix ? strncmp(v->reasons[i].code, code, n) == 0 : strcmp(v->reasons[i].code, code) == 0)
+			return 1;
+	}
+	return 0;
+}

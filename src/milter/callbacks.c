@@ -1,0 +1,256 @@
+/*
+ * NAME
+ *	callbacks.c - libmilter callbacks: collect, then one engine call
+ * DESCRIPTION
+ *	Per connection: client address, name, HELO.  Per message: an mw_msg
+ *	that receives the envelope, the header fields (rebuilt as
+ *	"Name: value" CRLF lines), the end of headers and the body chunks,
+ *	spilled to disk above limits.spool_memory.  At end of message the
+ *	engine runs once with a reference to the current antivirus engine
+ *	and the current configuration; reply.c answers.
+ *
+ *	Every step is answered (no "no reply" protocol flags), so an MTA on
+ *	TCP never waits for a delayed ACK.
+ *
+ *	One log line per message: queue id, client, envelope, action,
+ *	reasons, size, milliseconds.
+ * DIAGNOSTICS
+ *	A spill file that cannot be written (disk full) answers 451 at once.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "milter/milter.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+typedef struct conn_ctx {
+	char addr[INET6_ADDRSTRLEN + 8];
+	char name[256];
+	char helo[256];
+	mw_msg *msg;
+	mw_config *cfg;		/* reference for this message */
+	int spool_failed;
+	int forged_v, forged_r;	/* X-Mailwarden-* headers seen from outside */
+} conn_ctx;
+
+static conn_ctx *get_ctx(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static void msg_reset(conn_ctx *c)
+{
+	msg_free(c->msg);
+	c->msg = NULL;
+	config_unref(c->cfg);
+	c->cfg = NULL;
+	c->spool_failed = 0;
+	c->forged_v = c->forged_r = 0;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	conn_ctx *c = x_calloc(1, sizeof(*c));
+
+	mw_printable(c->name, sizeof(c->name), hostname ? hostname : "unknown", 200, 0);
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->addr, sizeof(c->addr));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, c->addr, sizeof(c->addr));
+	else
+		mw_strlcpy(c->addr, "local", sizeof(c->addr));
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	conn_ctx *c = get_ctx(ctx);
+
+	if (c)
+		mw_printable(c->helo, sizeof(c->helo), helo ? helo : "", 200, 0);
+	return SMFIS_CONTINUE;
+}
+
+/* strip_angle - "<a@b>" -> "a@b" into dst */
+static void strip_angle(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	if (*src == '<')
+		src++;
+	mw_strlcpy(dst, src, len);
+	n = strlen(dst);
+	if (n && dst[n - 1] == '>')
+		dst[n - 1] = 0;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	conn_ctx *c = get_ctx(ctx);
+	char addr[1024];
+
+	if (c == NULL)
+		return milter_tempfail(ctx, "Temporary failure: no connection context");
+	msg_reset(c);
+	c->cfg = config_ref(g_daemon.cfg);
+	c->msg = msg_new(c->cfg);
+	msg_set_client(c->msg, c->addr, c->name, c->helo);
+	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
+	msg_set_sender(c->msg, addr);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	conn_ctx *c = get_ctx(ctx);
+	char addr[1024];
+
+	if (c == NULL || c->msg == NULL)
+		return milter_tempfail(ctx, "Temporary failure: no message context");
+	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
+	msg_add_rcpt(c->msg, addr);
+	return SMFIS_CONTINUE;
+}
+
+/* spool - append to the message; remembers failure for a tempfail */
+static sfsistat spool(SMFICTX *ctx, conn_ctx *c, const void *buf, size_t len)
+{
+	if (c->spool_failed)
+		return SMFIS_CONTINUE;
+	if (msg_write(c->msg, buf, len) < 0) {
+		c->spool_failed = 1;
+		log_err("%s: cannot spool message data in %s: %m", msg_queue_id(c->msg), c->cfg->tmp);
+		return milter_tempfail(ctx, "Temporary failure: cannot store message, try again later");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	conn_ctx *c = get_ctx(ctx);
+	sfsistat rc;
+
+	if (c == NULL || c->msg == NULL)
+		return milter_tempfail(ctx, "Temporary failure: no message context");
+	if (strcasecmp(name, "X-Mailwarden-Verdict") == 0)
+		c->forged_v++;
+	else if (strcasecmp(name, "X-Mailwarden-Reasons") == 0)
+		c->forged_r++;
+	if ((rc = spool(ctx, c, name, strlen(name))) != SMFIS_CONTINUE ||
+	    (rc = spool(ctx, c, ": ", 2)) != SMFIS_CONTINUE ||
+	    (rc = spool(ctx, c, value, strlen(value))) != SMFIS_CONTINUE)
+		return rc;
+	return spool(ctx, c, "\r\n", 2);
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	conn_ctx *c = get_ctx(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return milter_tempfail(ctx, "Temporary failure: no message context");
+	return spool(ctx, c, "\r\n", 2);
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	conn_ctx *c = get_ctx(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return milter_tempfail(ctx, "Temporary failure: no message context");
+	return spool(ctx, c, chunk, len);
+}
+
+/* log_verdict - the one line per message */
+static void log_verdict(const conn_ctx *c, const mw_result *res)
+{
+	char from[200], rcpt[200];
+	mw_buf reasons;
+	size_t i;
+
+	buf_init(&reasons, 1500);
+	for (i = 0; i < res->verdict.nreasons; i++) {
+		const mw_reason *r = &res->verdict.reasons[i];
+		buf_printf(&reasons, "%s%s%s%s%s%s", i ? "," : "", r->code, r->part[0] ? "@" : "", r->part,
+			   r->detail[0] ? ":" : "", r->detail);
+	}
+	if (res->verdict.nreasons == 0)
+		buf_puts(&reasons, "none");
+	mw_printable(from, sizeof(from), msg_sender(c->msg), 100, 1);
+	mw_printable(rcpt, sizeof(rcpt), msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", 100, 1);
+	log_info("%s: client=%s[%s] from=<%s> to=<%s>%s nrcpt=%zu size=%zu action=%s reasons=%s ms=%.1f",
+		 msg_queue_id(c->msg), c->name, c->addr, from, rcpt, msg_rcpt_count(c->msg) > 1 ? ",..." : "",
+		 msg_rcpt_count(c->msg), msg_size(c->msg), action_name(res->verdict.action), reasons.p,
+		 res->verdict.elapsed_ms);
+	buf_free(&reasons);
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	conn_ctx *c = get_ctx(ctx);
+	const char *qid;
+	mw_result *res;
+	av_engine *av;
+	sfsistat rc;
+
+	if (c == NULL || c->msg == NULL)
+		return milter_tempfail(ctx, "Temporary failure: no message context");
+	if ((qid = smfi_getsymval(ctx, "i")) != NULL || (qid = smfi_getsymval(ctx, "{i}")) != NULL)
+		msg_set_queue_id(c->msg, qid);
+	if (c->spool_failed)
+		return milter_tempfail(ctx, "Temporary failure: cannot store message, try again later");
+	res = x_malloc(sizeof(*res));
+	av = av_mgr_acquire(g_daemon.av);
+	engine_scan(c->msg, c->cfg, av, res);
+	av_engine_release(av);
+	log_verdict(c, res);
+	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r);
+	x_free(res);
+	msg_reset(c);
+	return rc;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	conn_ctx *c = get_ctx(ctx);
+
+	if (c)
+		msg_reset(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	conn_ctx *c = get_ctx(ctx);
+
+	if (c) {
+		msg_reset(c);
+		x_free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc mw_filter = {
+	.xxfi_name = "mailwarden",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+};

@@ -1,0 +1,410 @@
+/*
+ * NAME
+ *	main.c - mailwardend: the Mailwarden milter daemon
+ * SYNOPSIS
+ *	mailwardend [-f] [-d] [-c FILE] [-o KEY=VALUE]... [-p SOCKET] [-u USER] [-P PIDFILE]
+ * DESCRIPTION
+ *	Start-up order: configuration, antivirus engine (loaded as root so
+ *	the database may be root-owned), libmilter registration, socket
+ *	(opened here, then given socket_mode and socket_group), detach,
+ *	pid file, privilege drop, reload thread, smfi_main().
+ *
+ *	Signals.  libmilter's own signal thread treats SIGHUP like SIGTERM
+ *	(it stops the milter).  An administrator expects SIGHUP to reload,
+ *	so this file provides sigwait(): libmilter's signal thread calls it,
+ *	and it hands SIGHUP to the reload thread instead of returning it.
+ *	SIGTERM and SIGINT still stop libmilter as before.  SIGUSR1 also
+ *	requests a reload.
+ *
+ *	The reload thread checks the signature directory every
+ *	daemon.reload_interval seconds (cl_statchkdir) and at once on
+ *	SIGHUP/SIGUSR1; a new engine is compiled beside the old one and
+ *	swapped (see av.c), a failed load keeps the old engine.
+ * DIAGNOSTICS
+ *	Exit status 0 after SIGTERM, 1 on a start-up failure, 2 for usage and
+ *	configuration errors.  With no usable signature database the daemon
+ *	still starts and answers every message 451 4.7.1 (av.unavailable)
+ *	until a database appears.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "milter/milter.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MW_VERSION
+#define MW_VERSION "dev"
+#endif
+#ifndef MW_SYSCONFDIR
+#define MW_SYSCONFDIR "/etc/mailwarden"
+#endif
+
+mw_daemon g_daemon;
+
+static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t reload_cv = PTHREAD_COND_INITIALIZER;
+static int reload_requested;
+static volatile int stopping;
+
+static const char usage_text[] =
+	"Usage: mailwardend [OPTIONS]\n"
+	"\n"
+	"The Mailwarden milter daemon.  Postfix or Sendmail hands it every inbound\n"
+	"message; it scans MIME parts with libclamav in process and answers\n"
+	"accept (adding X-Mailwarden-Verdict and X-Mailwarden-Reasons headers),\n"
+	"reject (550 5.7.1), quarantine or tempfail (451 4.7.1).\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE    configuration file; default " MW_SYSCONFDIR "/mailwarden.conf\n"
+	"                       when it exists, else the embedded defaults\n"
+	"  -o, --set KEY=VALUE  override a key, e.g. -o paths.signatures=/var/lib/clamav\n"
+	"                       (repeatable; see `mailwarden config --sample`)\n"
+	"  -p, --socket SPEC    milter socket, overrides daemon.socket:\n"
+	"                       unix:/path (or local:/path) or inet:PORT@127.0.0.1\n"
+	"  -u, --user USER      user to run as after binding when started as root\n"
+	"                       (daemon.user; `mailwarden`, or `nobody` if it does not exist)\n"
+	"  -P, --pidfile FILE   write the process id here (daemon.pidfile)\n"
+	"  -f, --foreground     do not detach; log to stderr instead of syslog (mail)\n"
+	"  -d, --debug          log debugging detail\n"
+	"  -t, --check-config   check the configuration, print any error with file:line, exit\n"
+	"  -h, --help           this text\n"
+	"  -V, --version        print the version and the libclamav version\n"
+	"\n"
+	"Signals: SIGHUP or SIGUSR1 reload the signature database (compiled beside\n"
+	"the running engine and swapped; a database that fails to load leaves the\n"
+	"old one serving).  SIGTERM stops after the messages in progress.\n"
+	"\n"
+	"Postfix (main.cf):\n"
+	"  smtpd_milters = unix:/run/mailwarden/milter.sock\n"
+	"  milter_default_action = tempfail\n"
+	"\n"
+	"Fail closed: without a usable signature database, or when a message\n"
+	"cannot be stored, the answer is 451 4.7.1 so the sender retries.\n"
+	"\n"
+	"See also: mailwarden --help, README.md.\n";
+
+/*
+ * sigwait - take SIGHUP away from libmilter's signal thread.
+ * libmilter (static or shared) calls sigwait() on {HUP, TERM, INT} and stops
+ * on HUP; we wait on the same set, turn HUP into a reload request and go on
+ * waiting, so libmilter only ever sees TERM and INT.
+ */
+int sigwait(const sigset_t *set, int *sig)
+{
+	sigset_t want = *set;
+
+	if (sigismember(set, SIGHUP))
+		sigaddset(&want, SIGUSR1);
+	for (;;) {
+		siginfo_t info;
+		int s = sigwaitinfo(&want, &info);
+
+		if (s < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (s == SIGHUP || s == SIGUSR1) {
+			pthread_mutex_lock(&reload_mu);
+			reload_requested = 1;
+			pthread_cond_signal(&reload_cv);
+			pthread_mutex_unlock(&reload_mu);
+			continue;
+		}
+		if (s == SIGTERM || s == SIGINT)
+			stopping = 1;
+		*sig = s;
+		return 0;
+	}
+}
+
+/* reload_thread - periodic and on-demand signature reload */
+static void *reload_thread(void *arg)
+{
+	size_t interval = g_daemon.cfg->reload_interval;
+	char err[512];
+
+	(void)arg;
+	while (!stopping) {
+		struct timespec ts;
+		int forced;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += interval ? (time_t)interval : 3600;
+		pthread_mutex_lock(&reload_mu);
+		while (!reload_requested && !stopping)
+			if (pthread_cond_timedwait(&reload_cv, &reload_mu, &ts) == ETIMEDOUT)
+				break;
+		forced = reload_requested;
+		reload_requested = 0;
+		pthread_mutex_unlock(&reload_mu);
+		if (stopping)
+			break;
+		if (!forced && interval == 0)
+			continue;
+		switch (av_mgr_reload(g_daemon.av, forced, err, sizeof(err))) {
+		case 1: {
+			av_info info;
+			av_mgr_info(g_daemon.av, &info);
+			log_info("signatures reloaded%s: %lu signatures from %s", forced ? " (signal)" : " (changed)",
+				 info.sigs, info.dir);
+			break;
+		}
+		case -1:
+			log_err("signature reload failed, old engine kept: %s", err);
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* socket_path - the file of a unix:/local: socket spec, or NULL */
+static const char *socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
+static int set_socket_perms(const mw_config *cfg)
+{
+	const char *path = socket_path(cfg->socket);
+	gid_t gid = (gid_t)-1;
+
+	if (path == NULL)
+		return 0;
+	if (cfg->socket_group[0]) {
+		struct group *gr = getgrnam(cfg->socket_group);
+		if (gr == NULL) {
+			log_err("daemon.socket_group %s: no such group", cfg->socket_group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0) {
+		log_err("chown %s: %m", path);
+		return -1;
+	}
+	if (chmod(path, (mode_t)cfg->socket_mode) < 0) {
+		log_err("chmod %s: %m", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* drop_privileges - become daemon.user when root */
+static int drop_privileges(const mw_config *cfg, const char *path_socket)
+{
+	const char *user = cfg->user;
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL && strcmp(user, "mailwarden") == 0) {
+		log_warn("user mailwarden does not exist; running as nobody");
+		pw = getpwnam("nobody");
+	}
+	if (pw == NULL) {
+		log_err("daemon.user %s: no such user", user);
+		return -1;
+	}
+	if (path_socket && chown(path_socket, pw->pw_uid, (gid_t)-1) < 0)
+		log_warn("chown %s: %m", path_socket);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_err("cannot switch to user %s: %m", pw->pw_name);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_err("privileges could not be dropped");
+		return -1;
+	}
+	log_info("running as user %s", pw->pw_name);
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL || *path == 0)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("pid file %s: %m", path);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'o'},
+		{"socket", required_argument, NULL, 'p'},  {"user", required_argument, NULL, 'u'},
+		{"pidfile", required_argument, NULL, 'P'}, {"foreground", no_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'd'},	   {"check-config", no_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},	   {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char def_conf[] = MW_SYSCONFDIR "/mailwarden.conf";
+	const char **ov = NULL, *config = NULL;
+	char *extra[3] = {NULL, NULL, NULL};
+	size_t nov = 0, i;
+	int c, foreground = 0, debug = 0, check = 0;
+	char err[512];
+	pthread_t tid;
+	sigset_t set;
+	mw_config *cfg;
+
+	while ((c = getopt_long(argc, argv, "c:o:p:u:P:fdthV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'o':
+			ov = x_realloc(ov, (nov + 1) * sizeof(*ov));
+			ov[nov++] = optarg;
+			break;
+		case 'p':
+		case 'u':
+		case 'P': {
+			const char *key = c == 'p' ? "daemon.socket=" : c == 'u' ? "daemon.user=" : "daemon.pidfile=";
+			char *s = x_malloc(strlen(key) + strlen(optarg) + 1);
+			int slot = c == 'p' ? 0 : c == 'u' ? 1 : 2;
+			strcpy(s, key);
+			strcat(s, optarg);
+			x_free(extra[slot]);
+			extra[slot] = s;
+			break;
+		}
+		case 'f': foreground = 1; break;
+		case 'd': debug = 1; break;
+		case 't': check = 1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': {
+			char e2[64];
+			av_global_init(e2, sizeof(e2));
+			printf("mailwardend %s (libclamav %s)\n", MW_VERSION, av_version());
+			return 0;
+		}
+		default: fputs("try mailwardend --help\n", stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailwardend: unexpected argument \"%.60s\"; try --help\n", argv[optind]);
+		return 2;
+	}
+	for (i = 0; i < 3; i++)
+		if (extra[i]) {
+			ov = x_realloc(ov, (nov + 1) * sizeof(*ov));
+			ov[nov++] = extra[i];
+		}
+	if (config == NULL && access(def_conf, R_OK) == 0)
+		config = def_conf;
+	log_init("mailwardend", foreground || check, debug);
+	if (config_load(config, ov, nov, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mailwardend: configuration: %s\n", err);
+		if (!foreground && !check)
+			log_err("configuration: %s", err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration is valid\n", cfg->source);
+		config_unref(cfg);
+		return 0;
+	}
+	g_daemon.cfg = cfg;
+	log_info("mailwardend %s starting: config %s, socket %s, signatures %s", MW_VERSION, cfg->source,
+		 cfg->socket, cfg->signatures);
+
+	if (av_global_init(err, sizeof(err)) < 0) {
+		log_err("antivirus: %s", err);
+		return 1;
+	}
+	g_daemon.av = av_mgr_new(cfg);
+	if (av_mgr_reload(g_daemon.av, 1, err, sizeof(err)) < 0) {
+		log_err("no usable signature database: %s; every message is deferred (451) until one loads", err);
+	} else {
+		av_info info;
+		av_mgr_info(g_daemon.av, &info);
+		log_info("antivirus ready: libclamav %s, %lu signatures", info.version, info.sigs);
+	}
+
+	if (smfi_register(mw_filter) == MI_FAILURE) {
+		log_err("smfi_register failed");
+		return 1;
+	}
+	if (smfi_setconn(cfg->socket) == MI_FAILURE || smfi_settimeout((int)cfg->milter_timeout) == MI_FAILURE ||
+	    smfi_setbacklog(128) == MI_FAILURE) {
+		log_err("bad milter socket %s", cfg->socket);
+		return 1;
+	}
+	umask(0077);
+	if (smfi_opensocket(1) == MI_FAILURE) {
+		log_err("cannot open milter socket %s (in use, or directory missing?)", cfg->socket);
+		return 1;
+	}
+	if (set_socket_perms(cfg) < 0)
+		return 1;
+	if (!foreground && daemon(0, 0) < 0) {
+		log_err("daemon: %m");
+		return 1;
+	}
+	if (write_pidfile(cfg->pidfile) < 0)
+		return 1;
+	if (drop_privileges(cfg, socket_path(cfg->socket)) < 0)
+		return 1;
+
+	/* Signals the reload path handles are blocked here so every thread
+	 * inherits the mask; libmilter's signal thread (through sigwait()
+	 * above) is the only taker. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&tid, NULL, reload_thread, NULL) != 0) {
+		log_err("cannot start reload thread");
+		return 1;
+	}
+	log_info("ready on %s", cfg->socket);
+	c = smfi_main();
+	stopping = 1;
+	pthread_mutex_lock(&reload_mu);
+	pthread_cond_signal(&reload_cv);
+	pthread_mutex_unlock(&reload_mu);
+	pthread_join(tid, NULL);
+	log_info("stopped");
+	av_mgr_free(g_daemon.av);
+	config_unref(cfg);
+	for (i = 0; i < 3; i++)
+		x_free(extra[i]);
+	x_free(ov);
+	return c == MI_SUCCESS ? 0 : 1;
+}

@@ -1,0 +1,106 @@
+/*
+ * NAME
+ *	reply.c - verdict to milter reply, in one place
+ * DESCRIPTION
+ *	accept and tag: the message goes on with X-Mailwarden-Verdict and
+ *	X-Mailwarden-Reasons headers (any such headers the sender forged are
+ *	deleted first).  hold and quarantine: the MTA's hold queue through
+ *	smfi_quarantine() until Mailwarden's own quarantine exists, with the
+ *	same headers.  reject: 550 5.7.1 with the reason codes and the first
+ *	detail, made printable.  tempfail: 451 4.7.1.
+ *
+ *	Reply text is untrusted (a signature name, a detail quoting a file
+ *	name): it is cut short, and control characters, quotes, backslashes
+ *	and '%' are replaced, so nothing can be injected into the SMTP reply.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "milter/milter.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* reply_text - printable, percent-free text for smfi_setreply */
+static void reply_text(char *dst, size_t len, const char *src)
+{
+	char *p;
+
+	mw_printable(dst, len, src, len - 4, 0);
+	for (p = dst; *p; p++)
+		if (*p == '%')
+			*p = '?';
+}
+
+static void verdict_headers(SMFICTX *ctx, const mw_result *res, int forged_v, int forged_r)
+{
+	mw_buf reasons;
+	int i;
+
+	/* Remove forged copies, last first so indexes stay valid. */
+	for (i = forged_v; i >= 1; i--)
+		smfi_chgheader(ctx, "X-Mailwarden-Verdict", i, NULL);
+	for (i = forged_r; i >= 1; i--)
+		smfi_chgheader(ctx, "X-Mailwarden-Reasons", i, NULL);
+	buf_init(&reasons, 900);
+	engine_reasons_line(&res->verdict, &reasons);
+	smfi_addheader(ctx, "X-Mailwarden-Verdict", (char *)action_name(res->verdict.action));
+	smfi_addheader(ctx, "X-Mailwarden-Reasons", reasons.p);
+	buf_free(&reasons);
+}
+
+sfsistat milter_tempfail(SMFICTX *ctx, const char *why)
+{
+	char text[200];
+
+	reply_text(text, sizeof(text), why);
+	smfi_setreply(ctx, "451", "4.7.1", text);
+	return SMFIS_TEMPFAIL;
+}
+
+/* first_detail - code (detail) of the strongest reason, for reply text */
+static const mw_reason *strongest(const mw_verdict *v)
+{
+	const mw_reason *best = NULL;
+	size_t i;
+
+	for (i = 0; i < v->nreasons; i++)
+		if (best == NULL || v->reasons[i].action > best->action)
+			best = &v->reasons[i];
+	return best;
+}
+
+sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_v, int forged_r)
+{
+	const mw_reason *r = strongest(&res->verdict);
+	char text[300], raw[400];
+
+	switch (res->verdict.action) {
+	case MW_ACCEPT:
+	case MW_TAG:
+		verdict_headers(ctx, res, forged_v, forged_r);
+		return SMFIS_CONTINUE;
+	case MW_HOLD:
+	case MW_QUARANTINE:
+		snprintf(raw, sizeof(raw), "mailwarden %s: %s", action_name(res->verdict.action), r ? r->code : "");
+		reply_text(text, sizeof(text), raw);
+		verdict_headers(ctx, res, forged_v, forged_r);
+		if (smfi_quarantine(ctx, text) != MI_SUCCESS) {
+			log_err("%s: smfi_quarantine failed; deferring", msg_queue_id(m));
+			return milter_tempfail(ctx, "Temporary failure, message could not be quarantined");
+		}
+		return SMFIS_CONTINUE;
+	case MW_REJECT:
+		snprintf(raw, sizeof(raw), "Message refused by Mailwarden: %s (%s)", r ? r->code : "policy",
+			 r ? r->detail : "");
+		reply_text(text, sizeof(text), raw);
+		smfi_setreply(ctx, "550", "5.7.1", text);
+		return SMFIS_REJECT;
+	case MW_TEMPFAIL:
+	default:
+		snprintf(raw, sizeof(raw), "Temporary failure in Mailwarden: %s, please try again later",
+			 r ? r->code : "internal error");
+		return milter_tempfail(ctx, raw);
+	}
+}

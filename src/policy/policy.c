@@ -1,0 +1,505 @@
+/*
+ * NAME
+ *	policy.c - configuration file, key table, code->action policy
+ * SYNOPSIS
+ *	See policy.h.
+ * DESCRIPTION
+ *	config_keys[] lists every configuration key: section, name, type,
+ *	default, minimum, maximum, description.  Loading starts from the
+ *	defaults, parses the file with libinih, then applies "-o" overrides,
+ *	validating each value against its entry.  Unknown sections or keys
+ *	are errors (a typo in a security setting must not pass silently).
+ *
+ *	The [limits] defaults of the MIME parser repeat mime.h's MIME_DEF_
+ *	values; policy_test checks that they agree.
+ *
+ *	Value syntax: sizes take K, M or G suffixes (powers of 1024);
+ *	durations take s, m, h or d; lists are separated by commas or white
+ *	space; modes are octal; actions are accept, tag, hold, quarantine,
+ *	reject or tempfail.
+ * DIAGNOSTICS
+ *	"file:line: [section] key: problem", first problem found.
+ * SEE ALSO
+ *	etc/mailwarden.conf.sample, printed by `mailwarden config --sample`.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "policy/policy.h"
+#include "util/util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MW_STATEDIR
+#define MW_STATEDIR "/var/lib/mailwarden"
+#endif
+
+typedef enum { K_STR, K_SIZE, K_COUNT, K_SECONDS, K_MODE, K_LIST } key_type;
+
+typedef struct config_key {
+	const char *section;
+	const char *name;
+	key_type type;
+	size_t offset;
+	const char *def;
+	unsigned long long min, max;
+	const char *desc;
+} config_key;
+
+#define OFF(f) offsetof(mw_config, f)
+#define MB(n) ((unsigned long long)(n) * 1024 * 1024)
+
+static const config_key config_keys[] = {
+	{"daemon", "socket", K_STR, OFF(socket), "unix:/run/mailwarden/milter.sock", 0, 0,
+	 "milter socket: unix:/path or inet:port@127.0.0.1"},
+	{"daemon", "user", K_STR, OFF(user), "mailwarden", 0, 0,
+	 "user to run as after binding when started as root"},
+	{"daemon", "socket_group", K_STR, OFF(socket_group), "", 0, 0,
+	 "group given the unix socket (the MTA's group, e.g. postfix); empty: unchanged"},
+	{"daemon", "socket_mode", K_MODE, OFF(socket_mode), "0660", 0, 0777,
+	 "permissions of the unix socket (octal)"},
+	{"daemon", "pidfile", K_STR, OFF(pidfile), "", 0, 0, "pid file; empty: none"},
+	{"daemon", "reload_interval", K_SECONDS, OFF(reload_interval), "60", 0, 86400,
+	 "seconds between checks of the signature directory for changes; 0: only on SIGHUP"},
+	{"daemon", "milter_timeout", K_SECONDS, OFF(milter_timeout), "300", 10, 3600,
+	 "seconds to wait on the MTA before giving up a connection"},
+	{"paths", "signatures", K_STR, OFF(signatures), MW_STATEDIR "/sigs", 0, 0,
+	 "ClamAV signature database directory (.cvd/.cld/.ndb/.hdb ...)"},
+	{"paths", "state", K_STR, OFF(state), MW_STATEDIR, 0, 0,
+	 "state directory (store, quarantine, keys)"},
+	{"paths", "tmp", K_STR, OFF(tmp), "/var/tmp", 0, 0,
+	 "directory for spilled message data (unlinked files, mode 0600)"},
+	{"domains", "protected", K_LIST, OFF(protected_domains), "", 0, 0,
+	 "our own domains (and their sub-domains): recipients here are staff"},
+	{"domains", "public", K_LIST, OFF(public_addresses), "", 0, 0,
+	 "public addresses (e.g. info@example.com) that accept mail from anyone"},
+	{"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
+	 "largest message accepted (bytes); larger gets msg.too_big"},
+	{"limits", "spool_memory", K_SIZE, OFF(lim.spool_memory), "1M", 4096, MB(256),
+	 "message bytes held in memory before spilling to paths.tmp"},
+	{"limits", "max_header_line", K_SIZE, OFF(lim.mime.max_header_line), "64K", 998,
+	 MB(1), "longest logical header kept (bytes); longer gives mime.limits"},
+	{"limits", "max_headers", K_COUNT, OFF(lim.mime.max_headers), "1000", 10, 100000,
+	 "header fields per part"},
+	{"limits", "max_mime_depth", K_COUNT, OFF(lim.mime.max_depth), "30", 1, 1000,
+	 "multipart / message/rfc822 nesting depth"},
+	{"limits", "max_mime_parts", K_COUNT, OFF(lim.mime.max_parts), "300", 1, 100000,
+	 "MIME parts per message"},
+	{"limits", "max_boundary", K_COUNT, OFF(lim.mime.max_boundary), "200", 70, 10000,
+	 "longest multipart boundary (bytes)"},
+	{"limits", "max_decoded", K_SIZE, OFF(lim.mime.max_decoded), "200M", 1024, MB(4096),
+	 "decoded bytes per message over all parts"},
+	{"limits", "part_memory", K_SIZE, OFF(lim.mime.mem_part_max), "1M", 1024, MB(256),
+	 "decoded bytes per part held in memory before spilling to paths.tmp"},
+	{"limits", "av_max_scansize", K_SIZE, OFF(lim.av_max_scansize), "400M", MB(1), MB(4095),
+	 "ClamAV: most data scanned per object (MaxScanSize)"},
+	{"limits", "av_max_filesize", K_SIZE, OFF(lim.av_max_filesize), "100M", MB(1), MB(4095),
+	 "ClamAV: largest file or member scanned (MaxFileSize)"},
+	{"limits", "av_max_recursion", K_COUNT, OFF(lim.av_max_recursion), "17", 1, 100,
+	 "ClamAV: archive nesting (MaxRecursion)"},
+	{"limits", "av_max_files", K_COUNT, OFF(lim.av_max_files), "10000", 1, 1000000,
+	 "ClamAV: files scanned inside one archive (MaxFiles)"},
+	{"limits", "av_max_scantime", K_COUNT, OFF(lim.av_max_scantime), "60000", 1000, 3600000,
+	 "ClamAV: milliseconds per scanned object (MaxScanTime)"},
+};
+
+/* ---- value parsing ---- */
+
+static int parse_number(const char *v, key_type t, unsigned long long *out)
+{
+	unsigned long long n, mult = 1;
+	char *end;
+
+	if (t == K_MODE) {
+		errno = 0;
+		n = strtoull(v, &end, 8);
+		if (errno || end == v || *end)
+			return -1;
+		*out = n;
+		return 0;
+	}
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v)
+		return -1;
+	if (*end) {
+		char s = (char)tolower((unsigned char)*end);
+		if (end[1] && !(tolower((unsigned char)end[1]) == 'b' && end[2] == 0 && t == K_SIZE))
+			return -1;
+		if (t == K_SIZE && s == 'k')
+			mult = 1024ULL;
+		else if (t == K_SIZE && s == 'm')
+			mult = 1024ULL * 1024;
+		else if (t == K_SIZE && s == 'g')
+			mult = 1024ULL * 1024 * 1024;
+		else if (t == K_SECONDS && s == 's')
+			mult = 1;
+		else if (t == K_SECONDS && s == 'm')
+			mult = 60;
+		else if (t == K_SECONDS && s == 'h')
+			mult = 3600;
+		else if (t == K_SECONDS && s == 'd')
+			mult = 86400;
+		else
+			return -1;
+	}
+	if (n > ~0ULL / mult)
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
+static void list_free(mw_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		x_free(l->v[i]);
+	x_free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void list_set(mw_strlist *l, const char *value)
+{
+	char *copy = x_strdup(value), *save = NULL, *tok;
+
+	list_free(l);
+	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		l->v = x_realloc(l->v, (l->n + 1) * sizeof(*l->v));
+		l->v[l->n++] = mw_lower(x_strdup(tok));
+	}
+	x_free(copy);
+}
+
+/* set_key - validate and store one value; writes the problem into err */
+static int set_key(mw_config *c, const config_key *k, const char *value, char *err, size_t errlen)
+{
+	void *field = (char *)c + k->offset;
+	unsigned long long n;
+
+	switch (k->type) {
+	case K_STR:
+		x_free(*(char **)field);
+		*(char **)field = x_strdup(value);
+		return 0;
+	case K_LIST:
+		list_set(field, value);
+		return 0;
+	case K_SIZE:
+	case K_COUNT:
+	case K_SECONDS:
+	case K_MODE:
+		if (parse_number(value, k->type, &n) < 0) {
+			snprintf(err, errlen, "[%s] %s: \"%.60s\" is not a valid %s", k->section, k->name, value,
+				 k->type == K_SIZE ? "size (e.g. 10M)" : k->type == K_SECONDS ? "duration (e.g. 30s, 10m)"
+				 : k->type == K_MODE ? "octal mode" : "number");
+			return -1;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(err, errlen, "[%s] %s: %llu is out of range %llu..%llu", k->section, k->name, n,
+				 k->min, k->max);
+			return -1;
+		}
+		*(size_t *)field = (size_t)n;
+		return 0;
+	}
+	return -1;
+}
+
+static const config_key *find_key(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < MW_ARRAY_LEN(config_keys); i++)
+		if (strcmp(config_keys[i].section, section) == 0 && strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* set_any - one section/key/value, including [actions] */
+static int set_any(mw_config *c, const char *section, const char *name, const char *value, char *err, size_t errlen)
+{
+	const config_key *k;
+
+	if (strcmp(section, "actions") == 0) {
+		int idx = reason_index(name);
+		mw_action a;
+
+		if (idx < 0) {
+			snprintf(err, errlen, "[actions] %.60s: unknown reason code (see `mailwarden reasons`)", name);
+			return -1;
+		}
+		if (action_parse(value, &a) < 0) {
+			snprintf(err, errlen,
+				 "[actions] %s: \"%.40s\" is not an action (accept, tag, hold, quarantine, reject, tempfail)",
+				 name, value);
+			return -1;
+		}
+		c->actions[idx] = a;
+		return 0;
+	}
+	k = find_key(section, name);
+	if (k == NULL) {
+		int known = 0;
+		size_t i;
+		for (i = 0; i < MW_ARRAY_LEN(config_keys); i++)
+			if (strcmp(config_keys[i].section, section) == 0)
+				known = 1;
+		if (known)
+			snprintf(err, errlen, "[%.40s] %.60s: unknown key", section, name);
+		else
+			snprintf(err, errlen, "[%.40s]: unknown section", section);
+		return -1;
+	}
+	return set_key(c, k, value, err, errlen);
+}
+
+struct ini_ctx {
+	mw_config *c;
+	char err[300];
+	int failed;
+};
+
+static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	char e[300];
+
+	if (ctx->failed)
+		return 1; /* keep only the first problem; inih reports its line */
+	if (set_any(ctx->c, section, name, value, e, sizeof(e)) < 0) {
+		memcpy(ctx->err, e, sizeof(e));
+		ctx->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static mw_config *config_defaults(void)
+{
+	mw_config *c = x_calloc(1, sizeof(*c));
+	const mw_code_info *tab;
+	size_t i, n;
+	char err[300];
+
+	c->refs = 1;
+	for (i = 0; i < MW_ARRAY_LEN(config_keys); i++) {
+		int rc = set_key(c, &config_keys[i], config_keys[i].def, err, sizeof(err));
+		(void)rc;
+		if (rc < 0) {
+			fprintf(stderr, "mailwarden: bad built-in default: %s\n", err);
+			abort();
+		}
+	}
+	tab = reason_table(&n);
+	for (i = 0; i < n; i++)
+		c->actions[i] = tab[i].def_action;
+	return c;
+}
+
+/* config_load - defaults, file, overrides */
+int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
+		size_t errlen)
+{
+	mw_config *c = config_defaults();
+	size_t i;
+
+	c->source = x_strdup(path ? path : "(embedded defaults)");
+	if (path) {
+		struct ini_ctx ctx;
+		FILE *fp = fopen(path, "r");
+		int line;
+
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.c = c;
+		if (fp == NULL) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		line = ini_parse_file(fp, cfg_ini_handler, &ctx);
+		fclose(fp);
+		if (line != 0) {
+			if (ctx.failed)
+				snprintf(err, errlen, "%s:%d: %s", path, line, ctx.err);
+			else if (line > 0)
+				snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, line);
+			else
+				snprintf(err, errlen, "%s: cannot read", path);
+			goto fail;
+		}
+	}
+	for (i = 0; i < noverrides; i++) {
+		char sect[64], e[300];
+		const char *eq = strchr(overrides[i], '='), *dot = strchr(overrides[i], '.');
+		char *key, *val;
+
+		if (eq == NULL || dot == NULL || dot > eq || (size_t)(dot - overrides[i]) >= sizeof(sect)) {
+			snprintf(err, errlen, "-o %.80s: expected section.key=value", overrides[i]);
+			goto fail;
+		}
+		memcpy(sect, overrides[i], (size_t)(dot - overrides[i]));
+		sect[dot - overrides[i]] = 0;
+		key = x_strndup(dot + 1, (size_t)(eq - dot - 1));
+		val = x_strdup(eq + 1);
+		if (set_any(c, mw_trim(sect), mw_trim(key), mw_trim(val), e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "-o %.80s: %s", overrides[i], e);
+			x_free(key);
+			x_free(val);
+			goto fail;
+		}
+		x_free(key);
+		x_free(val);
+	}
+	*out = c;
+	return 0;
+fail:
+	config_unref(c);
+	return -1;
+}
+
+mw_config *config_ref(mw_config *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_SEQ_CST);
+	return c;
+}
+
+/* config_unref - drop one reference; frees at zero; NULL is safe */
+void config_unref(mw_config *c)
+{
+	size_t i;
+
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_SEQ_CST) > 0)
+		return;
+	for (i = 0; i < MW_ARRAY_LEN(config_keys); i++) {
+		void *field = (char *)c + config_keys[i].offset;
+		if (config_keys[i].type == K_STR)
+			x_free(*(char **)field);
+		else if (config_keys[i].type == K_LIST)
+			list_free(field);
+	}
+	x_free(c->source);
+	x_free(c);
+}
+
+mw_action config_action(const mw_config *c, const char *code)
+{
+	int idx = reason_index(code);
+
+	return idx < 0 ? MW_TEMPFAIL : c->actions[idx];
+}
+
+int config_is_protected(const mw_config *c, const char *domain)
+{
+	size_t i, dl = strlen(domain);
+
+	for (i = 0; i < c->protected_domains.n; i++) {
+		const char *p = c->protected_domains.v[i];
+		size_t pl = strlen(p);
+		if (dl == pl && strcmp(domain, p) == 0)
+			return 1;
+		if (dl > pl && domain[dl - pl - 1] == '.' && strcmp(domain + dl - pl, p) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* config_apply_verdict - policy: each reason gets its configured action; strongest wins */
+void config_apply_verdict(const mw_config *c, mw_verdict *v)
+{
+	size_t i, n;
+
+	v->action = MW_ACCEPT;
+	for (i = 0; i < v->nreasons; i++) {
+		v->reasons[i].action = config_action(c, v->reasons[i].code);
+		if (v->reasons[i].action > v->action)
+			v->action = v->reasons[i].action;
+	}
+	(void)reason_table(&n);
+	for (i = 0; i < n; i++)
+		if ((v->dropped_codes >> i) & 1)
+			if (c->actions[i] > v->action)
+				v->action = c->actions[i];
+}
+
+static const char *type_hint(key_type t)
+{
+	switch (t) {
+	case K_SIZE: return "size";
+	case K_COUNT: return "number";
+	case K_SECONDS: return "duration";
+	case K_MODE: return "octal mode";
+	case K_LIST: return "list";
+	default: return "text";
+	}
+}
+
+/* config_write_sample - commented sample configuration from the key table */
+void config_write_sample(mw_buf *out)
+{
+	const mw_code_info *tab;
+	const char *section = "";
+	size_t i, n;
+
+	buf_puts(out, "# mailwarden.conf - Mailwarden configuration (INI).\n"
+		      "# Every key is shown commented out with its built-in default.\n"
+		      "# Sizes take K/M/G, durations s/m/h/d, lists are comma separated.\n"
+		      "# Generated by `mailwarden config --sample`; see README.md.\n");
+	for (i = 0; i < MW_ARRAY_LEN(config_keys); i++) {
+		const config_key *k = &config_keys[i];
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			buf_printf(out, "\n[%s]\n", section);
+		}
+		buf_printf(out, "# %s (%s", k->desc, type_hint(k->type));
+		if (k->type == K_SIZE || k->type == K_COUNT || k->type == K_SECONDS)
+			buf_printf(out, ", %llu..%llu", k->min, k->max);
+		buf_printf(out, ")\n#%s = %s\n", k->name, k->def);
+	}
+	buf_puts(out, "\n[actions]\n# Action per reason code: accept, tag, hold, quarantine, reject, tempfail.\n");
+	tab = reason_table(&n);
+	for (i = 0; i < n; i++)
+		buf_printf(out, "# %s\n#%s = %s\n", tab[i].description, tab[i].code, action_name(tab[i].def_action));
+}
+
+/* config_write_effective - every key with its current value */
+void config_write_effective(const mw_config *c, mw_buf *out)
+{
+	const mw_code_info *tab;
+	const char *section = "";
+	size_t i, j, n;
+
+	buf_printf(out, "# effective configuration, from %s\n", c->source);
+	for (i = 0; i < MW_ARRAY_LEN(config_keys); i++) {
+		const config_key *k = &config_keys[i];
+		const void *field = (const char *)c + k->offset;
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			buf_printf(out, "[%s]\n", section);
+		}
+		buf_printf(out, "%s = ", k->name);
+		switch (k->type) {
+		case K_STR: buf_puts(out, *(char *const *)field); break;
+		case K_MODE: buf_printf(out, "0%03zo", *(const size_t *)field); break;
+		case K_LIST: {
+			const mw_strlist *l = field;
+			for (j = 0; j < l->n; j++)
+				buf_printf(out, "%s%s", j ? ", " : "", l->v[j]);
+			break;
+		}
+		default: buf_printf(out, "%zu", *(const size_t *)field); break;
+		}
+		buf_putc(out, '\n');
+	}
+	buf_puts(out, "[actions]\n");
+	tab = reason_table(&n);
+	for (i = 0; i < n; i++)
+		buf_printf(out, "%s = %s\n", tab[i].code, action_name(c->actions[i]));
+}

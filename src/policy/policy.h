@@ -1,0 +1,100 @@
+/*
+ * NAME
+ *	policy.h - deployment configuration and the code->action policy
+ * SYNOPSIS
+ *	#include "policy/policy.h"
+ *
+ *	mw_config *cfg;
+ *	if (config_load(path, overrides, noverrides, &cfg, err, sizeof(err)) < 0) ...
+ *	action = config_action(cfg, "av.infected");
+ *	config_unref(cfg);
+ * DESCRIPTION
+ *	The configuration is an INI file (libinih): sections [daemon],
+ *	[paths], [domains], [limits], [actions].  Every key is described by
+ *	one table entry (config_keys.c) with its type, default, minimum,
+ *	maximum and a one-line description; the sample configuration and
+ *	`mailwarden config` are printed from that table.
+ *
+ *	A loaded configuration never changes.  It is reference-counted and
+ *	swapped whole on reload; a failed load keeps the old one.
+ * DIAGNOSTICS
+ *	config_load() returns -1 and writes "file:line: what is wrong" (or
+ *	"-o key: what is wrong") into err.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#ifndef MW_POLICY_H
+#define MW_POLICY_H
+
+#include <stddef.h>
+
+#include "engine/verdict.h"
+#include "mime/mime.h"
+
+typedef struct mw_limits {
+	mime_limits mime;
+	size_t max_message_size;	/* bytes; larger mail gets msg.too_big */
+	size_t spool_memory;		/* raw message bytes kept in memory before spilling */
+	size_t av_max_scansize;		/* ClamAV CL_ENGINE_MAX_SCANSIZE */
+	size_t av_max_filesize;		/* ClamAV CL_ENGINE_MAX_FILESIZE */
+	size_t av_max_recursion;	/* ClamAV CL_ENGINE_MAX_RECURSION */
+	size_t av_max_files;		/* ClamAV CL_ENGINE_MAX_FILES */
+	size_t av_max_scantime;		/* ClamAV CL_ENGINE_MAX_SCANTIME, ms */
+} mw_limits;
+
+typedef struct mw_strlist {
+	char **v;
+	size_t n;
+} mw_strlist;
+
+typedef struct mw_config {
+	int refs;
+	char *source;		/* file path, or "(embedded defaults)" */
+	/* [daemon] */
+	char *socket;
+	char *user;
+	char *socket_group;
+	size_t socket_mode;
+	char *pidfile;
+	size_t reload_interval;	/* seconds between signature directory checks; 0 = off */
+	size_t milter_timeout;	/* seconds libmilter waits on the MTA */
+	/* [paths] */
+	char *signatures;
+	char *state;
+	char *tmp;
+	/* [domains] */
+	mw_strlist protected_domains;
+	mw_strlist public_addresses;
+	/* [limits] */
+	mw_limits lim;
+	/* [actions]: per reason_table() index */
+	mw_action actions[64];
+} mw_config;
+
+/*
+ * config_load - read path (NULL: embedded defaults only), then apply
+ * overrides "section.key=value".  On success *out holds one reference.
+ */
+int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out,
+		char *err, size_t errlen);
+
+mw_config *config_ref(mw_config *c);
+void config_unref(mw_config *c);
+
+/* config_action - the action for a reason code under this configuration */
+mw_action config_action(const mw_config *c, const char *code);
+
+/* config_is_protected - 1 if domain (lower case) is one of ours or a sub-domain of one */
+int config_is_protected(const mw_config *c, const char *domain);
+
+/* config_write_sample - print every key with its default and description (INI, commented) */
+struct mw_buf;
+void config_write_sample(struct mw_buf *out);
+
+/* config_write_effective - print the effective value of every key */
+void config_write_effective(const mw_config *c, struct mw_buf *out);
+
+/* config_apply_verdict - map each reason to its configured action; strongest wins */
+void config_apply_verdict(const mw_config *c, mw_verdict *v);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * util_test.c - spool (memory then disk), bounded buffers, JSON strings,
+ * printable copies of untrusted text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/spool.h"
+#include "util/util.h"
+
+static void test_spool_stays_in_memory(void **state)
+{
+	mw_spool *s = spool_new(100, NULL);
+	char out[16];
+
+	(void)state;
+	assert_int_equal(spool_write(s, "hello ", 6), 0);
+	assert_int_equal(spool_write(s, "world", 5), 0);
+	assert_non_null(spool_mem(s));
+	assert_int_equal(spool_fd(s), -1);
+	assert_int_equal(spool_size(s), 11);
+	assert_int_equal(spool_pread(s, out, 5, 6), 5);
+	assert_memory_equal(out, "world", 5);
+	spool_free(s);
+}
+
+static void test_spool_spills(void **state)
+{
+	mw_spool *s = spool_new(1000, NULL);
+	char chunk[300], out[300];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 10; i++) {
+		memset(chunk, 'a' + i, sizeof(chunk));
+		assert_int_equal(spool_write(s, chunk, sizeof(chunk)), 0);
+	}
+	assert_null(spool_mem(s));
+	assert_true(spool_fd(s) >= 0);
+	assert_int_equal(spool_size(s), 3000);
+	/* data written before the spill is preserved */
+	assert_int_equal(spool_pread(s, out, 300, 0), 300);
+	assert_int_equal(out[0], 'a');
+	assert_int_equal(out[299], 'a');
+	assert_int_equal(spool_pread(s, out, 300, 2700), 300);
+	assert_int_equal(out[0], 'j');
+	assert_int_equal(spool_pread(s, out, 300, 2900), 100);
+	spool_free(s);
+}
+
+static void test_spool_bad_dir(void **state)
+{
+	mw_spool *s = spool_new(4, "/nonexistent/dir");
+
+	(void)state;
+	assert_int_equal(spool_write(s, "abc", 3), 0);
+	assert_int_equal(spool_write(s, "defgh", 5), -1);
+	spool_free(s);
+}
+
+static void test_buf_cap(void **state)
+{
+	mw_buf b;
+
+	(void)state;
+	buf_init(&b, 8);
+	buf_puts(&b, "12345");
+	buf_puts(&b, "67890");
+	assert_int_equal(b.len, 8);
+	assert_string_equal(b.p, "12345678");
+	assert_true(b.truncated);
+	buf_free(&b);
+}
+
+typedef struct json_case {
+	const char *in;
+	size_t len;
+	const char *want;
+} json_case;
+
+static void test_json_str(void **state)
+{
+	static const json_case cases[] = {
+		{"plain", 5, "\"plain\""},
+		{"q\"b\\", 4, "\"q\\\"b\\\\\""},
+		{"a\nb\x01", 4, "\"a\\nb\\u0001\""},
+		{"\xe6\x97\xa5\xe6\x9c\xac", 6, "\"\xe6\x97\xa5\xe6\x9c\xac\""},
+		{"bad\xff", 4, "\"bad\\ufffd\""},
+		{"cut\xe6\x97", 5, "\"cut\\ufffd\\ufffd\""},
+		{"nul\0x", 5, "\"nul\\u0000x\""},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < MW_ARRAY_LEN(cases); i++) {
+		mw_buf b;
+		buf_init(&b, 0);
+		buf_json_str(&b, cases[i].in, cases[i].len);
+		if (strcmp(b.p, cases[i].want) != 0)
+			fail_msg("case %zu: got %s, want %s", i, b.p, cases[i].want);
+		buf_free(&b);
+	}
+}
+
+static void test_printable(void **state)
+{
+	char out[16];
+
+	(void)state;
+	mw_printable(out, sizeof(out), "ab\r\ncd", 100, 0);
+	assert_string_equal(out, "ab??cd");
+	mw_printable(out, sizeof(out), "0123456789abcdefghij", 100, 0);
+	assert_string_equal(out, "0123456789ab...");
+	mw_printable(out, sizeof(out), "\xe6\x97\xa5", 100, 0);
+	assert_string_equal(out, "???");
+	mw_printable(out, sizeof(out), "\xe6\x97\xa5", 100, 1);
+	assert_string_equal(out, "\xe6\x97\xa5");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spool_stays_in_memory),
+		cmocka_unit_test(test_spool_spills),
+		cmocka_unit_test(test_spool_bad_dir),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_json_str),
+		cmocka_unit_test(test_printable),
+	};
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+}
