@@ -100,6 +100,12 @@ const mime_problem *mime_problem_get(const mime_parser *p, size_t i);
 /* mime_part_count - number of parts created (root included) */
 size_t mime_part_count(const mime_parser *p);
 
+/* mime_problem_dropped - problems found but not kept (beyond 64 distinct) */
+size_t mime_problem_dropped(const mime_parser *p);
+
+/* mime_decoded_total - decoded content bytes stored, all parts (<= max_decoded) */
+size_t mime_decoded_total(const mime_parser *p);
+
 /* Part accessors.  Strings are owned by the parser, NUL-terminated, UTF-8. */
 const char *mime_part_id(const mime_part *part);	 /* "" root, "1", "1.2", ... */
 const char *mime_part_type(const mime_part *part);	 /* lower case "text/plain"; default per RFC 2045 */
@@ -112,10 +118,15 @@ size_t mime_part_depth(const mime_part *part);		 /* 0 for the root */
 /* mime_part_header - idx'th occurrence of header NAME (case-insensitive), decoded; NULL if absent */
 const char *mime_part_header(const mime_part *part, const char *name, size_t idx);
 
+/* mime_part_header_count, mime_part_header_at - all stored fields in order: name, *value decoded */
+size_t mime_part_header_count(const mime_part *part);
+const char *mime_part_header_at(const mime_part *part, size_t i, const char **value);
+
 /* Tree: multipart parts have children; a message/rfc822 part has one child, the enclosed message. */
 size_t mime_part_nchildren(const mime_part *part);
 const mime_part *mime_part_child(const mime_part *part, size_t i);
 int mime_part_is_leaf(const mime_part *part);
+const mime_part *mime_part_parent(const mime_part *part); /* NULL for the root */
 
 /*
  * mime_part_body - decoded content of a leaf part.  Exactly one of *data
