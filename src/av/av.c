@@ -30,6 +30,8 @@ struct av_engine {
 	struct cl_engine *cl;
 	int refs;
 	unsigned int sigs;
+	size_t max_filesize;
+	size_t max_scansize;
 };
 
 struct av_mgr {
@@ -46,11 +48,18 @@ struct av_mgr {
 static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *ctx)
 {
 	char line[300];
+	size_t n;
 
 	(void)fullmsg;
 	(void)ctx;
-	mw_printable(line, sizeof(line), msg, 250, 1);
-	/* strip trailing "?" left by the newline */
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		n--;
+	{
+		char *copy = x_strndup(msg, n);
+		mw_printable(line, sizeof(line), copy, 250, 1);
+		x_free(copy);
+	}
 	if (severity == CL_MSG_ERROR)
 		log_err("clamav: %s", line);
 	else if (severity == CL_MSG_WARN)
@@ -126,6 +135,8 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	e->cl = cl;
 	e->refs = 1;
 	e->sigs = sigs;
+	e->max_filesize = cfg->lim.av_max_filesize;
+	e->max_scansize = cfg->lim.av_max_scansize;
 	return e;
 fail:
 	cl_engine_free(cl);
@@ -246,14 +257,24 @@ static void scan_options(struct cl_scan_options *o)
 		       CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
 }
 
-static void set_result(av_result *res, cl_error_t rc, const char *virname)
+/*
+ * set_result - libclamav's answer as an av_result.  libclamav 1.4 reports
+ * an object over MaxFileSize/MaxScanSize (with the exceeds-max heuristic
+ * on) as CL_VIRUS without a name: name it, so it maps to av.limits and not
+ * to av.infected.
+ */
+static void set_result(const av_engine *e, size_t len, av_result *res, cl_error_t rc, const char *virname)
 {
 	memset(res, 0, sizeof(*res));
 	if (rc == CL_CLEAN) {
 		res->status = AV_CLEAN;
 	} else if (rc == CL_VIRUS) {
 		res->status = AV_FOUND;
-		mw_printable(res->name, sizeof(res->name), virname ? virname : "unknown", 120, 0);
+		if (virname == NULL)
+			virname = e && (len > e->max_filesize || len > e->max_scansize)
+					  ? "Heuristics.Limits.Exceeded.MaxFileSize"
+					  : "Heuristics.Unnamed";
+		mw_printable(res->name, sizeof(res->name), virname, 120, 0);
 	} else {
 		res->status = AV_ERROR;
 		snprintf(res->name, sizeof(res->name), "%s", cl_strerror(rc));
@@ -270,18 +291,18 @@ void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *n
 	cl_error_t rc;
 
 	if (len == 0) {
-		set_result(res, CL_CLEAN, NULL);
+		set_result(e, len, res, CL_CLEAN, NULL);
 		return;
 	}
 	map = cl_fmap_open_memory(data, len);
 	if (map == NULL) {
-		set_result(res, CL_EMEM, NULL);
+		set_result(e, len, res, CL_EMEM, NULL);
 		return;
 	}
 	scan_options(&o);
 	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, NULL);
 	cl_fmap_close(map);
-	set_result(res, rc, virname);
+	set_result(e, len, res, rc, virname);
 }
 
 /* av_scan_fd - scan an open file (spilled content); the caller keeps the descriptor */
@@ -292,7 +313,9 @@ void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res)
 	unsigned long scanned = 0;
 	cl_error_t rc;
 
+	struct stat st;
+
 	scan_options(&o);
 	rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &o, NULL);
-	set_result(res, rc, virname);
+	set_result(e, fstat(fd, &st) == 0 ? (size_t)st.st_size : 0, res, rc, virname);
 }

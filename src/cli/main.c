@@ -3,6 +3,7 @@
  *	main.c - the `mailwarden` command: scan, reasons, config
  * SYNOPSIS
  *	mailwarden scan [options] FILE|-
+ *	mailwarden links [--json] [-f ADDR] [-c F] [-o k=v]... FILE|-
  *	mailwarden reasons [--json]
  *	mailwarden config [--sample | --check | --show] [--config F] [-o k=v]...
  * DESCRIPTION
@@ -17,15 +18,19 @@
  */
 #include "av/av.h"
 #include "engine/engine.h"
+#include "links/links.h"
 #include "policy/policy.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/util.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,7 +41,6 @@
 #define MW_SYSCONFDIR "/etc/mailwarden"
 #endif
 
-#define EXIT_CANNOT 4
 
 static const char usage_text[] =
 	"Usage: mailwarden COMMAND [OPTIONS]\n"
@@ -46,10 +50,21 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  scan [OPTIONS] FILE|-   print the verdict for one message as JSON\n"
+	"  links [OPTIONS] FILE|-  every link of a message (or an HTML file): URL,\n"
+	"                          registrable domain, classes; --json for one object;\n"
+	"                          -f ADDR in a protected domain: sender is not external\n"
 	"  reasons [--json]        list every reason code, its default action and meaning\n"
 	"  config --sample         print a commented configuration with all defaults\n"
 	"  config --check          check the configuration file and exit (status 0 if good)\n"
 	"  config --show           print the effective configuration\n"
+	"  quarantine list [--state-of held|quarantined|released|kept] [--limit N] [--json]\n"
+	"  quarantine show ID [--body]   metadata and reasons; --body decrypts the message\n"
+	"  quarantine release ID     deliver once through [quarantine] release_command\n"
+	"  quarantine delete ID      remove the encrypted file\n"
+	"  track [--sender A] [--domain D] [--to R] [--subject S] [--hash H] [--name N]\n"
+	"        [--link D] [--action A] [--since T] [--until T] [--limit N] [--json]\n"
+	"                          who got what: T is an age (30m, 24h, 7d) or a\n"
+	"                          date (2026-11-22 or 2026-11-22T10:00)\n"
 	"  help                    this text;  --version  the version\n"
 	"\n"
 	"Options (scan and config):\n"
@@ -81,21 +96,7 @@ static const char usage_text[] =
 	"\n"
 	"See also: mailwardend --help, README.md (reason codes, configuration).\n";
 
-typedef struct cli_opts {
-	const char *config;
-	const char **overrides;
-	size_t noverrides;
-	const char *sigs;
-	const char *state;
-	const char *from;
-	const char **rcpts;
-	size_t nrcpts;
-	int quiet;
-	int json;
-	int sample, check, show;
-	int argc;
-	char **argv;
-} cli_opts;
+
 
 static void add_str(const char ***v, size_t *n, const char *s)
 {
@@ -104,7 +105,7 @@ static void add_str(const char ***v, size_t *n, const char *s)
 }
 
 /* load_config - file (explicit or default if present) plus overrides */
-static mw_config *load_config(cli_opts *o)
+mw_config *load_config(cli_opts *o)
 {
 	static const char def_path[] = MW_SYSCONFDIR "/mailwarden.conf";
 	const char *path = o->config;
@@ -152,6 +153,11 @@ static int cmd_scan(cli_opts *o)
 	av_engine *av = NULL;
 	mw_msg *m = NULL;
 	mw_result *res = NULL;
+	mw_lists *lists = NULL;
+	mw_store *store = NULL;
+	mw_verdict *rv = NULL;
+	size_t naccepted = 0;
+	mw_env env;
 	mw_buf out;
 	char err[512], buf[65536];
 	const char *file;
@@ -175,8 +181,6 @@ static int cmd_scan(cli_opts *o)
 	m = msg_new(cfg);
 	if (o->from)
 		msg_set_sender(m, o->from);
-	for (i = 0; i < o->nrcpts; i++)
-		msg_add_rcpt(m, o->rcpts[i]);
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -191,9 +195,67 @@ static int cmd_scan(cli_opts *o)
 	}
 	if (av_global_init(err, sizeof(err)) < 0 || (av = av_engine_load(cfg->signatures, cfg, err, sizeof(err))) == NULL)
 		fprintf(stderr, "mailwarden scan: antivirus: %s (verdict: tempfail)\n", err);
+	lists = lists_new();
+	if (lists_load_dir(lists, cfg->lists, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mailwarden scan: lists: %s\n", err);
+		goto out;
+	}
+	memset(&env, 0, sizeof(env));
+	env.cfg = cfg;
+	env.lists = lists;
+	env.av = av;
+	if (o->state) {
+		store_limits lim = {cfg->store_max_rows, 5000};
+		env.store_required = 1;
+		if (store_open(cfg->state, &lim, &store, err, sizeof(err)) < 0)
+			fprintf(stderr, "mailwarden scan: state: %s (verdict: tempfail)\n", err);
+		else if (store_lists_apply(store, lists, time(NULL)) < 0)
+			fprintf(stderr, "mailwarden scan: state: %s\n", store_error(store));
+		env.store = store;
+	}
+	/* RCPT time, as the milter does it: refused recipients never reach DATA. */
+	rv = x_calloc(o->nrcpts ? o->nrcpts : 1, sizeof(*rv));
+	for (i = 0; i < o->nrcpts; i++) {
+		engine_rcpt(&env, o->from ? o->from : "", o->rcpts[i], NULL, &rv[i]);
+		if (rv[i].action < MW_REJECT) {
+			msg_add_rcpt(m, o->rcpts[i]);
+			naccepted++;
+		}
+	}
 	res = x_calloc(1, sizeof(*res));
-	engine_scan(m, cfg, av, res);
+	if (o->nrcpts > 0 && naccepted == 0) {
+		/* Every recipient refused: the verdict is the strongest RCPT verdict. */
+		verdict_init(&res->verdict);
+		for (i = 0; i < o->nrcpts; i++) {
+			size_t k;
+			for (k = 0; k < rv[i].nreasons; k++)
+				verdict_add(&res->verdict, rv[i].reasons[k].code, rv[i].reasons[k].part, "%s",
+					    rv[i].reasons[k].detail);
+		}
+		config_apply_verdict(cfg, &res->verdict);
+		res->size = msg_size(m);
+	} else {
+		engine_scan(m, &env, res);
+	}
 	engine_result_json(m, res, &out);
+	/* Add the RCPT-time refusals before the closing brace. */
+	out.p[--out.len] = 0;
+	buf_puts(&out, ", \"rcpt_refused\": [");
+	for (i = 0, n = 0; i < o->nrcpts; i++) {
+		size_t k;
+		if (rv[i].action < MW_REJECT)
+			continue;
+		buf_puts(&out, n++ ? ", {\"rcpt\": " : "{\"rcpt\": ");
+		buf_json_str(&out, o->rcpts[i], strlen(o->rcpts[i]));
+		buf_printf(&out, ", \"action\": \"%s\", \"codes\": [", action_name(rv[i].action));
+		for (k = 0; k < rv[i].nreasons; k++) {
+			if (k)
+				buf_puts(&out, ", ");
+			buf_json_str(&out, rv[i].reasons[k].code, strlen(rv[i].reasons[k].code));
+		}
+		buf_puts(&out, "]}");
+	}
+	buf_puts(&out, "]}");
 	if (!o->quiet)
 		printf("%s\n", out.p);
 	rc = exit_for(res->verdict.action);
@@ -201,9 +263,84 @@ out:
 	if (fd > 0)
 		close(fd);
 	x_free(res);
+	x_free(rv);
 	msg_free(m);
+	store_close(store);
+	lists_unref(lists);
 	av_engine_release(av);
 	config_unref(cfg);
+	buf_free(&out);
+	return rc;
+}
+
+/* cmd_links - every link of one message (or HTML file) with its domain and classes */
+static int cmd_links(cli_opts *o)
+{
+	mw_config *cfg = NULL;
+	mw_lists *lists = NULL;
+	mime_parser *mp = NULL;
+	link_set *ls = NULL;
+	link_judge j;
+	mw_buf in, out;
+	char err[512], chunk[65536];
+	const char *at;
+	FILE *fp = NULL;
+	size_t n, i;
+	int rc = EXIT_CANNOT;
+
+	buf_init(&in, 0);
+	buf_init(&out, 0);
+	if (o->argc != 1) {
+		fprintf(stderr, "mailwarden links: expected exactly one FILE or -\n");
+		goto out;
+	}
+	if ((cfg = load_config(o)) == NULL)
+		goto out;
+	in.max = cfg->lim.max_message_size;
+	fp = strcmp(o->argv[0], "-") == 0 ? stdin : fopen(o->argv[0], "rb");
+	if (fp == NULL) {
+		fprintf(stderr, "mailwarden links: %s: %s\n", o->argv[0], strerror(errno));
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		buf_append(&in, chunk, n);
+	lists = lists_new();
+	if (lists_load_dir(lists, cfg->lists, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mailwarden links: lists: %s\n", err);
+		goto out;
+	}
+	ls = links_new(cfg->lim.max_urls, cfg->lim.max_html_bytes);
+	for (i = 0; i < in.len && (in.p[i] == ' ' || in.p[i] == '\t' || in.p[i] == '\r' || in.p[i] == '\n'); i++)
+		;
+	if (i < in.len && in.p[i] == '<') {
+		links_scan_html(ls, "", in.p, in.len); /* an HTML file, not a message */
+	} else {
+		mp = mime_parser_new(&cfg->lim.mime, cfg->tmp);
+		if (mime_parser_feed(mp, in.p ? in.p : "", in.len) < 0 || mime_parser_finish(mp) < 0) {
+			fprintf(stderr, "mailwarden links: cannot write temporary data: %s\n", strerror(errno));
+			goto out;
+		}
+		links_scan_mime(ls, mime_root(mp));
+	}
+	at = o->from ? strrchr(o->from, '@') : NULL;
+	mw_strlcpy(err, at ? at + 1 : "", sizeof(err));
+	j.cfg = cfg;
+	j.lists = lists;
+	j.external = !(at && config_is_protected(cfg, mw_lower(err)));
+	links_classify(ls, &j);
+	links_format(ls, o->json, &out);
+	fputs(out.p ? out.p : "", stdout);
+	if (o->json)
+		putchar('\n');
+	rc = 0;
+out:
+	if (fp && fp != stdin)
+		fclose(fp);
+	links_free(ls);
+	mime_parser_free(mp);
+	lists_unref(lists);
+	config_unref(cfg);
+	buf_free(&in);
 	buf_free(&out);
 	return rc;
 }
@@ -280,8 +417,11 @@ typedef struct command {
 
 static const command commands[] = {
 	{"scan", cmd_scan, "print the verdict for one message as JSON"},
+	{"links", cmd_links, "every link of a message with domain and classes"},
 	{"reasons", cmd_reasons, "list reason codes"},
 	{"config", cmd_config, "sample, check or show the configuration"},
+	{"quarantine", cmd_quarantine, "list, show, release or delete quarantined mail"},
+	{"track", cmd_track, "find messages by sender, recipient, subject, attachment, link, time"},
 	{"help", cmd_help, "usage"},
 };
 
@@ -294,7 +434,14 @@ int main(int argc, char **argv)
 		{"quiet", no_argument, NULL, 'q'},	  {"json", no_argument, NULL, 'j'},
 		{"sample", no_argument, NULL, 'A'},	  {"check", no_argument, NULL, 'K'},
 		{"show", no_argument, NULL, 'W'},	  {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},	  {"body", no_argument, NULL, 'B'},
+		{"limit", required_argument, NULL, 'L'},  {"sender", required_argument, NULL, 1001},
+		{"domain", required_argument, NULL, 1002}, {"subject", required_argument, NULL, 1003},
+		{"hash", required_argument, NULL, 1004},  {"name", required_argument, NULL, 1005},
+		{"link", required_argument, NULL, 1006},  {"action", required_argument, NULL, 1007},
+		{"since", required_argument, NULL, 1008}, {"until", required_argument, NULL, 1009},
+		{"to", required_argument, NULL, 1010},	  {"state-of", required_argument, NULL, 1011},
+		{NULL, 0, NULL, 0},
 	};
 	cli_opts o;
 	const command *cmd = NULL;
@@ -335,6 +482,19 @@ int main(int argc, char **argv)
 		case 'A': o.sample = 1; break;
 		case 'K': o.check = 1; break;
 		case 'W': o.show = 1; break;
+		case 'B': o.body = 1; break;
+		case 'L': o.limit = (size_t)strtoul(optarg, NULL, 10); break;
+		case 1001: o.t_sender = optarg; break;
+		case 1002: o.t_domain = optarg; break;
+		case 1003: o.t_subject = optarg; break;
+		case 1004: o.t_hash = optarg; break;
+		case 1005: o.t_name = optarg; break;
+		case 1006: o.t_link = optarg; break;
+		case 1007: o.t_action = optarg; break;
+		case 1008: o.t_since = optarg; break;
+		case 1009: o.t_until = optarg; break;
+		case 1010: o.t_rcpt = optarg; break;
+		case 1011: o.t_qstate = optarg; break;
 		case 'h': return cmd_help(&o);
 		case 'V': printf("mailwarden %s\n", MW_VERSION); return 0;
 		default: fprintf(stderr, "try mailwarden --help\n"); return EXIT_CANNOT;

@@ -5,13 +5,15 @@
  *	See engine.h.
  * DESCRIPTION
  *	engine_scan() runs the stages of stage_table[] in order over one
- *	scan_state.  A stage may stop the pipeline (the message is too big
+ *	mw_scan.  A stage may stop the pipeline (the message is too big
  *	to parse, or a temporary failure makes further work pointless); the
  *	policy stage always runs last.
  *
  *	The av stage scans every decoded leaf part from memory (or from its
- *	spill file), then the raw message as a second opinion with
- *	libclamav's own mail parser, unless a part already matched.
+ *	spill file).  When the MIME parser reported a problem (broken
+ *	structure, a limit crossed) and no part matched, it also scans the
+ *	raw message as a second opinion with libclamav's own mail parser, so
+ *	what our parser could not take apart is still scanned.
  * LIMITS
  *	Parsing is bounded by [limits] (see mime.h, policy.h); at most
  *	MW_RESULT_PARTS parts are listed in the result (all are scanned).
@@ -19,49 +21,43 @@
  *	GPL-2.0-or-later
  */
 #include "engine/engine.h"
+#include "attach/attach.h"
+#include "links/links.h"
 #include "mime/mime.h"
+#include "sender/sender.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define READ_CHUNK (64 * 1024)
 
-typedef struct scan_state {
-	mw_msg *msg;
-	const mw_config *cfg;
-	const av_engine *av;
-	mime_parser *mime;
-	mw_result *res;
-	mw_verdict *v;
-} scan_state;
-
 typedef enum { STAGE_NEXT, STAGE_STOP } stage_rc;
 
 typedef struct stage {
 	const char *name;
-	stage_rc (*run)(scan_state *st);
+	stage_rc (*run)(mw_scan *st);
 } stage;
 
 /* stage_size - refuse to parse what is over the size limit */
-static stage_rc stage_size(scan_state *st)
+static stage_rc stage_size(mw_scan *st)
 {
 	if (msg_too_big(st->msg)) {
-		verdict_add(st->v, "msg.too_big", "", "message of %zu bytes exceeds %zu", msg_size(st->msg),
-			    st->cfg->lim.max_message_size);
+		verdict_add(st->verdict, "msg.too_big", "", "message of %zu bytes exceeds %zu", msg_size(st->msg),
+			    st->env->cfg->lim.max_message_size);
 		return STAGE_STOP;
 	}
 	return STAGE_NEXT;
 }
 
 /* stage_mime - feed the raw message to the bounded MIME parser */
-static stage_rc stage_mime(scan_state *st)
+static stage_rc stage_mime(mw_scan *st)
 {
 	const mw_spool *raw = msg_raw(st->msg);
 	const void *mem = spool_mem(raw);
 	size_t i, n, size = spool_size(raw);
 	int rc = 0;
 
-	st->mime = mime_parser_new(&st->cfg->lim.mime, st->cfg->tmp);
+	st->mime = mime_parser_new(&st->env->cfg->lim.mime, st->env->cfg->tmp);
 	if (mem) {
 		rc = mime_parser_feed(st->mime, mem, size);
 	} else {
@@ -81,41 +77,43 @@ static stage_rc stage_mime(scan_state *st)
 	if (rc == 0)
 		rc = mime_parser_finish(st->mime);
 	if (rc < 0) {
-		verdict_add(st->v, "engine.error", "", "MIME parse: cannot write temporary data: %m");
+		verdict_add(st->verdict, "engine.error", "", "MIME parse: cannot write temporary data: %m");
 		return STAGE_STOP;
 	}
 	n = mime_problem_count(st->mime);
 	for (i = 0; i < n; i++) {
 		const mime_problem *p = mime_problem_get(st->mime, i);
-		verdict_add(st->v, p->kind == MIME_PROB_LIMITS ? "mime.limits" : "mime.malformed", p->part, "%s",
+		verdict_add(st->verdict, p->kind == MIME_PROB_LIMITS ? "mime.limits" : "mime.malformed", p->part, "%s",
 			    p->detail);
 	}
 	return STAGE_NEXT;
 }
 
 /* av_record - turn one libclamav result into a reason; returns 1 if something matched */
-static int av_record(scan_state *st, const av_result *r, const char *part)
+static int av_record(mw_scan *st, const av_result *r, const char *part)
 {
 	switch (r->status) {
 	case AV_CLEAN:
 		return 0;
 	case AV_ERROR:
-		verdict_add(st->v, "av.error", part, "%s", r->name);
+		verdict_add(st->verdict, "av.error", part, "%s", r->name);
 		return 0;
 	case AV_FOUND:
 		if (strncmp(r->name, "Heuristics.Limits.Exceeded", 26) == 0)
-			verdict_add(st->v, "av.limits", part, "%s", r->name);
+			verdict_add(st->verdict, "av.limits", part, "%s", r->name);
+		else if (strncmp(r->name, "Heuristics.Phishing.", 20) == 0)
+			verdict_add(st->verdict, "link.phishing", part, "%s", r->name);
 		else if (strncmp(r->name, "Heuristics.", 11) == 0)
-			verdict_add(st->v, "av.heuristic", part, "%s", r->name);
+			verdict_add(st->verdict, "av.heuristic", part, "%s", r->name);
 		else
-			verdict_add(st->v, "av.infected", part, "%s", r->name);
+			verdict_add(st->verdict, "av.infected", part, "%s", r->name);
 		return 1;
 	}
 	return 0;
 }
 
 /* scan_leaves - depth-first scan of every decoded leaf; returns matches found */
-static int scan_leaves(scan_state *st, const mime_part *p, int depth)
+static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 {
 	size_t i, n;
 	int found = 0;
@@ -129,12 +127,15 @@ static int scan_leaves(scan_state *st, const mime_part *p, int depth)
 		av_result r;
 
 		mime_part_body(p, &data, &fd, &len);
+		for (i = 0; i < st->nav_done; i++)
+			if (st->av_done[i] == p)
+				return 0; /* the attach stage scanned every member */
 		if (len == 0)
 			return 0;
 		if (data)
-			av_scan_mem(st->av, data, len, mime_part_id(p), &r);
+			av_scan_mem(st->env->av, data, len, mime_part_id(p), &r);
 		else
-			av_scan_fd(st->av, fd, mime_part_id(p), &r);
+			av_scan_fd(st->env->av, fd, mime_part_id(p), &r);
 		return av_record(st, &r, mime_part_id(p));
 	}
 	n = mime_part_nchildren(p);
@@ -144,46 +145,73 @@ static int scan_leaves(scan_state *st, const mime_part *p, int depth)
 }
 
 /* stage_av - libclamav over every part, then over the raw message */
-static stage_rc stage_av(scan_state *st)
+static stage_rc stage_av(mw_scan *st)
 {
 	const mw_spool *raw = msg_raw(st->msg);
 	av_result r;
 	int found = 0;
 
-	if (st->av == NULL) {
-		verdict_add(st->v, "av.unavailable", "", "no signature database loaded");
+	if (st->env->av == NULL) {
+		verdict_add(st->verdict, "av.unavailable", "", "no signature database loaded");
 		return STAGE_NEXT;
 	}
-	st->res->av_sigs = av_engine_sigs(st->av);
+	st->res->av_sigs = av_engine_sigs(st->env->av);
 	if (st->mime && mime_root(st->mime))
 		found = scan_leaves(st, mime_root(st->mime), 0);
-	if (found == 0) {
+	/* The raw message is a second opinion with libclamav's own MIME
+	 * parser: needed only when ours found the structure broken or hit
+	 * a limit (then our part list may not cover every byte). */
+	if (found == 0 && (st->mime == NULL || mime_problem_count(st->mime) > 0)) {
 		if (spool_mem(raw))
-			av_scan_mem(st->av, spool_mem(raw), spool_size(raw), "message", &r);
+			av_scan_mem(st->env->av, spool_mem(raw), spool_size(raw), "message", &r);
 		else
-			av_scan_fd(st->av, spool_fd(raw), "message", &r);
+			av_scan_fd(st->env->av, spool_fd(raw), "message", &r);
 		av_record(st, &r, "");
 	}
 	return STAGE_NEXT;
 }
 
-/* stage_policy - map codes to configured actions; strongest wins */
-static stage_rc stage_policy(scan_state *st)
+/* stage_attach - true types, names, archives (members go to ClamAV), macros */
+static stage_rc stage_attach(mw_scan *st)
 {
-	config_apply_verdict(st->cfg, st->v);
+	attach_stage(st);
+	return STAGE_NEXT;
+}
+
+/* stage_links - every link, by registrable domain */
+static stage_rc stage_links(mw_scan *st)
+{
+	links_stage(st);
+	return STAGE_NEXT;
+}
+
+/* stage_sender - header senders, spoofs, campaign fingerprints */
+static stage_rc stage_sender(mw_scan *st)
+{
+	sender_stage(st);
+	return STAGE_NEXT;
+}
+
+/* stage_policy - map codes to configured actions; strongest wins */
+static stage_rc stage_policy(mw_scan *st)
+{
+	config_apply_verdict(st->env->cfg, st->verdict);
 	return STAGE_NEXT;
 }
 
 static const stage stage_table[] = {
 	{"size", stage_size},
 	{"mime", stage_mime},
+	{"links", stage_links},
+	{"attach", stage_attach},
 	{"av", stage_av},
+	{"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};
 
 /* summarise - subject, From, part list for the result */
-static void summarise(scan_state *st)
+static void summarise(mw_scan *st)
 {
 	mw_result *res = st->res;
 	const mime_part *root;
@@ -192,11 +220,11 @@ static void summarise(scan_state *st)
 	if (st->mime == NULL || (root = mime_root(st->mime)) == NULL)
 		return;
 	if ((s = mime_part_header(root, "subject", 0)) != NULL)
-		mw_printable(res->subject, sizeof(res->subject), s, sizeof(res->subject) - 4, 1);
+		mw_text(res->subject, sizeof(res->subject), s, sizeof(res->subject) - 4);
 	if ((s = mime_part_header(root, "from", 0)) != NULL)
-		mw_printable(res->from, sizeof(res->from), s, sizeof(res->from) - 4, 1);
+		mw_text(res->from, sizeof(res->from), s, sizeof(res->from) - 4);
 	if ((s = mime_part_header(root, "message-id", 0)) != NULL)
-		mw_printable(res->message_id, sizeof(res->message_id), s, sizeof(res->message_id) - 4, 1);
+		mw_text(res->message_id, sizeof(res->message_id), s, sizeof(res->message_id) - 4);
 	res->nparts = mime_part_count(st->mime);
 }
 
@@ -224,30 +252,68 @@ static void list_parts(mw_result *res, const mime_part *p, int depth)
 }
 
 /* engine_scan - the one entry point */
-void engine_scan(mw_msg *m, const mw_config *cfg, const av_engine *av, mw_result *res)
+void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 {
-	scan_state st;
+	mw_scan st;
 	double t0 = mw_now_ms();
 	size_t i;
 
 	memset(res, 0, sizeof(*res));
 	memset(&st, 0, sizeof(st));
 	st.msg = m;
-	st.cfg = cfg;
-	st.av = av;
+	st.env = env;
 	st.res = res;
-	st.v = &res->verdict;
-	verdict_init(st.v);
+	st.verdict = &res->verdict;
+	verdict_init(st.verdict);
 	res->size = msg_size(m);
 	for (i = 0; i < MW_ARRAY_LEN(stage_table); i++)
 		if (stage_table[i].run(&st) == STAGE_STOP)
 			break;
 	policy_stage.run(&st);
+	sender_record(&st); /* after the policy: auto-block, fingerprints, history */
 	summarise(&st);
 	if (st.mime && mime_root(st.mime))
 		list_parts(res, mime_root(st.mime), 0);
 	mime_parser_free(st.mime);
 	res->verdict.elapsed_ms = mw_now_ms() - t0;
+}
+
+mw_att *engine_add_att(mw_result *res, const char *name, const char *type)
+{
+	mw_att *a;
+
+	if (res->natts >= MW_RESULT_ATTS)
+		return NULL;
+	a = &res->atts[res->natts++];
+	memset(a, 0, sizeof(*a));
+	mw_printable(a->name, sizeof(a->name), name ? name : "", sizeof(a->name) - 4, 1);
+	mw_printable(a->type, sizeof(a->type), type ? type : "", sizeof(a->type) - 4, 0);
+	return a;
+}
+
+void engine_add_domain(mw_result *res, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < res->ndomains; i++)
+		if (strcmp(res->domains[i], domain) == 0)
+			return;
+	if (res->ndomains < MW_RESULT_DOMAINS)
+		mw_printable(res->domains[res->ndomains++], sizeof(res->domains[0]), domain, sizeof(res->domains[0]) - 4,
+			     1);
+}
+
+time_t engine_now(const mw_env *env)
+{
+	return env->now ? env->now : time(NULL);
+}
+
+/* engine_rcpt - RCPT-time verdict for one recipient */
+void engine_rcpt(const mw_env *env, const char *sender, const char *rcpt, const char *queue_id, mw_verdict *v)
+{
+	verdict_init(v);
+	sender_rcpt(env, sender, rcpt, queue_id, v);
+	config_apply_verdict(env->cfg, v);
 }
 
 void engine_reasons_line(const mw_verdict *v, mw_buf *out)

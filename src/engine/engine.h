@@ -7,7 +7,8 @@
  *	mw_msg *m = msg_new(cfg);
  *	msg_set_sender(m, "a@example.com"); msg_add_rcpt(m, ...);
  *	msg_write(m, bytes, len);		(raw message, any number of times)
- *	engine_scan(m, cfg, av, &res);		(one call, one verdict)
+ *	mw_env env = {cfg, lists, av};
+ *	engine_scan(m, &env, &res);		(one call, one verdict)
  *	engine_result_json(&res, &buf);
  *	msg_free(m);
  * DESCRIPTION
@@ -33,10 +34,13 @@
 #define MW_ENGINE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "av/av.h"
 #include "engine/verdict.h"
+#include "policy/lists.h"
 #include "policy/policy.h"
+#include "mime/mime.h"
 #include "util/spool.h"
 #include "util/util.h"
 
@@ -69,6 +73,12 @@ typedef struct mw_part_info {
 	size_t size;
 } mw_part_info;
 
+typedef struct mw_att {
+	char name[160];		/* UTF-8; members of archives as "outer.zip/inner.exe" */
+	char type[64];		/* true type when known, else declared */
+	char sha256[65];	/* hex, "" when not computed */
+} mw_att;
+
 typedef struct mw_result {
 	mw_verdict verdict;
 	char subject[300];	/* decoded, UTF-8, cut */
@@ -79,10 +89,67 @@ typedef struct mw_result {
 	size_t nparts_listed;	/* entries in parts[] */
 	mw_part_info parts[MW_RESULT_PARTS];
 	unsigned long av_sigs;	/* signatures in the engine used, 0 if none */
+	size_t nlinks;		/* URLs found by the links stage */
+	size_t nattachments;	/* leaf parts that are attachments (named or not text) */
+	size_t nactive;		/* attachments that are neither text nor images */
+	char fingerprint[65];	/* campaign fingerprint of subject+body skeleton, or "" */
+#define MW_RESULT_ATTS 32
+	size_t natts;		/* attachments listed (archive members included, by the attach stage) */
+	mw_att atts[MW_RESULT_ATTS];
+#define MW_RESULT_DOMAINS 32
+	size_t ndomains;	/* distinct registrable domains of links */
+	char domains[MW_RESULT_DOMAINS][80];
 } mw_result;
 
-/* engine_scan - run every stage; av may be NULL (no database: av.unavailable) */
-void engine_scan(mw_msg *m, const mw_config *cfg, const av_engine *av, mw_result *res);
+/* engine_add_att - list an attachment in the result (ignored beyond MW_RESULT_ATTS) */
+mw_att *engine_add_att(mw_result *res, const char *name, const char *type);
+/* engine_add_domain - list a link domain once (ignored beyond MW_RESULT_DOMAINS) */
+void engine_add_domain(mw_result *res, const char *domain);
+
+/* What a scan runs against: all three are read-only snapshots held by the caller. */
+struct mw_store;
+struct mw_quar;
+typedef struct mw_env {
+	const mw_config *cfg;
+	const mw_lists *lists;	/* may be NULL: every list empty */
+	const av_engine *av;	/* may be NULL: no database, av.unavailable */
+	struct mw_store *store;	/* may be NULL: no sender history (stateless scan) */
+	int store_required;	/* 1: a NULL store means store.unavailable (the daemon) */
+	struct mw_quar *quar;	/* may be NULL: quarantine actions tempfail */
+	int rescan;		/* 1: a rescan of held/quarantined/kept mail: no history, no holds */
+	time_t now;		/* 0: the real clock */
+} mw_env;
+
+/* engine_now - env->now or the clock */
+time_t engine_now(const mw_env *env);
+
+/*
+ * engine_rcpt - the RCPT-time decision for one recipient: blocked senders,
+ * free-mail to staff, fan-out (every attempt is counted, refused ones
+ * too).  Fills v with reasons and the action (policy applied).
+ */
+void engine_rcpt(const mw_env *env, const char *sender, const char *rcpt, const char *queue_id, mw_verdict *v);
+
+/*
+ * The state every stage sees.  Stage modules (src/links, src/attach,
+ * src/sender) export one function taking it; engine.c lists them in its
+ * stage table.  A stage adds reasons to verdict; it never decides the
+ * action.
+ */
+#define MW_AV_DONE_MAX 64
+typedef struct mw_scan {
+	mw_msg *msg;
+	const mw_env *env;
+	mime_parser *mime;	/* NULL until the mime stage ran */
+	mw_result *res;
+	mw_verdict *verdict;
+	/* leaves the attach stage gave to ClamAV member by member: the av stage skips them */
+	const mime_part *av_done[MW_AV_DONE_MAX];
+	size_t nav_done;
+} mw_scan;
+
+/* engine_scan - run every stage */
+void engine_scan(mw_msg *m, const mw_env *env, mw_result *res);
 
 /* engine_result_json - the verdict as one JSON object (no newline) */
 void engine_result_json(const mw_msg *m, const mw_result *res, mw_buf *out);

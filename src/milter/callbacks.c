@@ -12,14 +12,21 @@
  *	Every step is answered (no "no reply" protocol flags), so an MTA on
  *	TCP never waits for a delayed ACK.
  *
+ *	Held and quarantined mail is written to the encrypted quarantine
+ *	before the reply (then the MTA discards its copy); accepted mail with
+ *	attachments keeps a copy for retro-scans ([quarantine] retro_days).
+ *	Every message and every refused recipient is logged in the tracking
+ *	tables.
+ *
  *	One log line per message: queue id, client, envelope, action,
- *	reasons, size, milliseconds.
+ *	reasons, size, milliseconds, quarantine id.
  * DIAGNOSTICS
  *	A spill file that cannot be written (disk full) answers 451 at once.
  * LICENSE
  *	GPL-2.0-or-later
  */
 #include "milter/milter.h"
+#include "engine/outcome.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -111,11 +118,34 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	conn_ctx *c = get_ctx(ctx);
+	const char *qid = smfi_getsymval(ctx, "i");
 	char addr[1024];
+	mw_verdict v;
+	mw_env env;
+	sfsistat rc;
 
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
 	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
+	daemon_env(&env, c->cfg, NULL);
+	engine_rcpt(&env, msg_sender(c->msg), addr, qid, &v);
+	rc = milter_rcpt_reply(ctx, &v);
+	if (rc != SMFIS_CONTINUE) {
+		outcome_track_rcpt(&env, qid, c->addr, msg_sender(c->msg), addr, &v);
+		char from[200], to[200];
+		mw_buf reasons;
+		size_t i;
+
+		buf_init(&reasons, 1200);
+		for (i = 0; i < v.nreasons; i++)
+			buf_printf(&reasons, "%s%s:%s", i ? "," : "", v.reasons[i].code, v.reasons[i].detail);
+		mw_printable(from, sizeof(from), msg_sender(c->msg), 100, 1);
+		mw_printable(to, sizeof(to), addr, 100, 1);
+		log_info("%s: client=%s[%s] from=<%s> to=<%s> stage=rcpt action=%s reasons=%s", qid ? qid : "NOQUEUE",
+			 c->name, c->addr, from, to, action_name(v.action), reasons.p);
+		buf_free(&reasons);
+		return rc;
+	}
 	msg_add_rcpt(c->msg, addr);
 	return SMFIS_CONTINUE;
 }
@@ -170,7 +200,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 /* log_verdict - the one line per message */
-static void log_verdict(const conn_ctx *c, const mw_result *res)
+static void log_verdict(const conn_ctx *c, const mw_result *res, const char *quar_id)
 {
 	char from[200], rcpt[200];
 	mw_buf reasons;
@@ -186,10 +216,10 @@ static void log_verdict(const conn_ctx *c, const mw_result *res)
 		buf_puts(&reasons, "none");
 	mw_printable(from, sizeof(from), msg_sender(c->msg), 100, 1);
 	mw_printable(rcpt, sizeof(rcpt), msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", 100, 1);
-	log_info("%s: client=%s[%s] from=<%s> to=<%s>%s nrcpt=%zu size=%zu action=%s reasons=%s ms=%.1f",
+	log_info("%s: client=%s[%s] from=<%s> to=<%s>%s nrcpt=%zu size=%zu action=%s reasons=%s ms=%.1f%s%s",
 		 msg_queue_id(c->msg), c->name, c->addr, from, rcpt, msg_rcpt_count(c->msg) > 1 ? ",..." : "",
 		 msg_rcpt_count(c->msg), msg_size(c->msg), action_name(res->verdict.action), reasons.p,
-		 res->verdict.elapsed_ms);
+		 res->verdict.elapsed_ms, quar_id && *quar_id ? " quarantine=" : "", quar_id ? quar_id : "");
 	buf_free(&reasons);
 }
 
@@ -199,7 +229,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	const char *qid;
 	mw_result *res;
 	av_engine *av;
+	mw_env env;
 	sfsistat rc;
+	char qid_store[40], err[300];
 
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
@@ -209,10 +241,25 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		return milter_tempfail(ctx, "Temporary failure: cannot store message, try again later");
 	res = x_malloc(sizeof(*res));
 	av = av_mgr_acquire(g_daemon.av);
-	engine_scan(c->msg, c->cfg, av, res);
+	daemon_env(&env, c->cfg, av);
+	engine_scan(c->msg, &env, res);
+	qid_store[0] = 0;
+	if (res->verdict.action == MW_HOLD || res->verdict.action == MW_QUARANTINE) {
+		if (outcome_store(&env, c->msg, res, 0, qid_store, err, sizeof(err)) < 0) {
+			log_err("%s: cannot quarantine: %s", msg_queue_id(c->msg), err);
+			verdict_add(&res->verdict, "quarantine.unavailable", "", "%s", err);
+			config_apply_verdict(c->cfg, &res->verdict);
+		}
+	} else if (res->verdict.action <= MW_TAG && c->cfg->retro_days > 0 && res->nactive > 0 && env.quar) {
+		/* a copy to rescan when signatures change (not needed for the 250) */
+		char kept[40];
+		if (outcome_store(&env, c->msg, res, 1, kept, err, sizeof(err)) < 0)
+			log_warn("%s: no retro-scan copy: %s", msg_queue_id(c->msg), err);
+	}
 	av_engine_release(av);
-	log_verdict(c, res);
-	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r);
+	log_verdict(c, res, qid_store);
+	outcome_track(&env, c->msg, res, "eom", qid_store);
+	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r, qid_store);
 	x_free(res);
 	msg_reset(c);
 	return rc;

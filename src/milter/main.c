@@ -29,6 +29,9 @@
  *	GPL-2.0-or-later
  */
 #include "milter/milter.h"
+#include "store/store.h"
+#include "store/quarantine.h"
+#include "engine/outcome.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -54,6 +57,8 @@
 #endif
 
 mw_daemon g_daemon;
+
+#define HOUSEKEEPING_TICK 5 /* seconds: due holds are released within this */
 
 static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_cv = PTHREAD_COND_INITIALIZER;
@@ -125,17 +130,24 @@ int sigwait(const sigset_t *set, int *sig)
 			pthread_mutex_unlock(&reload_mu);
 			continue;
 		}
-		if (s == SIGTERM || s == SIGINT)
+		if (s == SIGTERM || s == SIGINT) {
+			log_info("%s received: finishing the messages in progress and stopping",
+				 s == SIGTERM ? "SIGTERM" : "SIGINT");
 			stopping = 1;
+		}
 		*sig = s;
 		return 0;
 	}
 }
 
-/* reload_thread - periodic and on-demand signature reload */
+static void housekeeping(time_t *last_prune);
+static void rescan_after_reload(void);
+
+/* reload_thread - periodic and on-demand signature reload, store housekeeping */
 static void *reload_thread(void *arg)
 {
 	size_t interval = g_daemon.cfg->reload_interval;
+	time_t last_prune = 0, last_check = time(NULL);
 	char err[512];
 
 	(void)arg;
@@ -143,8 +155,9 @@ static void *reload_thread(void *arg)
 		struct timespec ts;
 		int forced;
 
+		/* wake at least every HOUSEKEEPING_TICK seconds for due holds */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += interval ? (time_t)interval : 3600;
+		ts.tv_sec += interval && interval < HOUSEKEEPING_TICK ? (time_t)interval : HOUSEKEEPING_TICK;
 		pthread_mutex_lock(&reload_mu);
 		while (!reload_requested && !stopping)
 			if (pthread_cond_timedwait(&reload_cv, &reload_mu, &ts) == ETIMEDOUT)
@@ -154,14 +167,17 @@ static void *reload_thread(void *arg)
 		pthread_mutex_unlock(&reload_mu);
 		if (stopping)
 			break;
-		if (!forced && interval == 0)
+		housekeeping(&last_prune);
+		if (!forced && (interval == 0 || time(NULL) - last_check < (time_t)interval))
 			continue;
+		last_check = time(NULL);
 		switch (av_mgr_reload(g_daemon.av, forced, err, sizeof(err))) {
 		case 1: {
 			av_info info;
 			av_mgr_info(g_daemon.av, &info);
 			log_info("signatures reloaded%s: %lu signatures from %s", forced ? " (signal)" : " (changed)",
 				 info.sigs, info.dir);
+			rescan_after_reload();
 			break;
 		}
 		case -1:
@@ -172,6 +188,93 @@ static void *reload_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void daemon_env(mw_env *env, const mw_config *cfg, av_engine *av)
+{
+	memset(env, 0, sizeof(*env));
+	env->cfg = cfg;
+	env->lists = g_daemon.lists;
+	env->av = av;
+	env->store = __atomic_load_n(&g_daemon.store, __ATOMIC_ACQUIRE);
+	env->quar = __atomic_load_n(&g_daemon.quar, __ATOMIC_ACQUIRE);
+	env->store_required = 1;
+}
+
+/* open_store - open the state database; NULL (logged) on failure */
+static mw_store *open_store(const mw_config *cfg)
+{
+	store_limits lim = {cfg->store_max_rows, 2000};
+	char err[512];
+	mw_store *st;
+
+	if (store_open(cfg->state, &lim, &st, err, sizeof(err)) < 0) {
+		log_err("state database: %s; mail is deferred (451) until it opens", err);
+		return NULL;
+	}
+	log_info("state database %s open", store_path(st));
+	return st;
+}
+
+/* open_quar - open the quarantine in the state directory; NULL (logged) on failure */
+static mw_quar *open_quar(const mw_config *cfg, mw_store *st)
+{
+	char err[512];
+	mw_quar *q;
+
+	if (st == NULL)
+		return NULL;
+	if (quar_open(cfg->state, st, &q, err, sizeof(err)) < 0) {
+		log_err("quarantine: %s; held and quarantined mail is deferred (451) until it opens", err);
+		return NULL;
+	}
+	return q;
+}
+
+/* housekeeping - retry the store, release due holds, prune; called by the reload thread */
+static void housekeeping(time_t *last_prune)
+{
+	time_t now = time(NULL);
+	av_engine *av;
+	mw_env env;
+
+	if (__atomic_load_n(&g_daemon.store, __ATOMIC_ACQUIRE) == NULL) {
+		mw_store *st = open_store(g_daemon.cfg);
+		if (st)
+			__atomic_store_n(&g_daemon.store, st, __ATOMIC_RELEASE);
+	}
+	if (__atomic_load_n(&g_daemon.quar, __ATOMIC_ACQUIRE) == NULL && g_daemon.store) {
+		mw_quar *q = open_quar(g_daemon.cfg, g_daemon.store);
+		if (q)
+			__atomic_store_n(&g_daemon.quar, q, __ATOMIC_RELEASE);
+	}
+	av = av_mgr_acquire(g_daemon.av);
+	daemon_env(&env, g_daemon.cfg, av);
+	if (av && env.quar)
+		outcome_due_holds(&env);
+	av_engine_release(av);
+	if (g_daemon.store && now - *last_prune >= 3600) {
+		long n = store_prune(g_daemon.store, now, (time_t)g_daemon.cfg->history_ttl);
+		long t = store_track_prune(g_daemon.store, now - (time_t)g_daemon.cfg->history_ttl,
+					   g_daemon.cfg->store_max_rows);
+		int q = g_daemon.quar ? quar_expire(g_daemon.quar, now) : 0;
+		if (n > 0 || t > 0 || q > 0)
+			log_info("housekeeping: pruned %ld history rows, %ld tracking rows, %d expired quarantine file(s)",
+				 n > 0 ? n : 0, t > 0 ? t : 0, q > 0 ? q : 0);
+		*last_prune = now;
+	}
+}
+
+/* rescan_after_reload - every held, quarantined and kept message against the new signatures */
+static void rescan_after_reload(void)
+{
+	av_engine *av = av_mgr_acquire(g_daemon.av);
+	mw_env env;
+
+	daemon_env(&env, g_daemon.cfg, av);
+	if (av && env.quar)
+		outcome_rescan_all(&env);
+	av_engine_release(av);
 }
 
 /* socket_path - the file of a unix:/local: socket spec, or NULL */
@@ -343,6 +446,11 @@ int main(int argc, char **argv)
 	log_info("mailwardend %s starting: config %s, socket %s, signatures %s", MW_VERSION, cfg->source,
 		 cfg->socket, cfg->signatures);
 
+	g_daemon.lists = lists_new();
+	if (lists_load_dir(g_daemon.lists, cfg->lists, err, sizeof(err)) < 0) {
+		log_err("lists: %s", err);
+		return 2;
+	}
 	if (av_global_init(err, sizeof(err)) < 0) {
 		log_err("antivirus: %s", err);
 		return 1;
@@ -380,6 +488,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (drop_privileges(cfg, socket_path(cfg->socket)) < 0)
 		return 1;
+	/* The store is opened as the daemon user, so its files belong to it. */
+	g_daemon.store = open_store(cfg);
+	if (g_daemon.store && store_lists_apply(g_daemon.store, g_daemon.lists, time(NULL)) < 0)
+		log_err("state database: cannot apply list edits: %s", store_error(g_daemon.store));
+	g_daemon.quar = open_quar(cfg, g_daemon.store);
 
 	/* Signals the reload path handles are blocked here so every thread
 	 * inherits the mask; libmilter's signal thread (through sigwait()
@@ -402,6 +515,9 @@ int main(int argc, char **argv)
 	pthread_join(tid, NULL);
 	log_info("stopped");
 	av_mgr_free(g_daemon.av);
+	lists_unref(g_daemon.lists);
+	quar_close(g_daemon.quar);
+	store_close(g_daemon.store);
 	config_unref(cfg);
 	for (i = 0; i < 3; i++)
 		x_free(extra[i]);

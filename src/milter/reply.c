@@ -4,9 +4,10 @@
  * DESCRIPTION
  *	accept and tag: the message goes on with X-Mailwarden-Verdict and
  *	X-Mailwarden-Reasons headers (any such headers the sender forged are
- *	deleted first).  hold and quarantine: the MTA's hold queue through
- *	smfi_quarantine() until Mailwarden's own quarantine exists, with the
- *	same headers.  reject: 550 5.7.1 with the reason codes and the first
+ *	deleted first).  hold and quarantine: the caller has written the
+ *	message durably to Mailwarden's encrypted quarantine; the MTA is told
+ *	to discard its copy (250 to the client).  Without a quarantine copy
+ *	the answer is tempfail.  reject: 550 5.7.1 with the reason codes and the first
  *	detail, made printable.  tempfail: 451 4.7.1.
  *
  *	Reply text is untrusted (a signature name, a detail quoting a file
@@ -71,7 +72,28 @@ static const mw_reason *strongest(const mw_verdict *v)
 	return best;
 }
 
-sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_v, int forged_r)
+sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v)
+{
+	const mw_reason *r = strongest(v);
+	char text[300], raw[400];
+
+	if (v->action == MW_TEMPFAIL) {
+		snprintf(raw, sizeof(raw), "Temporary failure in Mailwarden: %s, please try again later",
+			 r ? r->code : "internal error");
+		return milter_tempfail(ctx, raw);
+	}
+	if (v->action >= MW_REJECT) {
+		snprintf(raw, sizeof(raw), "Recipient refused by Mailwarden: %s (%s)", r ? r->code : "policy",
+			 r ? r->detail : "");
+		reply_text(text, sizeof(text), raw);
+		smfi_setreply(ctx, "550", "5.7.1", text);
+		return SMFIS_REJECT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_v, int forged_r,
+		      const char *quar_id)
 {
 	const mw_reason *r = strongest(&res->verdict);
 	char text[300], raw[400];
@@ -83,14 +105,14 @@ sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int f
 		return SMFIS_CONTINUE;
 	case MW_HOLD:
 	case MW_QUARANTINE:
-		snprintf(raw, sizeof(raw), "mailwarden %s: %s", action_name(res->verdict.action), r ? r->code : "");
-		reply_text(text, sizeof(text), raw);
-		verdict_headers(ctx, res, forged_v, forged_r);
-		if (smfi_quarantine(ctx, text) != MI_SUCCESS) {
-			log_err("%s: smfi_quarantine failed; deferring", msg_queue_id(m));
-			return milter_tempfail(ctx, "Temporary failure, message could not be quarantined");
+		/* Already written durably to Mailwarden's quarantine by the
+		 * caller: the MTA answers 250 and drops its copy. */
+		if (quar_id == NULL || *quar_id == 0) {
+			log_err("%s: no quarantine copy; deferring", msg_queue_id(m));
+			return milter_tempfail(ctx, "Temporary failure: quarantine unavailable, try again later");
 		}
-		return SMFIS_CONTINUE;
+		(void)text;
+		return SMFIS_DISCARD;
 	case MW_REJECT:
 		snprintf(raw, sizeof(raw), "Message refused by Mailwarden: %s (%s)", r ? r->code : "policy",
 			 r ? r->detail : "");

@@ -34,12 +34,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#ifndef MW_DATADIR
+#define MW_DATADIR "/usr/share/mailwarden"
+#endif
 #ifndef MW_STATEDIR
 #define MW_STATEDIR "/var/lib/mailwarden"
 #endif
 
-typedef enum { K_STR, K_SIZE, K_COUNT, K_SECONDS, K_MODE, K_LIST } key_type;
+typedef enum { K_STR, K_SIZE, K_COUNT, K_SECONDS, K_MODE, K_LIST, K_BOOL } key_type;
 
 typedef struct config_key {
 	const char *section;
@@ -70,14 +74,52 @@ static const config_key config_keys[] = {
 	 "seconds to wait on the MTA before giving up a connection"},
 	{"paths", "signatures", K_STR, OFF(signatures), MW_STATEDIR "/sigs", 0, 0,
 	 "ClamAV signature database directory (.cvd/.cld/.ndb/.hdb ...)"},
+	{"paths", "lists", K_STR, OFF(lists), MW_DATADIR "/lists", 0, 0,
+	 "directory of shipped lists, one NAME.txt per list (freemail, storage, ...)"},
 	{"paths", "state", K_STR, OFF(state), MW_STATEDIR, 0, 0,
 	 "state directory (store, quarantine, keys)"},
 	{"paths", "tmp", K_STR, OFF(tmp), "/var/tmp", 0, 0,
 	 "directory for spilled message data (unlinked files, mode 0600)"},
 	{"domains", "protected", K_LIST, OFF(protected_domains), "", 0, 0,
 	 "our own domains (and their sub-domains): recipients here are staff"},
+	{"domains", "org_names", K_LIST, OFF(org_names), "", 0, 0,
+	 "names of our organisation and partners as they appear in display names (comma separated)"},
 	{"domains", "public", K_LIST, OFF(public_addresses), "", 0, 0,
 	 "public addresses (e.g. info@example.com) that accept mail from anyone"},
+	{"sender", "fanout_threshold", K_COUNT, OFF(fanout_threshold), "5", 1, 100000,
+	 "an external sender reaching more than this many distinct internal recipients ..."},
+	{"sender", "fanout_window", K_SECONDS, OFF(fanout_window), "10m", 60, 86400,
+	 "... within this time is refused as sender.fanout"},
+	{"sender", "fanout_block", K_SECONDS, OFF(fanout_block), "24h", 60, 31536000,
+	 "how long a fanned-out sender stays refused"},
+	{"sender", "fanout_by_domain", K_BOOL, OFF(fanout_by_domain), "no", 0, 1,
+	 "also count per registrable domain for senders that are not free-mail"},
+	{"sender", "autoblock_time", K_SECONDS, OFF(autoblock_time), "7d", 0, 31536000,
+	 "block a sender whose message got one of autoblock_codes for this long; 0: never"},
+	{"sender", "autoblock_codes", K_LIST, OFF(autoblock_codes),
+	 "av.infected, attach.executable, attach.double_ext, attach.rtlo, attach.type_mismatch, "
+	 "attach.archive_exec, link.blocked_domain, sender.campaign", 0, 0,
+	 "reason codes that mark a message as malicious for auto-block and campaign fingerprints"},
+	{"sender", "campaign_min_text", K_COUNT, OFF(campaign_min_text), "20", 5, 10000,
+	 "characters of subject+body skeleton needed for a text fingerprint"},
+	{"sender", "history_ttl", K_SECONDS, OFF(history_ttl), "30d", 3600, 31536000,
+	 "sender history, recipient windows and unflagged fingerprints are kept this long"},
+	{"sender", "store_max_rows", K_COUNT, OFF(store_max_rows), "1000000", 1000, 100000000,
+	 "rows kept per history table (oldest are pruned first)"},
+	{"quarantine", "retention", K_SECONDS, OFF(quar_retention), "30d", 3600, 31536000,
+	 "quarantined messages are deleted after this long"},
+	{"quarantine", "release_command", K_STR, OFF(release_command), "/usr/sbin/sendmail -G -i", 0, 0,
+	 "sendmail-compatible command that re-injects released mail (run without a shell; "
+	 "-f SENDER -- RCPT... are appended); it must bypass the milter (Postfix: non_smtpd_milters empty)"},
+	{"quarantine", "retro_days", K_COUNT, OFF(retro_days), "7", 0, 365,
+	 "days an encrypted copy of delivered mail with attachments is kept and rescanned when signatures change; "
+	 "0: off"},
+	{"hold", "hold_time", K_SECONDS, OFF(hold_time), "30m", 0, 604800,
+	 "a held message is rescanned and released (if clean) after this long"},
+	{"hold", "first_contact", K_BOOL, OFF(first_contact), "yes", 0, 1,
+	 "hold the first mail from an unknown external sender that carries active content (hold.first_contact)"},
+	{"hold", "lockdown", K_COUNT, OFF(lockdown), "0", 0, 2,
+	 "0 off; 1 hold all external mail with attachments or links; 2 hold all external mail (policy.lockdown)"},
 	{"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
 	 "largest message accepted (bytes); larger gets msg.too_big"},
 	{"limits", "spool_memory", K_SIZE, OFF(lim.spool_memory), "1M", 4096, MB(256),
@@ -106,6 +148,22 @@ static const config_key config_keys[] = {
 	 "ClamAV: files scanned inside one archive (MaxFiles)"},
 	{"limits", "av_max_scantime", K_COUNT, OFF(lim.av_max_scantime), "60000", 1000, 3600000,
 	 "ClamAV: milliseconds per scanned object (MaxScanTime)"},
+	{"limits", "archive_max_depth", K_COUNT, OFF(lim.archive_max_depth), "5", 1, 20,
+	 "archive nesting walked by the attach stage; deeper gives attach.bomb"},
+	{"limits", "archive_max_members", K_COUNT, OFF(lim.archive_max_members), "2000", 1, 1000000,
+	 "archive members per message, all levels; more gives attach.bomb"},
+	{"limits", "archive_max_expanded", K_SIZE, OFF(lim.archive_max_expanded), "100M", MB(1), MB(4095),
+	 "bytes unpacked from archives per message, all levels; more gives attach.bomb"},
+	{"limits", "archive_max_ratio", K_COUNT, OFF(lim.archive_max_ratio), "100", 2, 1000000,
+	 "unpacked/packed bytes of one archive above archive_ratio_floor; more gives attach.bomb"},
+	{"limits", "archive_ratio_floor", K_SIZE, OFF(lim.archive_ratio_floor), "8M", 64 * 1024, MB(4095),
+	 "unpacked bytes of one archive before archive_max_ratio is checked"},
+	{"limits", "archive_member_memory", K_SIZE, OFF(lim.archive_member_memory), "1M", 4096, MB(256),
+	 "archive member bytes held in memory before spilling to paths.tmp"},
+	{"limits", "max_urls", K_COUNT, OFF(lim.max_urls), "500", 10, 100000,
+	 "distinct links per message judged by the links stage; more gives link.limits"},
+	{"limits", "max_html_bytes", K_SIZE, OFF(lim.max_html_bytes), "4M", 64 * 1024, MB(1024),
+	 "text and HTML bytes per message read for links; more gives link.limits"},
 };
 
 /* ---- value parsing ---- */
@@ -167,12 +225,17 @@ static void list_free(mw_strlist *l)
 	l->n = 0;
 }
 
+/* list_set - comma-separated when there is a comma (items may hold spaces), else white space */
 static void list_set(mw_strlist *l, const char *value)
 {
+	const char *seps = strchr(value, ',') ? "," : " \t";
 	char *copy = x_strdup(value), *save = NULL, *tok;
 
 	list_free(l);
-	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+	for (tok = strtok_r(copy, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
+		tok = mw_trim(tok);
+		if (*tok == 0)
+			continue;
 		l->v = x_realloc(l->v, (l->n + 1) * sizeof(*l->v));
 		l->v[l->n++] = mw_lower(x_strdup(tok));
 	}
@@ -192,6 +255,18 @@ static int set_key(mw_config *c, const config_key *k, const char *value, char *e
 		return 0;
 	case K_LIST:
 		list_set(field, value);
+		return 0;
+	case K_BOOL:
+		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
+		    strcasecmp(value, "on") == 0)
+			*(size_t *)field = 1;
+		else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
+			 strcasecmp(value, "off") == 0)
+			*(size_t *)field = 0;
+		else {
+			snprintf(err, errlen, "[%s] %s: \"%.60s\" is not yes or no", k->section, k->name, value);
+			return -1;
+		}
 		return 0;
 	case K_SIZE:
 	case K_COUNT:
@@ -358,6 +433,13 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		x_free(key);
 		x_free(val);
 	}
+	for (i = 0; i < c->autoblock_codes.n; i++) {
+		if (reason_lookup(c->autoblock_codes.v[i]) == NULL) {
+			snprintf(err, errlen, "%s: [sender] autoblock_codes: unknown reason code \"%.60s\"", c->source,
+				 c->autoblock_codes.v[i]);
+			goto fail;
+		}
+	}
 	*out = c;
 	return 0;
 fail:
@@ -394,6 +476,16 @@ mw_action config_action(const mw_config *c, const char *code)
 	int idx = reason_index(code);
 
 	return idx < 0 ? MW_TEMPFAIL : c->actions[idx];
+}
+
+int config_is_public(const mw_config *c, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < c->public_addresses.n; i++)
+		if (strcasecmp(c->public_addresses.v[i], addr) == 0)
+			return 1;
+	return 0;
 }
 
 int config_is_protected(const mw_config *c, const char *domain)
@@ -437,6 +529,7 @@ static const char *type_hint(key_type t)
 	case K_SECONDS: return "duration";
 	case K_MODE: return "octal mode";
 	case K_LIST: return "list";
+	case K_BOOL: return "yes/no";
 	default: return "text";
 	}
 }
@@ -461,7 +554,7 @@ void config_write_sample(mw_buf *out)
 		buf_printf(out, "# %s (%s", k->desc, type_hint(k->type));
 		if (k->type == K_SIZE || k->type == K_COUNT || k->type == K_SECONDS)
 			buf_printf(out, ", %llu..%llu", k->min, k->max);
-		buf_printf(out, ")\n#%s = %s\n", k->name, k->def);
+		buf_printf(out, ")\n#%s =%s%s\n", k->name, *k->def ? " " : "", k->def);
 	}
 	buf_puts(out, "\n[actions]\n# Action per reason code: accept, tag, hold, quarantine, reject, tempfail.\n");
 	tab = reason_table(&n);
@@ -488,6 +581,7 @@ void config_write_effective(const mw_config *c, mw_buf *out)
 		switch (k->type) {
 		case K_STR: buf_puts(out, *(char *const *)field); break;
 		case K_MODE: buf_printf(out, "0%03zo", *(const size_t *)field); break;
+		case K_BOOL: buf_puts(out, *(const size_t *)field ? "yes" : "no"); break;
 		case K_LIST: {
 			const mw_strlist *l = field;
 			for (j = 0; j < l->n; j++)

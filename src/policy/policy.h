@@ -40,6 +40,14 @@ typedef struct mw_limits {
 	size_t av_max_recursion;	/* ClamAV CL_ENGINE_MAX_RECURSION */
 	size_t av_max_files;		/* ClamAV CL_ENGINE_MAX_FILES */
 	size_t av_max_scantime;		/* ClamAV CL_ENGINE_MAX_SCANTIME, ms */
+	size_t archive_max_depth;	/* archive nesting levels walked (attach) */
+	size_t archive_max_members;	/* archive members per message */
+	size_t archive_max_expanded;	/* bytes unpacked per message, all levels */
+	size_t archive_max_ratio;	/* unpacked / packed bytes of one archive ... */
+	size_t archive_ratio_floor;	/* ... checked once this many bytes are unpacked */
+	size_t archive_member_memory;	/* member bytes held in memory before spilling */
+	size_t max_urls;		/* distinct links judged per message (links) */
+	size_t max_html_bytes;		/* text and HTML bytes read for links per message */
 } mw_limits;
 
 typedef struct mw_strlist {
@@ -60,11 +68,31 @@ typedef struct mw_config {
 	size_t milter_timeout;	/* seconds libmilter waits on the MTA */
 	/* [paths] */
 	char *signatures;
+	char *lists;
 	char *state;
 	char *tmp;
 	/* [domains] */
 	mw_strlist protected_domains;
 	mw_strlist public_addresses;
+	mw_strlist org_names;
+	/* [sender] */
+	size_t fanout_threshold;
+	size_t fanout_window;
+	size_t fanout_block;
+	size_t fanout_by_domain;
+	size_t autoblock_time;
+	mw_strlist autoblock_codes;
+	size_t campaign_min_text;
+	size_t history_ttl;
+	size_t store_max_rows;
+	/* [quarantine] */
+	size_t quar_retention;
+	char *release_command;
+	size_t retro_days;
+	/* [hold] */
+	size_t hold_time;
+	size_t first_contact;
+	size_t lockdown;
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
@@ -83,6 +111,9 @@ void config_unref(mw_config *c);
 
 /* config_action - the action for a reason code under this configuration */
 mw_action config_action(const mw_config *c, const char *code);
+
+/* config_is_public - 1 if addr (any case) is one of [domains] public */
+int config_is_public(const mw_config *c, const char *addr);
 
 /* config_is_protected - 1 if domain (lower case) is one of ours or a sub-domain of one */
 int config_is_protected(const mw_config *c, const char *domain);

@@ -86,8 +86,21 @@ size_t mw_strlcpy(char *dst, const char *src, size_t size)
 	return len;
 }
 
+static char *printable(char *dst, size_t dstlen, const char *src, size_t max, int keep_utf8, int keep_quotes);
+
 /* mw_printable - sanitised copy of untrusted text */
 char *mw_printable(char *dst, size_t dstlen, const char *src, size_t max, int keep_utf8)
+{
+	return printable(dst, dstlen, src, max, keep_utf8, 0);
+}
+
+/* mw_text - sanitised copy keeping UTF-8, quotes and backslashes */
+char *mw_text(char *dst, size_t dstlen, const char *src, size_t max)
+{
+	return printable(dst, dstlen, src, max, 1, 1);
+}
+
+static char *printable(char *dst, size_t dstlen, const char *src, size_t max, int keep_utf8, int keep_quotes)
 {
 	size_t i, o = 0;
 
@@ -98,7 +111,7 @@ char *mw_printable(char *dst, size_t dstlen, const char *src, size_t max, int ke
 	for (i = 0; src[i] && i < max && o + 1 < dstlen; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || (c >= 0x80 && !keep_utf8))
+		if (c < 0x20 || c == 0x7f || (!keep_quotes && (c == '"' || c == '\\')) || (c >= 0x80 && !keep_utf8))
 			c = '?';
 		dst[o++] = (char)c;
 	}

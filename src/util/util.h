@@ -34,6 +34,9 @@ size_t mw_strlcpy(char *dst, const char *src, size_t size);
  */
 char *mw_printable(char *dst, size_t dstlen, const char *src, size_t max, int keep_utf8);
 
+/* mw_text - like mw_printable with UTF-8 kept, but quotes and backslashes too (for JSON and display) */
+char *mw_text(char *dst, size_t dstlen, const char *src, size_t max);
+
 /* mw_lower - lower-case ASCII in place; returns s */
 char *mw_lower(char *s);
 

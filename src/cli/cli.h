@@ -1,0 +1,43 @@
+/*
+ * NAME
+ *	cli.h - the mailwarden command's shared options and helpers
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#ifndef MW_CLI_H
+#define MW_CLI_H
+
+#include <stddef.h>
+
+#include "policy/policy.h"
+
+typedef struct cli_opts {
+	const char *config;
+	const char **overrides;
+	size_t noverrides;
+	const char *sigs;
+	const char *state;
+	const char *from;
+	const char **rcpts;
+	size_t nrcpts;
+	int quiet;
+	int json;
+	int sample, check, show;
+	int body;
+	size_t limit;
+	/* track criteria */
+	const char *t_sender, *t_domain, *t_rcpt, *t_subject, *t_hash, *t_name, *t_link, *t_action;
+	const char *t_since, *t_until, *t_qstate;
+	int argc;
+	char **argv;
+} cli_opts;
+
+#define EXIT_CANNOT 4
+
+/* load_config - the configuration file (explicit, or the default if present) plus -o overrides */
+mw_config *load_config(cli_opts *o);
+
+int cmd_quarantine(cli_opts *o);
+int cmd_track(cli_opts *o);
+
+#endif

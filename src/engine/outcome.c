@@ -1,0 +1,517 @@
+/*
+ * NAME
+ *	outcome.c - tracking, quarantine and hold, release, rescans
+ * SYNOPSIS
+ *	See outcome.h.
+ * DESCRIPTION
+ *	The release command is split on white space and run with execv (no
+ *	shell, so nothing in a sender address or recipient can be
+ *	interpreted); addresses that start with '-' are refused.  Its
+ *	standard output and error go to /dev/null; its exit status decides.
+ * LIMITS
+ *	RELEASE_TIMEOUT seconds per release command; OUTCOME_BATCH messages
+ *	per hold or rescan pass.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "engine/outcome.h"
+#include "store/quarantine.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RELEASE_TIMEOUT 120
+#define OUTCOME_BATCH 1000
+#define ARGV_MAX 32
+
+static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, quar_meta *meta)
+{
+	mw_buf reasons;
+	size_t i;
+
+	memset(meta, 0, sizeof(*meta));
+	meta->time = engine_now(env);
+	mw_strlcpy(meta->queue_id, msg_queue_id(m), sizeof(meta->queue_id));
+	mw_strlcpy(meta->sender, msg_sender(m), sizeof(meta->sender));
+	for (i = 0; i < msg_rcpt_count(m) && i < QUAR_MAX_RCPTS; i++)
+		mw_strlcpy(meta->rcpts[i], msg_rcpt(m, i), sizeof(meta->rcpts[0]));
+	meta->nrcpts = i;
+	mw_strlcpy(meta->subject, res->subject, sizeof(meta->subject));
+	buf_init(&reasons, sizeof(meta->reasons) - 1);
+	engine_reasons_line(&res->verdict, &reasons);
+	mw_strlcpy(meta->reasons, reasons.p, sizeof(meta->reasons));
+	buf_free(&reasons);
+}
+
+int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,
+		  size_t errlen)
+{
+	quar_meta *meta;
+	time_t now = engine_now(env);
+	int rc;
+
+	if (env->quar == NULL) {
+		snprintf(err, errlen, "quarantine not open");
+		return -1;
+	}
+	meta = x_malloc(sizeof(*meta));
+	fill_meta(env, m, res, meta);
+	if (keep) {
+		mw_strlcpy(meta->state, "kept", sizeof(meta->state));
+		meta->expires = now + (time_t)env->cfg->retro_days * 86400;
+	} else if (res->verdict.action == MW_HOLD) {
+		mw_strlcpy(meta->state, "held", sizeof(meta->state));
+		meta->release_at = now + (time_t)env->cfg->hold_time;
+		meta->expires = now + (time_t)env->cfg->quar_retention;
+	} else {
+		mw_strlcpy(meta->state, "quarantined", sizeof(meta->state));
+		meta->expires = now + (time_t)env->cfg->quar_retention;
+	}
+	rc = quar_put(env->quar, msg_raw(m), meta, err, errlen);
+	if (rc == 0)
+		mw_strlcpy(id, meta->id, 40);
+	x_free(meta);
+	return rc;
+}
+
+void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, const char *stage, const char *quar_id)
+{
+	const char *rcpts[MW_RCPT_MAX];
+	const char *doms[MW_RESULT_DOMAINS];
+	store_att atts[MW_RESULT_ATTS];
+	store_track_rec r;
+	mw_buf reasons;
+	size_t i;
+
+	if (env->store == NULL || env->rescan)
+		return;
+	memset(&r, 0, sizeof(r));
+	buf_init(&reasons, 590);
+	engine_reasons_line(&res->verdict, &reasons);
+	for (i = 0; i < msg_rcpt_count(m) && i < MW_RCPT_MAX; i++)
+		rcpts[i] = msg_rcpt(m, i);
+	r.nrcpts = i;
+	for (i = 0; i < res->natts; i++) {
+		atts[i].name = res->atts[i].name;
+		atts[i].type = res->atts[i].type;
+		atts[i].sha256 = res->atts[i].sha256;
+	}
+	r.natts = res->natts;
+	for (i = 0; i < res->ndomains; i++)
+		doms[i] = res->domains[i];
+	r.nlinks = res->ndomains;
+	r.time = engine_now(env);
+	r.queue_id = msg_queue_id(m);
+	r.client = msg_client_addr(m);
+	r.sender = msg_sender(m);
+	r.hdr_from = res->from;
+	r.subject = res->subject;
+	r.action = action_name(res->verdict.action);
+	r.reasons = reasons.p;
+	r.stage = stage;
+	r.quarantine_id = quar_id ? quar_id : "";
+	r.rcpts = rcpts;
+	r.size = res->size;
+	r.atts = atts;
+	r.link_domains = doms;
+	if (store_track_add(env->store, &r) < 0)
+		log_err("%s: tracking: %s", msg_queue_id(m), store_error(env->store));
+	buf_free(&reasons);
+}
+
+void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *client, const char *sender,
+			const char *rcpt, const mw_verdict *v)
+{
+	store_track_rec r;
+	mw_buf reasons;
+
+	if (env->store == NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	buf_init(&reasons, 590);
+	engine_reasons_line(v, &reasons);
+	r.time = engine_now(env);
+	r.queue_id = queue_id ? queue_id : "NOQUEUE";
+	r.client = client;
+	r.sender = sender;
+	r.action = action_name(v->action);
+	r.reasons = reasons.p;
+	r.stage = "rcpt";
+	r.rcpts = &rcpt;
+	r.nrcpts = 1;
+	if (store_track_add(env->store, &r) < 0)
+		log_err("tracking: %s", store_error(env->store));
+	buf_free(&reasons);
+}
+
+/* run_release - exec the release command with the message on stdin */
+static int run_release(const mw_env *env, const quar_meta *meta, const mw_spool *raw, char *err, size_t errlen)
+{
+	char *cmd = x_strdup(env->cfg->release_command), *save = NULL, *tok;
+	char *argv[ARGV_MAX + QUAR_MAX_RCPTS + 4];
+	char hdr[200], date[64];
+	int argc = 0, pipefd[2] = {-1, -1}, status = 0, rc = -1;
+	size_t i;
+	pid_t pid;
+	off_t off = 0;
+	char chunk[65536];
+	time_t deadline;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	for (tok = strtok_r(cmd, " \t", &save); tok && argc < ARGV_MAX; tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	if (argc == 0 || argv[0][0] != '/') {
+		snprintf(err, errlen, "[quarantine] release_command must start with an absolute path");
+		goto out;
+	}
+	if (meta->sender[0] == '-') {
+		snprintf(err, errlen, "refusing sender address starting with '-'");
+		goto out;
+	}
+	argv[argc++] = "-f";
+	argv[argc++] = meta->sender[0] ? (char *)meta->sender : "<>";
+	argv[argc++] = "--";
+	for (i = 0; i < meta->nrcpts; i++) {
+		if (meta->rcpts[i][0] == '-') {
+			snprintf(err, errlen, "refusing recipient starting with '-'");
+			goto out;
+		}
+		argv[argc++] = (char *)meta->rcpts[i];
+	}
+	argv[argc] = NULL;
+	if (meta->nrcpts == 0) {
+		snprintf(err, errlen, "no recipients");
+		goto out;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(pipefd[0], 0);
+		if (devnull >= 0) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[0]);
+	pipefd[0] = -1;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	snprintf(hdr, sizeof(hdr), "X-Mailwarden-Released: %s; %s\r\n", meta->id, date);
+	if (write(pipefd[1], hdr, strlen(hdr)) < 0)
+		goto reap;
+	for (;;) {
+		ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off), w = 0;
+		if (got <= 0)
+			break;
+		while (w < got) {
+			ssize_t n = write(pipefd[1], chunk + w, (size_t)(got - w));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				goto reap;
+			w += n;
+		}
+		off += got;
+	}
+reap:
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	deadline = time(NULL) + RELEASE_TIMEOUT;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			goto out;
+		}
+		if (time(NULL) > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			snprintf(err, errlen, "%s timed out", argv[0]);
+			goto out;
+		}
+		usleep(20000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && (size_t)off == spool_size(raw))
+		rc = 0;
+	else
+		snprintf(err, errlen, "%s failed (status %d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	x_free(cmd);
+	return rc;
+}
+
+int outcome_release(const mw_env *env, const char *id, const char *who, char *err, size_t errlen)
+{
+	quar_meta *meta = x_malloc(sizeof(*meta));
+	mw_spool *raw = NULL;
+	const char *from = NULL;
+	int rc = -1, c;
+
+	if (env->quar == NULL) {
+		snprintf(err, errlen, "quarantine not open");
+		goto out;
+	}
+	if (quar_get_meta(env->quar, id, meta) != 1) {
+		snprintf(err, errlen, "no quarantined message %.40s", id);
+		goto out;
+	}
+	if (strcmp(meta->state, "quarantined") == 0 || strcmp(meta->state, "held") == 0)
+		from = strcmp(meta->state, "held") == 0 ? "held" : "quarantined";
+	if (from == NULL) {
+		snprintf(err, errlen, "message %.40s is %s, not held or quarantined", id, meta->state);
+		goto out;
+	}
+	if ((c = quar_claim(env->quar, id, from, "releasing")) != 1) {
+		snprintf(err, errlen, c == 0 ? "message %.40s is being released already" : "quarantine index error", id);
+		goto out;
+	}
+	raw = spool_new(env->cfg->lim.spool_memory, env->cfg->tmp);
+	if (quar_read(env->quar, id, meta, raw, err, errlen) < 0 || run_release(env, meta, raw, err, errlen) < 0) {
+		quar_claim(env->quar, id, "releasing", from);
+		log_err("release of %s by %s failed: %s", id, who, err);
+		goto out;
+	}
+	quar_claim(env->quar, id, "releasing", "released");
+	log_info("%s: released quarantined message %s (from=<%.100s>, %zu recipient(s)) by %s", meta->queue_id, id,
+		 meta->sender, meta->nrcpts, who);
+	rc = 0;
+out:
+	spool_free(raw);
+	x_free(meta);
+	return rc;
+}
+
+/* rescan - decrypt id and run the engine on it again with its envelope */
+static int rescan(const mw_env *env, const char *id, quar_meta *meta, mw_result *res)
+{
+	mw_env renv = *env;
+	mw_spool *raw = spool_new(env->cfg->lim.spool_memory, env->cfg->tmp);
+	char err[300];
+	mw_msg *m;
+	size_t i;
+	off_t off = 0;
+	char chunk[65536];
+	int rc = -1;
+
+	if (quar_read(env->quar, id, meta, raw, err, sizeof(err)) < 0) {
+		log_err("rescan %s: %s", id, err);
+		goto out;
+	}
+	m = msg_new(env->cfg);
+	msg_set_queue_id(m, meta->queue_id);
+	msg_set_sender(m, meta->sender);
+	for (i = 0; i < meta->nrcpts; i++)
+		msg_add_rcpt(m, meta->rcpts[i]);
+	for (;;) {
+		ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off);
+		if (got <= 0)
+			break;
+		if (msg_write(m, chunk, (size_t)got) < 0) {
+			msg_free(m);
+			goto out;
+		}
+		off += got;
+	}
+	renv.rescan = 1;
+	engine_scan(m, &renv, res);
+	msg_free(m);
+	rc = 0;
+out:
+	spool_free(raw);
+	return rc;
+}
+
+/* sender_blocked - is the sender (or its domain) blocked now */
+static int sender_blocked(const mw_env *env, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+	char low[321];
+
+	if (env->store == NULL || *sender == 0)
+		return 0;
+	mw_strlcpy(low, sender, sizeof(low));
+	mw_lower(low);
+	return store_block_find(env->store, "sender", low, engine_now(env), NULL) == 1 ||
+	       (at && store_block_find(env->store, "domain", at + 1, engine_now(env), NULL) == 1);
+}
+
+typedef struct batch {
+	char ids[OUTCOME_BATCH][QUAR_ID_LEN + 1];
+	size_t n;
+} batch;
+
+static void collect(const quar_meta *m, void *arg)
+{
+	batch *b = arg;
+
+	if (b->n < OUTCOME_BATCH)
+		mw_strlcpy(b->ids[b->n++], m->id, sizeof(b->ids[0]));
+}
+
+int outcome_due_holds(const mw_env *env)
+{
+	batch *b;
+	quar_meta *meta;
+	mw_result *res;
+	size_t i;
+	int done = 0;
+
+	if (env->quar == NULL)
+		return 0;
+	b = x_calloc(1, sizeof(*b));
+	meta = x_malloc(sizeof(*meta));
+	res = x_malloc(sizeof(*res));
+	if (quar_due(env->quar, engine_now(env), OUTCOME_BATCH, collect, b) < 0)
+		goto out;
+	for (i = 0; i < b->n; i++) {
+		char err[300];
+		if (quar_claim(env->quar, b->ids[i], "held", "rescanning") != 1)
+			continue;
+		if (rescan(env, b->ids[i], meta, res) < 0) {
+			quar_claim(env->quar, b->ids[i], "rescanning", "held");
+			continue;
+		}
+		if (res->verdict.action <= MW_TAG && !sender_blocked(env, meta->sender)) {
+			quar_claim(env->quar, b->ids[i], "rescanning", "held");
+			if (outcome_release(env, b->ids[i], "hold timer", err, sizeof(err)) == 0)
+				done++;
+		} else {
+			mw_buf reasons;
+			buf_init(&reasons, 500);
+			engine_reasons_line(&res->verdict, &reasons);
+			quar_claim(env->quar, b->ids[i], "rescanning", "quarantined");
+			log_warn("%s: held message %s kept in quarantine after rescan: %s%s", meta->queue_id, b->ids[i],
+				 reasons.p, sender_blocked(env, meta->sender) ? " (sender blocked meanwhile)" : "");
+			buf_free(&reasons);
+			done++;
+		}
+	}
+out:
+	x_free(res);
+	x_free(meta);
+	x_free(b);
+	return done;
+}
+
+/* late_detection - a kept copy of delivered mail now matches: alert, block, flag */
+static void late_detection(const mw_env *env, const char *id, const quar_meta *meta, const mw_result *res)
+{
+	const mw_reason *hit = NULL;
+	char text[1200], rcpts[600] = "";
+	size_t i;
+	time_t now = engine_now(env);
+
+	for (i = 0; i < res->verdict.nreasons; i++)
+		if (strcmp(res->verdict.reasons[i].code, "av.infected") == 0)
+			hit = &res->verdict.reasons[i];
+	if (hit == NULL)
+		return;
+	for (i = 0; i < meta->nrcpts; i++) {
+		size_t len = strlen(rcpts);
+		snprintf(rcpts + len, sizeof(rcpts) - len, "%s%s", i ? ", " : "", meta->rcpts[i]);
+	}
+	snprintf(text, sizeof(text),
+		 "delivered message %s (queue id %s, subject \"%.80s\") from %s to %s now matches %s (part %s)", id,
+		 meta->queue_id, meta->subject, meta->sender, rcpts, hit->detail, hit->part);
+	if (env->store) {
+		store_block b;
+		store_alert(env->store, now, "retro.av", text);
+		memset(&b, 0, sizeof(b));
+		mw_strlcpy(b.kind, "sender", sizeof(b.kind));
+		mw_strlcpy(b.value, meta->sender, sizeof(b.value));
+		mw_lower(b.value);
+		mw_strlcpy(b.code, "av.infected", sizeof(b.code));
+		snprintf(b.detail, sizeof(b.detail), "late detection: %.150s", hit->detail);
+		mw_strlcpy(b.source, meta->queue_id, sizeof(b.source));
+		b.created = now;
+		b.expires = env->cfg->autoblock_time ? now + (time_t)env->cfg->autoblock_time : 0;
+		if (*b.value)
+			store_block_add(env->store, &b);
+		store_fp_flag_sender(env->store, b.value, "av.infected", meta->queue_id, now);
+		if (res->fingerprint[0])
+			store_fp_flag(env->store, res->fingerprint, b.value, "av.infected", meta->queue_id, now);
+		for (i = 0; i < res->natts; i++)
+			if (res->atts[i].sha256[0]) {
+				char key[80];
+				snprintf(key, sizeof(key), "att:%s", res->atts[i].sha256);
+				store_fp_flag(env->store, key, b.value, "av.infected", meta->queue_id, now);
+			}
+	} else {
+		log_warn("ALERT retro.av: %s", text);
+	}
+	quar_set_state(env->quar, id, "quarantined", 0);
+}
+
+static int rescan_state(const mw_env *env, const char *state)
+{
+	batch *b = x_calloc(1, sizeof(*b));
+	quar_meta *meta = x_malloc(sizeof(*meta));
+	mw_result *res = x_malloc(sizeof(*res));
+	size_t i;
+	int n = 0;
+
+	if (quar_list(env->quar, state, OUTCOME_BATCH, collect, b) < 0)
+		goto out;
+	for (i = 0; i < b->n; i++) {
+		if (rescan(env, b->ids[i], meta, res) < 0)
+			continue;
+		n++;
+		if (strcmp(state, "kept") == 0) {
+			late_detection(env, b->ids[i], meta, res);
+		} else if (verdict_has(&res->verdict, "av.")) {
+			mw_buf reasons;
+			buf_init(&reasons, 500);
+			engine_reasons_line(&res->verdict, &reasons);
+			log_warn("%s: %s message %s now matches a signature: %s", meta->queue_id, state, b->ids[i],
+				 reasons.p);
+			if (strcmp(state, "held") == 0)
+				quar_claim(env->quar, b->ids[i], "held", "quarantined");
+			buf_free(&reasons);
+		}
+	}
+out:
+	x_free(res);
+	x_free(meta);
+	x_free(b);
+	return n;
+}
+
+int outcome_rescan_all(const mw_env *env)
+{
+	int n = 0;
+
+	if (env->quar == NULL)
+		return 0;
+	n += rescan_state(env, "held");
+	n += rescan_state(env, "quarantined");
+	n += rescan_state(env, "kept");
+	log_info("rescanned %d held, quarantined or kept message(s) after the signature update", n);
+	return n;
+}

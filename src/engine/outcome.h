@@ -1,0 +1,66 @@
+/*
+ * NAME
+ *	outcome.h - what happens to a message after its verdict: tracking,
+ *	quarantine and hold, release, rescans
+ * SYNOPSIS
+ *	#include "engine/outcome.h"
+ *
+ *	outcome_store(env, msg, res, id);	(hold/quarantine: durable copy)
+ *	outcome_track(env, msg, res, "eom", id);
+ *	outcome_release(env, id, "console", err, len);
+ *	outcome_due_holds(env);			(periodically)
+ *	outcome_rescan_all(env);		(after a signature update)
+ * DESCRIPTION
+ *	Shared by mailwardend and the mailwarden command, so a release from
+ *	the console and an automatic hold release take the same path.
+ *
+ *	Release: the index row is claimed (quarantined or held -> releasing)
+ *	so two releases cannot both deliver; the message is decrypted and
+ *	verified; [quarantine] release_command is run without a shell with
+ *	"-f SENDER -- RCPT..." appended, and the original bytes, preceded by
+ *	an X-Mailwarden-Released header, on its standard input; exit status
+ *	0 marks the row released, anything else puts it back.
+ *
+ *	Holds: a due held message is rescanned with the current signatures,
+ *	lists and policy (env->rescan = 1: no history is recorded and no new
+ *	hold is added); it is released only when the rescan finds nothing
+ *	stronger than tag and its sender is not blocked, else it stays
+ *	quarantined with the new reasons.
+ *
+ *	Rescan on signature change: every held and quarantined message and
+ *	every kept copy of delivered mail ([quarantine] retro_days) is
+ *	rescanned.  A kept copy that now matches a signature raises an alert
+ *	naming the message, sender, recipients and signature, and blocks the
+ *	sender and flags its campaign.
+ * DIAGNOSTICS
+ *	Functions return -1 with a reason in err (or the log) on failure;
+ *	outcome_store() failing means the adapter answers tempfail.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#ifndef MW_OUTCOME_H
+#define MW_OUTCOME_H
+
+#include "engine/engine.h"
+
+/* outcome_store - write a held or quarantined message (or a retro copy: keep=1) durably */
+int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,
+		  size_t errlen);
+
+/* outcome_track - log the message in the tracking tables (errors are logged, not fatal) */
+void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, const char *stage, const char *quar_id);
+
+/* outcome_track_rcpt - log a recipient refused at RCPT time */
+void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *client, const char *sender,
+			const char *rcpt, const mw_verdict *v);
+
+/* outcome_release - deliver a held or quarantined message once */
+int outcome_release(const mw_env *env, const char *id, const char *who, char *err, size_t errlen);
+
+/* outcome_due_holds - rescan and release or keep every due held message; returns messages handled */
+int outcome_due_holds(const mw_env *env);
+
+/* outcome_rescan_all - rescan held, quarantined and kept mail after a signature change */
+int outcome_rescan_all(const mw_env *env);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * NAME
+ *	tcp.c - no delayed-ACK stalls on an inet: milter socket
+ * SYNOPSIS
+ *	linked into mailwardend with -Wl,--wrap=read,--wrap=accept and the
+ *	static libmilter.a, so only libmilter's (and this binary's own)
+ *	calls to read() and accept() come here; libclamav and SQLite are
+ *	shared libraries and keep the plain ones.
+ * DESCRIPTION
+ *	The milter protocol sends small packets that are not all answered:
+ *	the MTA writes a macro packet and then the command, and the milter
+ *	writes several modification packets and then its reply.  Over TCP,
+ *	Nagle's algorithm holds the second small write until the first is
+ *	acknowledged, and the peer delays that ACK by up to 40 ms: measured
+ *	here, 9 messages/s over inet: against 119 over a unix socket.
+ *	Two settings remove it on our side:
+ *	  - TCP_NODELAY on every accepted connection: our writes leave at
+ *	    once;
+ *	  - TCP_QUICKACK after every read (Linux clears it again by itself):
+ *	    the MTA's next write is acknowledged at once, so its Nagle does
+ *	    not wait on us.
+ *	On a unix socket both setsockopt() calls fail harmlessly.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+ssize_t __real_read(int fd, void *buf, size_t len);
+ssize_t __wrap_read(int fd, void *buf, size_t len);
+int __real_accept(int fd, struct sockaddr *addr, socklen_t *alen);
+int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *alen);
+
+/* __wrap_read - read, then re-arm quick ACKs on a TCP socket */
+ssize_t __wrap_read(int fd, void *buf, size_t len)
+{
+	static const int one = 1;
+	ssize_t n = __real_read(fd, buf, len);
+
+	if (n > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	return n;
+}
+
+/* __wrap_accept - accept, then turn Nagle off on a TCP connection */
+int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *alen)
+{
+	static const int one = 1;
+	int c = __real_accept(fd, addr, alen);
+
+	if (c >= 0) {
+		(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(c, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	}
+	return c;
+}

@@ -1,0 +1,277 @@
+/*
+ * NAME
+ *	store_track.c - message tracking: who got what, instantly
+ * SYNOPSIS
+ *	See store.h: store_track_add(), store_track_find().
+ * DESCRIPTION
+ *	Every message is one row in messages, its recipients in msg_rcpts,
+ *	its attachments (archive members included, with their SHA-256) in
+ *	msg_attachments and the registrable domains of its links in
+ *	msg_links, all inserted in one transaction.  Queries combine any
+ *	criteria with AND; each criterion on a child table is an indexed
+ *	sub-select, so "who received mail from X" or "which messages carried
+ *	attachment H" read only the matching rows.  The subject is matched
+ *	as a substring (instr), which scans the rows left after the other
+ *	criteria and the time range.
+ * LIMITS
+ *	At most 1000 rows per query.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "store/store.h"
+#include "store/store_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *dom_of(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	return at ? at + 1 : "";
+}
+
+int store_track_add(mw_store *s, const store_track_rec *r)
+{
+	sqlite3_stmt *st = NULL;
+	long long id;
+	mw_buf rcpts;
+	size_t i;
+	int rc = -1;
+	char dom[256];
+
+	buf_init(&rcpts, 4000);
+	for (i = 0; i < r->nrcpts; i++)
+		buf_printf(&rcpts, "%s%s", i ? ", " : "", r->rcpts[i]);
+	mw_strlcpy(dom, dom_of(r->sender), sizeof(dom));
+	mw_lower(dom);
+	pthread_mutex_lock(&s->mu);
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		goto out;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO messages(time, queue_id, client, sender, sender_domain, hdr_from, subject,"
+			       " rcpts, size, action, reasons, stage, quarantine_id)"
+			       " VALUES(?1, ?2, ?3, lower(?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			       -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, r->time);
+	sqlite3_bind_text(st, 2, r->queue_id ? r->queue_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->client ? r->client : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->sender ? r->sender : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, dom, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->hdr_from ? r->hdr_from : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->subject ? r->subject : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, rcpts.p, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)r->size);
+	sqlite3_bind_text(st, 10, r->action ? r->action : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->reasons ? r->reasons : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, r->stage ? r->stage : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 13, r->quarantine_id ? r->quarantine_id : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	id = sqlite3_last_insert_rowid(s->db);
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO msg_rcpts(msg, rcpt) VALUES(?1, lower(?2))", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	for (i = 0; i < r->nrcpts; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, r->rcpts[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO msg_attachments(msg, name, type, sha256) VALUES(?1, ?2, ?3, ?4)", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < r->natts; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, r->atts[i].name ? r->atts[i].name : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->atts[i].type ? r->atts[i].type : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, r->atts[i].sha256 ? r->atts[i].sha256 : "", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO msg_links(msg, domain) VALUES(?1, lower(?2))", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	for (i = 0; i < r->nlinks; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, r->link_domains[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_exec(s, "COMMIT") < 0)
+		goto out;
+	rc = 0;
+	goto out;
+fail:
+	store_fail(s, "tracking insert");
+	sqlite3_finalize(st);
+	st = NULL;
+	store_exec(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->mu);
+	buf_free(&rcpts);
+	return rc;
+}
+
+static void col(char *dst, size_t len, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	mw_strlcpy(dst, t ? (const char *)t : "", len);
+}
+
+int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
+		     void *arg)
+{
+	mw_buf sql;
+	sqlite3_stmt *st = NULL;
+	store_track_row row;
+	size_t limit = q->limit ? q->limit : 100;
+	int n = 0, step;
+
+	if (limit > 1000)
+		limit = 1000;
+	buf_init(&sql, 0);
+	buf_puts(&sql, "SELECT id, time, queue_id, client, sender, hdr_from, subject, rcpts, size, action, reasons,"
+		       " stage, quarantine_id FROM messages m WHERE 1");
+	if (q->sender)
+		buf_puts(&sql, " AND sender = lower(?1)");
+	if (q->domain)
+		buf_puts(&sql, " AND (sender_domain = lower(?2) OR sender_domain LIKE '%.' || lower(?2))");
+	if (q->rcpt)
+		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_rcpts WHERE rcpt = lower(?3))");
+	if (q->subject)
+		buf_puts(&sql, " AND instr(subject, ?4) > 0");
+	if (q->sha256)
+		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_attachments WHERE sha256 >= lower(?5) AND sha256 <"
+			       " lower(?5) || 'g')");
+	if (q->name)
+		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_attachments WHERE instr(name, ?6) > 0)");
+	if (q->link_domain)
+		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_links WHERE domain = lower(?7))");
+	if (q->action)
+		buf_puts(&sql, " AND action = ?8");
+	if (q->since)
+		buf_puts(&sql, " AND time >= ?9");
+	if (q->until)
+		buf_puts(&sql, " AND time < ?10");
+	buf_puts(&sql, " ORDER BY time DESC, id DESC LIMIT ?11");
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, sql.p, -1, &st, NULL) != SQLITE_OK) {
+		n = store_fail(s, "tracking query");
+		goto out;
+	}
+	if (q->sender)
+		sqlite3_bind_text(st, 1, q->sender, -1, SQLITE_STATIC);
+	if (q->domain)
+		sqlite3_bind_text(st, 2, q->domain, -1, SQLITE_STATIC);
+	if (q->rcpt)
+		sqlite3_bind_text(st, 3, q->rcpt, -1, SQLITE_STATIC);
+	if (q->subject)
+		sqlite3_bind_text(st, 4, q->subject, -1, SQLITE_STATIC);
+	if (q->sha256)
+		sqlite3_bind_text(st, 5, q->sha256, -1, SQLITE_STATIC);
+	if (q->name)
+		sqlite3_bind_text(st, 6, q->name, -1, SQLITE_STATIC);
+	if (q->link_domain)
+		sqlite3_bind_text(st, 7, q->link_domain, -1, SQLITE_STATIC);
+	if (q->action)
+		sqlite3_bind_text(st, 8, q->action, -1, SQLITE_STATIC);
+	if (q->since)
+		sqlite3_bind_int64(st, 9, q->since);
+	if (q->until)
+		sqlite3_bind_int64(st, 10, q->until);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)limit);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.id = sqlite3_column_int64(st, 0);
+		row.time = (time_t)sqlite3_column_int64(st, 1);
+		col(row.queue_id, sizeof(row.queue_id), st, 2);
+		col(row.client, sizeof(row.client), st, 3);
+		col(row.sender, sizeof(row.sender), st, 4);
+		col(row.hdr_from, sizeof(row.hdr_from), st, 5);
+		col(row.subject, sizeof(row.subject), st, 6);
+		col(row.rcpts, sizeof(row.rcpts), st, 7);
+		row.size = (size_t)sqlite3_column_int64(st, 8);
+		col(row.action, sizeof(row.action), st, 9);
+		col(row.reasons, sizeof(row.reasons), st, 10);
+		col(row.stage, sizeof(row.stage), st, 11);
+		col(row.quarantine_id, sizeof(row.quarantine_id), st, 12);
+		pthread_mutex_unlock(&s->mu);
+		fn(&row, arg);
+		pthread_mutex_lock(&s->mu);
+		n++;
+	}
+	if (step != SQLITE_DONE)
+		n = store_fail(s, "tracking query");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	buf_free(&sql);
+	return n;
+}
+
+long store_track_prune(mw_store *s, time_t before, size_t max_rows)
+{
+	char sql[400];
+	long n = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		goto out;
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY); DELETE FROM gone;"
+		 " INSERT INTO gone SELECT id FROM messages WHERE time < %lld;"
+		 " INSERT OR IGNORE INTO gone SELECT id FROM messages ORDER BY id LIMIT"
+		 " max((SELECT count(*) FROM messages) - %zu, 0);",
+		 (long long)before, max_rows);
+	if (store_exec(s, sql) < 0 ||
+	    store_exec(s, "DELETE FROM msg_rcpts WHERE msg IN gone; DELETE FROM msg_attachments WHERE msg IN gone;"
+			  " DELETE FROM msg_links WHERE msg IN gone;") < 0 ||
+	    store_exec(s, "DELETE FROM messages WHERE id IN gone") < 0) {
+		store_exec(s, "ROLLBACK");
+		goto out;
+	}
+	n = sqlite3_changes(s->db);
+	store_exec(s, "DELETE FROM gone");
+	if (store_exec(s, "COMMIT") < 0)
+		n = -1;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+int store_alert(mw_store *s, time_t now, const char *kind, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	log_warn("ALERT %s: %s", kind, text);
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO alerts(time, kind, text) VALUES(?1, ?2, ?3)", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : store_fail(s, "alert");
+	} else {
+		store_fail(s, "alert");
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
