@@ -1,0 +1,419 @@
+/*
+ * NAME
+ *	attach_archive.c - walk archives with libarchive, bounded, and hand
+ *	every member to the rules and to ClamAV
+ * SYNOPSIS
+ *	#include "attach/attach_int.h"
+ *
+ *	rc = at_archive_walk(&ctx, &src, AT_ZIP, "2", "files.zip", 1);
+ * DESCRIPTION
+ *	Formats: zip, 7z, rar (v4 and v5), LZH/LHA, cab, tar, cpio and ISO
+ *	9660, through the compression filters gzip, bzip2, xz/lzma, lzip,
+ *	zstd and compress; a lone compressed file (report.exe.gz) is read
+ *	with libarchive's raw format and named after the archive.  Only
+ *	formats and filters built into libarchive are enabled: a filter that
+ *	would run an external program never is.
+ *
+ *	The archive is read through our own callbacks over memory or a
+ *	descriptor (pread, so a caller's file offset is never moved), with
+ *	seeking so that zip and 7z use their central directories.  Each
+ *	member is unpacked into a spool (memory up to
+ *	limits.archive_member_memory, an unlinked file in paths.tmp above),
+ *	judged by at_judge() (names, true type, macros), and then either
+ *	walked one level deeper when it is itself an archive, or scanned by
+ *	ClamAV.  A nested archive that cannot be read completely goes to
+ *	ClamAV as it is.  LZH, which ClamAV cannot unpack, is covered this way.
+ *
+ *	Encrypted members (or an archive whose headers are encrypted) give
+ *	attach.encrypted; their names are still judged.
+ * LIMITS
+ *	Checked on every block read, so work stops as soon as a limit is
+ *	crossed: archive_max_members and archive_max_expanded for the whole
+ *	message, archive_max_ratio (bytes unpacked from one archive over the
+ *	bytes of it read so far, once archive_ratio_floor bytes are
+ *	unpacked), archive_max_depth.  A 1 GB zip of zeros (1 MB) stops
+ *	after about archive_ratio_floor bytes.  Memory: one READ_CHUNK
+ *	buffer and one member spool per level, plus libarchive's own state.
+ * DIAGNOSTICS
+ *	AW_ERROR when a spill file cannot be written (engine.error upstream).
+ * SEE ALSO
+ *	libarchive(3), attach_stage.c
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "attach/attach_int.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/spool.h"
+
+#define READ_CHUNK (64 * 1024)
+#define MAX_RETRIES 16
+
+/* Reader state for libarchive callbacks. */
+typedef struct rd {
+	at_src src;
+	size_t pos;
+	size_t consumed;
+	unsigned char *buf;	/* READ_CHUNK, for descriptors */
+} rd;
+
+/* rd_read - hand libarchive the next piece: a slice of memory or a pread */
+static la_ssize_t rd_read(struct archive *a, void *cd, const void **out)
+{
+	rd *r = cd;
+	size_t n = r->src.len - r->pos;
+	ssize_t got;
+
+	(void)a;
+	if (n > READ_CHUNK)
+		n = READ_CHUNK;
+	if (n == 0) {
+		*out = NULL;
+		return 0;
+	}
+	if (r->src.mem) {
+		*out = r->src.mem + r->pos;
+		got = (ssize_t)n;
+	} else {
+		got = pread(r->src.fd, r->buf, n, (off_t)r->pos);
+		if (got < 0) {
+			archive_set_error(a, errno, "read failed");
+			return -1;
+		}
+		*out = r->buf;
+	}
+	r->pos += (size_t)got;
+	r->consumed += (size_t)got;
+	return got;
+}
+
+static la_int64_t rd_skip(struct archive *a, void *cd, la_int64_t req)
+{
+	rd *r = cd;
+	size_t n = r->src.len - r->pos;
+
+	(void)a;
+	if (req <= 0)
+		return 0;
+	if ((unsigned long long)req < n)
+		n = (size_t)req;
+	r->pos += n;
+	return (la_int64_t)n;
+}
+
+static la_int64_t rd_seek(struct archive *a, void *cd, la_int64_t off, int whence)
+{
+	rd *r = cd;
+	long long base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (long long)r->pos : (long long)r->src.len;
+
+	(void)a;
+	if (off > (la_int64_t)r->src.len || off < -(la_int64_t)r->src.len || base + off < 0 ||
+	    base + off > (long long)r->src.len)
+		return ARCHIVE_FATAL;
+	r->pos = (size_t)(base + off);
+	return (la_int64_t)r->pos;
+}
+
+static int rd_close(struct archive *a, void *cd)
+{
+	rd *r = cd;
+
+	(void)a;
+	if (r) {
+		x_free(r->buf);
+		x_free(r);
+	}
+	return ARCHIVE_OK;
+}
+
+/* Formats we walk; filters only when built in (no external programs). */
+static int (*const formats[])(struct archive *) = {
+	archive_read_support_format_zip,  archive_read_support_format_7zip, archive_read_support_format_rar,
+	archive_read_support_format_rar5, archive_read_support_format_lha,  archive_read_support_format_cab,
+	archive_read_support_format_tar,  archive_read_support_format_cpio, archive_read_support_format_iso9660,
+};
+
+typedef struct filter {
+	int (*enable)(struct archive *);
+	const char *(*built_in)(void); /* NULL: always built in */
+} filter;
+
+static const filter filters[] = {
+	{archive_read_support_filter_gzip, archive_zlib_version},
+	{archive_read_support_filter_bzip2, archive_bzlib_version},
+	{archive_read_support_filter_xz, archive_liblzma_version},
+	{archive_read_support_filter_lzma, archive_liblzma_version},
+	{archive_read_support_filter_lzip, archive_liblzma_version},
+	{archive_read_support_filter_zstd, archive_libzstd_version},
+	{archive_read_support_filter_compress, NULL},
+};
+
+/* at_archive_open - a reader over src; see attach_int.h */
+struct archive *at_archive_open(const at_src *src, int raw_ok, const size_t **consumed)
+{
+	struct archive *a = archive_read_new();
+	rd *r;
+	size_t i;
+
+	if (a == NULL)
+		return NULL;
+	for (i = 0; i < MW_ARRAY_LEN(formats); i++)
+		formats[i](a);
+	if (raw_ok)
+		archive_read_support_format_raw(a);
+	for (i = 0; i < MW_ARRAY_LEN(filters); i++)
+		if (filters[i].built_in == NULL || filters[i].built_in() != NULL)
+			filters[i].enable(a);
+	r = x_calloc(1, sizeof(*r));
+	r->src = *src;
+	if (src->mem == NULL)
+		r->buf = x_malloc(READ_CHUNK);
+	archive_read_set_read_callback(a, rd_read);
+	archive_read_set_skip_callback(a, rd_skip);
+	archive_read_set_seek_callback(a, rd_seek);
+	archive_read_set_close_callback(a, rd_close);
+	archive_read_set_callback_data(a, r);
+	if (consumed)
+		*consumed = &r->consumed;
+	if (archive_read_open1(a) != ARCHIVE_OK) {
+		archive_read_free(a); /* calls rd_close */
+		return NULL;
+	}
+	return a;
+}
+
+void at_archive_close(struct archive *a)
+{
+	if (a)
+		archive_read_free(a);
+}
+
+/* is_stream - a compression filter type that may hold one lone file */
+static int is_stream(attach_type t)
+{
+	return t == AT_GZIP || t == AT_BZIP2 || t == AT_XZ || t == AT_ZSTD;
+}
+
+/* encrypted_error - 1 if libarchive's error says the content is encrypted */
+static int encrypted_error(struct archive *a)
+{
+	const char *e = archive_error_string(a);
+
+	if (archive_read_has_encrypted_entries(a) > 0)
+		return 1;
+	for (; e && *e; e++)
+		if (strncasecmp(e, "encrypt", 7) == 0 || strncasecmp(e, "passphrase", 10) == 0)
+			return 1;
+	return 0;
+}
+
+/* lone_name - name for the single file of report.exe.gz: the last path component minus its extension */
+static void lone_name(char *out, size_t outlen, const char *path)
+{
+	const char *b = path, *p, *dot = NULL;
+
+	for (p = path; *p; p++)
+		if (*p == '/' || *p == ':')
+			b = p + 1;
+	for (p = b; *p; p++)
+		if (*p == '.')
+			dot = p;
+	snprintf(out, outlen, "%.*s", dot && dot > b ? (int)(dot - b) : (int)strlen(b), b);
+	if (out[0] == '\0')
+		mw_strlcpy(out, "data", outlen);
+}
+
+typedef struct level {
+	at_ctx *c;
+	struct archive *a;
+	const size_t *consumed;
+	unsigned long long expanded; /* bytes unpacked from this archive */
+	int encrypted_told;
+	const char *part, *path;
+} level;
+
+/* bomb - record attach.bomb once and stop all archive reading for the message */
+static void bomb(level *l, const char *part, const char *fmt, unsigned long long a, unsigned long long b)
+{
+	char detail[MW_DETAIL_MAX];
+
+	snprintf(detail, sizeof(detail), fmt, a, b);
+	verdict_add(l->c->v, "attach.bomb", part, "%s in %.120s", detail, l->path);
+	l->c->stopped = 1;
+}
+
+/* over_limits - 1 (and attach.bomb) when the bytes unpacked so far cross a limit */
+static int over_limits(level *l, const char *part)
+{
+	const mw_limits *lim = l->c->lim;
+	size_t packed = *l->consumed ? *l->consumed : 1;
+
+	if (l->c->expanded > lim->archive_max_expanded) {
+		bomb(l, part, "more than %llu bytes unpacked (limit %llu)", l->c->expanded,
+		     (unsigned long long)lim->archive_max_expanded);
+		return 1;
+	}
+	if (l->expanded > lim->archive_ratio_floor && l->expanded / packed > lim->archive_max_ratio) {
+		bomb(l, part, "expansion ratio over %llu (limit %llu)", l->expanded / packed,
+		     (unsigned long long)lim->archive_max_ratio);
+		return 1;
+	}
+	return 0;
+}
+
+/* encrypted - attach.encrypted, once per archive */
+static void encrypted(level *l, const char *part, const char *what)
+{
+	if (l->encrypted_told++)
+		return;
+	verdict_add(l->c->v, "attach.encrypted", part, "%s in %.100s%s", what, l->path, at_ppap_note(l->c));
+}
+
+/* unpack - read the current member into a new spool; NULL with *rc set when it cannot */
+static mw_spool *unpack(level *l, const char *part, at_walk_rc *rc)
+{
+	mw_spool *sp = spool_new(l->c->lim->archive_member_memory, l->c->tmpdir);
+	char *buf = x_malloc(READ_CHUNK);
+	la_ssize_t got;
+
+	for (;;) {
+		got = archive_read_data(l->a, buf, READ_CHUNK);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			if (got == ARCHIVE_WARN || got == ARCHIVE_RETRY)
+				continue; /* libarchive returns no data with these; the next call moves on */
+			if (encrypted_error(l->a))
+				encrypted(l, part, "encrypted member");
+			*rc = AW_PARTIAL;
+			goto fail;
+		}
+		l->c->expanded += (size_t)got;
+		l->expanded += (size_t)got;
+		if (over_limits(l, part)) {
+			*rc = AW_STOPPED;
+			goto fail;
+		}
+		if (spool_write(sp, buf, (size_t)got) < 0) {
+			*rc = AW_ERROR;
+			goto fail;
+		}
+	}
+	x_free(buf);
+	return sp;
+fail:
+	x_free(buf);
+	spool_free(sp);
+	return NULL;
+}
+
+/* member - judge one member that has a header; returns the walk state after it */
+static at_walk_rc member(level *l, struct archive_entry *e, int depth)
+{
+	at_ctx *c = l->c;
+	char name[1024], mpart[MW_PART_MAX], mpath[MW_DETAIL_MAX];
+	const char *raw = archive_entry_pathname_utf8(e);
+	at_walk_rc rc = AW_COMPLETE, sub;
+	mw_spool *sp;
+	at_src ms;
+	attach_type t;
+
+	if (raw == NULL)
+		raw = archive_entry_pathname(e);
+	if (archive_format(l->a) == ARCHIVE_FORMAT_RAW)
+		lone_name(name, sizeof(name), l->path);
+	else
+		at_utf8_name(name, sizeof(name), raw ? raw : "");
+	{
+		char safe[MW_DETAIL_MAX];
+		at_safe_name(safe, sizeof(safe), name);
+		snprintf(mpath, sizeof(mpath), "%.90s:%.100s", l->path, safe);
+	}
+	at_part_id(mpart, sizeof(mpart), l->part, name);
+	if (archive_entry_filetype(e) == AE_IFDIR)
+		return AW_COMPLETE;
+	if (archive_entry_is_encrypted(e)) {
+		at_src none = {NULL, -1, 0};
+		at_judge(c, &none, name, NULL, mpart, 1);
+		encrypted(l, mpart, "encrypted member");
+		return AW_PARTIAL;
+	}
+	sp = unpack(l, mpart, &rc);
+	if (sp == NULL)
+		return rc;
+	ms.mem = spool_mem(sp);
+	ms.fd = spool_fd(sp);
+	ms.len = spool_size(sp);
+	t = at_judge(c, &ms, name, NULL, mpart, 1);
+	if (attach_type_flags(t) & ATF_ARCHIVE) {
+		sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
+		if (sub == AW_STOPPED || sub == AW_ERROR)
+			rc = sub;
+		else if (sub == AW_PARTIAL)
+			at_av_scan(c, &ms, mpart, mpath); /* ClamAV gets what we could not fully read */
+	} else {
+		at_av_scan(c, &ms, mpart, mpath);
+	}
+	spool_free(sp);
+	return rc;
+}
+
+/* at_archive_walk - see attach_int.h */
+at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path,
+			   int depth)
+{
+	level l;
+	struct archive_entry *e;
+	at_walk_rc rc = AW_COMPLETE, m;
+	int retries = 0, members = 0;
+
+	if (c->stopped)
+		return AW_STOPPED;
+	memset(&l, 0, sizeof(l));
+	l.c = c;
+	l.part = part;
+	l.path = path;
+	if ((size_t)depth > c->lim->archive_max_depth) {
+		bomb(&l, part, "archives nested deeper than %llu levels (limit %llu)", (unsigned long long)depth - 1,
+		     (unsigned long long)c->lim->archive_max_depth);
+		return AW_STOPPED;
+	}
+	l.a = at_archive_open(src, is_stream(t), &l.consumed);
+	if (l.a == NULL)
+		return AW_PARTIAL;
+	for (;;) {
+		int r = archive_read_next_header(l.a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r == ARCHIVE_RETRY && ++retries < MAX_RETRIES)
+			continue;
+		if (r < ARCHIVE_WARN) {
+			if (encrypted_error(l.a))
+				encrypted(&l, part, members ? "encrypted member" : "encrypted archive headers");
+			rc = AW_PARTIAL;
+			break;
+		}
+		members++;
+		if (++c->members > c->lim->archive_max_members) {
+			bomb(&l, part, "more than %llu archive members (limit %llu)", (unsigned long long)c->members - 1,
+			     (unsigned long long)c->lim->archive_max_members);
+			rc = AW_STOPPED;
+			break;
+		}
+		m = member(&l, e, depth);
+		if (m == AW_STOPPED || m == AW_ERROR) {
+			rc = m;
+			break;
+		}
+		if (m == AW_PARTIAL)
+			rc = AW_PARTIAL;
+	}
+	at_archive_close(l.a);
+	return rc;
+}

@@ -1,0 +1,350 @@
+/*
+ * NAME
+ *	attach_stage.c - the attach engine stage: rules per attachment and
+ *	per archive member, ClamAV for members, PPAP note
+ * SYNOPSIS
+ *	#include "attach/attach.h"
+ *
+ *	attach_stage(scan);		(from engine.c's stage table, after mime)
+ *	attach_scan_buffer(&lim, av, tmpdir, name, type, data, len, &verdict);
+ * DESCRIPTION
+ *	Every MIME leaf with a file name, or with a type other than text,
+ *	is judged by at_judge():
+ *	  attach.rtlo		bidi/invisible code point in the name
+ *	  attach.executable	dangerous extension, or active content (PE,
+ *				ELF, Mach-O, script, LNK, HTA, disk image)
+ *				under a name that does not say document
+ *	  attach.double_ext	decoy extension or padding before it
+ *	  attach.type_mismatch	name or declared type says document or
+ *				picture; content is executable, script or LNK
+ *	  attach.macro		macro-enabled extension (even when the file
+ *				is damaged), or VBA / XLM found in OOXML or
+ *				OLE2 content
+ *	  attach.encrypted	encrypted Office package (OLE2
+ *				EncryptedPackage), encrypted archive or member
+ *	Archives (ATF_ARCHIVE) are walked (attach_archive.c); inside them
+ *	active content or a dangerous name gives attach.archive_exec, and
+ *	each member's content goes to ClamAV (av.infected etc., with the
+ *	member's part id).  A leaf whose archive was walked completely is
+ *	listed in scan->av_done so the av stage does not unpack it again;
+ *	so is an archive stopped by a bomb limit (attach.bomb), which ClamAV
+ *	would otherwise unpack up to its own limits.
+ *
+ *	PPAP: when something is encrypted, the text parts of the message are
+ *	searched once for words that announce a password (password, PW:,
+ *	パスワード, ...), and the attach.encrypted detail says so.
+ * LIMITS
+ *	See attach_archive.c; at most PPAP_TEXT_MAX bytes of each text part
+ *	and PPAP_PARTS text parts are searched; MW_AV_DONE_MAX leaves are
+ *	remembered as covered (further ones are scanned twice, not missed).
+ * DIAGNOSTICS
+ *	A spill file that cannot be written gives engine.error (tempfail).
+ * SEE ALSO
+ *	attach.h, engine.c
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "attach/attach_int.h"
+
+#include <locale.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PPAP_TEXT_MAX (64 * 1024)
+#define PPAP_PARTS 20
+
+/* Words that announce a password in the message text (ASCII ones matched case-insensitively). */
+static const char *const ppap_words[] = {
+	"password", "passwd", "pass:", "pw:", "pw :", "pw\xef\xbc\x9a", "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89", /* パスワード */
+	"\xef\xbe\x8a\xef\xbe\x9f\xef\xbd\xbd\xef\xbe\x9c\xef\xbd\xb0\xef\xbe\x84\xef\xbe\x9e", /* ﾊﾟｽﾜｰﾄﾞ */
+	"\xe6\x9a\x97\xe8\xa8\xbc", /* 暗証 */
+	"\xe8\xa7\xa3\xe5\x87\x8d", /* 解凍 */
+};
+
+/* ClamAV result name prefixes and their codes; first match wins. */
+static const struct {
+	const char *prefix;
+	const char *code;
+} av_codes[] = {
+	{"Heuristics.Limits.Exceeded", "av.limits"},
+	{"Heuristics.", "av.heuristic"},
+	{"", "av.infected"},
+};
+
+/* at_av_scan - ClamAV over one piece of content; record what it found */
+void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path)
+{
+	av_result r;
+	size_t i;
+
+	if (c->av == NULL || src->len == 0)
+		return;
+	if (src->mem)
+		av_scan_mem(c->av, src->mem, src->len, part, &r);
+	else
+		av_scan_fd(c->av, src->fd, part, &r);
+	if (r.status == AV_ERROR) {
+		verdict_add(c->v, "av.error", part, "%s", r.name);
+		return;
+	}
+	if (r.status != AV_FOUND)
+		return;
+	for (i = 0; i < MW_ARRAY_LEN(av_codes); i++)
+		if (strncmp(r.name, av_codes[i].prefix, strlen(av_codes[i].prefix)) == 0) {
+			verdict_add(c->v, av_codes[i].code, part, "%s in %.120s", r.name, path);
+			return;
+		}
+}
+
+/* lower_ascii - lower-case ASCII letters of s in place */
+static void lower_ascii(char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			s[i] += 32;
+}
+
+/* ppap_in - 1 if a text part under p announces a password; *budget bounds the parts read */
+static int ppap_in(const mime_part *p, int depth, int *budget)
+{
+	size_t i, n, len;
+	const char *type;
+	char *text;
+	int hit = 0;
+
+	if (depth > 100 || *budget <= 0)
+		return 0;
+	if (!mime_part_is_leaf(p)) {
+		n = mime_part_nchildren(p);
+		for (i = 0; i < n && !hit; i++)
+			hit = ppap_in(mime_part_child(p, i), depth + 1, budget);
+		return hit;
+	}
+	type = mime_part_type(p);
+	if (strncmp(type, "text/plain", 10) != 0 && strncmp(type, "text/html", 9) != 0)
+		return 0;
+	(*budget)--;
+	text = mime_part_text(p, PPAP_TEXT_MAX, &len);
+	if (text == NULL)
+		return 0;
+	lower_ascii(text, len);
+	for (i = 0; i < MW_ARRAY_LEN(ppap_words) && !hit; i++)
+		hit = memmem(text, len, ppap_words[i], strlen(ppap_words[i])) != NULL;
+	x_free(text);
+	return hit;
+}
+
+/* at_ppap_note - the PPAP remark for attach.encrypted details */
+const char *at_ppap_note(at_ctx *c)
+{
+	if (c->ppap < 0) {
+		int budget = PPAP_PARTS;
+		const mime_part *root = c->ppap_mime ? mime_root(c->ppap_mime) : NULL;
+		c->ppap = root ? ppap_in(root, 0, &budget) : 0;
+	}
+	return c->ppap ? "; the message text seems to carry the password (PPAP)" : "";
+}
+
+/* true_type - the type from head and tail; zips told apart over the whole content */
+static attach_type true_type(const at_src *src)
+{
+	unsigned char *head, tail[ATTACH_TAIL];
+	ssize_t hl, tl = 0;
+	attach_type t;
+
+	if (src->len == 0)
+		return AT_UNKNOWN;
+	head = x_malloc(ATTACH_HEAD);
+	hl = at_src_read(src, head, ATTACH_HEAD, 0);
+	if (src->len >= ATTACH_TAIL)
+		tl = at_src_read(src, tail, ATTACH_TAIL, src->len - ATTACH_TAIL);
+	t = attach_type_detect(head, hl > 0 ? (size_t)hl : 0, tl == ATTACH_TAIL ? tail : NULL,
+			       tl == ATTACH_TAIL ? ATTACH_TAIL : 0, src->len);
+	x_free(head);
+	if (t == AT_ZIP)
+		t = at_zip_kind(src);
+	return t;
+}
+
+/* name_rules - reasons from the name alone */
+static void name_rules(at_ctx *c, unsigned nf, const attach_name_info *ni, const char *safe, const char *part,
+		       int member)
+{
+	if (nf & ANF_BIDI)
+		verdict_add(c->v, "attach.rtlo", part, "U+%04lX in name %.150s", (unsigned long)ni->bad_cp, safe);
+	if (nf & ANF_DOUBLE_EXT) {
+		if (ni->decoy[0])
+			verdict_add(c->v, "attach.double_ext", part, ".%s hidden behind .%s%s%s: %.120s", ni->ext,
+				    ni->decoy, ni->padding ? " and " : "", ni->padding ? ni->padding : "", safe);
+		else
+			verdict_add(c->v, "attach.double_ext", part, ".%s pushed out of sight by %s: %.120s", ni->ext,
+				    ni->padding, safe);
+	}
+	if ((nf & ANF_EXECUTABLE) && member)
+		verdict_add(c->v, "attach.archive_exec", part, "member with extension .%s: %.120s", ni->ext, safe);
+	else if (nf & ANF_EXECUTABLE)
+		verdict_add(c->v, "attach.executable", part, "extension .%s: %.150s", ni->ext, safe);
+}
+
+/* at_judge - see attach_int.h */
+attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char *declared, const char *part,
+		     int member)
+{
+	attach_name_info ni;
+	char safe[MW_DETAIL_MAX];
+	unsigned nf = 0, fl;
+	const char *what;
+	attach_type t = true_type(src);
+
+	safe[0] = '\0';
+	if (name) {
+		nf = attach_name_check(name, &ni);
+		at_safe_name(safe, sizeof(safe), name);
+		name_rules(c, nf, &ni, safe, part, member);
+	}
+	fl = attach_type_flags(t);
+	if (name == NULL && (t == AT_HTA || t == AT_JS || t == AT_VBS || t == AT_PS1 || t == AT_BATCH))
+		fl &= ~ATF_SCRIPT; /* script words in nameless text are not enough */
+	if (member && (fl & ATF_ACTIVE) && !(nf & ANF_EXECUTABLE))
+		verdict_add(c->v, "attach.archive_exec", part, "member is %s: %.120s", attach_type_name(t), safe);
+	else if (!member && (fl & (ATF_EXEC | ATF_SCRIPT | ATF_SHORTCUT)) &&
+		 ((nf & ANF_DOC_EXT) || attach_type_declared_doc(declared)))
+		verdict_add(c->v, "attach.type_mismatch", part, "%s says document, content is %s: %.100s",
+			    (nf & ANF_DOC_EXT) ? "name" : "declared type", attach_type_name(t), safe);
+	else if (!member && (fl & ATF_ACTIVE) && !(nf & ANF_EXECUTABLE))
+		verdict_add(c->v, "attach.executable", part, "content is %s: %.120s", attach_type_name(t), safe);
+	if (at_office_macros(src, t, &what))
+		verdict_add(c->v, "attach.macro", part, "%s: %.120s", what, safe);
+	else if (nf & ANF_MACRO_EXT)
+		verdict_add(c->v, "attach.macro", part, "macro-enabled extension .%s: %.120s", ni.ext, safe);
+	if (t == AT_OLE2 && (at_ole2_dir_flags(src, NULL) & OLE_ENCRYPTED))
+		verdict_add(c->v, "attach.encrypted", part, "encrypted Office document %.100s%s", safe,
+			    at_ppap_note(c));
+	return t;
+}
+
+/* judge_leaf_in_locale - see judge_leaf */
+static int judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, const char *declared,
+				const at_src *src)
+{
+	char path[MW_DETAIL_MAX];
+	attach_type t = at_judge(c, src, name, declared, part, 0);
+	at_walk_rc rc;
+
+	if (!(attach_type_flags(t) & ATF_ARCHIVE) || src->len == 0 || c->stopped)
+		return 0;
+	snprintf(path, sizeof(path), "%.40s", part);
+	if (name) {
+		char safe[MW_DETAIL_MAX];
+		at_safe_name(safe, sizeof(safe), name);
+		snprintf(path, sizeof(path), "%.150s", safe);
+	}
+	rc = at_archive_walk(c, src, t, part, path, 1);
+	if (rc == AW_ERROR)
+		verdict_add(c->v, "engine.error", part, "archive: cannot write temporary data");
+	/* A bomb is not handed to ClamAV either: it would unpack it up to its
+	 * own limits (seconds per message).  attach.bomb already says the
+	 * archive was not fully inspected, and the message is quarantined. */
+	return rc == AW_COMPLETE || rc == AW_STOPPED;
+}
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/*
+ * judge_leaf - one MIME leaf: rules, then the archive walk; returns 1 if
+ * ClamAV saw all of it.  libarchive converts member names to the
+ * thread's locale: under "C" non-ASCII names would be lost, so the
+ * thread runs in C.UTF-8 meanwhile (uselocale: this thread only).
+ */
+static int judge_leaf(at_ctx *c, const char *part, const char *name, const char *declared, const at_src *src)
+{
+	locale_t old = (locale_t)0;
+	int covered;
+
+	pthread_once(&utf8_once, utf8_locale_init);
+	if (utf8_locale)
+		old = uselocale(utf8_locale);
+	covered = judge_leaf_in_locale(c, part, name, declared, src);
+	if (utf8_locale)
+		uselocale(old);
+	return covered;
+}
+
+/* wants_judging - leaves with a file name or a non-text type */
+static int wants_judging(const mime_part *p)
+{
+	const char *type = mime_part_type(p);
+
+	return mime_part_filename(p) != NULL || (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0 &&
+						  strncmp(type, "message/", 8) != 0);
+}
+
+/* walk_parts - depth-first over the MIME tree */
+static void walk_parts(at_ctx *c, mw_scan *s, const mime_part *p, int depth)
+{
+	size_t i, n;
+
+	if (depth > 1000)
+		return; /* the parser bounds depth; this guards the recursion itself */
+	if (mime_part_is_leaf(p)) {
+		const void *data;
+		int fd;
+		at_src src;
+
+		if (!wants_judging(p))
+			return;
+		mime_part_body(p, &data, &fd, &src.len);
+		src.mem = data;
+		src.fd = fd;
+		if (judge_leaf(c, mime_part_id(p), mime_part_filename(p), mime_part_type(p), &src) &&
+		    s->nav_done < MW_AV_DONE_MAX)
+			s->av_done[s->nav_done++] = p;
+		return;
+	}
+	n = mime_part_nchildren(p);
+	for (i = 0; i < n; i++)
+		walk_parts(c, s, mime_part_child(p, i), depth + 1);
+}
+
+/* attach_stage - see attach.h */
+int attach_stage(mw_scan *s)
+{
+	at_ctx c;
+
+	if (s->mime == NULL || mime_root(s->mime) == NULL)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.lim = &s->env->cfg->lim;
+	c.av = s->env->av;
+	c.tmpdir = s->env->cfg->tmp;
+	c.v = s->verdict;
+	c.ppap = -1;
+	c.ppap_mime = s->mime;
+	walk_parts(&c, s, mime_root(s->mime), 0);
+	return 0;
+}
+
+/* attach_scan_buffer - see attach.h */
+int attach_scan_buffer(const mw_limits *lim, const av_engine *av, const char *tmpdir, const char *name,
+		       const char *mime_type, const void *data, size_t len, mw_verdict *v)
+{
+	at_ctx c;
+	at_src src = {data, -1, len};
+
+	memset(&c, 0, sizeof(c));
+	c.lim = lim;
+	c.av = av;
+	c.tmpdir = tmpdir;
+	c.v = v;
+	c.ppap = 0;
+	return judge_leaf(&c, "1", name, mime_type, &src);
+}
