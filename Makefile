@@ -7,6 +7,8 @@
 #   make bench      throughput/latency/RSS with and without the milter
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make install    install binaries, sample config and signatures (DESTDIR)
+#   make firmware   arm64 appliance image (BOARD=qemu-virt-arm64|rpi4); make
+#                   deb, test-arm64, qemu-test: see the firmware section below
 #
 # C11, gcc, -Wall -Wextra -Werror; libraries through pkg-config.
 
@@ -14,14 +16,15 @@ CC       ?= gcc
 FUZZCC   ?= clang
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
-PKGS     := libclamav inih
+PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS   += $(PKG_LIBS) -lpthread
-MILTER_LIBS := -lmilter
+LDLIBS   += $(PKG_LIBS) -lmbedcrypto -lpthread
+# libmilter is linked statically so that its read()/accept() can be wrapped (src/milter/tcp.c)
+MILTER_LIBS := -Wl,--wrap=read,--wrap=accept -l:libmilter.a
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -31,6 +34,14 @@ STATEDIR   ?= /var/lib/mailwarden
 DESTDIR    ?=
 
 B := build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+SAY = @printf '  %-6s %s\n'
+else
+Q :=
+SAY = @true
+endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
@@ -47,59 +58,77 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration bench fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest bench fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -MMD -MP -c -o $@ $<
+	$(SAY) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -MMD -MP -c -o $@ $<
 
 $(B)/libmw.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(SAY) AR $@
+	$(Q)ar rcs $@ $^
 
 $(B)/mailwardend: $(MILTER_SRC:%.c=$(B)/%.o) $(B)/libmw.a
-	$(CC) $(CFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
 
 $(B)/mailwarden: $(CLI_SRC:%.c=$(B)/%.o) $(B)/libmw.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmw.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -Wno-unused-parameter -o $@ $< $(B)/libmw.a -lcmocka $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -Wno-unused-parameter -o $@ $< $(B)/libmw.a -lcmocka $(LDLIBS)
 
 $(B)/tools/%: tests/tools/%.c $(B)/libmw.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -o $@ $< $(B)/libmw.a $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -o $@ $< $(B)/libmw.a $(LDLIBS)
 
 deps:
 	sh scripts/deps.sh all
 
 run: deps all
-	sh scripts/lab.sh start
+	BUILD_DIR=$(B) sh scripts/lab.sh start
 
 stop:
-	sh scripts/lab.sh stop
+	BUILD_DIR=$(B) sh scripts/lab.sh stop
 
 unit: $(UNIT_BIN) $(TOOL_BIN) all
 
 test: deps
 	$(MAKE) all unit
-	sh tests/run.sh
+	BUILD_DIR=$(B) sh tests/run.sh
+
+# Convenience: one suite at a time (tests/run.sh runs them all).
+miltertest: all
+	BUILD_DIR=$(B) sh tests/miltertest/run.sh
+
+integration: all
+	BUILD_DIR=$(B) SUITES=integration sh tests/run.sh
 
 bench: deps all
-	sh tests/bench/bench.sh
+	BUILD_DIR=$(B) sh tests/bench/bench.sh
 
 # libFuzzer targets: the library rebuilt with clang, ASan and UBSan.
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 $(B)/fuzzobj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZCC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -std=c11 -Wall -Wextra -c -o $@ $<
+	$(SAY) FUZZCC $<
+	$(Q)$(FUZZCC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -std=c11 -Wall -Wextra -c -o $@ $<
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBOBJ)
 	@mkdir -p $(@D)
-	$(FUZZCC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=c11 -o $@ $< $(FUZZ_LIBOBJ) $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(FUZZCC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -std=c11 -o $@ $< $(FUZZ_LIBOBJ) $(LDLIBS)
+
+# keep the sanitizer objects between runs (they are not intermediate files)
+.SECONDARY: $(FUZZ_LIBOBJ)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -118,6 +147,28 @@ check-format:
 
 format:
 	clang-format -i $(LIB_SRC) $(MILTER_SRC) $(CLI_SRC)
+
+# The arm64 appliance (firmware/README.md).  Cross build, .deb, root
+# filesystem and images go to build/firmware/ via scripts/firmware-build.sh
+# (needs root: mmdebstrap, chroot, binfmt_misc for the rootfs build).
+#   make firmware BOARD=qemu-virt-arm64|rpi4   image in build/firmware/BOARD/
+#   make deb          build/firmware/deb/mailwarden_VERSION_arm64.deb
+#   make test-arm64   cross-built unit tests under qemu-user
+#   make qemu-test    boot the qemu-virt-arm64 image, feed mail, drive the console
+BOARD ?= qemu-virt-arm64
+.PHONY: firmware deb test-arm64 qemu-test
+firmware:
+	bash scripts/firmware-build.sh image $(BOARD)
+
+deb:
+	bash scripts/firmware-build.sh deb
+
+test-arm64:
+	bash scripts/firmware-build.sh test-arm64
+
+qemu-test:
+	bash scripts/firmware-build.sh image qemu-virt-arm64
+	python3 tests/qemu/run.py
 
 clean:
 	rm -rf $(B)

@@ -3,7 +3,13 @@
 # Mailwarden needs.  Idempotent: packages already present are skipped, and
 # apt-get update runs only when something is missing.
 #
-# Usage: scripts/deps.sh [build|run|test|all]   (default: all)
+# Usage: scripts/deps.sh [build|run|test|all|firmware]   (default: all)
+#
+# `firmware` is the arm64 appliance toolchain (cross compiler, mmdebstrap,
+# qemu-user-static for the emulated chroot and the arm64 unit tests,
+# qemu-system-arm for the system test, image tools).  binfmt-support is
+# left out on purpose: scripts/firmware-build.sh registers qemu-aarch64 in
+# binfmt_misc only for the duration of a root filesystem build.
 #
 # The system Postfix is installed only for its binaries (postfix, postconf,
 # smtp-sink, smtp-source); it is preseeded to "No configuration" and never
@@ -17,14 +23,18 @@ BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
   libidn2-dev publicsuffix"
 RUN="postfix swaks libclamav12 clamav libmilter1.0.1"
-TEST="libcmocka-dev miltertest clang libclang-rt-14-dev libfuzzer-14-dev
-  zip unzip python3 python3-pytest procps iproute2 valgrind"
+TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
+  zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full"
+FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
+  qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
+  cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"
 
 case $what in
 build) pkgs=$BUILD ;;
 run) pkgs="$BUILD $RUN" ;;
 test | all) pkgs="$BUILD $RUN $TEST" ;;
-*) echo "usage: $0 [build|run|test|all]" >&2; exit 2 ;;
+firmware) pkgs=$FIRMWARE ;;
+*) echo "usage: $0 [build|run|test|all|firmware]" >&2; exit 2 ;;
 esac
 
 missing=""
