@@ -153,58 +153,19 @@ void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *cli
 	buf_free(&reasons);
 }
 
-/* run_release - exec the release command with the message on stdin */
-static int run_release(const mw_env *env, const quar_meta *meta, const mw_spool *raw, char *err, size_t errlen)
+/* local_start - fork and exec argv with stdin_fd as standard input */
+static long local_start(void *ctx, char *const argv[], int stdin_fd, char *err, size_t errlen)
 {
-	char *cmd = x_strdup(env->cfg->release_command), *save = NULL, *tok;
-	char *argv[ARGV_MAX + QUAR_MAX_RCPTS + 4];
-	char hdr[200], date[64];
-	int argc = 0, pipefd[2] = {-1, -1}, status = 0, rc = -1;
-	size_t i;
-	pid_t pid;
-	off_t off = 0;
-	char chunk[65536];
-	time_t deadline;
-	struct tm tm;
-	time_t now = time(NULL);
+	pid_t pid = fork();
 
-	for (tok = strtok_r(cmd, " \t", &save); tok && argc < ARGV_MAX; tok = strtok_r(NULL, " \t", &save))
-		argv[argc++] = tok;
-	if (argc == 0 || argv[0][0] != '/') {
-		snprintf(err, errlen, "[quarantine] release_command must start with an absolute path");
-		goto out;
-	}
-	if (meta->sender[0] == '-') {
-		snprintf(err, errlen, "refusing sender address starting with '-'");
-		goto out;
-	}
-	argv[argc++] = "-f";
-	argv[argc++] = meta->sender[0] ? (char *)meta->sender : "<>";
-	argv[argc++] = "--";
-	for (i = 0; i < meta->nrcpts; i++) {
-		if (meta->rcpts[i][0] == '-') {
-			snprintf(err, errlen, "refusing recipient starting with '-'");
-			goto out;
-		}
-		argv[argc++] = (char *)meta->rcpts[i];
-	}
-	argv[argc] = NULL;
-	if (meta->nrcpts == 0) {
-		snprintf(err, errlen, "no recipients");
-		goto out;
-	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto out;
-	}
-	pid = fork();
+	(void)ctx;
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
-		dup2(pipefd[0], 0);
+		dup2(stdin_fd, 0);
 		if (devnull >= 0) {
 			dup2(devnull, 1);
 			dup2(devnull, 2);
@@ -213,57 +174,128 @@ static int run_release(const mw_env *env, const quar_meta *meta, const mw_spool 
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	close(pipefd[0]);
-	pipefd[0] = -1;
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	snprintf(hdr, sizeof(hdr), "X-Mailwarden-Released: %s; %s\r\n", meta->id, date);
-	if (write(pipefd[1], hdr, strlen(hdr)) < 0)
-		goto reap;
+	return pid;
+}
+
+/* local_wait - waitpid with a deadline; the child is killed past it */
+static int local_wait(void *ctx, long handle, int timeout_s, int *status, char *err, size_t errlen)
+{
+	time_t deadline = time(NULL) + timeout_s;
+	pid_t pid = (pid_t)handle;
+
+	(void)ctx;
 	for (;;) {
-		ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off), w = 0;
-		if (got <= 0)
-			break;
-		while (w < got) {
-			ssize_t n = write(pipefd[1], chunk + w, (size_t)(got - w));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				goto reap;
-			w += n;
-		}
-		off += got;
-	}
-reap:
-	close(pipefd[1]);
-	pipefd[1] = -1;
-	deadline = time(NULL) + RELEASE_TIMEOUT;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
+		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid)
-			break;
+			return 0;
 		if (r < 0 && errno != EINTR) {
 			snprintf(err, errlen, "waitpid: %s", strerror(errno));
-			goto out;
+			return -1;
 		}
 		if (time(NULL) > deadline) {
 			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			snprintf(err, errlen, "%s timed out", argv[0]);
-			goto out;
+			waitpid(pid, status, 0);
+			snprintf(err, errlen, "release command timed out after %ds", timeout_s);
+			return -1;
 		}
 		usleep(20000);
 	}
+}
+
+static const outcome_runner local_runner = {local_start, local_wait, NULL};
+static const outcome_runner *runner = &local_runner;
+
+void outcome_set_runner(const outcome_runner *r)
+{
+	runner = r ? r : &local_runner;
+}
+
+int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts,
+			 char **argv, size_t max, char *buf, size_t buflen, char *err, size_t errlen)
+{
+	char *save = NULL, *tok;
+	size_t argc = 0, i;
+
+	if (mw_strlcpy(buf, release_command, buflen) >= buflen) {
+		snprintf(err, errlen, "[quarantine] release_command too long");
+		return -1;
+	}
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < ARGV_MAX; tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	if (argc == 0 || argv[0][0] != '/') {
+		snprintf(err, errlen, "[quarantine] release_command must start with an absolute path");
+		return -1;
+	}
+	if (sender[0] == '-' || nrcpts == 0 || argc + nrcpts + 4 > max) {
+		snprintf(err, errlen, nrcpts == 0 ? "no recipients" : "unsafe sender or too many recipients");
+		return -1;
+	}
+	argv[argc++] = "-f";
+	argv[argc++] = sender[0] ? (char *)sender : "<>";
+	argv[argc++] = "--";
+	for (i = 0; i < nrcpts; i++) {
+		if (rcpts[i][0] == '-' || rcpts[i][0] == 0) {
+			snprintf(err, errlen, "refusing recipient \"%.60s\"", rcpts[i]);
+			return -1;
+		}
+		argv[argc++] = rcpts[i];
+	}
+	argv[argc] = NULL;
+	return (int)argc;
+}
+
+/* run_release - run the release command with the message on its standard input */
+static int run_release(const mw_env *env, quar_meta *meta, const mw_spool *raw, char *err, size_t errlen)
+{
+	char *argv[ARGV_MAX + QUAR_MAX_RCPTS + 4], cmdbuf[1024];
+	char hdr[200], date[64], chunk[65536];
+	int pipefd[2] = {-1, -1}, status = 0, rc = -1;
+	off_t off = 0;
+	struct tm tm;
+	time_t now = time(NULL);
+	long h;
+
+	if (outcome_release_argv(env->cfg->release_command, meta->sender, meta->rcpts, meta->nrcpts, argv,
+				 MW_ARRAY_LEN(argv), cmdbuf, sizeof(cmdbuf), err, errlen) < 0)
+		return -1;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	h = runner->start(runner->ctx, argv, pipefd[0], err, errlen);
+	close(pipefd[0]);
+	if (h < 0) {
+		close(pipefd[1]);
+		return -1;
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	snprintf(hdr, sizeof(hdr), "X-Mailwarden-Released: %s; %s\r\n", meta->id, date);
+	if (write(pipefd[1], hdr, strlen(hdr)) == (ssize_t)strlen(hdr)) {
+		for (;;) {
+			ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off), w = 0;
+			if (got <= 0)
+				break;
+			while (w < got) {
+				ssize_t n = write(pipefd[1], chunk + w, (size_t)(got - w));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0)
+					break;
+				w += n;
+			}
+			if (w < got)
+				break;
+			off += got;
+		}
+	}
+	close(pipefd[1]);
+	if (runner->wait(runner->ctx, h, RELEASE_TIMEOUT, &status, err, errlen) < 0)
+		return -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && (size_t)off == spool_size(raw))
 		rc = 0;
 	else
-		snprintf(err, errlen, "%s failed (status %d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-out:
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	x_free(cmd);
+		snprintf(err, errlen, "%s failed (exit status %d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return rc;
 }
 

@@ -43,6 +43,27 @@
 
 #include "engine/engine.h"
 
+/*
+ * How release commands are run.  The default forks and execs in this
+ * process.  mailwardend, started as root, installs a runner that hands
+ * the command to a small root helper forked before privileges were
+ * dropped (Postfix's sendmail with a private configuration directory, as
+ * in the lab, refuses non-root callers).  start() returns a handle for
+ * wait(); wait() gives a waitpid()-style status.
+ */
+typedef struct outcome_runner {
+	long (*start)(void *ctx, char *const argv[], int stdin_fd, char *err, size_t errlen); /* -1 on error */
+	int (*wait)(void *ctx, long handle, int timeout_s, int *status, char *err, size_t errlen);
+	void *ctx;
+} outcome_runner;
+
+/* outcome_set_runner - use r for every release in this process (NULL: fork and exec here) */
+void outcome_set_runner(const outcome_runner *r);
+
+/* outcome_release_argv - the argv a release runs: release_command tokens, -f SENDER -- RCPTS; -1 if unsafe */
+int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts,
+			 char **argv, size_t max, char *buf, size_t buflen, char *err, size_t errlen);
+
 /* outcome_store - write a held or quarantined message (or a retro copy: keep=1) durably */
 int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,
 		  size_t errlen);

@@ -42,7 +42,8 @@ typedef struct conn_ctx {
 	char name[256];
 	char helo[256];
 	mw_msg *msg;
-	mw_config *cfg;		/* reference for this message */
+	mw_config *cfg;		/* references for this message: a rule change */
+	mw_lists *lists;	/* applies from the next message on */
 	int spool_failed;
 	int forged_v, forged_r;	/* X-Mailwarden-* headers seen from outside */
 } conn_ctx;
@@ -58,6 +59,8 @@ static void msg_reset(conn_ctx *c)
 	c->msg = NULL;
 	config_unref(c->cfg);
 	c->cfg = NULL;
+	lists_unref(c->lists);
+	c->lists = NULL;
 	c->spool_failed = 0;
 	c->forged_v = c->forged_r = 0;
 }
@@ -107,7 +110,8 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no connection context");
 	msg_reset(c);
-	c->cfg = config_ref(g_daemon.cfg);
+	c->cfg = snap_cfg();
+	c->lists = snap_lists();
 	c->msg = msg_new(c->cfg);
 	msg_set_client(c->msg, c->addr, c->name, c->helo);
 	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
@@ -127,7 +131,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
 	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
-	daemon_env(&env, c->cfg, NULL);
+	daemon_env(&env, c->cfg, c->lists, NULL);
 	engine_rcpt(&env, msg_sender(c->msg), addr, qid, &v);
 	rc = milter_rcpt_reply(ctx, &v);
 	if (rc != SMFIS_CONTINUE) {
@@ -241,7 +245,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		return milter_tempfail(ctx, "Temporary failure: cannot store message, try again later");
 	res = x_malloc(sizeof(*res));
 	av = av_mgr_acquire(g_daemon.av);
-	daemon_env(&env, c->cfg, av);
+	daemon_env(&env, c->cfg, c->lists, av);
 	engine_scan(c->msg, &env, res);
 	qid_store[0] = 0;
 	if (res->verdict.action == MW_HOLD || res->verdict.action == MW_QUARANTINE) {

@@ -146,11 +146,13 @@ static void rescan_after_reload(void);
 /* reload_thread - periodic and on-demand signature reload, store housekeeping */
 static void *reload_thread(void *arg)
 {
-	size_t interval = g_daemon.cfg->reload_interval;
+	mw_config *start_cfg = snap_cfg();
+	size_t interval = start_cfg->reload_interval;
 	time_t last_prune = 0, last_check = time(NULL);
 	char err[512];
 
 	(void)arg;
+	config_unref(start_cfg);
 	while (!stopping) {
 		struct timespec ts;
 		int forced;
@@ -190,11 +192,11 @@ static void *reload_thread(void *arg)
 	return NULL;
 }
 
-void daemon_env(mw_env *env, const mw_config *cfg, av_engine *av)
+void daemon_env(mw_env *env, const mw_config *cfg, const mw_lists *lists, av_engine *av)
 {
 	memset(env, 0, sizeof(*env));
 	env->cfg = cfg;
-	env->lists = g_daemon.lists;
+	env->lists = lists;
 	env->av = av;
 	env->store = __atomic_load_n(&g_daemon.store, __ATOMIC_ACQUIRE);
 	env->quar = __atomic_load_n(&g_daemon.quar, __ATOMIC_ACQUIRE);
@@ -235,46 +237,57 @@ static mw_quar *open_quar(const mw_config *cfg, mw_store *st)
 static void housekeeping(time_t *last_prune)
 {
 	time_t now = time(NULL);
+	mw_config *cfg = snap_cfg();
+	mw_lists *lists = snap_lists();
 	av_engine *av;
 	mw_env env;
 
 	if (__atomic_load_n(&g_daemon.store, __ATOMIC_ACQUIRE) == NULL) {
-		mw_store *st = open_store(g_daemon.cfg);
-		if (st)
+		mw_store *st = open_store(cfg);
+		if (st) {
+			char err[512];
 			__atomic_store_n(&g_daemon.store, st, __ATOMIC_RELEASE);
+			if (snap_rebuild(st, err, sizeof(err)) < 0)
+				log_err("rules and list edits from the state database: %s", err);
+		}
 	}
 	if (__atomic_load_n(&g_daemon.quar, __ATOMIC_ACQUIRE) == NULL && g_daemon.store) {
-		mw_quar *q = open_quar(g_daemon.cfg, g_daemon.store);
+		mw_quar *q = open_quar(cfg, g_daemon.store);
 		if (q)
 			__atomic_store_n(&g_daemon.quar, q, __ATOMIC_RELEASE);
 	}
 	av = av_mgr_acquire(g_daemon.av);
-	daemon_env(&env, g_daemon.cfg, av);
+	daemon_env(&env, cfg, lists, av);
 	if (av && env.quar)
 		outcome_due_holds(&env);
 	av_engine_release(av);
 	if (g_daemon.store && now - *last_prune >= 3600) {
-		long n = store_prune(g_daemon.store, now, (time_t)g_daemon.cfg->history_ttl);
-		long t = store_track_prune(g_daemon.store, now - (time_t)g_daemon.cfg->history_ttl,
-					   g_daemon.cfg->store_max_rows);
+		long n = store_prune(g_daemon.store, now, (time_t)cfg->history_ttl);
+		long t = store_track_prune(g_daemon.store, now - (time_t)cfg->history_ttl, cfg->store_max_rows);
 		int q = g_daemon.quar ? quar_expire(g_daemon.quar, now) : 0;
 		if (n > 0 || t > 0 || q > 0)
 			log_info("housekeeping: pruned %ld history rows, %ld tracking rows, %d expired quarantine file(s)",
 				 n > 0 ? n : 0, t > 0 ? t : 0, q > 0 ? q : 0);
 		*last_prune = now;
 	}
+	lists_unref(lists);
+	config_unref(cfg);
 }
 
 /* rescan_after_reload - every held, quarantined and kept message against the new signatures */
 static void rescan_after_reload(void)
 {
 	av_engine *av = av_mgr_acquire(g_daemon.av);
+	mw_config *cfg = snap_cfg();
+	mw_lists *lists = snap_lists();
 	mw_env env;
 
-	daemon_env(&env, g_daemon.cfg, av);
+	daemon_env(&env, cfg, lists, av);
 	if (av && env.quar)
 		outcome_rescan_all(&env);
 	av_engine_release(av);
+	lists_unref(lists);
+	config_unref(cfg);
 }
 
 /* socket_path - the file of a unix:/local: socket spec, or NULL */
@@ -442,14 +455,17 @@ int main(int argc, char **argv)
 		config_unref(cfg);
 		return 0;
 	}
-	g_daemon.cfg = cfg;
 	log_info("mailwardend %s starting: config %s, socket %s, signatures %s", MW_VERSION, cfg->source,
 		 cfg->socket, cfg->signatures);
 
-	g_daemon.lists = lists_new();
-	if (lists_load_dir(g_daemon.lists, cfg->lists, err, sizeof(err)) < 0) {
-		log_err("lists: %s", err);
-		return 2;
+	{
+		mw_lists *lists = lists_new();
+		if (lists_load_dir(lists, cfg->lists, err, sizeof(err)) < 0) {
+			log_err("lists: %s", err);
+			return 2;
+		}
+		snap_init(config, ov, nov, cfg, lists);
+		config_ref(cfg); /* main's own reference: a rebuild may replace the snapshot's */
 	}
 	if (av_global_init(err, sizeof(err)) < 0) {
 		log_err("antivirus: %s", err);
@@ -486,12 +502,17 @@ int main(int argc, char **argv)
 	}
 	if (write_pidfile(cfg->pidfile) < 0)
 		return 1;
+	/* forked before the privilege drop and before any thread: keeps root
+	 * only to run [quarantine] release_command (see relhelper.c) */
+	if (relhelper_start(cfg->release_command) < 0)
+		return 1;
 	if (drop_privileges(cfg, socket_path(cfg->socket)) < 0)
 		return 1;
 	/* The store is opened as the daemon user, so its files belong to it. */
 	g_daemon.store = open_store(cfg);
-	if (g_daemon.store && store_lists_apply(g_daemon.store, g_daemon.lists, time(NULL)) < 0)
-		log_err("state database: cannot apply list edits: %s", store_error(g_daemon.store));
+	/* rules and list edits made at run time outrank the file: rebuild */
+	if (g_daemon.store && snap_rebuild(g_daemon.store, err, sizeof(err)) < 0)
+		log_err("rules and list edits from the state database: %s (the file's settings apply)", err);
 	g_daemon.quar = open_quar(cfg, g_daemon.store);
 
 	/* Signals the reload path handles are blocked here so every thread
@@ -515,10 +536,12 @@ int main(int argc, char **argv)
 	pthread_join(tid, NULL);
 	log_info("stopped");
 	av_mgr_free(g_daemon.av);
-	lists_unref(g_daemon.lists);
 	quar_close(g_daemon.quar);
 	store_close(g_daemon.store);
+	lists_unref(g_daemon.lists);
+	config_unref(g_daemon.cfg);
 	config_unref(cfg);
+	snap_free();
 	for (i = 0; i < 3; i++)
 		x_free(extra[i]);
 	x_free(ov);

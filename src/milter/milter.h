@@ -15,14 +15,16 @@
 
 #include <libmilter/mfapi.h>
 
+struct mw_store;
+
 #include "av/av.h"
 #include "engine/engine.h"
 #include "policy/policy.h"
 
 /* The daemon's shared state: read-mostly, set up before smfi_main. */
 typedef struct mw_daemon {
-	mw_config *cfg;		/* current configuration (reference held) */
-	mw_lists *lists;	/* shipped lists (reference held) */
+	mw_config *cfg;		/* current configuration: read it through snap_cfg() */
+	mw_lists *lists;	/* current lists: read them through snap_lists() */
 	av_mgr *av;
 	struct mw_store *store;	/* NULL while the state database cannot be opened */
 	struct mw_quar *quar;	/* NULL while the quarantine cannot be opened */
@@ -38,8 +40,19 @@ sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int f
 /* milter_rcpt_reply - RCPT-time verdict to reply (reject or tempfail this recipient, else continue) */
 sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v);
 
-/* daemon_env - fill env with the daemon's current snapshots (av must be released by the caller) */
-void daemon_env(mw_env *env, const mw_config *cfg, av_engine *av);
+/* daemon_env - fill env from snapshots the caller holds (cfg, lists, av) and the daemon's store */
+void daemon_env(mw_env *env, const mw_config *cfg, const mw_lists *lists, av_engine *av);
+
+/* relhelper_start - fork the root release helper (no-op unless root) */
+int relhelper_start(const char *release_command);
+
+/* snapshot.c: the current configuration and lists (see there) */
+void snap_init(const char *path, const char *const *ov, size_t n, mw_config *cfg, mw_lists *lists);
+mw_config *snap_cfg(void);
+mw_lists *snap_lists(void);
+mw_config *snap_build_config(struct mw_store *st, const char *extra, char *err, size_t errlen);
+int snap_rebuild(struct mw_store *st, char *err, size_t errlen);
+void snap_free(void);
 
 /* milter_tempfail - 451 4.7.1 with a short text, for environment failures outside a verdict */
 sfsistat milter_tempfail(SMFICTX *ctx, const char *why);

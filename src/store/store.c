@@ -69,6 +69,9 @@ static const char *const schema_steps[] = {
 	"CREATE INDEX msg_links_domain ON msg_links(domain);"
 	"CREATE INDEX msg_links_msg ON msg_links(msg);"
 	"CREATE TABLE alerts(id INTEGER PRIMARY KEY, time INTEGER, kind TEXT, text TEXT);",
+	/* version 4: tunable rules and their audit trail */
+	"CREATE TABLE rules(key TEXT PRIMARY KEY, value TEXT NOT NULL, who TEXT, time INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
 };
 
 enum {
@@ -648,7 +651,8 @@ long store_count(mw_store *s, const char *table)
 {
 	static const char *const known[] = {"senders",	  "rcpts",	"blocks",	   "fingerprints",
 					    "fp_senders", "list_edits", "quarantine", "messages",
-					    "msg_rcpts",  "alerts",	"msg_attachments", "msg_links"};
+					    "msg_rcpts",  "alerts",	"msg_attachments", "msg_links",
+					    "rules",	  "audit"};
 	char sql[100];
 	sqlite3_stmt *q;
 	long n = -1;

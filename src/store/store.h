@@ -158,6 +158,32 @@ long store_track_prune(mw_store *s, time_t before, size_t max_rows);
 /* store_alert - record an alert (retro-scan detections) and log it */
 int store_alert(mw_store *s, time_t now, const char *kind, const char *text);
 
+/* ---- tunable rules and audit (store_rules.c) ---- */
+
+/*
+ * store_rule_set - set (value non-NULL) or remove (NULL: back to the
+ * configuration file) one rule "section.key", and append who/when/old/new
+ * to the audit trail, in one transaction.  *old gets the previous rule
+ * value ("" when there was none) if old is not NULL.
+ */
+int store_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
+		   size_t oldlen);
+/* store_rules - call fn(key, value) for every rule, sorted by key; count or -1 */
+int store_rules(mw_store *s, void (*fn)(const char *key, const char *value, void *arg), void *arg);
+
+typedef struct store_audit_row {
+	long long id;
+	time_t time;
+	char who[64], key[128], old[512], new_[512];
+} store_audit_row;
+
+/* store_audit - the newest limit entries, newest first; count or -1 */
+int store_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, void *arg), void *arg);
+/* store_audit_get - one entry (1 found, 0 none, -1 error) */
+int store_audit_get(mw_store *s, long long id, store_audit_row *out);
+/* store_audit_add - record a change that is not a rule (list edits, blocks, releases) */
+int store_audit_add(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_);
+
 /* store_count - rows in a table (for tests, status and benchmarks) */
 long store_count(mw_store *s, const char *table);
 
