@@ -154,6 +154,7 @@ static int load_key(const char *statedir, unsigned char key[32], char *err, size
 	}
 	unlink(tmp);
 	fsync_dir(statedir);
+	store_own_like_dir(statedir, path);
 	log_info("created device key %s", path);
 	return 0;
 }
@@ -384,10 +385,8 @@ static int list_query(mw_quar *q, const char *sql, const char *arg, long long nu
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		row_to_meta(st, m);
-		/* call back without the lock: fn may use the store */
-		pthread_mutex_unlock(&s->mu);
+		/* fn runs under the (recursive) lock: it may use the store */
 		fn(m, farg);
-		pthread_mutex_lock(&s->mu);
 		n++;
 	}
 	if (step != SQLITE_DONE)
@@ -779,10 +778,14 @@ int quar_open(const char *statedir, mw_store *store, mw_quar **out, char *err, s
 	*out = NULL;
 	q->store = store;
 	snprintf(q->dir, sizeof(q->dir), "%s/quarantine", statedir);
-	if (mkdir(q->dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", q->dir, strerror(errno));
-		x_free(q);
-		return -1;
+	if (mkdir(q->dir, 0700) < 0) {
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", q->dir, strerror(errno));
+			x_free(q);
+			return -1;
+		}
+	} else {
+		store_own_like_dir(statedir, q->dir);
 	}
 	if (load_key(statedir, q->key, err, errlen) < 0) {
 		x_free(q);

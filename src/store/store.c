@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const schema_steps[] = {
 	/* version 1 */
@@ -202,7 +203,14 @@ int store_open(const char *statedir, const store_limits *lim, mw_store **out, ch
 	char pragmas[200];
 
 	*out = NULL;
-	pthread_mutex_init(&s->mu, NULL);
+	{
+		/* recursive: list callbacks run under the lock and may use the store */
+		pthread_mutexattr_t a;
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&s->mu, &a);
+		pthread_mutexattr_destroy(&a);
+	}
 	s->lim = *lim;
 	if (mkdir(statedir, 0750) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "state directory %s: %s", statedir, strerror(errno));
@@ -222,11 +230,34 @@ int store_open(const char *statedir, const store_limits *lim, mw_store **out, ch
 		goto fail;
 	}
 	chmod(s->path, 0640);
+	store_own_like_dir(statedir, s->path);
 	*out = s;
 	return 0;
 fail:
 	store_close(s);
 	return -1;
+}
+
+/*
+ * store_own_like_dir - when root opens the daemon's state (the console,
+ * `mailwarden track` run by root), give path and its SQLite companions
+ * (-wal, -shm) to the directory's owner, so the daemon, running as that
+ * user, can still write them.
+ */
+void store_own_like_dir(const char *dir, const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	struct stat st;
+	char p[4200];
+	size_t i;
+
+	if (geteuid() != 0 || stat(dir, &st) < 0 || st.st_uid == 0)
+		return;
+	for (i = 0; i < MW_ARRAY_LEN(sfx); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		if (lchown(p, st.st_uid, st.st_gid) < 0 && errno != ENOENT)
+			log_warn("chown %s: %m", p);
+	}
 }
 
 void store_close(mw_store *s)
@@ -252,6 +283,32 @@ const char *store_path(const mw_store *s)
 	return s->path;
 }
 
+/*
+ * unlock - reset every cached statement, then release the connection.  A
+ * SELECT stopped after its first row keeps a read transaction open; if
+ * another process (the console, `mailwarden track`) then writes, this
+ * connection's next write fails at once with SQLITE_BUSY_SNAPSHOT
+ * ("database is locked", no busy wait).  So no statement stays active
+ * once the mutex is released.
+ */
+static void unlock(mw_store *s)
+{
+	size_t i;
+
+	if (--s->depth == 0)
+		for (i = 0; i < ST_COUNT; i++)
+			if (s->st[i])
+				sqlite3_reset(s->st[i]);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* lock - take the connection (recursive: list callbacks may call back in) */
+static void lock(mw_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->depth++;
+}
+
 /* step_done - run a statement that returns no rows */
 static int step_done(mw_store *s, sqlite3_stmt *q, const char *what)
 {
@@ -268,7 +325,7 @@ int store_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_RCPT_UPSERT)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, sender_key, -1, SQLITE_STATIC);
@@ -287,7 +344,7 @@ int store_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_
 	*distinct = (unsigned)sqlite3_column_int(q, 0);
 	rc = 0;
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -296,7 +353,7 @@ int store_sender_seen(mw_store *s, const char *addr, time_t now, int *first)
 	sqlite3_stmt *q;
 	int rc = -1, step;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_SENDER_GET)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, addr, -1, SQLITE_STATIC);
@@ -314,7 +371,7 @@ int store_sender_seen(mw_store *s, const char *addr, time_t now, int *first)
 		goto out;
 	rc = 0;
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -323,7 +380,7 @@ int store_sender_known(mw_store *s, const char *addr)
 	sqlite3_stmt *q;
 	int rc = -1, step;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_SENDER_GET)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, addr, -1, SQLITE_STATIC);
@@ -335,7 +392,7 @@ int store_sender_known(mw_store *s, const char *addr)
 	else
 		store_fail(s, "looking up sender");
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -344,7 +401,7 @@ int store_block_add(mw_store *s, const store_block *b)
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_BLOCK_ADD)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, b->kind, -1, SQLITE_STATIC);
@@ -356,7 +413,7 @@ int store_block_add(mw_store *s, const store_block *b)
 	sqlite3_bind_int64(q, 7, b->expires);
 	rc = step_done(s, q, "adding block");
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -365,7 +422,7 @@ int store_block_remove(mw_store *s, const char *kind, const char *value)
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_BLOCK_DEL)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
@@ -373,7 +430,7 @@ int store_block_remove(mw_store *s, const char *kind, const char *value)
 	if (step_done(s, q, "removing block") == 0)
 		rc = sqlite3_changes(s->db) > 0 ? 0 : 1;
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -401,7 +458,7 @@ int store_block_find(mw_store *s, const char *kind, const char *value, time_t no
 	sqlite3_stmt *q;
 	int rc = -1, step;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_BLOCK_FIND)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, kind, -1, SQLITE_STATIC);
@@ -418,7 +475,7 @@ int store_block_find(mw_store *s, const char *kind, const char *value, time_t no
 		store_fail(s, "looking up block");
 	}
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -428,7 +485,7 @@ int store_block_list(mw_store *s, time_t now, void (*fn)(const store_block *b, v
 	int n = 0, step;
 	store_block b;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_BLOCK_LIST)) == NULL) {
 		n = -1;
 		goto out;
@@ -442,7 +499,7 @@ int store_block_list(mw_store *s, time_t now, void (*fn)(const store_block *b, v
 	if (step != SQLITE_DONE)
 		n = store_fail(s, "listing blocks");
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return n;
 }
 
@@ -451,7 +508,7 @@ int store_fp_record(mw_store *s, const char *fp, const char *sender, time_t now)
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_FP_UPSERT)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
@@ -465,7 +522,7 @@ int store_fp_record(mw_store *s, const char *fp, const char *sender, time_t now)
 	sqlite3_bind_int64(q, 3, now);
 	rc = step_done(s, q, "recording fingerprint sender");
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -474,7 +531,7 @@ int store_fp_flag_sender(mw_store *s, const char *sender, const char *code, cons
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_FP_FLAG_SENDER)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, sender, -1, SQLITE_STATIC);
@@ -484,7 +541,7 @@ int store_fp_flag_sender(mw_store *s, const char *sender, const char *code, cons
 	if (step_done(s, q, "flagging fingerprints") == 0)
 		rc = sqlite3_changes(s->db);
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -493,7 +550,7 @@ int store_fp_flag(mw_store *s, const char *fp, const char *sender, const char *c
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_FP_FLAG)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
@@ -503,7 +560,7 @@ int store_fp_flag(mw_store *s, const char *fp, const char *sender, const char *c
 	sqlite3_bind_int64(q, 5, now);
 	rc = step_done(s, q, "flagging fingerprint");
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -512,7 +569,7 @@ int store_fp_flagged(mw_store *s, const char *fp, store_block *why)
 	sqlite3_stmt *q;
 	int rc = -1, step;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_FP_FLAGGED)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, fp, -1, SQLITE_STATIC);
@@ -534,7 +591,7 @@ int store_fp_flagged(mw_store *s, const char *fp, store_block *why)
 		store_fail(s, "looking up fingerprint");
 	}
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -543,7 +600,7 @@ int store_list_edit(mw_store *s, const char *list, const char *entry, int add, t
 	sqlite3_stmt *q;
 	int rc = -1;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_LIST_EDIT)) == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, list, -1, SQLITE_STATIC);
@@ -554,7 +611,7 @@ int store_list_edit(mw_store *s, const char *list, const char *entry, int add, t
 	sqlite3_bind_int64(q, 6, time(NULL));
 	rc = step_done(s, q, "recording list edit");
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -563,7 +620,7 @@ int store_lists_apply(mw_store *s, mw_lists *l, time_t now)
 	sqlite3_stmt *q;
 	int rc = -1, step;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if ((q = stmt(s, ST_LIST_ALL)) == NULL)
 		goto out;
 	sqlite3_bind_int64(q, 1, now);
@@ -583,7 +640,7 @@ int store_lists_apply(mw_store *s, mw_lists *l, time_t now)
 	}
 	rc = 0;
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return rc;
 }
 
@@ -612,7 +669,7 @@ long store_prune(mw_store *s, time_t now, time_t history_ttl)
 	char sql[200];
 	long n = 0, k;
 
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if (store_exec(s, "BEGIN IMMEDIATE") < 0) {
 		n = -1;
 		goto out;
@@ -643,7 +700,7 @@ long store_prune(mw_store *s, time_t now, time_t history_ttl)
 	if (store_exec(s, "COMMIT") < 0)
 		n = -1;
 out:
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return n;
 }
 
@@ -664,12 +721,12 @@ long store_count(mw_store *s, const char *table)
 	if (i == MW_ARRAY_LEN(known))
 		return -1;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", known[i]);
-	pthread_mutex_lock(&s->mu);
+	lock(s);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) == SQLITE_OK) {
 		if (sqlite3_step(q) == SQLITE_ROW)
 			n = sqlite3_column_int64(q, 0);
 		sqlite3_finalize(q);
 	}
-	pthread_mutex_unlock(&s->mu);
+	unlock(s);
 	return n;
 }

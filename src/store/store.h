@@ -61,6 +61,8 @@ typedef struct store_block {
 
 int store_open(const char *statedir, const store_limits *lim, mw_store **out, char *err, size_t errlen);
 void store_close(mw_store *s);
+/* store_own_like_dir - as root, give path (and -wal, -shm) to dir's owner */
+void store_own_like_dir(const char *dir, const char *path);
 const char *store_error(mw_store *s);
 const char *store_path(const mw_store *s);
 

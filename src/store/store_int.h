@@ -17,6 +17,7 @@ struct mw_store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	sqlite3_stmt *st[32];
+	int depth; /* lock nesting (store.c lock/unlock) */
 	store_limits lim;
 	char path[4096];
 	char err[600];

@@ -115,9 +115,7 @@ int store_rules(mw_store *s, void (*fn)(const char *key, const char *value, void
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *k = (const char *)sqlite3_column_text(st, 0), *v = (const char *)sqlite3_column_text(st, 1);
 		char *kc = x_strdup(k ? k : ""), *vc = x_strdup(v ? v : "");
-		pthread_mutex_unlock(&s->mu);
 		fn(kc, vc, arg);
-		pthread_mutex_lock(&s->mu);
 		x_free(kc);
 		x_free(vc);
 		n++;
@@ -162,9 +160,7 @@ int store_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, 
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)(limit ? limit : 20));
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		read_audit(st, &r);
-		pthread_mutex_unlock(&s->mu);
 		fn(&r, arg);
-		pthread_mutex_lock(&s->mu);
 		n++;
 	}
 	if (step != SQLITE_DONE)

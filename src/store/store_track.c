@@ -211,9 +211,7 @@ int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const s
 		col(row.reasons, sizeof(row.reasons), st, 10);
 		col(row.stage, sizeof(row.stage), st, 11);
 		col(row.quarantine_id, sizeof(row.quarantine_id), st, 12);
-		pthread_mutex_unlock(&s->mu);
 		fn(&row, arg);
-		pthread_mutex_lock(&s->mu);
 		n++;
 	}
 	if (step != SQLITE_DONE)
