@@ -33,7 +33,8 @@
  *	archive_member_memory (policy.c has defaults and ranges).  Members,
  *	expanded bytes and depth count for the whole message.  Crossing one
  *	gives attach.bomb and stops all archive reading for the message at
- *	once (the av stage still scans the leaves, under ClamAV's limits).
+ *	once; a bombed leaf is not handed to ClamAV either (it would unpack
+ *	it for seconds): attach.bomb already says it was not inspected.
  * LICENSE
  *	GPL-2.0-or-later
  */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 
 struct av_engine {
 	struct cl_engine *cl;
@@ -32,7 +33,27 @@ struct av_engine {
 	unsigned int sigs;
 	size_t max_filesize;
 	size_t max_scansize;
+	int phishing;	/* the directory holds phishing databases (.pdb, .wdb, .gdb) */
 };
+
+/* has_phishing_dbs - ClamAV's phishing checks need .pdb/.wdb/.gdb files */
+static int has_phishing_dbs(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int found = 0;
+
+	if (d == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		const char *dot = strrchr(de->d_name, '.');
+		if (dot && (strcmp(dot, ".pdb") == 0 || strcmp(dot, ".wdb") == 0 || strcmp(dot, ".gdb") == 0 ||
+			    strcmp(dot, ".cvd") == 0 || strcmp(dot, ".cld") == 0))
+			found = 1; /* the official daily/main databases carry them too */
+	}
+	closedir(d);
+	return found;
+}
 
 struct av_mgr {
 	pthread_mutex_t lock;	/* protects cur */
@@ -135,6 +156,7 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	e->cl = cl;
 	e->refs = 1;
 	e->sigs = sigs;
+	e->phishing = has_phishing_dbs(dir);
 	e->max_filesize = cfg->lim.av_max_filesize;
 	e->max_scansize = cfg->lim.av_max_scansize;
 	return e;
@@ -163,6 +185,11 @@ void av_engine_release(av_engine *e)
 		cl_engine_free(e->cl);
 		x_free(e);
 	}
+}
+
+int av_engine_phishing(const av_engine *e)
+{
+	return e ? e->phishing : 0;
 }
 
 unsigned long av_engine_sigs(const av_engine *e)
@@ -254,7 +281,8 @@ static void scan_options(struct cl_scan_options *o)
 	o->general = CL_SCAN_GENERAL_HEURISTICS;
 	o->parse = ~0U;
 	o->heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_MACROS |
-		       CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+		       CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC |
+		       CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH | CL_SCAN_HEURISTIC_PHISHING_CLOAK;
 }
 
 /*

@@ -73,6 +73,8 @@ int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen);
 
 av_engine *av_mgr_acquire(av_mgr *m);
 void av_engine_release(av_engine *e);
+/* av_engine_phishing - 1 when phishing databases were loaded (ClamAV checks links in its mail parser) */
+int av_engine_phishing(const av_engine *e);
 /* av_engine_sigs - number of signatures loaded */
 unsigned long av_engine_sigs(const av_engine *e);
 void av_mgr_info(av_mgr *m, av_info *out);

@@ -13,7 +13,9 @@
  *	spill file).  When the MIME parser reported a problem (broken
  *	structure, a limit crossed) and no part matched, it also scans the
  *	raw message as a second opinion with libclamav's own mail parser, so
- *	what our parser could not take apart is still scanned.
+ *	what our parser could not take apart is still scanned; and also when
+ *	phishing databases are loaded, because ClamAV runs its phishing
+ *	checks on links inside its mail parser.
  * LIMITS
  *	Parsing is bounded by [limits] (see mime.h, policy.h); at most
  *	MW_RESULT_PARTS parts are listed in the result (all are scanned).
@@ -161,7 +163,7 @@ static stage_rc stage_av(mw_scan *st)
 	/* The raw message is a second opinion with libclamav's own MIME
 	 * parser: needed only when ours found the structure broken or hit
 	 * a limit (then our part list may not cover every byte). */
-	if (found == 0 && (st->mime == NULL || mime_problem_count(st->mime) > 0)) {
+	if (found == 0 && (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
 		if (spool_mem(raw))
 			av_scan_mem(st->env->av, spool_mem(raw), spool_size(raw), "message", &r);
 		else

@@ -14,7 +14,8 @@
  * DESCRIPTION
  *	Every adapter (milter, `mailwarden scan`, console `test`, fuzzers)
  *	fills an mw_msg and calls engine_scan().  Stages run in the fixed
- *	order of the stage table in engine.c: size, mime, av, policy.
+ *	order of the stage table in engine.c: size, mime, links, attach,
+ *	av, sender, then policy (and sender_record after it).
  *	Stages add facts (reasons); the policy stage maps codes to actions.
  *	The engine does no network I/O.
  *
