@@ -58,7 +58,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest bench fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest bench bench-store fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
@@ -84,6 +84,16 @@ $(B)/tests/%: tests/unit/%.c $(B)/libmw.a
 	@mkdir -p $(@D)
 	$(SAY) LD $@
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -Wno-unused-parameter -o $@ $< $(B)/libmw.a -lcmocka $(LDLIBS)
+
+$(B)/bench/%: tests/bench/%.c $(B)/libmw.a
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -o $@ $< $(B)/libmw.a $(LDLIBS)
+
+# the state database: RCPT decisions with 100,000 senders, a soak within the
+# row cap, quarantine writes/s, tracking queries on 1,000,000 messages
+bench-store: $(B)/bench/store_bench
+	$(B)/bench/store_bench /tmp/mw-store-bench.$$$$ 100000 100000 1000000 500
 
 $(B)/tools/%: tests/tools/%.c $(B)/libmw.a
 	@mkdir -p $(@D)
@@ -112,8 +122,9 @@ miltertest: all
 integration: all
 	BUILD_DIR=$(B) SUITES=integration sh tests/run.sh
 
-bench: deps all
+bench: deps all $(B)/bench/store_bench
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
+	$(MAKE) --no-print-directory bench-store
 
 # libFuzzer targets: the library rebuilt with clang, ASan and UBSan.
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
