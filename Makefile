@@ -93,7 +93,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libmw.a
 # the state database: RCPT decisions with 100,000 senders, a soak within the
 # row cap, quarantine writes/s, tracking queries on 1,000,000 messages
 bench-store: $(B)/bench/store_bench
-	$(B)/bench/store_bench /tmp/mw-store-bench.$$$$ 100000 100000 1000000 500
+	d=/tmp/mw-store-bench.$$$$; $(B)/bench/store_bench $$d 100000 100000 1000000 500; rc=$$?; rm -rf $$d; exit $$rc
 
 $(B)/tools/%: tests/tools/%.c $(B)/libmw.a
 	@mkdir -p $(@D)
