@@ -1,0 +1,153 @@
+#!/bin/sh
+# rc.boot - appliance start-up, run once by busybox init (sysinit).
+#
+# The root filesystem is mounted read-only; everything that changes lives
+# on the data partition (LABEL=MWDATA) mounted at /data:
+#   /data/etc/{appliance.conf,mailwarden.conf}   settings (copied at first boot)
+#   /data/mailwarden/{sigs,state,tmp}  -> /var/lib/mailwarden   (bind mount)
+#   /data/postfix/{spool,lib}          -> /var/spool/postfix, /var/lib/postfix
+#   /data/log                          -> /var/log
+#   /data/sink/msg.*                   test image only: the "internal server"
+# First boot (no /data/.provisioned): directories, device key, hostname,
+# one-time console password (placeholder until `mailwarden console`).
+# Then: network, Postfix configuration from appliance.conf, Postfix.
+# mailwardend and the sink are started by init (respawn, see svc).
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+say() { echo "mailwarden-boot: $*" >/dev/console 2>/dev/null || echo "mailwarden-boot: $*"; }
+
+mount_base() {
+	mountpoint -q /proc || mount -t proc proc /proc
+	mountpoint -q /sys || mount -t sysfs sysfs /sys
+	mountpoint -q /dev || mount -t devtmpfs devtmpfs /dev
+	mkdir -p /dev/pts /dev/shm
+	mountpoint -q /dev/pts || mount -t devpts -o gid=5,mode=620 devpts /dev/pts
+	mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+	mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+	mkdir -p /run/lock /run/mailwarden /run/postfix
+	ln -sf /proc/self/fd /dev/fd 2>/dev/null
+	hostname localhost
+}
+
+mount_data() {
+	dev=$(findfs LABEL=MWDATA 2>/dev/null)
+	n=0
+	while [ -z "$dev" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		dev=$(findfs LABEL=MWDATA 2>/dev/null)
+		n=$((n + 1))
+	done
+	[ -n "$dev" ] && fsck.ext4 -p "$dev" >/dev/null 2>&1
+	if [ -n "$dev" ] && mount -t ext4 -o noatime "$dev" /data; then
+		say "data partition $dev on /data"
+	else
+		say "WARNING: no data partition (LABEL=MWDATA): state is kept in RAM and lost at power-off"
+		mount -t tmpfs -o mode=0755 tmpfs /data
+	fi
+}
+
+provision() {
+	[ -f /data/.provisioned ] && return 0
+	say "first boot: provisioning the data partition"
+	mkdir -p /data/etc /data/log /data/postfix/spool /data/postfix/lib \
+		/data/mailwarden/sigs /data/mailwarden/state /data/mailwarden/tmp
+	[ -f /data/etc/appliance.conf ] || cp /etc/mailwarden/appliance.conf /data/etc/appliance.conf
+	[ -f /data/etc/mailwarden.conf ] || cp /etc/mailwarden/mailwarden.conf /data/etc/mailwarden.conf
+	[ -n "$(ls -A /data/mailwarden/sigs)" ] || cp /usr/share/mailwarden/sigs/* /data/mailwarden/sigs/
+	# Device key: 256 random bits, the key of the encrypted quarantine
+	# (paths.state/device.key, the file mailwardend would otherwise
+	# create on first use).
+	key=/data/mailwarden/state/device.key
+	if [ ! -s $key ]; then
+		umask 077
+		head -c 32 /dev/urandom >$key.tmp && sync && mv $key.tmp $key
+		umask 022
+	fi
+	chown -R mailwarden:mailwarden /data/mailwarden
+	chown postfix /data/postfix/lib
+	chmod 0700 /data/mailwarden/state /data/mailwarden/tmp
+	chmod 0600 $key
+	# A device id (host name suffix when none is set) from the key's hash.
+	id=$(sha256sum $key | cut -c1-6)
+	echo "$id" >/data/etc/device-id
+	. /data/etc/appliance.conf
+	if [ "${CONSOLE_PASSWORD:-no}" = yes ] && [ ! -f /data/etc/shadow ]; then
+		pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | cut -c1-12)
+		hash=$(busybox mkpasswd -m sha512 "$pw")
+		sed "s|^root:[^:]*:|root:$hash:|" /etc/shadow >/data/etc/shadow
+		chmod 0640 /data/etc/shadow
+		chgrp shadow /data/etc/shadow 2>/dev/null
+		say "one-time root password for the serial console: $pw (shown once; change it)"
+	fi
+	sync
+	touch /data/.provisioned
+}
+
+bind_state() {
+	mount --bind /data/mailwarden /var/lib/mailwarden
+	mount --bind /data/postfix/spool /var/spool/postfix
+	mount --bind /data/postfix/lib /var/lib/postfix
+	mount --bind /data/log /var/log
+	[ -f /data/etc/shadow ] && mount --bind /data/etc/shadow /etc/shadow
+	mkdir -p /var/lib/mailwarden/tmp
+	chown mailwarden:postfix /run/mailwarden
+	chmod 0750 /run/mailwarden
+}
+
+network() {
+	ip link set lo up
+	[ -n "${NET_IF:-}" ] || return 0
+	n=0
+	while [ ! -e "/sys/class/net/$NET_IF" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	ip link set "$NET_IF" up || return 0
+	case ${NET:-dhcp} in
+	static)
+		ip addr add "$NET_ADDR" dev "$NET_IF"
+		[ -n "${NET_GW:-}" ] && ip route add default via "$NET_GW"
+		[ -n "${NET_DNS:-}" ] && echo "nameserver $NET_DNS" >/run/resolv.conf
+		;;
+	dhcp)
+		busybox udhcpc -b -i "$NET_IF" -s /usr/lib/mailwarden/appliance/udhcpc.script \
+			-x "hostname:$HOSTNAME" >/dev/null 2>&1
+		;;
+	esac
+	say "network $NET_IF: $(ip -4 -o addr show dev "$NET_IF" | awk '{print $4}')"
+}
+
+# postfix_config - main.cf from the template, appliance.conf and the
+# protected domains of mailwarden.conf (one source for both).
+postfix_config() {
+	domains=$(mailwarden config --show -c /data/etc/mailwarden.conf 2>/dev/null |
+		sed -n 's/^protected *= *//p' | tr -d ' ' | tr ',' ' ')
+	[ -n "$domains" ] || say "WARNING: no [domains] protected in /data/etc/mailwarden.conf: Postfix relays nothing"
+	sed -e "s|@HOSTNAME@|$HOSTNAME|g" -e "s|@RELAY_DOMAINS@|$domains|g" \
+		-e "s|@RELAY_HOST@|$RELAY_HOST|g" -e "s|@MYNETWORKS@|${MYNETWORKS:-127.0.0.0/8}|g" \
+		/etc/postfix/main.cf.in >/run/postfix/main.cf
+	mountpoint -q /etc/postfix/main.cf || mount --bind /run/postfix/main.cf /etc/postfix/main.cf
+	echo "$HOSTNAME" >/run/mailname
+}
+
+mount_base
+mount_data
+provision
+. /data/etc/appliance.conf
+[ -n "${HOSTNAME:-}" ] || HOSTNAME=mailwarden-$(cat /data/etc/device-id)
+hostname "$HOSTNAME"
+bind_state
+network
+postfix_config
+# Signatures follow mailwarden.conf's paths.signatures (default: on /data).
+if [ "${SINK:-no}" = yes ]; then
+	mkdir -p /data/sink
+	chown nobody /data/sink
+fi
+if postfix start >/dev/null 2>&1; then
+	say "postfix started (relay_domains: $domains -> $RELAY_HOST)"
+else
+	say "ERROR: postfix did not start; see /var/log/mail.log"
+fi
+say "boot done in $(cut -d' ' -f1 /proc/uptime) s"
+exit 0
