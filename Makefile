@@ -2,7 +2,8 @@
 #
 #   make            build build/mailwardend and build/mailwarden
 #   make run        start the loopback lab (private Postfix on 127.0.0.1:2525
-#                   -> mailwardend -> sink); make stop stops it
+#                   -> mailwardend -> sink); make stop stops it;
+#                   make run MTA=sendmail: a private Sendmail instead
 #   make test       install test dependencies, build, run every suite
 #   make bench      throughput/latency/RSS with and without the milter
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
@@ -16,6 +17,12 @@ CC       ?= gcc
 FUZZCC   ?= clang
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
+# SAN=1: AddressSanitizer + UBSan build of everything (use its own B=, e.g.
+# `make SAN=1 B=build-asan`); `make test-asan` builds it and runs the suites.
+SAN      ?=
+ifeq ($(SAN),1)
+CFLAGS   += -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
@@ -58,7 +65,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest bench bench-store fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-peers test-asan fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
@@ -103,8 +110,9 @@ $(B)/tools/%: tests/tools/%.c $(B)/libmw.a
 deps:
 	sh scripts/deps.sh all
 
+MTA ?= postfix
 run: deps all
-	BUILD_DIR=$(B) sh scripts/lab.sh start
+	BUILD_DIR=$(B) MTA=$(MTA) sh scripts/lab.sh start
 
 stop:
 	BUILD_DIR=$(B) sh scripts/lab.sh stop
@@ -125,6 +133,27 @@ integration: all
 bench: deps all $(B)/bench/store_bench
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
 	$(MAKE) --no-print-directory bench-store
+
+# mailwardend against Debian's clamav-milter + clamd and rspamd, one run
+# (installs them with scripts/deps.sh peers; writes tests/bench/RESULTS.md)
+bench-peers: deps all
+	BUILD_DIR=$(B) sh tests/bench/peers.sh
+
+# The sanitizer build (SAN=1, in build-asan) through the unit, miltertest
+# and end-to-end suites.  Reports of the daemon (which drops privileges)
+# and of the CLI go to files in ASAN_LOG; any report, leaks at daemon
+# exit included, fails the target.
+ASAN_LOG ?= /tmp/mw-asan-logs
+test-asan: deps
+	$(MAKE) SAN=1 B=build-asan all unit
+	rm -rf $(ASAN_LOG) && mkdir -p $(ASAN_LOG) && chmod 1777 $(ASAN_LOG)
+	ASAN_OPTIONS=log_path=$(ASAN_LOG)/asan:detect_leaks=1:handle_abort=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_LOG)/ubsan \
+	BUILD_DIR=build-asan SUITES="unit milter integration" sh tests/run.sh; rc=$$?; \
+	reports=$$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $(ASAN_LOG)/* 2>/dev/null); \
+	for f in $$reports; do echo "==== $$f"; head -n 60 $$f; done; \
+	echo "test-asan: $$(ls $(ASAN_LOG) | wc -l) sanitizer log file(s), $$(echo $$reports | wc -w) with reports"; \
+	[ $$rc = 0 ] && [ -z "$$reports" ]
 
 # libFuzzer targets: the library rebuilt with clang, ASan and UBSan.
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

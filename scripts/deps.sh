@@ -3,7 +3,13 @@
 # Mailwarden needs.  Idempotent: packages already present are skipped, and
 # apt-get update runs only when something is missing.
 #
-# Usage: scripts/deps.sh [build|run|test|all|firmware]   (default: all)
+# Usage: scripts/deps.sh [build|run|test|all|firmware|peers]   (default: all)
+#
+# `peers` is what `make bench-peers` compares against: Debian's clamd +
+# clamav-milter and rspamd.  Their packages want to start system daemons
+# (and clamav-freshclam wants to download); policy-rc.d stops that during
+# the install, and afterwards every system unit of theirs is stopped and
+# disabled: the benchmark runs private instances under its own run dir.
 #
 # `firmware` is the arm64 appliance toolchain (cross compiler, mmdebstrap,
 # qemu-user-static for the emulated chroot and the arm64 unit tests,
@@ -15,6 +21,17 @@
 # smtp-sink, smtp-source); it is preseeded to "No configuration" and never
 # started, so the machine's own mail setup is untouched.  The lab
 # (scripts/lab.sh) runs a private instance under its own directories.
+#
+# Sendmail (the MTA=sendmail lab, docs/sendmail.md) cannot be installed
+# beside Postfix: sendmail-bin and postfix both provide and conflict with
+# mail-transport-agent, so `apt-get install sendmail-bin` would remove
+# postfix (and its postinst would start a system daemon).  For `run`,
+# `test` and `all` this script therefore installs only what the Sendmail
+# binary needs (m4 and its shared libraries), fetches sendmail-bin and
+# sendmail-cf with `apt-get download` and unpacks them with `dpkg-deb -x`
+# into SENDMAIL_ROOT (default /var/cache/mailwarden-lab/sendmail): no
+# maintainer script runs, nothing is written to /usr, /etc or the dpkg
+# database, and no daemon starts.  SENDMAIL=no skips that step.
 set -eu
 
 what=${1:-all}
@@ -22,19 +39,26 @@ what=${1:-all}
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
   libidn2-dev publicsuffix"
-RUN="postfix swaks libclamav12 clamav libmilter1.0.1"
+RUN="postfix swaks libclamav12 clamav libmilter1.0.1
+  m4 util-linux python3 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
+  libssl3 libwrap0"
+# unpacked, never installed (see above)
+SENDMAIL_PKGS="sendmail-bin sendmail-cf"
+SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"
+PEERS="clamav-daemon clamav-milter rspamd linux-perf"
 
 case $what in
 build) pkgs=$BUILD ;;
 run) pkgs="$BUILD $RUN" ;;
 test | all) pkgs="$BUILD $RUN $TEST" ;;
 firmware) pkgs=$FIRMWARE ;;
-*) echo "usage: $0 [build|run|test|all|firmware]" >&2; exit 2 ;;
+peers) pkgs="$BUILD $RUN $TEST $PEERS" ;;
+*) echo "usage: $0 [build|run|test|all|firmware|peers]" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -44,7 +68,56 @@ for p in $pkgs; do
 	fi
 done
 
+# stop_peer_services - the peers' system daemons must not run: the
+# benchmark starts private ones.  Idempotent; a no-op without systemd.
+stop_peer_services() {
+	[ "$what" = peers ] || return 0
+	for u in clamav-daemon clamav-milter clamav-freshclam rspamd; do
+		if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+			systemctl disable --now "$u" >/dev/null 2>&1 || true
+		elif [ -x "/etc/init.d/$u" ]; then
+			"/etc/init.d/$u" stop >/dev/null 2>&1 || true
+			update-rc.d "$u" disable >/dev/null 2>&1 || true
+		fi
+	done
+}
+
+# sendmail_unpacked - true when SENDMAIL_ROOT holds a usable Sendmail
+sendmail_unpacked() {
+	[ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] &&
+		[ -f "$SENDMAIL_ROOT/usr/share/sendmail/cf/m4/cf.m4" ]
+}
+
+# unpack_sendmail - apt-get download + dpkg-deb -x into SENDMAIL_ROOT
+unpack_sendmail() {
+	[ "$(id -u)" = 0 ] || { echo "deps.sh: need root to unpack Sendmail into $SENDMAIL_ROOT" >&2; exit 1; }
+	tmp=$(mktemp -d /tmp/mw-sendmail-debs.XXXXXX)
+	# apt's download sandbox user must be able to write there
+	chown _apt "$tmp" 2>/dev/null || chmod 0777 "$tmp"
+	# shellcheck disable=SC2086
+	if ! (cd "$tmp" && apt-get download -q $SENDMAIL_PKGS); then
+		apt-get update -q
+		(cd "$tmp" && apt-get download -q $SENDMAIL_PKGS)
+	fi
+	rm -rf "$SENDMAIL_ROOT.new"
+	mkdir -p "$SENDMAIL_ROOT.new"
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$SENDMAIL_ROOT.new"
+	done
+	dpkg-deb -f "$tmp"/sendmail-bin_*.deb Version >"$SENDMAIL_ROOT.new/VERSION"
+	rm -rf "$tmp" "$SENDMAIL_ROOT"
+	mv "$SENDMAIL_ROOT.new" "$SENDMAIL_ROOT"
+	echo "deps.sh: Sendmail $(cat "$SENDMAIL_ROOT/VERSION") unpacked in $SENDMAIL_ROOT (not installed)"
+}
+
+want_sendmail=no
+case $what in run | test | all) [ "${SENDMAIL:-yes}" = no ] || want_sendmail=yes ;; esac
+
 if [ -z "$missing" ]; then
+	stop_peer_services
+	if [ $want_sendmail = yes ] && ! sendmail_unpacked; then
+		unpack_sendmail
+	fi
 	exit 0
 fi
 
@@ -65,3 +138,7 @@ fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+stop_peer_services
+if [ $want_sendmail = yes ] && ! sendmail_unpacked; then
+	unpack_sendmail
+fi

@@ -10,9 +10,14 @@
 #
 # Usage: scripts/lab.sh start|stop|status|restart-milter|stop-milter|start-milter
 #
+# MTA=sendmail runs the same lab with a private Sendmail in place of
+# Postfix (scripts/lab-sendmail.sh, docs/sendmail.md); everything else
+# (sink, mailwardend, its configuration) is shared.
+#
 # Environment (all optional):
+#   MTA               postfix | sendmail                (default postfix)
 #   RUN_DIR           where everything lives            (default $REPO/run)
-#   LAB_PORT          Postfix smtpd port                (default 2525)
+#   LAB_PORT          Postfix smtpd / Sendmail port     (default 2525)
 #   SINK_PORT         smtp-sink port                    (default 2526)
 #   MILTER            unix | inet | none                (default unix)
 #   MILTER_INET_PORT  mailwardend port when MILTER=inet (default 2527)
@@ -23,16 +28,22 @@
 #   BUILD_DIR         where mailwardend was built       (default build)
 #   MAILWARDEND       the daemon binary   (default $REPO/$BUILD_DIR/mailwardend)
 #   LAB_USER          the daemon's unprivileged user    (default mailwarden)
+#   SENDMAIL_ROOT     unpacked sendmail-bin/-cf (MTA=sendmail; default
+#                     /var/cache/mailwarden-lab/sendmail, see deps.sh)
+#   SM_MILTER_TIMEOUTS  MTA=sendmail: T= of the filter (default
+#                     C:10s;S:10s;R:30s;E:5m; restart-milter applies a change)
 #
 # Layout under $RUN_DIR:
 #   postfix/etc/{main.cf,master.cf}  private config_directory (postfix -c)
 #   postfix/queue, postfix/data      queue_directory, data_directory
+#   sendmail/                        MTA=sendmail instead: etc/sendmail.{mc,cf},
+#                                    queue/, bin/ (see lab-sendmail.sh)
 #   mailwarden/                      daemon user's dir (mode 0750, group
 #                                    postfix): mailwardend.sock, state/, tmp/
 #   sink/msg.*                       one file per delivered message: smtp-sink
 #                                    X-Client-Addr/X-Mail-Args/X-Rcpt-Args/
 #                                    Received lines, then the full message
-#   log/{postfix,mailwardend,sink}.log
+#   log/{postfix,mailwardend,sink}.log   (sendmail.log with MTA=sendmail)
 #   pid/{mailwardend,sink}.pid       processes we started, stopped by PID
 #   lab.env                          the settings `start` used
 #
@@ -60,6 +71,7 @@ if [ "${1:-}" != start ] && [ -f "$RUN_DIR/lab.env" ]; then
 	# shellcheck disable=SC1091
 	. "$RUN_DIR/lab.env"
 fi
+MTA=${MTA:-${SAVED_MTA:-postfix}}
 LAB_PORT=${LAB_PORT:-${SAVED_LAB_PORT:-2525}}
 SINK_PORT=${SINK_PORT:-${SAVED_SINK_PORT:-2526}}
 MILTER=${MILTER:-${SAVED_MILTER:-unix}}
@@ -84,6 +96,15 @@ LOG_DIR=$RUN_DIR/log
 PID_DIR=$RUN_DIR/pid
 
 WAIT_TENTHS=${LAB_WAIT_TENTHS:-150} # readiness bound: 15 s
+
+case $MTA in
+postfix | sendmail) ;;
+*) echo "lab: error: MTA must be postfix or sendmail (got '$MTA')" >&2; exit 1 ;;
+esac
+# The Sendmail functions (sm_*, start_sendmail, stop_sendmail): they use the
+# variables above and the helpers below, called only after both are defined.
+# shellcheck source=scripts/lab-sendmail.sh
+. "$REPO/scripts/lab-sendmail.sh"
 
 say() { echo "lab: $*"; }
 die() { echo "lab: error: $*" >&2; exit 1; }
@@ -163,6 +184,7 @@ ensure_user() {
 write_env() {
 	cat >"$RUN_DIR/lab.env" <<EOF
 # written by lab.sh start; read by later lab.sh commands
+SAVED_MTA=$MTA
 SAVED_LAB_PORT=$LAB_PORT
 SAVED_SINK_PORT=$SINK_PORT
 SAVED_MILTER=$MILTER
@@ -171,6 +193,7 @@ SAVED_MW_ARGS='$MW_ARGS'
 SAVED_SIGS_DIR='$SIGS_DIR'
 SAVED_LISTS_DIR='$LISTS_DIR'
 SAVED_MAILWARDEND='$MAILWARDEND'
+SAVED_SM_MILTER_TIMEOUTS='$SM_MILTER_TIMEOUTS'
 EOF
 }
 
@@ -309,13 +332,21 @@ start_sink() {
 
 # write_mw_conf LISTS - the lab's mailwarden.conf: an organisation at
 # example.com whose public addresses are info@ and soudan@; released mail
-# goes back through this Postfix's sendmail (pickup has no milter).
+# goes back through this Postfix's sendmail (pickup has no milter), or with
+# MTA=sendmail through the lab Sendmail's command line (no milter either).
 write_mw_conf() {
+	if [ "$MTA" = sendmail ]; then
+		release=$(sm_release_command)
+	else
+		release="/usr/sbin/sendmail -C $PF_ETC -G -i"
+	fi
 	cat >"$MW_CONF" <<CONF
 # mailwarden.conf for the loopback lab (written by scripts/lab.sh)
 [daemon]
 socket_group = postfix
 reload_interval = 5
+# control socket of the console and mailwarden ctl (root and the daemon user)
+control_socket = $MW_DIR/control.sock
 
 [paths]
 signatures = $SIGS_DIR
@@ -329,7 +360,7 @@ public = info@example.com, soudan@example.com
 org_names = Example Corporation, 日本年金機構
 
 [quarantine]
-release_command = /usr/sbin/sendmail -C $PF_ETC -G -i
+release_command = $release
 CONF
 	chmod 0644 "$MW_CONF"
 }
@@ -469,6 +500,7 @@ stop_postfix() {
 cmd_start() {
 	[ "$(id -u)" = 0 ] || die "the lab needs root (Postfix master); try sudo"
 	command -v postfix >/dev/null || die "postfix is not installed: run sh scripts/deps.sh"
+	if [ "$MTA" = sendmail ]; then sm_check_installed; fi
 	command -v smtp-sink >/dev/null || die "smtp-sink is not installed: run sh scripts/deps.sh"
 	milter_spec >/dev/null
 	mkdir -p "$RUN_DIR" "$LOG_DIR" "$PID_DIR"
@@ -483,28 +515,44 @@ cmd_start() {
 	done
 	[ "$MILTER" = none ] || ensure_user
 	write_env
-	write_postfix_config
+	if [ "$MTA" = sendmail ]; then
+		sm_write_config
+	else
+		write_postfix_config
+	fi
 	trap 'echo "lab: start failed; stopping what was started" >&2; cmd_stop >&2' EXIT
 	start_sink
 	start_milter
-	start_postfix
+	if [ "$MTA" = sendmail ]; then
+		start_sendmail
+	else
+		start_postfix
+	fi
 	trap - EXIT
+	if [ "$MTA" = sendmail ]; then
+		queue_hint="(and Sendmail's queue: $SM_DIR/bin/sendmail -bp)"
+		mta_log=sendmail
+	else
+		queue_hint="(and Postfix's hold queue: postqueue -c $PF_ETC -p)"
+		mta_log=postfix
+	fi
 	cat <<EOF
 
-Mailwarden lab is up (milter: $MILTER $(milter_spec)).
+Mailwarden lab is up (MTA: $MTA, milter: $MILTER $(milter_spec)).
   send a test message:
     swaks --server 127.0.0.1:$LAB_PORT --from alice@sender.example --to bob@example.com \\
           --header 'Subject: lab test' --body 'hello from the lab'
   delivered mail lands in:  $SINK_DIR/msg.*   (one file per message)
   held / quarantined mail:  runuser -u $LAB_USER -- $MAILWARDEN_CLI quarantine list -o paths.state=$MW_DIR/state
-                            (and Postfix's hold queue: postqueue -c $PF_ETC -p)
-  logs:                     $LOG_DIR/{postfix,mailwardend,sink}.log
+                            $queue_hint
+  logs:                     $LOG_DIR/{$mta_log,mailwardend,sink}.log
   stop it:                  make stop   (or sh scripts/lab.sh stop)
 EOF
 }
 
 cmd_stop() {
 	stop_postfix
+	stop_sendmail
 	stop_milter
 	stop_pid "$PID_DIR/sink.pid" smtp-sink
 	return 0
@@ -512,7 +560,13 @@ cmd_stop() {
 
 cmd_status() {
 	rc=0
-	if [ -f "$PF_ETC/main.cf" ] && postfix_running; then
+	if [ "$MTA" = sendmail ]; then
+		if sendmail_running; then
+			echo "sendmail:    running, pid $(sm_daemon_pid), on 127.0.0.1:$LAB_PORT (config $SM_CF)"
+		else
+			echo "sendmail:    stopped"; rc=1
+		fi
+	elif [ -f "$PF_ETC/main.cf" ] && postfix_running; then
 		echo "postfix:     running on 127.0.0.1:$LAB_PORT (config $PF_ETC)"
 	else
 		echo "postfix:     stopped"; rc=1
@@ -537,14 +591,26 @@ cmd_status() {
 # restart-milter: stop mailwardend, start it again with the current MILTER
 # (which may differ from the running one: Postfix's smtpd_milters is then
 # updated and Postfix reloaded, so a benchmark can switch none/unix/inet
-# without restarting Postfix or the sink).
+# without restarting Postfix or the sink; Sendmail gets a new .cf and is
+# restarted).
 cmd_restart_milter() {
 	[ "$(id -u)" = 0 ] || die "the lab needs root"
-	[ -f "$PF_ETC/main.cf" ] || die "the lab is not set up in $RUN_DIR: run start first"
+	if [ "$MTA" = sendmail ]; then
+		[ -f "$SM_CF" ] || die "the lab is not set up in $RUN_DIR: run start first"
+	else
+		[ -f "$PF_ETC/main.cf" ] || die "the lab is not set up in $RUN_DIR: run start first"
+	fi
 	milter_spec >/dev/null
 	stop_milter
 	[ "$MILTER" = none ] || ensure_user
 	start_milter
+	if [ "$MTA" = sendmail ]; then
+		if sm_needs_reconfigure; then
+			sm_reconfigure
+		fi
+		write_env
+		return 0
+	fi
 	want=$(milter_spec)
 	have=$(postconf -c "$PF_ETC" -h smtpd_milters)
 	if [ "$want" != "$have" ]; then

@@ -3,13 +3,17 @@
 #   (a) every unit test binary $BUILD_DIR/tests/*_test (cmocka),
 #   (b) tests/unit/mime_ref.sh (parser input/expected-output pairs), if present,
 #   (c) tests/miltertest/run.sh (scripted milter sessions, real daemon),
-#   (d) pytest tests/integration (real Postfix on loopback).
+#   (d) pytest tests/integration, once per MTA: "integration[postfix]"
+#       (every test) and "integration[sendmail]" (the tests that go
+#       through the lab again, with a private Sendmail: docs/sendmail.md),
+#       counted separately.
 # Sums passed/failed over the suites and ends with the line
 # "N passed, N failed".  Exits non-zero if anything failed, or if nothing
 # passed at all (no tests collected is a failure).
 #
 # Environment: BUILD_DIR (default build); SUITES (default "unit ref milter
-# integration") to run a subset; PYTEST_ARGS extra pytest arguments.
+# integration") to run a subset; PYTEST_ARGS extra pytest arguments;
+# MW_IT_MTAS (default "postfix sendmail") the MTAs of the integration matrix.
 set -u
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,15 +102,23 @@ run_milter() {
 	run_counted "miltertest" sh tests/miltertest/run.sh
 }
 
+# run_integration MTA - the end-to-end suite through one MTA.  The first
+# MTA runs every test; later ones only those using the lab (MW_IT_LAB_ONLY:
+# the scan CLI and docs tests do not depend on the MTA).
 run_integration() {
-	echo "==== integration: pytest tests/integration"
+	mta=$1
+	name="integration[$mta]"
+	echo "==== $name: pytest tests/integration (MW_IT_MTA=$mta)"
 	if ! $PYTHON -c 'import pytest' 2>/dev/null; then
 		echo "pytest missing for $PYTHON: sh scripts/deps.sh test"
-		add "integration" 0 1
+		add "$name" 0 1
 		return
 	fi
+	lab_only=0
+	[ "$mta" = "$first_mta" ] || lab_only=1
 	# shellcheck disable=SC2086
-	timeout 900 $PYTHON -m pytest -p no:cacheprovider -ra ${PYTEST_ARGS:-} tests/integration >"$out" 2>&1
+	MW_IT_MTA=$mta MW_IT_LAB_ONLY=$lab_only timeout 900 $PYTHON -m pytest -p no:cacheprovider -ra \
+		${PYTEST_ARGS:-} tests/integration >"$out" 2>&1
 	rc=$?
 	cat "$out"
 	# the closing line: "=== 20 passed, 1 failed, 2 skipped, 1 error in 61.2s ==="
@@ -118,17 +130,24 @@ run_integration() {
 	f=$((${f:-0} + ${e:-0}))
 	if [ $rc != 0 ] && [ $rc != 5 ] && [ "$f" = 0 ]; then
 		f=1
-		echo "integration: pytest exited $rc without a failure count: counted as 1 failure"
+		echo "$name: pytest exited $rc without a failure count: counted as 1 failure"
 	fi
-	add "integration" "$p" "$f"
+	add "$name" "$p" "$f"
+	sk=$(echo "$last" | grep -Eo "[0-9]+ skipped" | awk "{print \$1}")
+	if [ -n "$sk" ]; then
+		note "$(printf '%-28s %4d skipped (reasons: the SKIPPED lines above)' "" "$sk")"
+	fi
 }
+
+MW_IT_MTAS=${MW_IT_MTAS:-postfix sendmail}
+first_mta=$(echo "$MW_IT_MTAS" | awk '{print $1}')
 
 for s in $SUITES; do
 	case $s in
 	unit) run_unit ;;
 	ref) run_ref ;;
 	milter) run_milter ;;
-	integration) run_integration ;;
+	integration) for m in $MW_IT_MTAS; do run_integration "$m"; done ;;
 	*) echo "tests/run.sh: unknown suite $s" >&2; exit 2 ;;
 	esac
 done

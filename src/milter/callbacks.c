@@ -26,7 +26,9 @@
  *	GPL-2.0-or-later
  */
 #include "milter/milter.h"
+#include "milter/mta.h"
 #include "engine/outcome.h"
+#include "ctl/ctl.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -122,7 +124,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	conn_ctx *c = get_ctx(ctx);
-	const char *qid = smfi_getsymval(ctx, "i");
+	const char *qid = mta_queue_id(ctx);
 	char addr[1024];
 	mw_verdict v;
 	mw_env env;
@@ -136,6 +138,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	rc = milter_rcpt_reply(ctx, &v);
 	if (rc != SMFIS_CONTINUE) {
 		outcome_track_rcpt(&env, qid, c->addr, msg_sender(c->msg), addr, &v);
+		ctl_stats_verdict("rcpt", qid, msg_sender(c->msg), addr, 1, &v);
 		char from[200], to[200];
 		mw_buf reasons;
 		size_t i;
@@ -239,7 +242,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
-	if ((qid = smfi_getsymval(ctx, "i")) != NULL || (qid = smfi_getsymval(ctx, "{i}")) != NULL)
+	if ((qid = mta_queue_id(ctx)) != NULL)
 		msg_set_queue_id(c->msg, qid);
 	if (c->spool_failed)
 		return milter_tempfail(ctx, "Temporary failure: cannot store message, try again later");
@@ -263,6 +266,8 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	av_engine_release(av);
 	log_verdict(c, res, qid_store);
 	outcome_track(&env, c->msg, res, "eom", qid_store);
+	ctl_stats_verdict("eom", msg_queue_id(c->msg), msg_sender(c->msg),
+			  msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", msg_rcpt_count(c->msg), &res->verdict);
 	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r, qid_store);
 	x_free(res);
 	msg_reset(c);

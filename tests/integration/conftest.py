@@ -9,11 +9,20 @@ non-2xx reply, waiting for the Postfix queue to drain, reading the sink.
 
 Environment: BUILD_DIR (default build), MW_IT_KEEP=1 keeps the RUN_DIR
 (logs) after the session, MW_IT_LAB_PORT / MW_IT_SINK_PORT force ports.
+
+The MTA matrix: the `lab` fixture is parametrized over MW_IT_MTA (comma
+separated, default "postfix,sendmail"), so every test that uses the lab
+runs through a private Postfix and through a private Sendmail (lab.sh
+MTA=sendmail, docs/sendmail.md), with ids like test_x[postfix].  Tests
+that cannot apply to one MTA are skipped with the reason (MTA_SKIP), never
+passed silently.  MW_IT_LAB_ONLY=1 deselects the tests that use no lab
+(scan CLI, docs): tests/run.sh runs those in the Postfix pass only.
 """
 
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -40,6 +49,38 @@ SAMPLES = os.path.join(REPO, "tests", "samples")
 LAB_SH = os.path.join(REPO, "scripts", "lab.sh")
 
 SMTP_TIMEOUT = 120  # seconds; a 50 MB scan stays well below
+
+MTAS = [m.strip() for m in os.environ.get("MW_IT_MTA", "postfix,sendmail").split(",") if m.strip()]
+for _m in MTAS:
+    if _m not in ("postfix", "sendmail"):
+        raise SystemExit("MW_IT_MTA: unknown MTA %r (postfix, sendmail)" % _m)
+
+# Tests that cannot apply to one MTA: {mta: {test function name, or full
+# test name with its parameters, as in test_x[sendmail-case]: why}}.
+# They are reported as skipped with the reason.
+MTA_SKIP = {
+    "postfix": {},
+    "sendmail": {},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    lab_only = os.environ.get("MW_IT_LAB_ONLY") == "1"
+    keep, drop = [], []
+    for item in items:
+        if lab_only and "lab" not in getattr(item, "fixturenames", ()):
+            drop.append(item)
+            continue
+        keep.append(item)
+        cs = getattr(item, "callspec", None)
+        mta = cs.params.get("lab") if cs else None
+        table = MTA_SKIP.get(mta, {})
+        why = table.get(item.name) or table.get(getattr(item, "originalname", item.name))
+        if why:
+            item.add_marker(pytest.mark.skip(reason="not applicable to %s: %s" % (mta, why)))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 # ---------------------------------------------------------------- payloads
@@ -147,6 +188,14 @@ def unique_sender():
     return "s-%s@sender.example" % new_token()
 
 
+def smtp_lines(raw):
+    """raw with every bare LF made CRLF, as an RFC 5321 client sends it
+    (sample files have LF endings).  Postfix reads LF and CRLF alike, so
+    what its milter sees is unchanged; Debian's Sendmail (CVE-2023-51765
+    fix) answers 421 "Bare linefeed (LF) not allowed" to bare LFs."""
+    return re.sub(rb"(?<!\r)\n", b"\r\n", raw)
+
+
 def transact(smtp, raw, sender=None, rcpts=("bob@example.com",)):
     """One MAIL/RCPT/DATA on an open smtplib.SMTP; RSET after a refusal."""
     code, text = smtp.mail(sender or unique_sender())
@@ -158,7 +207,7 @@ def transact(smtp, raw, sender=None, rcpts=("bob@example.com",)):
         if code >= 300:
             smtp.rset()
             return Reply(code, text.decode(errors="replace"), "RCPT")
-    code, text = smtp.data(raw)
+    code, text = smtp.data(smtp_lines(raw))
     if code >= 300:
         try:
             smtp.rset()
@@ -223,17 +272,19 @@ def free_port():
 
 
 class Lab:
-    def __init__(self, run_dir, lab_port, sink_port, sigs_dir):
+    def __init__(self, run_dir, lab_port, sink_port, sigs_dir, mta="postfix"):
         self.run_dir = run_dir
         self.port = lab_port
         self.sink_port = sink_port
         self.sigs_dir = sigs_dir
+        self.mta = mta
         self.sink_dir = os.path.join(run_dir, "sink")
         self.pf_etc = os.path.join(run_dir, "postfix", "etc")
+        self.sm_queue = os.path.join(run_dir, "sendmail", "queue")
 
     def env(self, **extra):
         e = dict(os.environ)
-        e.update(RUN_DIR=self.run_dir, BUILD_DIR=BUILD_DIR)
+        e.update(RUN_DIR=self.run_dir, BUILD_DIR=BUILD_DIR, MTA=self.mta)
         e.update(extra)
         return e
 
@@ -249,7 +300,7 @@ class Lab:
 
     def log_tail(self, n=40):
         out = []
-        for name in ("mailwardend.log", "postfix.log"):
+        for name in ("mailwardend.log", "postfix.log", "sendmail.log"):
             path = os.path.join(self.run_dir, "log", name)
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
@@ -278,10 +329,44 @@ class Lab:
         return pid
 
     def queue(self):
-        """Postfix queue entries (postqueue -j), one dict per message."""
+        """MTA queue entries, one dict per message (Postfix: postqueue -j;
+        Sendmail: the queue directory, in the same shape)."""
+        if self.mta == "sendmail":
+            return self._sendmail_queue()
         p = subprocess.run(["postqueue", "-c", self.pf_etc, "-j"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
         return [json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()]
+
+    def _sendmail_queue(self):
+        """Sendmail's queue directory read directly (`mailq` would be
+        bin/sendmail -bp): qf = queued (queue_name "active"), hf = held
+        (quarantined, "hold"), tf/xf without a qf = being written
+        ("incoming").  sender from the qf file's S line."""
+        try:
+            names = os.listdir(self.sm_queue)
+        except FileNotFoundError:
+            return []
+        out, seen = [], set()
+        for n in sorted(names):
+            kind, qid = n[:2], n[2:]
+            if kind not in ("qf", "hf", "tf", "xf") or qid in seen:
+                continue
+            if kind in ("tf", "xf") and ("qf" + qid in names or "hf" + qid in names):
+                continue
+            seen.add(qid)
+            e = {"queue_id": qid, "queue_name": {"qf": "active", "hf": "hold"}.get(kind, "incoming"),
+                 "sender": None}
+            if kind in ("qf", "hf"):
+                try:
+                    with open(os.path.join(self.sm_queue, n), "rb") as f:
+                        for line in f:
+                            if line.startswith(b"S"):
+                                e["sender"] = line[1:].strip().strip(b"<>").decode(errors="replace")
+                                break
+                except FileNotFoundError:
+                    continue  # delivered meanwhile
+            out.append(e)
+        return out
 
     def wait_drained(self, timeout=60):
         """Wait until nothing but held mail is queued; return the held entries."""
@@ -292,8 +377,8 @@ class Lab:
             if not busy:
                 return [e for e in q if e.get("queue_name") == "hold"]
             if time.time() > deadline:
-                raise AssertionError("Postfix queue not drained after %ds: %s" %
-                                     (timeout, busy[:5]))
+                raise AssertionError("%s queue not drained after %ds: %s" %
+                                     (self.mta, timeout, busy[:5]))
             time.sleep(0.2)
 
     def quarantine(self):
@@ -323,7 +408,7 @@ class Lab:
         return out
 
     def held_from(self, sender):
-        """Held mail from sender: Postfix's hold queue or Mailwarden's quarantine."""
+        """Held mail from sender: the MTA's hold queue or Mailwarden's quarantine."""
         held = [e for e in self.queue()
                 if e.get("queue_name") == "hold" and e.get("sender") == sender]
         return held + [e for e in self.quarantine() if e.get("sender") == sender]
@@ -360,13 +445,20 @@ class Lab:
         return send(self.port, raw, **kw)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=MTAS)
 def lab(request):
+    """The lab through one MTA (request.param: postfix or sendmail)."""
+    mta = request.param
     if os.geteuid() != 0:
         pytest.fail("the integration tests need root (private Postfix master)")
     if not os.access(MAILWARDEND, os.X_OK):
         pytest.fail("%s is not built (make, or set BUILD_DIR)" % MAILWARDEND)
-    run_dir = tempfile.mkdtemp(prefix="mw-it-", dir="/tmp")
+    if mta == "sendmail":
+        root = os.environ.get("SENDMAIL_ROOT", "/var/cache/mailwarden-lab/sendmail")
+        if not os.access(os.path.join(root, "usr/libexec/sendmail/sendmail"), os.X_OK):
+            pytest.fail("Sendmail is not unpacked in %s: run sh scripts/deps.sh test "
+                        "(or MW_IT_MTA=postfix)" % root)
+    run_dir = tempfile.mkdtemp(prefix="mw-it-%s-" % mta, dir="/tmp")
     os.chmod(run_dir, 0o755)
     sigs = os.path.join(run_dir, "sigs")
     shutil.copytree(os.path.join(REPO, "sigs"), sigs)
@@ -375,11 +467,11 @@ def lab(request):
     sink_port = int(os.environ.get("MW_IT_SINK_PORT") or free_port())
     while sink_port == lab_port:
         sink_port = free_port()
-    lb = Lab(run_dir, lab_port, sink_port, sigs)
+    lb = Lab(run_dir, lab_port, sink_port, sigs, mta)
     ok = False
     try:
         lb.lab("start", LAB_PORT=str(lab_port), SINK_PORT=str(sink_port),
-               MILTER="unix", SIGS_DIR=sigs)
+               MILTER="unix", SIGS_DIR=sigs, MTA=mta)
         yield lb
         ok = request.session.testsfailed == 0
     finally:
@@ -387,7 +479,7 @@ def lab(request):
             lb.lab("stop", check=False)
         finally:
             if os.environ.get("MW_IT_KEEP") or not ok:
-                print("\nlab RUN_DIR kept: %s" % run_dir)
+                print("\nlab RUN_DIR kept (%s): %s" % (mta, run_dir))
             else:
                 shutil.rmtree(run_dir, ignore_errors=True)
 

@@ -1,0 +1,368 @@
+# lab-sendmail.sh - the Sendmail half of the loopback lab.  Sourced by
+# scripts/lab.sh when MTA=sendmail (not run on its own): it uses lab.sh's
+# variables (RUN_DIR, LAB_PORT, SINK_PORT, MILTER, MW_SOCK, LOG_DIR, ...)
+# and helpers (say, die, tail_log, port_open, pid_alive, stop_pid,
+# smtp_greets).
+#
+#   SMTP client -> 127.0.0.1:$LAB_PORT  sendmail -bd  --milter-->  mailwardend
+#                                       |  (accepted mail, relay mailer)
+#                                       v
+#                  127.0.0.1:$SINK_PORT smtp-sink (shared with the Postfix lab)
+#
+# Which Sendmail.  Debian's sendmail-bin conflicts with postfix (both are a
+# mail-transport-agent; installing it removes postfix), so it is never
+# installed.  scripts/deps.sh fetches the sendmail-bin and sendmail-cf
+# packages with `apt-get download` and unpacks them with `dpkg-deb -x` into
+# SENDMAIL_ROOT (default /var/cache/mailwarden-lab/sendmail): no maintainer
+# script runs, nothing lands in /usr or /etc, no daemon starts.  The binary
+# $SENDMAIL_ROOT/usr/libexec/sendmail/sendmail runs from there with
+# `-C $RUN_DIR/sendmail/etc/sendmail.cf`; the .cf is built from a generated
+# .mc with m4 and the unpacked cf/m4 macros.
+#
+# Private host identity.  Sendmail wants a qualified host name; this machine
+# may have none (a bare `vm` in /etc/hosts), and then every sendmail start
+# or command-line call sleeps 60 s ("My unqualified host name ... unknown;
+# sleeping for retry").  And Sendmail logs only through syslog(3), to
+# /dev/log, which may not exist.  So every lab Sendmail process runs through
+# $RUN_DIR/sendmail/bin/ns: a private mount and UTS namespace (unshare -m -u)
+# where the host name is mailwarden-lab.localdomain, /etc/hosts is a bind
+# mount of $RUN_DIR/sendmail/etc/hosts, and /dev is a small tmpfs holding
+# null, zero, full, random, urandom, tty and log -> a datagram socket read
+# by a tiny python3 syslog reader that appends to $LOG_DIR/sendmail.log.
+# Nothing outside the namespace changes; it disappears with its processes.
+#
+# Layout under $RUN_DIR/sendmail:
+#   etc/sendmail.mc, etc/sendmail.cf   the configuration (m4 output)
+#   etc/hosts, etc/service.switch      private name resolution (files only)
+#   etc/local-host-names, relay-domains, trusted-users   empty (-o files)
+#   queue/                             QueueDirectory (qf/df/tf/xf/hf files)
+#   statistics                         StatusFile (mailstats -C)
+#   bin/ns                             the namespace wrapper above
+#   bin/sendmail                       ns + sendmail -C etc/sendmail.cf -Am:
+#                                      the release command and `mailq`
+#                                      (bin/sendmail -bp)
+#   syslog.sock                        where /dev/log points in the namespace
+# and $RUN_DIR/pid/{sendmail,sm-syslog}.pid, $LOG_DIR/sendmail.log.
+#
+# Releases and the milter: Sendmail calls milters only for SMTP sessions
+# (daemon and -bs), never for a command-line submission (-bm, the default
+# mode); `-Am` makes the command line use this MTA configuration (not an
+# MSP submit.cf that would relay over SMTP and meet the milter again), and
+# as root `-C` keeps its privileges, so the message is queued straight into
+# QueueDirectory and relayed to the sink.  docs/sendmail.md has the details.
+
+SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
+SM_BIN=$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail
+SM_CFDIR=$SENDMAIL_ROOT/usr/share/sendmail/cf
+SM_DIR=$RUN_DIR/sendmail
+SM_ETC=$SM_DIR/etc
+SM_QUEUE=$SM_DIR/queue
+SM_CF=$SM_ETC/sendmail.cf
+SM_SYSLOG=$SM_DIR/syslog.sock
+SM_HOSTNAME=mailwarden-lab.localdomain
+# The T= of INPUT_MAIL_FILTER (Postfix's milter_*_timeout): connect, send,
+# read one reply, whole end of message.  `lab.sh restart-milter` with
+# another value rebuilds the .cf and restarts Sendmail (a test of a hung
+# daemon uses seconds).  Set to the empty string, it goes back to the default.
+SM_MILTER_TIMEOUTS=${SM_MILTER_TIMEOUTS-${SAVED_SM_MILTER_TIMEOUTS:-}}
+[ -n "$SM_MILTER_TIMEOUTS" ] || SM_MILTER_TIMEOUTS='C:10s;S:10s;R:30s;E:5m'
+
+# sm_filter_spec - the S= of INPUT_MAIL_FILTER, or empty for none
+sm_filter_spec() {
+	case $MILTER in
+	unix) echo "unix:$MW_SOCK" ;;
+	inet) echo "inet:$MILTER_INET_PORT@127.0.0.1" ;;
+	none) echo "" ;;
+	*) die "MILTER must be unix, inet or none (got '$MILTER')" ;;
+	esac
+}
+
+sm_check_installed() {
+	if [ ! -x "$SM_BIN" ] || [ ! -f "$SM_CFDIR/m4/cf.m4" ]; then
+		die "Sendmail is not unpacked in $SENDMAIL_ROOT: run sh scripts/deps.sh run"
+	fi
+	command -v m4 >/dev/null || die "m4 is not installed: run sh scripts/deps.sh run"
+	command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+}
+
+# sm_write_mc - the .mc of the lab (the production lines are in docs/sendmail.md)
+sm_write_mc() {
+	spec=$(sm_filter_spec)
+	{
+		cat <<EOF
+divert(-1)
+# Private Sendmail instance of the Mailwarden lab (generated by lab.sh).
+# Build: m4 -D_CF_DIR_=$SM_CFDIR/ $SM_CFDIR/m4/cf.m4 sendmail.mc >sendmail.cf
+divert(0)dnl
+VERSIONID(\`mailwarden-lab')dnl
+OSTYPE(\`linux')dnl
+dnl The run directory may sit under /tmp (mode 1777): trust the sticky bit
+dnl in path checks (queue, milter socket).  Not needed under /run.
+define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+define(\`confDOMAIN_NAME', \`$SM_HOSTNAME')dnl
+define(\`QUEUE_DIR', \`$SM_QUEUE')dnl
+define(\`STATUS_FILE', \`$SM_DIR/statistics')dnl
+define(\`confPID_FILE', \`$PID_DIR/sendmail.pid')dnl
+define(\`HELP_FILE', \`$SENDMAIL_ROOT/etc/mail/helpfile')dnl
+define(\`ALIAS_FILE', \`')dnl
+define(\`confCW_FILE', \`-o $SM_ETC/local-host-names')dnl
+define(\`confCR_FILE', \`-o $SM_ETC/relay-domains')dnl
+define(\`confCT_FILE', \`-o $SM_ETC/trusted-users')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$SM_ETC/service.switch')dnl
+define(\`confHOSTS_FILE', \`$SM_ETC/hosts')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`confBIND_OPTS', \`-DNSRCH -DEFNAMES')dnl
+define(\`confTO_IDENT', \`0s')dnl
+define(\`confPRIVACY_FLAGS', \`authwarnings,novrfy,noexpn,restrictqrun')dnl
+define(\`confDOUBLE_BOUNCE_ADDRESS', \`')dnl
+dnl Tests send hundreds of mails fast, many refused on purpose.
+define(\`confQUEUE_LA', \`1000')dnl
+define(\`confREFUSE_LA', \`1000')dnl
+define(\`confDELAY_LA', \`0')dnl
+define(\`confBAD_RCPT_THROTTLE', \`0')dnl
+define(\`confMAX_MESSAGE_SIZE', \`104857600')dnl
+dnl Sendmail cannot hand a milter a header field over 64 KB (its
+dnl MILTER_MAX_DATA_SIZE is 65535: "milter_write: length out of range"),
+dnl and with F=T that mail would be deferred for ever.  Keep the whole
+dnl header block under that: Sendmail's own default, 32 KB, refuses more
+dnl with 552 5.6.0 "Headers too large" before the milter is asked.
+define(\`confMAX_HEADERS_LENGTH', \`32768')dnl
+define(\`confMIN_QUEUE_AGE', \`0')dnl
+define(\`confTO_QUEUEWARN', \`1h')dnl
+define(\`confTO_QUEUERETURN', \`1h')dnl
+define(\`confLOG_LEVEL', \`9')dnl
+dnl No local delivery: everything goes to the sink over the relay mailer
+dnl (\`relay:' keeps [127.0.0.1], which is in class w, from being taken for
+dnl this host).  The sink greets with another name, so no loop is seen.
+define(\`SMART_HOST', \`relay:[127.0.0.1]')dnl
+define(\`RELAY_MAILER_ARGS', \`TCP \$h $SINK_PORT')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h $SINK_PORT')dnl
+define(\`SMTP_MAILER_ARGS', \`TCP \$h $SINK_PORT')dnl
+FEATURE(\`no_default_msa')dnl
+FEATURE(\`nocanonify')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+DAEMON_OPTIONS(\`Family=inet, Addr=127.0.0.1, Port=$LAB_PORT, Name=MTA, Listen=128')dnl
+EOF
+		if [ -n "$spec" ]; then
+			cat <<EOF
+dnl The milter: F=T fails closed (4xx while mailwardend is unreachable).
+INPUT_MAIL_FILTER(\`mailwarden', \`S=$spec, F=T, T=$SM_MILTER_TIMEOUTS')dnl
+define(\`confMILTER_LOG_LEVEL', \`9')dnl
+define(\`confMILTER_MACROS_CONNECT', \`\`j, _, {daemon_name}, {if_name}, {if_addr}, {client_addr}, {client_name}, {client_port}'')dnl
+define(\`confMILTER_MACROS_HELO', \`\`{tls_version}, {cipher}, {cipher_bits}, {cert_subject}, {cert_issuer}'')dnl
+define(\`confMILTER_MACROS_ENVFROM', \`\`i, {auth_type}, {auth_authen}, {auth_ssf}, {auth_author}, {mail_mailer}, {mail_host}, {mail_addr}'')dnl
+define(\`confMILTER_MACROS_ENVRCPT', \`\`i, {rcpt_mailer}, {rcpt_host}, {rcpt_addr}'')dnl
+define(\`confMILTER_MACROS_EOH', \`\`i'')dnl
+define(\`confMILTER_MACROS_EOM', \`\`i, {msg_id}, {mail_addr}, {auth_authen}, {client_addr}'')dnl
+EOF
+		else
+			echo "dnl MILTER=none: no mail filter (the benchmark's ceiling)."
+		fi
+		echo "MAILER(\`smtp')dnl"
+	} >"$SM_ETC/sendmail.mc"
+}
+
+# sm_build_cf - sendmail.cf from sendmail.mc with the unpacked cf macros
+sm_build_cf() {
+	if ! m4 -D_CF_DIR_="$SM_CFDIR/" "$SM_CFDIR/m4/cf.m4" "$SM_ETC/sendmail.mc" \
+		>"$SM_CF.tmp" 2>"$LOG_DIR/sendmail-m4.log"; then
+		tail_log "$LOG_DIR/sendmail-m4.log"
+		die "m4 could not build $SM_CF"
+	fi
+	mv "$SM_CF.tmp" "$SM_CF"
+	chmod 0644 "$SM_CF"
+}
+
+# sm_write_wrappers - bin/ns (private namespace) and bin/sendmail
+sm_write_wrappers() {
+	mkdir -p "$SM_DIR/bin"
+	cat >"$SM_DIR/bin/ns" <<EOF
+#!/bin/sh
+# ns CMD... - run CMD as the lab's Sendmail host (generated by lab.sh):
+# private mount and UTS namespace, host name $SM_HOSTNAME, /etc/hosts from
+# $SM_ETC/hosts, /dev/log -> $SM_SYSLOG.
+exec unshare --mount --uts --propagation private /bin/sh -c '
+set -e
+hostname $SM_HOSTNAME
+mount --bind $SM_ETC/hosts /etc/hosts
+old=\$(mktemp -d /tmp/mw-sm-dev.XXXXXX)
+mount --rbind /dev "\$old"
+mount -t tmpfs -o mode=0755,size=64k mw-sm-dev /dev
+for n in null zero full random urandom tty; do
+	[ -e "\$old/\$n" ] || continue
+	: >/dev/\$n
+	mount --bind "\$old/\$n" /dev/\$n
+done
+ln -s /proc/self/fd /dev/fd
+ln -s $SM_SYSLOG /dev/log
+umount -l "\$old"
+rmdir "\$old"
+exec "\$@"' ns "\$@"
+EOF
+	cat >"$SM_DIR/bin/sendmail" <<EOF
+#!/bin/sh
+# The lab Sendmail's command line (generated by lab.sh): the quarantine
+# release command (command-line submission: no milter) and mailq (-bp).
+exec $SM_DIR/bin/ns $SM_BIN -C $SM_CF -Am "\$@"
+EOF
+	chmod 0755 "$SM_DIR/bin/ns" "$SM_DIR/bin/sendmail"
+}
+
+# sm_write_config - everything under $RUN_DIR/sendmail but the queue
+sm_write_config() {
+	sm_check_installed
+	mkdir -p "$SM_ETC" "$SM_QUEUE"
+	chmod 0755 "$SM_DIR" "$SM_ETC"
+	chown root:root "$SM_QUEUE"
+	chmod 0700 "$SM_QUEUE"
+	printf '127.0.0.1\t%s mailwarden-lab localhost\n' "$SM_HOSTNAME" >"$SM_ETC/hosts"
+	printf 'hosts\tfiles\naliases\tfiles\n' >"$SM_ETC/service.switch"
+	: >"$SM_ETC/local-host-names"
+	: >"$SM_ETC/relay-domains"
+	: >"$SM_ETC/trusted-users"
+	[ -f "$SM_DIR/statistics" ] || : >"$SM_DIR/statistics"
+	sm_write_mc
+	sm_build_cf
+	sm_write_wrappers
+}
+
+# sm_release_command - [quarantine] release_command for this lab
+sm_release_command() {
+	echo "$SM_DIR/bin/sendmail -i"
+}
+
+# sm_start_syslog - the reader behind /dev/log of the namespace
+sm_start_syslog() {
+	if [ -n "$(pid_alive "$PID_DIR/sm-syslog.pid" python3)" ]; then
+		return 0
+	fi
+	rm -f "$SM_SYSLOG"
+	setsid /usr/bin/python3 -c '
+import os, socket, sys, time
+path, out = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+os.chmod(path, 0o666)
+with open(out, "ab", buffering=0) as f:
+    while True:
+        d = s.recv(65536)
+        if d.startswith(b"<") and b">" in d[:5]:
+            d = d[d.index(b">") + 1:]  # drop the priority; keep "Mon dd hh:mm:ss tag[pid]: ..."
+        f.write(d.rstrip(b"\0\n") + b"\n")
+' "$SM_SYSLOG" "$LOG_DIR/sendmail.log" </dev/null >>"$LOG_DIR/sm-syslog.log" 2>&1 &
+	echo $! >"$PID_DIR/sm-syslog.pid"
+	n=0
+	while [ ! -S "$SM_SYSLOG" ]; do
+		if [ -z "$(pid_alive "$PID_DIR/sm-syslog.pid" python3)" ] || [ $n -ge "$WAIT_TENTHS" ]; then
+			tail_log "$LOG_DIR/sm-syslog.log"
+			die "the Sendmail syslog reader did not start"
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+sm_daemon_pid() {
+	[ -f "$PID_DIR/sendmail.pid" ] || return 0
+	head -n 1 "$PID_DIR/sendmail.pid" >"$PID_DIR/sendmail.pid1" 2>/dev/null || true
+	pid_alive "$PID_DIR/sendmail.pid1" sendmail
+	rm -f "$PID_DIR/sendmail.pid1"
+}
+
+sendmail_running() {
+	[ -n "$(sm_daemon_pid)" ]
+}
+
+start_sendmail() {
+	if sendmail_running; then
+		return 0
+	fi
+	port_open "$LAB_PORT" && die "127.0.0.1:$LAB_PORT is already in use (LAB_PORT)"
+	sm_start_syslog
+	rm -f "$PID_DIR/sendmail.pid"
+	echo "==== $(date '+%F %T') start: $SM_BIN -C $SM_CF -bd -q10s" >>"$LOG_DIR/sendmail-start.log"
+	# -bd: SMTP daemon (it forks and writes PidFile); -q10s: queue runs
+	if ! setsid "$SM_DIR/bin/ns" "$SM_BIN" -C "$SM_CF" -bd -q10s \
+		</dev/null >>"$LOG_DIR/sendmail-start.log" 2>&1; then
+		tail_log "$LOG_DIR/sendmail-start.log"
+		tail_log "$LOG_DIR/sendmail.log"
+		die "sendmail -C $SM_CF -bd failed"
+	fi
+	n=0
+	while ! port_open "$LAB_PORT"; do
+		if [ $n -ge "$WAIT_TENTHS" ]; then
+			tail_log "$LOG_DIR/sendmail-start.log"
+			tail_log "$LOG_DIR/sendmail.log"
+			die "Sendmail did not come up on 127.0.0.1:$LAB_PORT"
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	n=0
+	until smtp_greets "$LAB_PORT"; do
+		if [ $n -ge 20 ]; then
+			tail_log "$LOG_DIR/sendmail.log"
+			die "Sendmail on 127.0.0.1:$LAB_PORT does not greet"
+		fi
+		sleep 0.5
+		n=$((n + 1))
+	done
+	readlink "/proc/$(sm_daemon_pid)/ns/mnt" >"$PID_DIR/sendmail.ns" 2>/dev/null || true
+	say "Sendmail (private, config $SM_CF, pid $(sm_daemon_pid)) on 127.0.0.1:$LAB_PORT"
+}
+
+# sm_leftovers - PIDs of sendmail processes still in the lab's namespace
+# (delivery or queue-run children of a stopped daemon), to stop one by one.
+# Sendmail rewrites its command line (setproctitle), so the namespace,
+# recorded at start, is what identifies them.
+sm_leftovers() {
+	[ -s "$PID_DIR/sendmail.ns" ] || return 0
+	ns=$(cat "$PID_DIR/sendmail.ns")
+	for d in /proc/[0-9]*; do
+		[ "$(cat "$d/comm" 2>/dev/null)" = sendmail ] || continue
+		[ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
+	done
+	return 0
+}
+
+stop_sendmail() {
+	p=$(sm_daemon_pid)
+	if [ -n "$p" ]; then
+		head -n 1 "$PID_DIR/sendmail.pid" >"$PID_DIR/sendmail-daemon.pid"
+		stop_pid "$PID_DIR/sendmail-daemon.pid" sendmail
+	fi
+	rm -f "$PID_DIR/sendmail.pid"
+	if [ -s "$PID_DIR/sendmail.ns" ]; then
+		n=0
+		while [ -n "$(sm_leftovers)" ] && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		for p in $(sm_leftovers); do
+			kill -TERM "$p" 2>/dev/null && say "stopped sendmail child ($p)"
+		done
+		rm -f "$PID_DIR/sendmail.ns"
+	fi
+	stop_pid "$PID_DIR/sm-syslog.pid" python3
+}
+
+# sm_filter_line - the X line the .cf should have for MILTER and timeouts
+sm_filter_line() {
+	spec=$(sm_filter_spec)
+	[ -n "$spec" ] && echo "Xmailwarden, S=$spec, F=T, T=$SM_MILTER_TIMEOUTS"
+	return 0
+}
+
+# sm_needs_reconfigure - true when the running .cf differs from the wanted one
+sm_needs_reconfigure() {
+	[ "$(sm_filter_line)" != "$(grep '^Xmailwarden,' "$SM_CF" 2>/dev/null)" ]
+}
+
+# sm_reconfigure - MILTER or timeouts changed: new .cf, daemon restarted
+sm_reconfigure() {
+	sm_write_mc
+	sm_build_cf
+	stop_sendmail
+	start_sendmail
+	say "Sendmail now uses milter '$(sm_filter_spec)', T=$SM_MILTER_TIMEOUTS (restarted)"
+}
