@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/util.h"
 #include "cli/cli.h"
+#include "console/console.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,11 @@ static const char usage_text[] =
 	"        [--link D] [--action A] [--since T] [--until T] [--limit N] [--json]\n"
 	"                          who got what: T is an age (30m, 24h, 7d) or a\n"
 	"                          date (2026-11-22 or 2026-11-22T10:00)\n"
+	"  ctl [--socket PATH] COMMAND [ARG]...   one command to mailwardend's control\n"
+	"                          socket (mailwarden ctl help lists them); exit 0 OK,\n"
+	"                          1 ERR, 4 cannot connect\n"
+	"  console [--tty DEVICE] [--baud N]   the serial console: login, then commands\n"
+	"                          (docs/console.md)\n"
 	"  help                    this text;  --version  the version\n"
 	"\n"
 	"Options (scan and config):\n"
@@ -424,6 +430,8 @@ static const command commands[] = {
 	{"config", cmd_config, "sample, check or show the configuration"},
 	{"quarantine", cmd_quarantine, "list, show, release or delete quarantined mail"},
 	{"track", cmd_track, "find messages by sender, recipient, subject, attachment, link, time"},
+	{"ctl", cmd_ctl, "one command to the daemon's control socket"},
+	{"console", cmd_console, "the serial console"},
 	{"help", cmd_help, "usage"},
 };
 
@@ -471,6 +479,12 @@ int main(int argc, char **argv)
 	}
 	argv++;
 	argc--;
+	if (cmd->run == cmd_ctl || cmd->run == cmd_console) {
+		/* they parse their own options: their words may look like options */
+		o.argc = argc - 1;
+		o.argv = argv + 1;
+		return cmd->run(&o);
+	}
 	while ((c = getopt_long(argc, argv, "c:o:s:f:r:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;

@@ -32,6 +32,7 @@
 #include "store/store.h"
 #include "store/quarantine.h"
 #include "engine/outcome.h"
+#include "ctl/ctl.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -507,6 +508,9 @@ int main(int argc, char **argv)
 	 * only to run [quarantine] release_command (see relhelper.c) */
 	if (relhelper_start(cfg->release_command) < 0)
 		return 1;
+	/* as root: the control socket's group may be one the daemon user is not in */
+	if (ctl_server_open(cfg, err, sizeof(err)) < 0)
+		log_err("%s; running without a control socket", err);
 	if (drop_privileges(cfg, socket_path(cfg->socket)) < 0)
 		return 1;
 	/* The store is opened as the daemon user, so its files belong to it. */
@@ -515,6 +519,11 @@ int main(int argc, char **argv)
 	if (g_daemon.store && snap_rebuild(g_daemon.store, err, sizeof(err)) < 0)
 		log_err("rules and list edits from the state database: %s (the file's settings apply)", err);
 	g_daemon.quar = open_quar(cfg, g_daemon.store);
+	{
+		ctl_hooks h = {snap_cfg, snap_lists, snap_build_config, snap_rebuild, daemon_env,
+			       &g_daemon.store, &g_daemon.quar, g_daemon.av};
+		ctl_server_start(&h); /* the console and `mailwarden ctl` */
+	}
 
 	/* Signals the reload path handles are blocked here so every thread
 	 * inherits the mask; libmilter's signal thread (through sigwait()
@@ -535,6 +544,7 @@ int main(int argc, char **argv)
 	pthread_cond_signal(&reload_cv);
 	pthread_mutex_unlock(&reload_mu);
 	pthread_join(tid, NULL);
+	ctl_server_stop();
 	log_info("stopped");
 	av_mgr_free(g_daemon.av);
 	quar_close(g_daemon.quar);

@@ -40,6 +40,7 @@ typedef struct mw_limits {
 	size_t av_max_recursion;	/* ClamAV CL_ENGINE_MAX_RECURSION */
 	size_t av_max_files;		/* ClamAV CL_ENGINE_MAX_FILES */
 	size_t av_max_scantime;		/* ClamAV CL_ENGINE_MAX_SCANTIME, ms */
+	size_t scan_time;		/* ms one message may spend in the engine (engine.timeout) */
 	size_t archive_max_depth;	/* archive nesting levels walked (attach) */
 	size_t archive_max_members;	/* archive members per message */
 	size_t archive_max_expanded;	/* bytes unpacked per message, all levels */
@@ -66,6 +67,8 @@ typedef struct mw_config {
 	char *pidfile;
 	size_t reload_interval;	/* seconds between signature directory checks; 0 = off */
 	size_t milter_timeout;	/* seconds libmilter waits on the MTA */
+	char *control_socket;	/* control socket path (src/ctl); empty: none */
+	char *control_group;	/* group allowed on the control socket; empty: root and daemon user only */
 	/* [paths] */
 	char *signatures;
 	char *lists;
@@ -93,6 +96,10 @@ typedef struct mw_config {
 	size_t hold_time;
 	size_t first_contact;
 	size_t lockdown;
+	/* [console] */
+	size_t console_idle;		/* seconds without input before logout; 0: never */
+	size_t console_max_delay;	/* longest delay after failed logins, seconds */
+	size_t console_iterations;	/* PBKDF2-SHA256 iterations for new passwords */
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
