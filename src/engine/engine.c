@@ -19,6 +19,11 @@
  * LIMITS
  *	Parsing is bounded by [limits] (see mime.h, policy.h); at most
  *	MW_RESULT_PARTS parts are listed in the result (all are scanned).
+ *	limits.scan_time bounds the time of one scan: it is checked before
+ *	every stage and before every part given to ClamAV; past it the scan
+ *	stops with engine.timeout (tempfail by default), so the MTA gets an
+ *	answer before its milter timeouts and the sender retries.  One
+ *	ClamAV call is bounded by limits.av_max_scantime.
  * LICENSE
  *	GPL-2.0-or-later
  */
@@ -39,6 +44,19 @@ typedef struct stage {
 	const char *name;
 	stage_rc (*run)(mw_scan *st);
 } stage;
+
+/* engine_over_budget - see engine.h */
+int engine_over_budget(mw_scan *st, const char *where)
+{
+	if (st->timed_out)
+		return 1;
+	if (st->deadline_ms <= 0 || mw_now_ms() <= st->deadline_ms)
+		return 0;
+	st->timed_out = 1;
+	verdict_add(st->verdict, "engine.timeout", "", "scan exceeded limits.scan_time (%zu ms) before %s",
+		    st->env->cfg->lim.scan_time, where);
+	return 1;
+}
 
 /* stage_size - refuse to parse what is over the size limit */
 static stage_rc stage_size(mw_scan *st)
@@ -134,6 +152,8 @@ static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 				return 0; /* the attach stage scanned every member */
 		if (len == 0)
 			return 0;
+		if (engine_over_budget(st, "antivirus"))
+			return 0;
 		if (data)
 			av_scan_mem(st->env->av, data, len, mime_part_id(p), &r);
 		else
@@ -141,7 +161,7 @@ static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 		return av_record(st, &r, mime_part_id(p));
 	}
 	n = mime_part_nchildren(p);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !st->timed_out; i++)
 		found += scan_leaves(st, mime_part_child(p, i), depth + 1);
 	return found;
 }
@@ -163,7 +183,8 @@ static stage_rc stage_av(mw_scan *st)
 	/* The raw message is a second opinion with libclamav's own MIME
 	 * parser: needed only when ours found the structure broken or hit
 	 * a limit (then our part list may not cover every byte). */
-	if (found == 0 && (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
+	if (found == 0 && !engine_over_budget(st, "antivirus") &&
+	    (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
 		if (spool_mem(raw))
 			av_scan_mem(st->env->av, spool_mem(raw), spool_size(raw), "message", &r);
 		else
@@ -268,8 +289,10 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 	st.verdict = &res->verdict;
 	verdict_init(st.verdict);
 	res->size = msg_size(m);
+	if (env->cfg->lim.scan_time > 0)
+		st.deadline_ms = t0 + (double)env->cfg->lim.scan_time;
 	for (i = 0; i < MW_ARRAY_LEN(stage_table); i++)
-		if (stage_table[i].run(&st) == STAGE_STOP)
+		if (engine_over_budget(&st, stage_table[i].name) || stage_table[i].run(&st) == STAGE_STOP)
 			break;
 	policy_stage.run(&st);
 	sender_record(&st); /* after the policy: auto-block, fingerprints, history */

@@ -147,7 +147,13 @@ typedef struct mw_scan {
 	/* leaves the attach stage gave to ClamAV member by member: the av stage skips them */
 	const mime_part *av_done[MW_AV_DONE_MAX];
 	size_t nav_done;
+	double deadline_ms;	/* mw_now_ms() past which the scan stops: limits.scan_time */
+	int timed_out;		/* engine.timeout recorded */
 } mw_scan;
+
+/* engine_over_budget - 1 (and engine.timeout recorded once) when the scan
+ * has used limits.scan_time; stages check it between pieces of work */
+int engine_over_budget(mw_scan *st, const char *where);
 
 /* engine_scan - run every stage */
 void engine_scan(mw_msg *m, const mw_env *env, mw_result *res);

@@ -60,6 +60,7 @@ static const mw_code_info reason_codes[] = {
 	{"attach.bomb", MW_QUARANTINE, "archive exceeds expansion ratio, size, member count or depth limits"},
 	{"msg.too_big", MW_REJECT, "the message is larger than limits.max_message_size"},
 	{"engine.error", MW_TEMPFAIL, "internal failure (temporary file, memory bound, disk): mail is deferred"},
+	{"engine.timeout", MW_TEMPFAIL, "the scan used up limits.scan_time: mail is deferred, not passed half-scanned"},
 };
 
 /* action_name - printable action */

@@ -26,9 +26,16 @@
  *
  *	A byte that cannot be converted becomes U+FFFD and conversion goes
  *	on with the next byte.
+ *
+ *	iconv descriptors are pooled process-wide (at most CD_POOL_MAX, reset
+ *	to the initial state before reuse): iconv_open() loads glibc's gconv
+ *	modules (ISO-2022-JP-3.so, libJISX0213.so, CP932.so: dlopen and
+ *	relocation) and iconv_close() unloads them again, which cost more
+ *	than converting a whole Japanese message.
  * LIMITS
  *	Output is at most max bytes, cut at a character boundary.  Charset
- *	names longer than 40 bytes are treated as unknown.
+ *	names longer than 40 bytes are treated as unknown.  At most
+ *	CD_POOL_MAX idle iconv descriptors are kept.
  * DIAGNOSTICS
  *	*nbad counts replaced sequences.
  * SEE ALSO
@@ -42,11 +49,13 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
 #define CS_NAME_MAX 40
 #define CS_CAND_MAX 4
+#define CD_POOL_MAX 64
 
 /* Pseudo converters handled here, not by iconv. */
 #define CV_UTF8 "=utf8"
@@ -202,10 +211,63 @@ static void conv_utf8(sink *s, const unsigned char *p, size_t len)
 		sink_put(s, (const char *)p + start, i - start);
 }
 
+/* Idle iconv descriptors to UTF-8, by source name (see DESCRIPTION). */
+typedef struct cd_slot {
+	char name[CS_NAME_MAX + 1];
+	iconv_t cd;
+} cd_slot;
+
+static cd_slot cd_pool[CD_POOL_MAX];
+static size_t cd_npool, cd_evict;
+static pthread_mutex_t cd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* cd_get - an iconv descriptor from -> UTF-8 in its initial state; (iconv_t)-1 if unknown */
+static iconv_t cd_get(const char *from)
+{
+	iconv_t cd = (iconv_t)-1;
+	size_t i;
+
+	pthread_mutex_lock(&cd_lock);
+	for (i = 0; i < cd_npool; i++)
+		if (strcmp(cd_pool[i].name, from) == 0) {
+			cd = cd_pool[i].cd;
+			cd_pool[i] = cd_pool[--cd_npool];
+			break;
+		}
+	pthread_mutex_unlock(&cd_lock);
+	if (cd == (iconv_t)-1)
+		cd = iconv_open("UTF-8", from);
+	return cd;
+}
+
+/* cd_put - give back a descriptor from cd_get (kept idle, or closed) */
+static void cd_put(const char *from, iconv_t cd)
+{
+	iconv_t old = (iconv_t)-1;
+
+	if (strlen(from) > CS_NAME_MAX) {
+		iconv_close(cd);
+		return;
+	}
+	iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial shift state */
+	pthread_mutex_lock(&cd_lock);
+	if (cd_npool == CD_POOL_MAX) {
+		/* full: replace slots in turn, so odd names cannot pin the pool */
+		cd_evict = (cd_evict + 1) % CD_POOL_MAX;
+		old = cd_pool[cd_evict].cd;
+		cd_pool[cd_evict] = cd_pool[--cd_npool];
+	}
+	mw_strlcpy(cd_pool[cd_npool].name, from, sizeof(cd_pool[cd_npool].name));
+	cd_pool[cd_npool++].cd = cd;
+	pthread_mutex_unlock(&cd_lock);
+	if (old != (iconv_t)-1)
+		iconv_close(old);
+}
+
 /* conv_iconv - convert with iconv; errors become U+FFFD; -1 if iconv lacks the name */
 static int conv_iconv(sink *s, const char *from, const unsigned char *p, size_t len)
 {
-	iconv_t cd = iconv_open("UTF-8", from);
+	iconv_t cd = cd_get(from);
 	char obuf[1024];
 
 	if (cd == (iconv_t)-1)
@@ -240,7 +302,7 @@ static int conv_iconv(sink *s, const char *from, const unsigned char *p, size_t 
 		ip++;
 		ileft--;
 	}
-	iconv_close(cd);
+	cd_put(from, cd);
 	return 0;
 }
 
@@ -418,9 +480,9 @@ int mime_charset_known(const char *cs)
 		return 0;
 	if ((a = cs_lookup(cs)) != NULL)
 		return strcmp(a->cand[0], CV_GUESS) != 0;
-	if ((cd = iconv_open("UTF-8", cs)) == (iconv_t)-1)
+	if ((cd = cd_get(cs)) == (iconv_t)-1)
 		return 0;
-	iconv_close(cd);
+	cd_put(cs, cd);
 	return 1;
 }
 

@@ -161,11 +161,14 @@ static int load_key(const char *statedir, unsigned char key[32], char *err, size
 
 /* ---- header ---- */
 
+/* hdr_put - one key=value line; control characters (the line structure)
+ * are replaced, but quotes and backslashes are kept: envelope addresses
+ * such as "a b"@example.com must come back unchanged for the release */
 static void hdr_put(mw_buf *b, const char *key, const char *val)
 {
 	char clean[700];
 
-	mw_printable(clean, sizeof(clean), val, sizeof(clean) - 4, 1);
+	mw_text(clean, sizeof(clean), val, sizeof(clean) - 4);
 	buf_printf(b, "%s=%s\n", key, clean);
 }
 
