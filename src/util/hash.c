@@ -1,23 +1,36 @@
 /*
  * NAME
- *	hash.c - SHA-256 over mbedTLS; registrable domain over libpsl
+ *	hash.c - SHA-256; registrable domain over libpsl
  * DESCRIPTION
+ *	SHA-256 goes through libclamav's hash API (cl_hash_data and
+ *	cl_hash_init: OpenSSL's EVP underneath, which uses the CPU's SHA
+ *	instructions or NEON; about ten times faster than mbedTLS's C code,
+ *	which took 45 % of the instructions of a scan of mail with a 100 KB
+ *	attachment), falling back to mbedTLS if libclamav cannot hash.
  *	mbedTLS 2.28 (Debian 12) names the functions *_ret; 3.x drops the
  *	suffix.  The context lives in an opaque byte array in mw_sha256 so
- *	callers need no mbedTLS headers; a static assertion checks the size.
+ *	callers need no mbedTLS or libclamav headers; a static assertion
+ *	checks the size.  Every mw_sha256_init must be ended by
+ *	mw_sha256_hex (which frees the libclamav context).
  * LICENSE
  *	GPL-2.0-or-later
  */
 #include "util/hash.h"
 #include "util/util.h"
 
+#include <clamav.h>
 #include <libpsl.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 #include <pthread.h>
 #include <string.h>
 
-_Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((mw_sha256 *)0)->opaque), "mw_sha256 too small");
+typedef struct sha_ctx {
+	void *cl;			/* libclamav hash context, or NULL: mbedTLS */
+	mbedtls_sha256_context mb;
+} sha_ctx;
+
+_Static_assert(sizeof(sha_ctx) <= sizeof(((mw_sha256 *)0)->opaque), "mw_sha256 too small");
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
 #define SHA_START mbedtls_sha256_starts
@@ -29,28 +42,11 @@ _Static_assert(sizeof(mbedtls_sha256_context) <= sizeof(((mw_sha256 *)0)->opaque
 #define SHA_FINISH mbedtls_sha256_finish_ret
 #endif
 
-void mw_sha256_init(mw_sha256 *h)
-{
-	mbedtls_sha256_context *c = (mbedtls_sha256_context *)(void *)h->opaque;
-
-	mbedtls_sha256_init(c);
-	SHA_START(c, 0);
-}
-
-void mw_sha256_update(mw_sha256 *h, const void *data, size_t len)
-{
-	SHA_UPDATE((mbedtls_sha256_context *)(void *)h->opaque, data, len);
-}
-
-void mw_sha256_hex(mw_sha256 *h, char out[65])
+static void to_hex(const unsigned char d[32], char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	mbedtls_sha256_context *c = (mbedtls_sha256_context *)(void *)h->opaque;
-	unsigned char d[32];
 	int i;
 
-	SHA_FINISH(c, d);
-	mbedtls_sha256_free(c);
 	for (i = 0; i < 32; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 15];
@@ -58,10 +54,52 @@ void mw_sha256_hex(mw_sha256 *h, char out[65])
 	out[64] = 0;
 }
 
+void mw_sha256_init(mw_sha256 *h)
+{
+	sha_ctx *c = (sha_ctx *)(void *)h->opaque;
+
+	c->cl = cl_hash_init("sha256");
+	if (c->cl == NULL) {
+		mbedtls_sha256_init(&c->mb);
+		SHA_START(&c->mb, 0);
+	}
+}
+
+void mw_sha256_update(mw_sha256 *h, const void *data, size_t len)
+{
+	sha_ctx *c = (sha_ctx *)(void *)h->opaque;
+
+	if (c->cl)
+		cl_update_hash(c->cl, data, len);
+	else
+		SHA_UPDATE(&c->mb, data, len);
+}
+
+void mw_sha256_hex(mw_sha256 *h, char out[65])
+{
+	sha_ctx *c = (sha_ctx *)(void *)h->opaque;
+	unsigned char d[32];
+
+	if (c->cl) {
+		cl_finish_hash(c->cl, d); /* frees the context */
+		c->cl = NULL;
+	} else {
+		SHA_FINISH(&c->mb, d);
+		mbedtls_sha256_free(&c->mb);
+	}
+	to_hex(d, out);
+}
+
 void mw_sha256_buf(const void *data, size_t len, char out[65])
 {
+	unsigned char d[32];
+	unsigned int dlen = sizeof(d);
 	mw_sha256 h;
 
+	if (cl_hash_data("sha256", data, len, d, &dlen) != NULL && dlen == 32) {
+		to_hex(d, out);
+		return;
+	}
 	mw_sha256_init(&h);
 	mw_sha256_update(&h, data, len);
 	mw_sha256_hex(&h, out);
