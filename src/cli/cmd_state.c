@@ -221,36 +221,6 @@ int cmd_quarantine(cli_opts *o)
 	return rc;
 }
 
-/* parse_when - "30m", "24h", "7d" (ago) or "YYYY-MM-DD[THH:MM]" (local time) */
-static int parse_when(const char *s, time_t *out)
-{
-	struct tm tm;
-	char *end;
-	long n;
-
-	if (s == NULL) {
-		*out = 0;
-		return 0;
-	}
-	n = strtol(s, &end, 10);
-	if (end != s && end[0] && end[1] == 0 && strchr("smhd", end[0])) {
-		long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
-		*out = time(NULL) - n * mult;
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-	if (end == NULL || *end) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (end == NULL || *end)
-		return -1;
-	tm.tm_isdst = -1;
-	*out = mktime(&tm);
-	return 0;
-}
-
 static void t_row(const store_track_row *r, void *arg)
 {
 	cli_opts *o = arg;
@@ -305,7 +275,7 @@ int cmd_track(cli_opts *o)
 	q.link_domain = o->t_link;
 	q.action = o->t_action;
 	q.limit = o->limit;
-	if (parse_when(o->t_since, &q.since) < 0 || parse_when(o->t_until, &q.until) < 0) {
+	if (mw_parse_when(o->t_since, &q.since) < 0 || mw_parse_when(o->t_until, &q.until) < 0) {
 		fprintf(stderr, "mailwarden track: --since/--until take 30m, 24h, 7d or 2026-11-22[T10:00]\n");
 		return EXIT_CANNOT;
 	}

@@ -292,38 +292,6 @@ int ctl_run_quar_delete(ctl_conn *c, size_t argc, char **argv)
 
 /* ---- track ---- */
 
-/* parse_when - "30m", "24h", "7d" (ago) or "YYYY-MM-DD[THH:MM]" (local time) */
-static int parse_when(const char *s, time_t *out)
-{
-	unsigned long n;
-	struct tm tm;
-	char num[16], *end;
-	size_t len = strlen(s);
-
-	if (len >= 2 && len < sizeof(num) && strchr("smhd", s[len - 1])) {
-		memcpy(num, s, len - 1);
-		num[len - 1] = 0;
-		if (ctl_parse_uint(num, 0, 100000000, &n) == 0) {
-			unsigned long mult = s[len - 1] == 's'   ? 1
-			                     : s[len - 1] == 'm' ? 60
-			                     : s[len - 1] == 'h' ? 3600
-			                                         : 86400;
-			*out = time(NULL) - (time_t)(n * mult);
-			return 0;
-		}
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
-	if (end == NULL || *end) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (end == NULL || *end)
-		return -1;
-	tm.tm_isdst = -1;
-	*out = mktime(&tm);
-	return 0;
-}
 
 static void track_row(const store_track_row *r, void *arg)
 {
@@ -368,7 +336,7 @@ int ctl_run_track(ctl_conn *c, size_t argc, char **argv)
 		else if (strcmp(w, "action") == 0)
 			q.action = v;
 		else if (strcmp(w, "since") == 0 || strcmp(w, "until") == 0) {
-			if (parse_when(v, strcmp(w, "since") == 0 ? &q.since : &q.until) < 0)
+			if (mw_parse_when(v, strcmp(w, "since") == 0 ? &q.since : &q.until) < 0)
 				return ctl_err(c, "invalid", "%s takes 30m, 24h, 7d or 2026-11-22[T10:00]", w);
 		} else if (strcmp(w, "limit") == 0 && ctl_parse_uint(v, 1, ROWS_MAX, &limit) < 0)
 			return ctl_err(c, "invalid", "limit is 1..%d", ROWS_MAX);

@@ -64,22 +64,6 @@ static int random_bytes(void *buf, size_t len)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static int read_all(int fd, void *buf, size_t len)
 {
@@ -136,7 +120,7 @@ static int load_key(const char *statedir, unsigned char key[32], char *err, size
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, key, 32) < 0 || fsync(fd) < 0) {
+	if (fd < 0 || mw_write_all(fd, key, 32) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -530,7 +514,7 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		goto out;
 	}
 	gcm_live = 1;
-	if (write_all(fd, aad.p, aad.len) < 0 || write_all(fd, nonce, sizeof(nonce)) < 0)
+	if (mw_write_all(fd, aad.p, aad.len) < 0 || mw_write_all(fd, nonce, sizeof(nonce)) < 0)
 		goto io_fail;
 	in = x_malloc(QCHUNK);
 	out = x_malloc(QCHUNK);
@@ -538,11 +522,11 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		ssize_t got = spool_pread(raw, in, QCHUNK, off);
 		if (got <= 0)
 			goto io_fail;
-		if (gcm_step(&g, in, (size_t)got, out) < 0 || write_all(fd, out, (size_t)got) < 0)
+		if (gcm_step(&g, in, (size_t)got, out) < 0 || mw_write_all(fd, out, (size_t)got) < 0)
 			goto io_fail;
 		off += got;
 	}
-	if (gcm_end(&g, tag) < 0 || write_all(fd, tag, sizeof(tag)) < 0)
+	if (gcm_end(&g, tag) < 0 || mw_write_all(fd, tag, sizeof(tag)) < 0)
 		goto io_fail;
 	if (fsync(fd) < 0)
 		goto io_fail;

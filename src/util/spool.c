@@ -64,22 +64,6 @@ mw_spool *spool_new(size_t mem_max, const char *tmpdir)
 	return s;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* spool_write - append; spills to disk when mem_max would be crossed */
 int spool_write(mw_spool *s, const void *buf, size_t len)
@@ -90,7 +74,7 @@ int spool_write(mw_spool *s, const void *buf, size_t len)
 		int fd = mw_tmpfile(s->tmpdir);
 		if (fd < 0)
 			return -1;
-		if (s->len && write_all(fd, s->mem, s->len) < 0) {
+		if (s->len && mw_write_all(fd, s->mem, s->len) < 0) {
 			int e = errno;
 			close(fd);
 			errno = e;
@@ -102,7 +86,7 @@ int spool_write(mw_spool *s, const void *buf, size_t len)
 		s->cap = 0;
 	}
 	if (s->fd >= 0) {
-		if (write_all(s->fd, buf, len) < 0)
+		if (mw_write_all(s->fd, buf, len) < 0)
 			return -1;
 		s->len += len;
 		return 0;

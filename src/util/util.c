@@ -9,6 +9,8 @@
 #include "util/util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,57 @@ char *mw_trim(char *s)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = 0;
 	return s;
+}
+
+int mw_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int mw_parse_when(const char *s, time_t *out)
+{
+	struct tm tm;
+	size_t len;
+	char *end;
+
+	if (s == NULL) { /* not given: no bound */
+		*out = 0;
+		return 0;
+	}
+	len = strlen(s);
+	if (len >= 2 && len < 16 && strchr("smhd", s[len - 1]) && isdigit((unsigned char)s[0])) {
+		unsigned long n;
+		errno = 0;
+		n = strtoul(s, &end, 10);
+		if (errno == 0 && end == s + len - 1 && n <= 100000000UL) {
+			unsigned long mult = s[len - 1] == 's' ? 1 : s[len - 1] == 'm' ? 60 : s[len - 1] == 'h' ? 3600 : 86400;
+			*out = time(NULL) - (time_t)(n * mult);
+			return 0;
+		}
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+	if (end == NULL || *end) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (end == NULL || *end)
+		return -1;
+	tm.tm_isdst = -1;
+	*out = mktime(&tm);
+	return 0;
 }
 
 /* mw_now_ms - monotonic clock in milliseconds */

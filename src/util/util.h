@@ -43,6 +43,17 @@ char *mw_lower(char *s);
 /* mw_trim - strip ASCII white space both ends in place; returns start */
 char *mw_trim(char *s);
 
+/* mw_write_all - write all of buf, retrying short writes and EINTR; 0 or -1 (errno) */
+int mw_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * mw_parse_when - a time for queries: an age ("30s", "30m", "24h", "7d"
+ * ago) or a local date "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM"; NULL gives 0
+ * (no bound).  0 or -1.
+ */
+#include <time.h>
+int mw_parse_when(const char *s, time_t *out);
+
 /* mw_now_ms - monotonic milliseconds */
 double mw_now_ms(void);
 

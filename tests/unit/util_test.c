@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -124,6 +125,25 @@ static void test_printable(void **state)
 	assert_string_equal(out, "\xe6\x97\xa5");
 }
 
+static void test_parse_when(void **state)
+{
+	time_t t, now = time(NULL);
+
+	(void)state;
+	assert_int_equal(mw_parse_when(NULL, &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(mw_parse_when("30m", &t), 0);
+	assert_true(t <= now - 1800 && t >= now - 1810);
+	assert_int_equal(mw_parse_when("7d", &t), 0);
+	assert_true(t <= now - 7 * 86400 && t >= now - 7 * 86400 - 10);
+	assert_int_equal(mw_parse_when("2026-11-22", &t), 0);
+	assert_int_equal(mw_parse_when("2026-11-22T10:30", &t), 0);
+	assert_int_equal(mw_parse_when("yesterday", &t), -1);
+	assert_int_equal(mw_parse_when("30x", &t), -1);
+	assert_int_equal(mw_parse_when("m", &t), -1);
+	assert_int_equal(mw_parse_when("2026-13-45", &t), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +153,7 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_json_str),
 		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_parse_when),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
