@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RELEASE_TIMEOUT 120
 #define OUTCOME_BATCH 1000
 #define ARGV_MAX 32
 
@@ -153,16 +152,10 @@ void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *cli
 	buf_free(&reasons);
 }
 
-/* local_start - fork and exec argv with stdin_fd as standard input */
-static long local_start(void *ctx, char *const argv[], int stdin_fd, char *err, size_t errlen)
+pid_t outcome_spawn(char *const argv[], int stdin_fd)
 {
 	pid_t pid = fork();
 
-	(void)ctx;
-	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
-		return -1;
-	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(stdin_fd, 0);
@@ -177,13 +170,23 @@ static long local_start(void *ctx, char *const argv[], int stdin_fd, char *err, 
 	return pid;
 }
 
-/* local_wait - waitpid with a deadline; the child is killed past it */
-static int local_wait(void *ctx, long handle, int timeout_s, int *status, char *err, size_t errlen)
+/* local_start - fork and exec argv with stdin_fd as standard input */
+static long local_start(void *ctx, char *const argv[], int stdin_fd, char *err, size_t errlen)
 {
-	time_t deadline = time(NULL) + timeout_s;
-	pid_t pid = (pid_t)handle;
+	pid_t pid = outcome_spawn(argv, stdin_fd);
 
 	(void)ctx;
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	return pid;
+}
+
+int outcome_reap(pid_t pid, int timeout_s, int *status, char *err, size_t errlen)
+{
+	time_t deadline = time(NULL) + timeout_s;
+
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid)
@@ -200,6 +203,13 @@ static int local_wait(void *ctx, long handle, int timeout_s, int *status, char *
 		}
 		usleep(20000);
 	}
+}
+
+/* local_wait - the child started by local_start */
+static int local_wait(void *ctx, long handle, int timeout_s, int *status, char *err, size_t errlen)
+{
+	(void)ctx;
+	return outcome_reap((pid_t)handle, timeout_s, status, err, errlen);
 }
 
 static const outcome_runner local_runner = {local_start, local_wait, NULL};

@@ -57,6 +57,15 @@ typedef struct outcome_runner {
 	void *ctx;
 } outcome_runner;
 
+#include <sys/types.h>
+
+#define RELEASE_TIMEOUT 120 /* seconds a release command may take before it is killed */
+
+/* outcome_spawn - fork and exec argv (no shell) with stdin_fd as standard input, output to /dev/null */
+pid_t outcome_spawn(char *const argv[], int stdin_fd);
+/* outcome_reap - wait for pid at most timeout_s seconds, then kill it; 0 with *status, or -1 */
+int outcome_reap(pid_t pid, int timeout_s, int *status, char *err, size_t errlen);
+
 /* outcome_set_runner - use r for every release in this process (NULL: fork and exec here) */
 void outcome_set_runner(const outcome_runner *r);
 

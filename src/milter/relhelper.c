@@ -15,7 +15,8 @@
  *	where no SENDER or RCPT may start with '-', with the message on a
  *	pipe passed over a SOCK_SEQPACKET socketpair (SCM_RIGHTS).  Anything
  *	else is refused.  It answers with the command's wait status and exits
- *	when the daemon goes away (PR_SET_PDEATHSIG, or end of file).
+ *	when the daemon goes away (PR_SET_PDEATHSIG, or end of file).  A
+ *	command still running after RELEASE_TIMEOUT seconds is killed.
  *
  *	Request: argv strings, NUL-terminated, back to back, in one packet,
  *	with the pipe's read end as ancillary data.  Reply: the int status,
@@ -106,24 +107,14 @@ static void rh_serve(int sock, const char *command)
 		}
 		argv[argc] = NULL;
 		if (in >= 0 && ncmd > 0 && rh_check(argv, argc, cmd, ncmd) == 0) {
-			pid_t pid = fork();
-			if (pid == 0) {
-				int devnull = open("/dev/null", O_WRONLY);
-				dup2(in, 0);
-				if (devnull >= 0) {
-					dup2(devnull, 1);
-					dup2(devnull, 2);
-				}
-				signal(SIGPIPE, SIG_DFL);
-				execv(argv[0], argv);
-				_exit(127);
-			}
-			if (pid > 0) {
-				close(in);
-				in = -1;
-				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-					;
-			}
+			char err[200];
+			pid_t pid = outcome_spawn(argv, in);
+			close(in);
+			in = -1;
+			/* bounded like a local release: a hung command is killed, so
+			 * the daemon never reads a stale answer to its next request */
+			if (pid < 0 || outcome_reap(pid, RELEASE_TIMEOUT, &status, err, sizeof(err)) < 0)
+				status = -1;
 		}
 		if (in >= 0)
 			close(in);
@@ -181,7 +172,7 @@ static long rh_start(void *ctx, char *const argv[], int stdin_fd, char *err, siz
 
 static int rh_wait(void *ctx, long handle, int timeout_s, int *status, char *err, size_t errlen)
 {
-	struct timeval tv = {timeout_s, 0};
+	struct timeval tv = {timeout_s + 10, 0}; /* the helper kills the command at timeout_s */
 	ssize_t n;
 
 	(void)ctx;
@@ -196,7 +187,7 @@ static int rh_wait(void *ctx, long handle, int timeout_s, int *status, char *err
 		return -1;
 	}
 	if (*status == -1) {
-		snprintf(err, errlen, "release helper refused the command (only the configured release_command runs)");
+		snprintf(err, errlen, "release helper: command refused (only the configured release_command runs) or killed after its timeout");
 		return -1;
 	}
 	return 0;
