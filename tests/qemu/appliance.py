@@ -3,19 +3,22 @@
 Machine    qemu-system-aarch64 -M virt (TCG) with the image from
            `make firmware BOARD=qemu-virt-arm64`, -snapshot (the image files
            never change), user-mode networking with restrict=on and one
-           forward 127.0.0.1:PORT -> guest :25, the serial port on a unix
-           socket (and copied to serial.log).  Stopped by its PID, always.
-Serial     reads and writes the serial socket with bounded waits.
-Console    what the tests need from the appliance's console.  ShellConsole
-           drives the root shell of the test image; issue 7's
-           `mailwarden console` gets its own class with the same methods
-           (login, block, lockdown, quarantine_list, release, ...), and
-           tests/qemu/run.py does not change.
+           forward 127.0.0.1:PORT -> guest :25, the serial port (ttyAMA0)
+           on a unix socket (copied to serial.log), and a virtio console
+           (hvc0, the test image's root shell) on another (shell.log).
+           Stopped by its PID, always.
+Serial     reads and writes one of those sockets with bounded waits.
+AdminConsole  the administrator's `mailwarden console` on ttyAMA0: first
+           boot password, login, and its commands (block, lockdown,
+           quarantine list/release, track, ...), as a person would type them.
+ShellConsole  the root shell on hvc0, to look inside the guest (what the
+           internal server received, the daemon's pid and log).
 smtp_send  one SMTP transaction that records the reply to every step.
 
 Standard library only.  `python3 tests/qemu/appliance.py run [DIR]` boots
 the image with the serial port on this terminal (scripts/qemu-run.sh).
 """
+import codecs
 import os
 import re
 import select
@@ -39,8 +42,9 @@ def free_port():
     return port
 
 
-def qemu_args(image_dir, smtp_port, serial):
-    """qemu_args - the command line; serial is a chardev spec or 'stdio'"""
+def qemu_args(image_dir, smtp_port, serial, shell=None):
+    """qemu_args - the command line; serial is a chardev spec or 'stdio';
+    shell, a chardev spec (id sh0) for the test shell on hvc0, or None"""
     with open(os.path.join(image_dir, "cmdline")) as f:
         cmdline = f.read().strip()
     args = [
@@ -63,6 +67,9 @@ def qemu_args(image_dir, smtp_port, serial):
         args += ["-serial", "mon:stdio"]
     else:
         args += ["-chardev", serial, "-serial", "chardev:ser0", "-monitor", "none"]
+    if shell:
+        args += ["-device", "virtio-serial-device", "-chardev", shell,
+                 "-device", "virtconsole,chardev=sh0"]
     return args
 
 
@@ -75,16 +82,19 @@ class Machine:
         self.smtp_port = free_port()
         self.sock_path = os.path.join(workdir, "serial.sock")
         self.serial_log = os.path.join(workdir, "serial.log")
+        self.shell_path = os.path.join(workdir, "shell.sock")
+        self.shell_log = os.path.join(workdir, "shell.log")
         self.qemu_log = os.path.join(workdir, "qemu.log")
         self.proc = None
         self.started = None
 
     def start(self):
-        for p in (self.sock_path,):
+        for p in (self.sock_path, self.shell_path):
             if os.path.exists(p):
                 os.unlink(p)
         chardev = "socket,id=ser0,path=%s,server=on,wait=on,logfile=%s" % (self.sock_path, self.serial_log)
-        args = qemu_args(self.image_dir, self.smtp_port, chardev)
+        shell = "socket,id=sh0,path=%s,server=on,wait=off,logfile=%s" % (self.shell_path, self.shell_log)
+        args = qemu_args(self.image_dir, self.smtp_port, chardev, shell)
         with open(self.qemu_log, "w") as log:
             log.write(" ".join(args) + "\n")
             log.flush()
@@ -149,6 +159,8 @@ class Serial:
                 time.sleep(0.1)
         self.buf = ""
         self.transcript = []
+        # the port delivers a few bytes at a time: decode across reads
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def _fill(self, timeout):
         r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
@@ -157,7 +169,7 @@ class Serial:
         data = self.sock.recv(65536)
         if not data:
             raise EOFError("serial port closed (QEMU exited?)")
-        text = data.decode("utf-8", "replace").replace("\r", "")
+        text = self.decoder.decode(data).replace("\r", "")
         self.transcript.append(text)
         self.buf += text
         return True
@@ -182,47 +194,88 @@ class Serial:
         self.sock.close()
 
 
-class Console:
-    """Console - what the system test asks of the appliance's console.
+PROMPT = "mailwarden> "
 
-    Methods that the current console cannot do raise NotImplementedError;
-    run.py reports those checks as skipped."""
+
+class AdminConsole:
+    """AdminConsole - `mailwarden console` on the appliance's serial port.
+
+    Typed like a person at a terminal: characters and CR; the console
+    echoes, so a command's output is what follows the echoed line up to
+    the next prompt.  Kernel messages may interleave (they go to the same
+    port); the checks look for their own text in the output."""
+
+    def __init__(self, serial, user="admin", password="Qemu-Console-2015"):
+        self.serial = serial
+        self.user = user
+        self.password = password
+        self.first_boot = False
+
+    def _either(self, timeout):
+        m = self.serial.expect(r"(New password: |Mailwarden login: )", timeout)
+        return m.group(1) if m else None
 
     def login(self, timeout):
-        raise NotImplementedError
+        """login - set the admin password if this is the first boot, then log in"""
+        deadline = time.monotonic() + timeout
+        # ^C abandons whatever prompt is up and makes the console ask again,
+        # so a prompt printed before we started reading is not missed.
+        seen = None
+        while seen is None and time.monotonic() < deadline:
+            self.serial.send("\x03")
+            seen = self._either(min(10, max(1, deadline - time.monotonic())))
+        if seen is None:
+            return False
+        if seen.startswith("New"):
+            self.first_boot = True
+            self.serial.send(self.password + "\r")
+            if not self.serial.expect(r"Again: ", 30):
+                return False
+            self.serial.send(self.password + "\r")
+            if not self.serial.expect(r"Password set", 60):
+                return False
+            if not self.serial.expect(r"Mailwarden login: ", 30):
+                return False
+        self.serial.send(self.user + "\r")
+        if not self.serial.expect(r"Password: ", 30):
+            return False
+        self.serial.send(self.password + "\r")
+        return self.serial.expect(re.escape(PROMPT), 60) is not None
 
-    def delivered(self, token, timeout):
-        """the delivered copy of the message carrying token, or None"""
-        raise NotImplementedError
-
-    def daemon_pid(self):
-        raise NotImplementedError
-
-    def log_grep(self, pattern):
-        raise NotImplementedError
-
-    def add_signature(self, name, line):
-        """install a signature file offline and make the daemon reload"""
-        raise NotImplementedError
-
-    def track(self, token):
-        raise NotImplementedError
+    def cmd(self, line, timeout=120):
+        """cmd - the output of one command line (without echo and prompt)"""
+        self.serial.send(line + "\r")
+        m = self.serial.expect(re.escape(PROMPT), timeout)
+        if m is None:
+            raise TimeoutError("console: no prompt after %r within %d s" % (line, timeout))
+        out = m.string[:m.start()]
+        return out.split("\n", 1)[1] if "\n" in out else out
 
     def block(self, sender):
-        raise NotImplementedError
+        return self.cmd("block sender %s 0 qemu test" % sender)
 
-    def lockdown(self, on):
-        raise NotImplementedError
+    def unblock(self, sender):
+        return self.cmd("unblock sender %s" % sender)
 
-    def quarantine_list(self):
-        raise NotImplementedError
+    def lockdown(self, level):
+        return self.cmd("lockdown %d" % level)
+
+    def quarantine_list(self, state="all", n=200):
+        return self.cmd("quarantine list %s %d" % (state, n))
 
     def release(self, qid):
-        raise NotImplementedError
+        return self.cmd("quarantine release %s" % qid)
+
+    def track(self, word, value):
+        return self.cmd("track %s %s" % (word, value))
+
+    def logout(self):
+        self.serial.send("logout\r")
+        return self.serial.expect(r"Mailwarden login: ", 30) is not None
 
 
-class ShellConsole(Console):
-    """ShellConsole - the test image's root shell on ttyAMA0.
+class ShellConsole:
+    """ShellConsole - the test image's root shell on hvc0 (virtio console).
 
     Each command is bracketed by markers the shell prints (built so that
     the echoed command line never matches them), so kernel messages and
@@ -316,10 +369,12 @@ def smtp_send(port, mail_from, rcpts, data, timeout=120):
 
 
 def interactive(image_dir):
-    """interactive - boot with the serial port on this terminal (Ctrl-A X quits)"""
+    """interactive - boot with the serial port (the admin console) on this
+    terminal and the test image's root shell on a pty (Ctrl-A X quits)"""
     port = int(os.environ.get("SMTP_PORT", "2525"))
     print("SMTP forward: 127.0.0.1:%d -> guest :25; Ctrl-A X quits QEMU" % port)
-    os.execvp("qemu-system-aarch64", qemu_args(image_dir, port, "stdio"))
+    print("root shell: QEMU names the pty of 'sh0' below (screen /dev/pts/N)")
+    os.execvp("qemu-system-aarch64", qemu_args(image_dir, port, "stdio", "pty,id=sh0"))
 
 
 if __name__ == "__main__":

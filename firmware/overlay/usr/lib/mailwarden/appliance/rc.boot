@@ -9,7 +9,8 @@
 #   /data/log                          -> /var/log
 #   /data/sink/msg.*                   test image only: the "internal server"
 # First boot (no /data/.provisioned): directories, device key, hostname,
-# one-time console password (placeholder until `mailwarden console`).
+# rpi4: a one-time root password for the maintenance login on tty1.  The
+# serial console (`mailwarden console`) asks for its admin password itself.
 # Then: network, Postfix configuration from appliance.conf, Postfix.
 # mailwardend and the sink are started by init (respawn, see svc).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -77,7 +78,7 @@ provision() {
 		sed "s|^root:[^:]*:|root:$hash:|" /etc/shadow >/data/etc/shadow
 		chmod 0640 /data/etc/shadow
 		chgrp shadow /data/etc/shadow 2>/dev/null
-		say "one-time root password for the serial console: $pw (shown once; change it)"
+		say "one-time root password for the maintenance login on tty1: $pw (shown once; change it)"
 	fi
 	sync
 	touch /data/.provisioned
