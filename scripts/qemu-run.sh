@@ -1,6 +1,6 @@
 #!/bin/sh
 # qemu-run.sh - boot the qemu-virt-arm64 appliance image by hand, with its
-# serial console (115200 8N1, a root shell in the test image) on this
+# serial console (115200 8N1, `mailwarden console`) on this
 # terminal.  -snapshot: nothing is written to the image files.  The guest's
 # SMTP port 25 is forwarded to 127.0.0.1:$SMTP_PORT (default 2525); nothing
 # else leaves the emulated machine (user-mode networking, restrict=on).

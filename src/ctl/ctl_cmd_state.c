@@ -169,7 +169,7 @@ static void qlist_row(const quar_meta *m, void *arg)
 
 	x->n++;
 	ctl_fmt_time(m->time, t, sizeof(t));
-	ctl_out(x->c, "%-12.12s %-16s %-11s %-20s %s", m->id, t, m->state, ctl_cut(m->sender, 20, s, sizeof(s)),
+	ctl_out(x->c, "%-12.12s %-16s %-11s %-20s %s", m->id, t, m->state, ctl_cut(m->sender, 17, s, sizeof(s)),
 	        ctl_cut(m->reasons, 12, r, sizeof(r)));
 	ctl_out(x->c, "             %s", ctl_cut(m->subject, 64, subj, sizeof(subj)));
 }

@@ -19,7 +19,10 @@
  *	  - TCP_QUICKACK after every read (Linux clears it again by itself):
  *	    the MTA's next write is acknowledged at once, so its Nagle does
  *	    not wait on us.
- *	On a unix socket both setsockopt() calls fail harmlessly.
+ *	The listening socket is one or the other for the daemon's lifetime:
+ *	the first accepted connection tells whether it is TCP, and on a unix
+ *	socket no setsockopt() is made at all (it failed, but it was a system
+ *	call per read: about 50 per message).
  * LICENSE
  *	GPL-2.0-or-later
  */
@@ -28,6 +31,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+static volatile int on_tcp;	/* the milter socket is inet: (set at accept) */
 
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __wrap_read(int fd, void *buf, size_t len);
@@ -40,7 +45,7 @@ ssize_t __wrap_read(int fd, void *buf, size_t len)
 	static const int one = 1;
 	ssize_t n = __real_read(fd, buf, len);
 
-	if (n > 0)
+	if (n > 0 && on_tcp)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 	return n;
 }
@@ -52,6 +57,13 @@ int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *alen)
 	int c = __real_accept(fd, addr, alen);
 
 	if (c >= 0) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		if (getsockname(c, (struct sockaddr *)&ss, &sl) < 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+			return c;
+		on_tcp = 1;
 		(void)setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		(void)setsockopt(c, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 	}
