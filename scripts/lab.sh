@@ -615,10 +615,32 @@ cmd_restart_milter() {
 	have=$(postconf -c "$PF_ETC" -h smtpd_milters)
 	if [ "$want" != "$have" ]; then
 		postconf -c "$PF_ETC" -e "smtpd_milters = $want"
+		old=$(pf_smtpd_pids)
 		postfix -c "$PF_ETC" reload >/dev/null 2>&1 || true
+		wait_gone "$old"
 		say "Postfix now uses milter '${want:-none}' (reloaded)"
 	fi
 	write_env
+}
+
+# pf_smtpd_pids - the smtpd processes of this lab's Postfix master
+pf_smtpd_pids() {
+	mpid=""
+	[ -f "$PF_QUEUE/pid/master.pid" ] && mpid=$(tr -dc 0-9 <"$PF_QUEUE/pid/master.pid")
+	[ -n "$mpid" ] && pgrep -P "$mpid" -x smtpd || true
+}
+
+# wait_gone PIDS - after a reload, old smtpd processes still have the old
+# milter setting and may take one more connection: wait (bounded, 5 s)
+# until they have exited, so the next message sees the new milter
+wait_gone() {
+	n=0
+	for p in $1; do
+		while [ -d "/proc/$p" ] && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+	done
 }
 
 case ${1:-} in
