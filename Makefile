@@ -130,7 +130,7 @@ miltertest: all
 integration: all
 	BUILD_DIR=$(B) SUITES=integration sh tests/run.sh
 
-bench: deps all $(B)/bench/store_bench
+bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
 	$(MAKE) --no-print-directory bench-store
 

@@ -142,6 +142,14 @@ hwm1=$(status_kb "$pid" VmHWM 2>/dev/null || echo 0)
 printf 'big\t%s\t%s\t%s\t%s\n' "$BIG_MB" "$rss0" "$hwm1" "$big" >"$RUN_DIR/big.tsv"
 wait_drained || true
 echo "bench: big message: $big, RSS before ${rss0} kB, peak after ${hwm1} kB"
+# The same attachment size scanned by libclamav alone (no mailwardend):
+# what of the growth is libclamav's own (tests/bench/clamav_rss.c).
+head -c $((BIG_MB * 1024 * 1024 * 3 / 4)) /dev/urandom >"$RUN_DIR/big.bin"
+case $BUILD_DIR in /*) cr=$BUILD_DIR ;; *) cr=$REPO/$BUILD_DIR ;; esac
+clam=$("$cr/bench/clamav_rss" "$REPO/sigs" "$RUN_DIR/big.bin" 2>&1) || true
+rm -f "$RUN_DIR/big.bin"
+echo "bench: libclamav alone on the same size: $clam"
+printf 'clam\t%s\n' "$clam" >>"$RUN_DIR/big.tsv"
 
 # The campaign workload: RCPT reply times with and without the milter.
 camp_unix=$(timeout 300 $PY "$REPO/tests/bench/campaign.py" --port "$LAB_PORT") || camp_unix='{}'
@@ -202,6 +210,10 @@ for mode in ("none", "unix", "inet"):
         r["errors"], "" if r["rc"] == {"0"} else " (smtp-source rc %s)" % ",".join(sorted(r["rc"]))))
 lines.append("")
 for line in open(bigf):
+    if line.startswith("clam\t"):
+        lines.append("The same attachment size (%d bytes of random data) scanned by libclamav alone, "
+                     "tests/bench/clamav_rss.c: %s" % (int(mb) * 1024 * 1024 * 3 // 4, line[5:].strip()))
+        continue
     _, mb, rss0, hwm1, bj = line.rstrip("\n").split("\t", 4)
     b = json.loads(bj or "{}")
     delta = (int(hwm1 or 0) - int(rss0 or 0)) / 1024.0
