@@ -476,10 +476,15 @@ start_postfix() {
 	say "Postfix (private, config $PF_ETC) on 127.0.0.1:$LAB_PORT"
 }
 
+# pf_master_pid - the pid in this lab's Postfix master.pid (empty if none)
+pf_master_pid() {
+	[ -f "$PF_QUEUE/pid/master.pid" ] && tr -dc 0-9 <"$PF_QUEUE/pid/master.pid"
+	return 0
+}
+
 stop_postfix() {
 	[ -f "$PF_ETC/main.cf" ] || return 0
-	mpid=""
-	[ -f "$PF_QUEUE/pid/master.pid" ] && mpid=$(tr -dc 0-9 <"$PF_QUEUE/pid/master.pid")
+	mpid=$(pf_master_pid)
 	if postfix_running; then
 		postfix -c "$PF_ETC" stop >/dev/null 2>&1 || true
 	fi
@@ -625,8 +630,7 @@ cmd_restart_milter() {
 
 # pf_smtpd_pids - the smtpd processes of this lab's Postfix master
 pf_smtpd_pids() {
-	mpid=""
-	[ -f "$PF_QUEUE/pid/master.pid" ] && mpid=$(tr -dc 0-9 <"$PF_QUEUE/pid/master.pid")
+	mpid=$(pf_master_pid)
 	[ -n "$mpid" ] && pgrep -P "$mpid" -x smtpd || true
 }
 

@@ -57,7 +57,8 @@ typedef struct conn_ctx {
 	unsigned long noreply;	/* SMFIP_NR_* steps negotiated with the MTA */
 } conn_ctx;
 
-/* the actions we use, the steps we need not answer, the ones we need not see */
+/* the actions we use (also the filter's registered flags), the steps we
+ * need not answer, the ones we need not see */
 #define MW_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
 #define MW_NOREPLY (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 #define MW_NOSEND (SMFIP_NOUNKNOWN | SMFIP_NODATA)
@@ -89,11 +90,10 @@ static sfsistat step_done(const conn_ctx *c, unsigned long step)
  * the step has no reply (c->spool_failed makes cb_eom answer 451) */
 static sfsistat step_failed(SMFICTX *ctx, conn_ctx *c, unsigned long step, const char *why)
 {
-	if (c && (c->noreply & step)) {
-		c->spool_failed = 1;
-		return SMFIS_NOREPLY;
-	}
-	return milter_tempfail(ctx, why);
+	if (c == NULL || !(c->noreply & step))
+		return milter_tempfail(ctx, why);
+	c->spool_failed = 1;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
@@ -216,7 +216,7 @@ static sfsistat spool(SMFICTX *ctx, conn_ctx *c, unsigned long step, const void 
 		return step_done(c, step);
 	if (msg_write(c->msg, buf, len) < 0) {
 		log_err("%s: cannot spool message data in %s: %m", msg_queue_id(c->msg), c->cfg->tmp);
-		c->spool_failed = 1;
+		c->spool_failed = 1;	/* cb_eom answers 451 */
 		return step_failed(ctx, c, step, "Temporary failure: cannot store message, try again later");
 	}
 	return step_done(c, step);
@@ -225,8 +225,9 @@ static sfsistat spool(SMFICTX *ctx, conn_ctx *c, unsigned long step, const void 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	conn_ctx *c = get_ctx(ctx);
-	char line[1024];
-	size_t n, v;
+	const char *piece[4] = {name, ": ", value, "\r\n"};
+	size_t len[4] = {strlen(name), 2, strlen(value), 2}, i;
+	sfsistat rc = SMFIS_CONTINUE;
 
 	if (c == NULL || c->msg == NULL)
 		return step_failed(ctx, c, SMFIP_NR_HDR, "Temporary failure: no message context");
@@ -234,21 +235,9 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 		c->forged_v++;
 	else if (strcasecmp(name, "X-Mailwarden-Reasons") == 0)
 		c->forged_r++;
-	/* one write for the usual short field, four for a long one */
-	n = strlen(name);
-	v = strlen(value);
-	if (n + v + 4 <= sizeof(line)) {
-		memcpy(line, name, n);
-		memcpy(line + n, ": ", 2);
-		memcpy(line + n + 2, value, v);
-		memcpy(line + n + 2 + v, "\r\n", 2);
-		return spool(ctx, c, SMFIP_NR_HDR, line, n + v + 4);
-	}
-	if (spool(ctx, c, SMFIP_NR_HDR, name, n) == SMFIS_TEMPFAIL ||
-	    spool(ctx, c, SMFIP_NR_HDR, ": ", 2) == SMFIS_TEMPFAIL ||
-	    spool(ctx, c, SMFIP_NR_HDR, value, v) == SMFIS_TEMPFAIL)
-		return SMFIS_TEMPFAIL;
-	return spool(ctx, c, SMFIP_NR_HDR, "\r\n", 2);
+	for (i = 0; i < 4 && rc != SMFIS_TEMPFAIL; i++)
+		rc = spool(ctx, c, SMFIP_NR_HDR, piece[i], len[i]);
+	return rc;
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
@@ -361,7 +350,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 struct smfiDesc mw_filter = {
 	.xxfi_name = "mailwarden",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = MW_ACTIONS,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

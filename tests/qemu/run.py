@@ -12,8 +12,9 @@ administrator's `mailwarden console` (first-boot password, login, `track`,
 on the test image's root shell (hvc0) what its internal server received
 and what mailwardend logged.
 
-Prints one line per check, the measured times, and `N passed, N failed`
-(`, N skipped`); exit status 1 when anything failed.  QEMU is stopped by
+Prints one line per check (NOTE lines are observations, not checks), the
+measured times, and `N passed, N failed`; exit status 1 when anything
+failed or nothing passed.  QEMU is stopped by
 its PID whatever happens.
 
 Environment: IMAGE_DIR, QEMU_WORKDIR (default build/firmware/qemu-test),
@@ -328,11 +329,14 @@ def console_checks(m, sh, adm, kept):
               "not delivered in time" if text is None else "")
         again = adm.release(qid[:12])
         check("console: a second release of the %s is refused" % what, "error" in again, again.strip()[:160])
+        # count once the guest's queue is empty (bounded), so a late
+        # duplicate would be seen
+        sh.run("for i in $(seq 100); do postqueue -p | grep -q 'queue is empty' && break; sleep 0.3; done", 60)
         st, out = sh.run("grep -l -F -- '%s' /data/sink/msg.* 2>/dev/null | wc -l" % tok)
         check("console: the %s was delivered exactly once" % what, out.strip() == "1", out.strip())
     hist = adm.cmd("history 10")
     check("console: `history` records block, lockdown and release with the console user",
-          all(k in hist for k in ("block.sender", "quarantine.release")) and "admin" in hist,
+          all(k in hist for k in ("block.sender", "hold.lockdown", "quarantine.release", "admin(root)")),
           hist.strip().replace("\n", " | ")[-200:])
     check("console: logout returns to the login prompt", adm.logout())
 
@@ -392,9 +396,8 @@ def main():
                                       " ".join("%s=%.1fs" % kv for kv in times.items())))
     npass = sum(1 for r in results if r[0] == "pass")
     nfail = sum(1 for r in results if r[0] == "fail")
-    nskip = sum(1 for r in results if r[0] == "skip")
     print("serial log: %s" % m.serial_log)
-    print("%d passed, %d failed, %d skipped" % (npass, nfail, nskip))
+    print("%d passed, %d failed" % (npass, nfail))
     return 1 if nfail or not npass else 0
 
 
