@@ -182,11 +182,13 @@ install: all
 	install -m 644 etc/mailwarden.conf.sample $(DESTDIR)$(SYSCONFDIR)/mailwarden.conf.sample
 	install -m 644 sigs/*.ndb $(DESTDIR)$(DATADIR)/sigs/
 
+# Every C source and header of the tree, tests included (.clang-format).
+FORMAT_SRC = $(sort $(wildcard src/*/*.[ch] tests/*/*.[ch]))
 check-format:
-	clang-format --dry-run --Werror $(LIB_SRC) $(MILTER_SRC) $(CLI_SRC)
+	@clang-format --dry-run --Werror $(FORMAT_SRC) && echo "check-format: $(words $(FORMAT_SRC)) files formatted"
 
 format:
-	clang-format -i $(LIB_SRC) $(MILTER_SRC) $(CLI_SRC)
+	clang-format -i $(FORMAT_SRC)
 
 # The arm64 appliance (firmware/README.md).  Cross build, .deb, root
 # filesystem and images go to build/firmware/ via scripts/firmware-build.sh

@@ -96,14 +96,14 @@ typedef enum attach_type {
 } attach_type;
 
 /* Classes of a true type (bit flags). */
-#define ATF_EXEC 0x01	 /* native or bytecode executable: PE, ELF, Mach-O, class */
-#define ATF_SCRIPT 0x02	 /* script text or HTA */
+#define ATF_EXEC     0x01 /* native or bytecode executable: PE, ELF, Mach-O, class */
+#define ATF_SCRIPT   0x02 /* script text or HTA */
 #define ATF_SHORTCUT 0x04 /* LNK */
-#define ATF_DISK 0x08	 /* ISO, UDF, VHD(X), DMG: mounted with one click */
-#define ATF_ARCHIVE 0x10 /* walked with libarchive */
-#define ATF_DOC 0x20	 /* document */
-#define ATF_IMAGE 0x40	 /* picture */
-#define ATF_ACTIVE (ATF_EXEC | ATF_SCRIPT | ATF_SHORTCUT | ATF_DISK)
+#define ATF_DISK     0x08 /* ISO, UDF, VHD(X), DMG: mounted with one click */
+#define ATF_ARCHIVE  0x10 /* walked with libarchive */
+#define ATF_DOC      0x20 /* document */
+#define ATF_IMAGE    0x40 /* picture */
+#define ATF_ACTIVE   (ATF_EXEC | ATF_SCRIPT | ATF_SHORTCUT | ATF_DISK)
 
 /* Bytes of head attach_type_detect() wants (ISO/UDF descriptors sit at 32-40 KB). */
 #define ATTACH_HEAD 40960
@@ -120,19 +120,19 @@ const char *attach_type_name(attach_type t);
 unsigned attach_type_flags(attach_type t);
 
 /* Name facts (bit flags returned by attach_name_check). */
-#define ANF_EXECUTABLE 0x01	/* dangerous extension */
-#define ANF_DOUBLE_EXT 0x02	/* decoy extension before a dangerous one, or padding */
-#define ANF_BIDI 0x04		/* bidi control or invisible character */
-#define ANF_MACRO_EXT 0x08	/* .docm .xlsm .pptm ... */
-#define ANF_DOC_EXT 0x10	/* extension says document or picture */
-#define ANF_TRAILING 0x20	/* trailing dots or spaces (Windows drops them) */
-#define ANF_BAD_UTF8 0x40	/* not valid UTF-8 (judged on the bytes) */
+#define ANF_EXECUTABLE 0x01 /* dangerous extension */
+#define ANF_DOUBLE_EXT 0x02 /* decoy extension before a dangerous one, or padding */
+#define ANF_BIDI       0x04 /* bidi control or invisible character */
+#define ANF_MACRO_EXT  0x08 /* .docm .xlsm .pptm ... */
+#define ANF_DOC_EXT    0x10 /* extension says document or picture */
+#define ANF_TRAILING   0x20 /* trailing dots or spaces (Windows drops them) */
+#define ANF_BAD_UTF8   0x40 /* not valid UTF-8 (judged on the bytes) */
 
 typedef struct attach_name_info {
-	char ext[24];		/* effective extension, lower-case ASCII, "" if none */
-	char decoy[24];		/* extension before it, when a document one */
-	uint32_t bad_cp;	/* first bidi/invisible code point found */
-	const char *padding;	/* "ASCII spaces", "U+3000 spaces", "dots", ... or NULL */
+	char ext[24];        /* effective extension, lower-case ASCII, "" if none */
+	char decoy[24];      /* extension before it, when a document one */
+	uint32_t bad_cp;     /* first bidi/invisible code point found */
+	const char *padding; /* "ASCII spaces", "U+3000 spaces", "dots", ... or NULL */
 } attach_name_info;
 
 /* attach_name_check - judge a decoded UTF-8 file name (path allowed: the last component counts) */
@@ -156,6 +156,6 @@ int attach_stage(mw_scan *s);
  * by member, else 0.
  */
 int attach_scan_buffer(const mw_limits *lim, const av_engine *av, const char *tmpdir, const char *name,
-		       const char *mime_type, const void *data, size_t len, mw_verdict *v);
+                       const char *mime_type, const void *data, size_t len, mw_verdict *v);
 
 #endif

@@ -52,7 +52,7 @@
 
 #include "util/spool.h"
 
-#define READ_CHUNK (64 * 1024)
+#define READ_CHUNK  (64 * 1024)
 #define MAX_RETRIES 16
 
 /* Reader state for libarchive callbacks. */
@@ -60,7 +60,7 @@ typedef struct rd {
 	at_src src;
 	size_t pos;
 	size_t consumed;
-	unsigned char *buf;	/* READ_CHUNK, for descriptors */
+	unsigned char *buf; /* READ_CHUNK, for descriptors */
 } rd;
 
 /* rd_read - hand libarchive the next piece: a slice of memory or a pread */
@@ -134,9 +134,9 @@ static int rd_close(struct archive *a, void *cd)
 
 /* Formats we walk; filters only when built in (no external programs). */
 static int (*const formats[])(struct archive *) = {
-	archive_read_support_format_zip,  archive_read_support_format_7zip, archive_read_support_format_rar,
-	archive_read_support_format_rar5, archive_read_support_format_lha,  archive_read_support_format_cab,
-	archive_read_support_format_tar,  archive_read_support_format_cpio, archive_read_support_format_iso9660,
+    archive_read_support_format_zip,  archive_read_support_format_7zip, archive_read_support_format_rar,
+    archive_read_support_format_rar5, archive_read_support_format_lha,  archive_read_support_format_cab,
+    archive_read_support_format_tar,  archive_read_support_format_cpio, archive_read_support_format_iso9660,
 };
 
 typedef struct filter {
@@ -145,13 +145,13 @@ typedef struct filter {
 } filter;
 
 static const filter filters[] = {
-	{archive_read_support_filter_gzip, archive_zlib_version},
-	{archive_read_support_filter_bzip2, archive_bzlib_version},
-	{archive_read_support_filter_xz, archive_liblzma_version},
-	{archive_read_support_filter_lzma, archive_liblzma_version},
-	{archive_read_support_filter_lzip, archive_liblzma_version},
-	{archive_read_support_filter_zstd, archive_libzstd_version},
-	{archive_read_support_filter_compress, NULL},
+    {archive_read_support_filter_gzip, archive_zlib_version},
+    {archive_read_support_filter_bzip2, archive_bzlib_version},
+    {archive_read_support_filter_xz, archive_liblzma_version},
+    {archive_read_support_filter_lzma, archive_liblzma_version},
+    {archive_read_support_filter_lzip, archive_liblzma_version},
+    {archive_read_support_filter_zstd, archive_libzstd_version},
+    {archive_read_support_filter_compress, NULL},
 };
 
 /* at_archive_open - a reader over src; see attach_int.h */
@@ -365,8 +365,7 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 }
 
 /* at_archive_walk - see attach_int.h */
-at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path,
-			   int depth)
+at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path, int depth)
 {
 	level l;
 	struct archive_entry *e;
@@ -401,8 +400,8 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 		}
 		members++;
 		if (++c->members > c->lim->archive_max_members) {
-			bomb(&l, part, "more than %llu archive members (limit %llu)", (unsigned long long)c->members - 1,
-			     (unsigned long long)c->lim->archive_max_members);
+			bomb(&l, part, "more than %llu archive members (limit %llu)",
+			     (unsigned long long)c->members - 1, (unsigned long long)c->lim->archive_max_members);
 			rc = AW_STOPPED;
 			break;
 		}

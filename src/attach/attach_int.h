@@ -35,19 +35,19 @@ typedef struct at_ctx {
 	const av_engine *av;
 	const char *tmpdir;
 	mw_verdict *v;
-	size_t members;		/* archive members seen, whole message */
-	unsigned long long expanded; /* bytes unpacked, all levels, whole message */
-	int stopped;		/* a bomb limit was crossed: read no more archives */
-	int ppap;		/* -1 not yet looked, 0 no, 1 the text seems to carry a password */
+	size_t members;               /* archive members seen, whole message */
+	unsigned long long expanded;  /* bytes unpacked, all levels, whole message */
+	int stopped;                  /* a bomb limit was crossed: read no more archives */
+	int ppap;                     /* -1 not yet looked, 0 no, 1 the text seems to carry a password */
 	const mime_parser *ppap_mime; /* message to look in, or NULL */
 } at_ctx;
 
 /* Result of walking one archive. */
 typedef enum at_walk_rc {
-	AW_COMPLETE,	/* every member read and scanned */
-	AW_PARTIAL,	/* damaged, unsupported or encrypted parts left unread */
-	AW_STOPPED,	/* a bomb limit stopped it */
-	AW_ERROR,	/* the environment failed (temp file) */
+	AW_COMPLETE, /* every member read and scanned */
+	AW_PARTIAL,  /* damaged, unsupported or encrypted parts left unread */
+	AW_STOPPED,  /* a bomb limit stopped it */
+	AW_ERROR,    /* the environment failed (temp file) */
 } at_walk_rc;
 
 /*
@@ -57,8 +57,7 @@ typedef enum at_walk_rc {
  * ClamAV.  t is the true type of src (gz/bz2/xz/zstd may hold a single
  * compressed file, named after path without its last extension).
  */
-at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path,
-			   int depth);
+at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path, int depth);
 
 /*
  * at_judge - the rules for one piece of content (attachment or member):
@@ -67,7 +66,7 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
  * attach.archive_exec).  declared may be NULL.
  */
 attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char *declared, const char *part,
-		     int member);
+                     int member);
 
 /* at_av_scan - hand content to ClamAV (when loaded) and record av.* reasons under part */
 void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path);
@@ -79,7 +78,7 @@ void at_part_id(char *out, size_t outlen, const char *base, const char *member);
 int at_office_macros(const at_src *src, attach_type t, const char **what);
 
 /* at_ole2_dir_flags - OLE_ bits from the directory entries of OLE2 content; *what names the first macro entry */
-#define OLE_MACROS 0x01
+#define OLE_MACROS    0x01
 #define OLE_ENCRYPTED 0x02
 unsigned at_ole2_dir_flags(const at_src *src, const char **what);
 

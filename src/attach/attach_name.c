@@ -52,33 +52,52 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NAME_MAX_CP 1024
-#define ANF_PAD_MIN 3	/* ASCII spaces right before the last dot */
-#define ANF_PAD_LONG 8	/* spaces in a row anywhere */
+#define NAME_MAX_CP  1024
+#define ANF_PAD_MIN  3 /* ASCII spaces right before the last dot */
+#define ANF_PAD_LONG 8 /* spaces in a row anywhere */
 
 static const char *const dangerous_exts[] = {
-	"exe", "scr", "com", "pif", "bat", "cmd", "js", "jse", "vbs", "vbe", "vb", "wsf", "wsh", "wsc", "ws",
-	"hta", "lnk", "iso", "img", "udf", "vhd", "vhdx", "dmg", "msi", "msp", "mst", "jar", "jnlp", "ps1",
-	"ps1xml", "ps2", "ps2xml", "psc1", "psc2", "psm1", "psd1", "msh", "msh1", "msh2", "mshxml", "msh1xml",
-	"msh2xml", "chm", "hlp", "cpl", "reg", "scf", "inf", "url", "application", "gadget", "appx",
-	"appxbundle", "msix", "msixbundle", "appref-ms", "dll", "sys", "ocx", "drv", "xll", "sct", "shb", "shs",
-	"mde", "ade", "adp", "msc", "settingcontent-ms", "library-ms", "search-ms", "diagcab", "xbap",
+    "exe",        "scr",         "com",
+    "pif",        "bat",         "cmd",
+    "js",         "jse",         "vbs",
+    "vbe",        "vb",          "wsf",
+    "wsh",        "wsc",         "ws",
+    "hta",        "lnk",         "iso",
+    "img",        "udf",         "vhd",
+    "vhdx",       "dmg",         "msi",
+    "msp",        "mst",         "jar",
+    "jnlp",       "ps1",         "ps1xml",
+    "ps2",        "ps2xml",      "psc1",
+    "psc2",       "psm1",        "psd1",
+    "msh",        "msh1",        "msh2",
+    "mshxml",     "msh1xml",     "msh2xml",
+    "chm",        "hlp",         "cpl",
+    "reg",        "scf",         "inf",
+    "url",        "application", "gadget",
+    "appx",       "appxbundle",  "msix",
+    "msixbundle", "appref-ms",   "dll",
+    "sys",        "ocx",         "drv",
+    "xll",        "sct",         "shb",
+    "shs",        "mde",         "ade",
+    "adp",        "msc",         "settingcontent-ms",
+    "library-ms", "search-ms",   "diagcab",
+    "xbap",
 };
 
 static const char *const macro_exts[] = {
-	"docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppsm", "ppam", "sldm",
+    "docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppsm", "ppam", "sldm",
 };
 
 /* Names that say document or picture: decoys before .exe, and type_mismatch. */
 static const char *const doc_exts[] = {
-	"doc", "docx", "docm", "dot", "dotx", "xls", "xlsx", "xlsm", "xlsb", "csv", "ppt", "pptx", "pps", "ppsx",
-	"pdf", "rtf", "txt", "text", "log", "odt", "ods", "odp", "jtd", "jtt", "hwp", "xml", "htm", "html",
-	"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "heic", "webp",
+    "doc",  "docx", "docm", "dot",  "dotx", "xls", "xlsx", "xlsm", "xlsb", "csv",  "ppt",  "pptx", "pps",
+    "ppsx", "pdf",  "rtf",  "txt",  "text", "log", "odt",  "ods",  "odp",  "jtd",  "jtt",  "hwp",  "xml",
+    "htm",  "html", "jpg",  "jpeg", "png",  "gif", "bmp",  "tif",  "tiff", "heic", "webp",
 };
 
 /* Further decoys that are not documents. */
 static const char *const decoy_only_exts[] = {
-	"zip", "lzh", "rar", "7z", "mp3", "mp4", "wav", "avi", "mov", "wmv", "eml", "msg",
+    "zip", "lzh", "rar", "7z", "mp3", "mp4", "wav", "avi", "mov", "wmv", "eml", "msg",
 };
 
 typedef struct cp_range {
@@ -86,16 +105,14 @@ typedef struct cp_range {
 } cp_range;
 
 static const cp_range invisible_ranges[] = {
-	{0x00ad, 0x00ad}, {0x034f, 0x034f}, {0x061c, 0x061c}, {0x115f, 0x1160}, {0x17b4, 0x17b5},
-	{0x180b, 0x180e}, {0x200b, 0x200f}, {0x202a, 0x202e}, {0x2060, 0x2064}, {0x2066, 0x206f},
-	{0x3164, 0x3164}, {0xfeff, 0xfeff}, {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x1d173, 0x1d17a},
-	{0xe0000, 0xe007f},
+    {0x00ad, 0x00ad}, {0x034f, 0x034f}, {0x061c, 0x061c},   {0x115f, 0x1160},   {0x17b4, 0x17b5}, {0x180b, 0x180e},
+    {0x200b, 0x200f}, {0x202a, 0x202e}, {0x2060, 0x2064},   {0x2066, 0x206f},   {0x3164, 0x3164}, {0xfeff, 0xfeff},
+    {0xffa0, 0xffa0}, {0xfff9, 0xfffb}, {0x1d173, 0x1d17a}, {0xe0000, 0xe007f},
 };
 
 /* Blank code points other than the ASCII space used to pad names. */
 static const cp_range wide_spaces[] = {
-	{0x00a0, 0x00a0}, {0x2000, 0x200a}, {0x202f, 0x202f}, {0x205f, 0x205f}, {0x2800, 0x2800},
-	{0x3000, 0x3000},
+    {0x00a0, 0x00a0}, {0x2000, 0x200a}, {0x202f, 0x202f}, {0x205f, 0x205f}, {0x2800, 0x2800}, {0x3000, 0x3000},
 };
 
 static int in_list(const char *s, const char *const *list, size_t n)
@@ -301,9 +318,18 @@ unsigned attach_name_check(const char *name, attach_name_info *info)
 
 /* Declared MIME types that say document or picture. */
 static const char *const doc_type_prefixes[] = {
-	"image/", "text/plain", "text/csv", "application/pdf", "application/msword", "application/vnd.ms-",
-	"application/vnd.openxmlformats", "application/vnd.oasis", "application/rtf", "text/rtf",
-	"application/x-js-taro", "application/vnd.jtd",
+    "image/",
+    "text/plain",
+    "text/csv",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.ms-",
+    "application/vnd.openxmlformats",
+    "application/vnd.oasis",
+    "application/rtf",
+    "text/rtf",
+    "application/x-js-taro",
+    "application/vnd.jtd",
 };
 
 /* attach_type_declared_doc - 1 if the declared type says document or picture */

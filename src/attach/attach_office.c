@@ -47,7 +47,7 @@
 #include <string.h>
 
 #define SCAN_CHUNK (64 * 1024)
-#define CT_MAX (256 * 1024)
+#define CT_MAX     (256 * 1024)
 
 typedef struct ole_name {
 	const char *name;
@@ -57,11 +57,11 @@ typedef struct ole_name {
 } ole_name;
 
 static const ole_name ole_names[] = {
-	{"_VBA_PROJECT_CUR", 1, OLE_MACROS, "OLE2 _VBA_PROJECT_CUR storage"},
-	{"_VBA_PROJECT", 2, OLE_MACROS, "OLE2 _VBA_PROJECT stream"},
-	{"VBA", 1, OLE_MACROS, "OLE2 VBA storage"},
-	{"Macros", 1, OLE_MACROS, "OLE2 Macros storage"},
-	{"EncryptedPackage", 2, OLE_ENCRYPTED, "OLE2 EncryptedPackage"},
+    {"_VBA_PROJECT_CUR", 1, OLE_MACROS, "OLE2 _VBA_PROJECT_CUR storage"},
+    {"_VBA_PROJECT", 2, OLE_MACROS, "OLE2 _VBA_PROJECT stream"},
+    {"VBA", 1, OLE_MACROS, "OLE2 VBA storage"},
+    {"Macros", 1, OLE_MACROS, "OLE2 Macros storage"},
+    {"EncryptedPackage", 2, OLE_ENCRYPTED, "OLE2 EncryptedPackage"},
 };
 
 static const char *const ooxml_names[] = {"vbaProject.bin", "xl/macrosheets/", "[Content_Types].xml"};
@@ -214,7 +214,7 @@ int at_office_macros(const at_src *src, attach_type t, const char **what)
 attach_type at_zip_kind(const at_src *src)
 {
 	static const char *const names[] = {"[Content_Types].xml", "mimetypeapplication/vnd.oasis.opendocument",
-					    "META-INF/MANIFEST.MF"};
+	                                    "META-INF/MANIFEST.MF"};
 	unsigned f = at_src_find(src, names, MW_ARRAY_LEN(names));
 
 	if (f & 1)

@@ -52,14 +52,20 @@
 #include <string.h>
 
 #define PPAP_TEXT_MAX (64 * 1024)
-#define PPAP_PARTS 20
+#define PPAP_PARTS    20
 
 /* Words that announce a password in the message text (ASCII ones matched case-insensitively). */
 static const char *const ppap_words[] = {
-	"password", "passwd", "pass:", "pw:", "pw :", "pw\xef\xbc\x9a", "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89", /* パスワード */
-	"\xef\xbe\x8a\xef\xbe\x9f\xef\xbd\xbd\xef\xbe\x9c\xef\xbd\xb0\xef\xbe\x84\xef\xbe\x9e", /* ﾊﾟｽﾜｰﾄﾞ */
-	"\xe6\x9a\x97\xe8\xa8\xbc", /* 暗証 */
-	"\xe8\xa7\xa3\xe5\x87\x8d", /* 解凍 */
+    "password",
+    "passwd",
+    "pass:",
+    "pw:",
+    "pw :",
+    "pw\xef\xbc\x9a",
+    "\xe3\x83\x91\xe3\x82\xb9\xe3\x83\xaf\xe3\x83\xbc\xe3\x83\x89",                         /* パスワード */
+    "\xef\xbe\x8a\xef\xbe\x9f\xef\xbd\xbd\xef\xbe\x9c\xef\xbd\xb0\xef\xbe\x84\xef\xbe\x9e", /* ﾊﾟｽﾜｰﾄﾞ */
+    "\xe6\x9a\x97\xe8\xa8\xbc",                                                             /* 暗証 */
+    "\xe8\xa7\xa3\xe5\x87\x8d",                                                             /* 解凍 */
 };
 
 /* ClamAV result name prefixes and their codes; first match wins. */
@@ -67,9 +73,9 @@ static const struct {
 	const char *prefix;
 	const char *code;
 } av_codes[] = {
-	{"Heuristics.Limits.Exceeded", "av.limits"},
-	{"Heuristics.", "av.heuristic"},
-	{"", "av.infected"},
+    {"Heuristics.Limits.Exceeded", "av.limits"},
+    {"Heuristics.", "av.heuristic"},
+    {"", "av.infected"},
 };
 
 /* at_av_scan - ClamAV over one piece of content; record what it found */
@@ -162,7 +168,7 @@ static attach_type true_type(const at_src *src)
 	if (src->len >= ATTACH_TAIL)
 		tl = at_src_read(src, tail, ATTACH_TAIL, src->len - ATTACH_TAIL);
 	t = attach_type_detect(head, hl > 0 ? (size_t)hl : 0, tl == ATTACH_TAIL ? tail : NULL,
-			       tl == ATTACH_TAIL ? ATTACH_TAIL : 0, src->len);
+	                       tl == ATTACH_TAIL ? ATTACH_TAIL : 0, src->len);
 	x_free(head);
 	if (t == AT_ZIP)
 		t = at_zip_kind(src);
@@ -171,17 +177,17 @@ static attach_type true_type(const at_src *src)
 
 /* name_rules - reasons from the name alone */
 static void name_rules(at_ctx *c, unsigned nf, const attach_name_info *ni, const char *safe, const char *part,
-		       int member)
+                       int member)
 {
 	if (nf & ANF_BIDI)
 		verdict_add(c->v, "attach.rtlo", part, "U+%04lX in name %.150s", (unsigned long)ni->bad_cp, safe);
 	if (nf & ANF_DOUBLE_EXT) {
 		if (ni->decoy[0])
 			verdict_add(c->v, "attach.double_ext", part, ".%s hidden behind .%s%s%s: %.120s", ni->ext,
-				    ni->decoy, ni->padding ? " and " : "", ni->padding ? ni->padding : "", safe);
+			            ni->decoy, ni->padding ? " and " : "", ni->padding ? ni->padding : "", safe);
 		else
 			verdict_add(c->v, "attach.double_ext", part, ".%s pushed out of sight by %s: %.120s", ni->ext,
-				    ni->padding, safe);
+			            ni->padding, safe);
 	}
 	if ((nf & ANF_EXECUTABLE) && member)
 		verdict_add(c->v, "attach.archive_exec", part, "member with extension .%s: %.120s", ni->ext, safe);
@@ -190,8 +196,7 @@ static void name_rules(at_ctx *c, unsigned nf, const attach_name_info *ni, const
 }
 
 /* at_judge - see attach_int.h */
-attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char *declared, const char *part,
-		     int member)
+attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char *declared, const char *part, int member)
 {
 	attach_name_info ni;
 	char safe[MW_DETAIL_MAX];
@@ -211,9 +216,9 @@ attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char 
 	if (member && (fl & ATF_ACTIVE) && !(nf & ANF_EXECUTABLE))
 		verdict_add(c->v, "attach.archive_exec", part, "member is %s: %.120s", attach_type_name(t), safe);
 	else if (!member && (fl & (ATF_EXEC | ATF_SCRIPT | ATF_SHORTCUT)) &&
-		 ((nf & ANF_DOC_EXT) || attach_type_declared_doc(declared)))
+	         ((nf & ANF_DOC_EXT) || attach_type_declared_doc(declared)))
 		verdict_add(c->v, "attach.type_mismatch", part, "%s says document, content is %s: %.100s",
-			    (nf & ANF_DOC_EXT) ? "name" : "declared type", attach_type_name(t), safe);
+		            (nf & ANF_DOC_EXT) ? "name" : "declared type", attach_type_name(t), safe);
 	else if (!member && (fl & ATF_ACTIVE) && !(nf & ANF_EXECUTABLE))
 		verdict_add(c->v, "attach.executable", part, "content is %s: %.120s", attach_type_name(t), safe);
 	if (at_office_macros(src, t, &what))
@@ -222,13 +227,12 @@ attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char 
 		verdict_add(c->v, "attach.macro", part, "macro-enabled extension .%s: %.120s", ni.ext, safe);
 	if (t == AT_OLE2 && (at_ole2_dir_flags(src, NULL) & OLE_ENCRYPTED))
 		verdict_add(c->v, "attach.encrypted", part, "encrypted Office document %.100s%s", safe,
-			    at_ppap_note(c));
+		            at_ppap_note(c));
 	return t;
 }
 
 /* judge_leaf_in_locale - see judge_leaf */
-static int judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, const char *declared,
-				const at_src *src)
+static int judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, const char *declared, const at_src *src)
 {
 	char path[MW_DETAIL_MAX];
 	attach_type t = at_judge(c, src, name, declared, part, 0);
@@ -284,8 +288,9 @@ static int wants_judging(const mime_part *p)
 {
 	const char *type = mime_part_type(p);
 
-	return mime_part_filename(p) != NULL || (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0 &&
-						  strncmp(type, "message/", 8) != 0);
+	return mime_part_filename(p) != NULL ||
+	       (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0 &&
+	        strncmp(type, "message/", 8) != 0);
 }
 
 /* walk_parts - depth-first over the MIME tree */
@@ -335,7 +340,7 @@ int attach_stage(mw_scan *s)
 
 /* attach_scan_buffer - see attach.h */
 int attach_scan_buffer(const mw_limits *lim, const av_engine *av, const char *tmpdir, const char *name,
-		       const char *mime_type, const void *data, size_t len, mw_verdict *v)
+                       const char *mime_type, const void *data, size_t len, mw_verdict *v)
 {
 	at_ctx c;
 	at_src src = {data, -1, len};

@@ -33,7 +33,7 @@ struct av_engine {
 	unsigned int sigs;
 	size_t max_filesize;
 	size_t max_scansize;
-	int phishing;	/* the directory holds phishing databases (.pdb, .wdb, .gdb) */
+	int phishing; /* the directory holds phishing databases (.pdb, .wdb, .gdb) */
 };
 
 /* has_phishing_dbs - ClamAV's phishing checks need .pdb/.wdb/.gdb files */
@@ -48,7 +48,7 @@ static int has_phishing_dbs(const char *dir)
 	while (!found && (de = readdir(d)) != NULL) {
 		const char *dot = strrchr(de->d_name, '.');
 		if (dot && (strcmp(dot, ".pdb") == 0 || strcmp(dot, ".wdb") == 0 || strcmp(dot, ".gdb") == 0 ||
-			    strcmp(dot, ".cvd") == 0 || strcmp(dot, ".cld") == 0))
+		            strcmp(dot, ".cvd") == 0 || strcmp(dot, ".cld") == 0))
 			found = 1; /* the official daily/main databases carry them too */
 	}
 	closedir(d);
@@ -56,7 +56,7 @@ static int has_phishing_dbs(const char *dir)
 }
 
 struct av_mgr {
-	pthread_mutex_t lock;	/* protects cur */
+	pthread_mutex_t lock; /* protects cur */
 	pthread_mutex_t reload_lock;
 	av_engine *cur;
 	mw_config *cfg;
@@ -281,8 +281,8 @@ static void scan_options(struct cl_scan_options *o)
 	o->general = CL_SCAN_GENERAL_HEURISTICS;
 	o->parse = ~0U;
 	o->heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_MACROS |
-		       CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC |
-		       CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH | CL_SCAN_HEURISTIC_PHISHING_CLOAK;
+	               CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC |
+	               CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH | CL_SCAN_HEURISTIC_PHISHING_CLOAK;
 }
 
 /*
@@ -300,8 +300,8 @@ static void set_result(const av_engine *e, size_t len, av_result *res, cl_error_
 		res->status = AV_FOUND;
 		if (virname == NULL)
 			virname = e && (len > e->max_filesize || len > e->max_scansize)
-					  ? "Heuristics.Limits.Exceeded.MaxFileSize"
-					  : "Heuristics.Unnamed";
+			              ? "Heuristics.Limits.Exceeded.MaxFileSize"
+			              : "Heuristics.Unnamed";
 		mw_printable(res->name, sizeof(res->name), virname, 120, 0);
 	} else {
 		res->status = AV_ERROR;

@@ -46,7 +46,7 @@ typedef enum av_status { AV_CLEAN = 0, AV_FOUND, AV_ERROR } av_status;
 
 typedef struct av_result {
 	av_status status;
-	char name[128];	/* signature name, or error text */
+	char name[128]; /* signature name, or error text */
 } av_result;
 
 typedef struct av_info {
@@ -55,7 +55,7 @@ typedef struct av_info {
 	time_t loaded_at;
 	unsigned long reloads;
 	unsigned long failed_reloads;
-	char version[32];	/* libclamav version */
+	char version[32]; /* libclamav version */
 	char last_error[256];
 	char dir[512];
 } av_info;

@@ -42,69 +42,65 @@
 #define MW_SYSCONFDIR "/etc/mailwarden"
 #endif
 
-
-static const char usage_text[] =
-	"Usage: mailwarden COMMAND [OPTIONS]\n"
-	"\n"
-	"Mailwarden is an inline mail-gateway filter.  This command gives the\n"
-	"administrator and the tests the same verdict engine the milter uses.\n"
-	"\n"
-	"Commands:\n"
-	"  scan [OPTIONS] FILE|-   print the verdict for one message as JSON\n"
-	"  links [OPTIONS] FILE|-  every link of a message (or an HTML file): URL,\n"
-	"                          registrable domain, classes; --json for one object;\n"
-	"                          -f ADDR in a protected domain: sender is not external\n"
-	"  reasons [--json]        list every reason code, its default action and meaning\n"
-	"  config --sample         print a commented configuration with all defaults\n"
-	"  config --check          check the configuration file (exit status 0 if good)\n"
-	"  config --show           print the effective configuration\n"
-	"  quarantine list [--state-of STATE] [--limit N] [--json]\n"
-	"                          STATE: held, quarantined, released or kept\n"
-	"  quarantine show ID [--body]   metadata, reasons; --body decrypts the message\n"
-	"  quarantine release ID     deliver once through [quarantine] release_command\n"
-	"  quarantine delete ID      remove the encrypted file\n"
-	"  track [--sender A] [--domain D] [--to R] [--subject S] [--hash H] [--name N]\n"
-	"        [--link D] [--action A] [--since T] [--until T] [--limit N] [--json]\n"
-	"                          who got what: T is an age (30m, 24h, 7d) or a\n"
-	"                          date (2026-11-22 or 2026-11-22T10:00)\n"
-	"  ctl [--socket PATH] COMMAND [ARG]...   one command to mailwardend's control\n"
-	"                          socket (mailwarden ctl help lists them); exit 0 OK,\n"
-	"                          1 ERR, 4 cannot connect\n"
-	"  console [--tty DEVICE] [--baud N]   the serial console: login, then commands\n"
-	"                          (docs/console.md)\n"
-	"  help                    this text;  --version  the version\n"
-	"\n"
-	"Options (scan and config):\n"
-	"  -c, --config FILE   configuration file (default\n"
-	"                      " MW_SYSCONFDIR "/mailwarden.conf when it exists,\n"
-	"                      else the embedded defaults)\n"
-	"  -o, --set KEY=VALUE override one key, e.g. -o limits.max_mime_depth=20\n"
-	"                      or -o actions.mime.malformed=quarantine (repeatable)\n"
-	"\n"
-	"Options (scan):\n"
-	"  -s, --sigs DIR      ClamAV signature directory (like clamscan -d),\n"
-	"                      overrides paths.signatures\n"
-	"      --state DIR     state directory shared with the daemon (paths.state)\n"
-	"  -f, --from ADDR     envelope sender\n"
-	"  -r, --rcpt ADDR     envelope recipient (repeatable)\n"
-	"  -q, --quiet         print nothing; only the exit status\n"
-	"\n"
-	"scan output: one JSON object on one line:\n"
-	"  {\"action\": \"accept|tag|hold|quarantine|reject|tempfail\",\n"
-	"   \"reasons\": [{\"code\", \"detail\", \"part\", \"action\"}...], \"subject\",\n"
-	"   \"from\", \"parts\": [...], \"signatures\", \"elapsed_ms\", ...}\n"
-	"\n"
-	"Exit status of scan: 0 accept or tag, 1 hold or quarantine, 2 reject,\n"
-	"3 tempfail (e.g. no signature database), 4 could not run.\n"
-	"\n"
-	"Examples:\n"
-	"  mailwarden scan --sigs /var/lib/clamav message.eml\n"
-	"  mailwarden scan -f a@example.net -r staff@example.com - < message.eml\n"
-	"  mailwarden config --check -c /etc/mailwarden/mailwarden.conf\n"
-	"\n"
-	"See also: mailwardend --help, README.md (reason codes, configuration).\n";
-
-
+static const char usage_text[] = "Usage: mailwarden COMMAND [OPTIONS]\n"
+                                 "\n"
+                                 "Mailwarden is an inline mail-gateway filter.  This command gives the\n"
+                                 "administrator and the tests the same verdict engine the milter uses.\n"
+                                 "\n"
+                                 "Commands:\n"
+                                 "  scan [OPTIONS] FILE|-   print the verdict for one message as JSON\n"
+                                 "  links [OPTIONS] FILE|-  every link of a message (or an HTML file): URL,\n"
+                                 "                          registrable domain, classes; --json for one object;\n"
+                                 "                          -f ADDR in a protected domain: sender is not external\n"
+                                 "  reasons [--json]        list every reason code, its default action and meaning\n"
+                                 "  config --sample         print a commented configuration with all defaults\n"
+                                 "  config --check          check the configuration file (exit status 0 if good)\n"
+                                 "  config --show           print the effective configuration\n"
+                                 "  quarantine list [--state-of STATE] [--limit N] [--json]\n"
+                                 "                          STATE: held, quarantined, released or kept\n"
+                                 "  quarantine show ID [--body]   metadata, reasons; --body decrypts the message\n"
+                                 "  quarantine release ID     deliver once through [quarantine] release_command\n"
+                                 "  quarantine delete ID      remove the encrypted file\n"
+                                 "  track [--sender A] [--domain D] [--to R] [--subject S] [--hash H] [--name N]\n"
+                                 "        [--link D] [--action A] [--since T] [--until T] [--limit N] [--json]\n"
+                                 "                          who got what: T is an age (30m, 24h, 7d) or a\n"
+                                 "                          date (2026-11-22 or 2026-11-22T10:00)\n"
+                                 "  ctl [--socket PATH] COMMAND [ARG]...   one command to mailwardend's control\n"
+                                 "                          socket (mailwarden ctl help lists them); exit 0 OK,\n"
+                                 "                          1 ERR, 4 cannot connect\n"
+                                 "  console [--tty DEVICE] [--baud N]   the serial console: login, then commands\n"
+                                 "                          (docs/console.md)\n"
+                                 "  help                    this text;  --version  the version\n"
+                                 "\n"
+                                 "Options (scan and config):\n"
+                                 "  -c, --config FILE   configuration file (default\n"
+                                 "                      " MW_SYSCONFDIR "/mailwarden.conf when it exists,\n"
+                                 "                      else the embedded defaults)\n"
+                                 "  -o, --set KEY=VALUE override one key, e.g. -o limits.max_mime_depth=20\n"
+                                 "                      or -o actions.mime.malformed=quarantine (repeatable)\n"
+                                 "\n"
+                                 "Options (scan):\n"
+                                 "  -s, --sigs DIR      ClamAV signature directory (like clamscan -d),\n"
+                                 "                      overrides paths.signatures\n"
+                                 "      --state DIR     state directory shared with the daemon (paths.state)\n"
+                                 "  -f, --from ADDR     envelope sender\n"
+                                 "  -r, --rcpt ADDR     envelope recipient (repeatable)\n"
+                                 "  -q, --quiet         print nothing; only the exit status\n"
+                                 "\n"
+                                 "scan output: one JSON object on one line:\n"
+                                 "  {\"action\": \"accept|tag|hold|quarantine|reject|tempfail\",\n"
+                                 "   \"reasons\": [{\"code\", \"detail\", \"part\", \"action\"}...], \"subject\",\n"
+                                 "   \"from\", \"parts\": [...], \"signatures\", \"elapsed_ms\", ...}\n"
+                                 "\n"
+                                 "Exit status of scan: 0 accept or tag, 1 hold or quarantine, 2 reject,\n"
+                                 "3 tempfail (e.g. no signature database), 4 could not run.\n"
+                                 "\n"
+                                 "Examples:\n"
+                                 "  mailwarden scan --sigs /var/lib/clamav message.eml\n"
+                                 "  mailwarden scan -f a@example.net -r staff@example.com - < message.eml\n"
+                                 "  mailwarden config --check -c /etc/mailwarden/mailwarden.conf\n"
+                                 "\n"
+                                 "See also: mailwardend --help, README.md (reason codes, configuration).\n";
 
 static void add_str(const char ***v, size_t *n, const char *s)
 {
@@ -201,7 +197,8 @@ static int cmd_scan(cli_opts *o)
 			goto out;
 		}
 	}
-	if (av_global_init(err, sizeof(err)) < 0 || (av = av_engine_load(cfg->signatures, cfg, err, sizeof(err))) == NULL)
+	if (av_global_init(err, sizeof(err)) < 0 ||
+	    (av = av_engine_load(cfg->signatures, cfg, err, sizeof(err))) == NULL)
 		fprintf(stderr, "mailwarden scan: antivirus: %s (verdict: tempfail)\n", err);
 	lists = lists_new();
 	if (lists_load_dir(lists, cfg->lists, err, sizeof(err)) < 0) {
@@ -238,7 +235,7 @@ static int cmd_scan(cli_opts *o)
 			size_t k;
 			for (k = 0; k < rv[i].nreasons; k++)
 				verdict_add(&res->verdict, rv[i].reasons[k].code, rv[i].reasons[k].part, "%s",
-					    rv[i].reasons[k].detail);
+				            rv[i].reasons[k].detail);
 		}
 		config_apply_verdict(cfg, &res->verdict);
 		res->size = msg_size(m);
@@ -424,34 +421,47 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-	{"scan", cmd_scan, "print the verdict for one message as JSON"},
-	{"links", cmd_links, "every link of a message with domain and classes"},
-	{"reasons", cmd_reasons, "list reason codes"},
-	{"config", cmd_config, "sample, check or show the configuration"},
-	{"quarantine", cmd_quarantine, "list, show, release or delete quarantined mail"},
-	{"track", cmd_track, "find messages by sender, recipient, subject, attachment, link, time"},
-	{"ctl", cmd_ctl, "one command to the daemon's control socket"},
-	{"console", cmd_console, "the serial console"},
-	{"help", cmd_help, "usage"},
+    {"scan", cmd_scan, "print the verdict for one message as JSON"},
+    {"links", cmd_links, "every link of a message with domain and classes"},
+    {"reasons", cmd_reasons, "list reason codes"},
+    {"config", cmd_config, "sample, check or show the configuration"},
+    {"quarantine", cmd_quarantine, "list, show, release or delete quarantined mail"},
+    {"track", cmd_track, "find messages by sender, recipient, subject, attachment, link, time"},
+    {"ctl", cmd_ctl, "one command to the daemon's control socket"},
+    {"console", cmd_console, "the serial console"},
+    {"help", cmd_help, "usage"},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'o'},
-		{"sigs", required_argument, NULL, 's'},	  {"state", required_argument, NULL, 'S'},
-		{"from", required_argument, NULL, 'f'},	  {"rcpt", required_argument, NULL, 'r'},
-		{"quiet", no_argument, NULL, 'q'},	  {"json", no_argument, NULL, 'j'},
-		{"sample", no_argument, NULL, 'A'},	  {"check", no_argument, NULL, 'K'},
-		{"show", no_argument, NULL, 'W'},	  {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	  {"body", no_argument, NULL, 'B'},
-		{"limit", required_argument, NULL, 'L'},  {"sender", required_argument, NULL, 1001},
-		{"domain", required_argument, NULL, 1002}, {"subject", required_argument, NULL, 1003},
-		{"hash", required_argument, NULL, 1004},  {"name", required_argument, NULL, 1005},
-		{"link", required_argument, NULL, 1006},  {"action", required_argument, NULL, 1007},
-		{"since", required_argument, NULL, 1008}, {"until", required_argument, NULL, 1009},
-		{"to", required_argument, NULL, 1010},	  {"state-of", required_argument, NULL, 1011},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"set", required_argument, NULL, 'o'},
+	    {"sigs", required_argument, NULL, 's'},
+	    {"state", required_argument, NULL, 'S'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"rcpt", required_argument, NULL, 'r'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"sample", no_argument, NULL, 'A'},
+	    {"check", no_argument, NULL, 'K'},
+	    {"show", no_argument, NULL, 'W'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"body", no_argument, NULL, 'B'},
+	    {"limit", required_argument, NULL, 'L'},
+	    {"sender", required_argument, NULL, 1001},
+	    {"domain", required_argument, NULL, 1002},
+	    {"subject", required_argument, NULL, 1003},
+	    {"hash", required_argument, NULL, 1004},
+	    {"name", required_argument, NULL, 1005},
+	    {"link", required_argument, NULL, 1006},
+	    {"action", required_argument, NULL, 1007},
+	    {"since", required_argument, NULL, 1008},
+	    {"until", required_argument, NULL, 1009},
+	    {"to", required_argument, NULL, 1010},
+	    {"state-of", required_argument, NULL, 1011},
+	    {NULL, 0, NULL, 0},
 	};
 	cli_opts o;
 	const command *cmd = NULL;

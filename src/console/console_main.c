@@ -441,9 +441,9 @@ static void remote(console *c, ctl_req *req)
 static const struct {
 	const char *name, *help;
 } local_cmds[] = {
-	{"passwd", "change your console password (the current one first)"},
-	{"logout", "end the session (also ^D on an empty line)"},
-	{"exit", "end the session and the console (getty starts a new one)"},
+    {"passwd", "change your console password (the current one first)"},
+    {"logout", "end the session (also ^D on an empty line)"},
+    {"exit", "end the session and the console (getty starts a new one)"},
 };
 
 static void local_help(console *c, const char *topic)
@@ -462,7 +462,7 @@ static void local_help(console *c, const char *topic)
 		ctl_help(&b, topic);
 	if (topic == NULL)
 		buf_puts(&b, "Keys: Backspace/DEL erase, ^U line, ^W word, ^C cancel, arrows and ^P/^N\n"
-			     "history, TAB completes.  Quote words with spaces: \"two words\".\n");
+		             "history, TAB completes.  Quote words with spaces: \"two words\".\n");
 	rest = b.p;
 	while (rest && *rest && (line = strsep(&rest, "\n")) != NULL)
 		if (*line || rest)

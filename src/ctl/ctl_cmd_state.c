@@ -292,7 +292,6 @@ int ctl_run_quar_delete(ctl_conn *c, size_t argc, char **argv)
 
 /* ---- track ---- */
 
-
 static void track_row(const store_track_row *r, void *arg)
 {
 	ctl_conn *c = arg;

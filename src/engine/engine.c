@@ -54,7 +54,7 @@ int engine_over_budget(mw_scan *st, const char *where)
 		return 0;
 	st->timed_out = 1;
 	verdict_add(st->verdict, "engine.timeout", "", "scan exceeded limits.scan_time (%zu ms) before %s",
-		    st->env->cfg->lim.scan_time, where);
+	            st->env->cfg->lim.scan_time, where);
 	return 1;
 }
 
@@ -63,7 +63,7 @@ static stage_rc stage_size(mw_scan *st)
 {
 	if (msg_too_big(st->msg)) {
 		verdict_add(st->verdict, "msg.too_big", "", "message of %zu bytes exceeds %zu", msg_size(st->msg),
-			    st->env->cfg->lim.max_message_size);
+		            st->env->cfg->lim.max_message_size);
 		return STAGE_STOP;
 	}
 	return STAGE_NEXT;
@@ -104,7 +104,7 @@ static stage_rc stage_mime(mw_scan *st)
 	for (i = 0; i < n; i++) {
 		const mime_problem *p = mime_problem_get(st->mime, i);
 		verdict_add(st->verdict, p->kind == MIME_PROB_LIMITS ? "mime.limits" : "mime.malformed", p->part, "%s",
-			    p->detail);
+		            p->detail);
 	}
 	return STAGE_NEXT;
 }
@@ -113,11 +113,8 @@ static stage_rc stage_mime(mw_scan *st)
 static int av_record(mw_scan *st, const av_result *r, const char *part)
 {
 	switch (r->status) {
-	case AV_CLEAN:
-		return 0;
-	case AV_ERROR:
-		verdict_add(st->verdict, "av.error", part, "%s", r->name);
-		return 0;
+	case AV_CLEAN: return 0;
+	case AV_ERROR: verdict_add(st->verdict, "av.error", part, "%s", r->name); return 0;
 	case AV_FOUND:
 		if (strncmp(r->name, "Heuristics.Limits.Exceeded", 26) == 0)
 			verdict_add(st->verdict, "av.limits", part, "%s", r->name);
@@ -223,12 +220,8 @@ static stage_rc stage_policy(mw_scan *st)
 }
 
 static const stage stage_table[] = {
-	{"size", stage_size},
-	{"mime", stage_mime},
-	{"links", stage_links},
-	{"attach", stage_attach},
-	{"av", stage_av},
-	{"sender", stage_sender},
+    {"size", stage_size},     {"mime", stage_mime}, {"links", stage_links},
+    {"attach", stage_attach}, {"av", stage_av},     {"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};
@@ -324,8 +317,8 @@ void engine_add_domain(mw_result *res, const char *domain)
 		if (strcmp(res->domains[i], domain) == 0)
 			return;
 	if (res->ndomains < MW_RESULT_DOMAINS)
-		mw_printable(res->domains[res->ndomains++], sizeof(res->domains[0]), domain, sizeof(res->domains[0]) - 4,
-			     1);
+		mw_printable(res->domains[res->ndomains++], sizeof(res->domains[0]), domain,
+		             sizeof(res->domains[0]) - 4, 1);
 }
 
 time_t engine_now(const mw_env *env)

@@ -45,7 +45,7 @@
 #include "util/spool.h"
 #include "util/util.h"
 
-#define MW_RCPT_MAX 1000	/* recipients kept per message (SMTP allows 100 minimum) */
+#define MW_RCPT_MAX 1000 /* recipients kept per message (SMTP allows 100 minimum) */
 
 typedef struct mw_msg mw_msg;
 
@@ -56,8 +56,8 @@ void msg_set_client(mw_msg *m, const char *addr, const char *name, const char *h
 void msg_set_sender(mw_msg *m, const char *addr);
 void msg_add_rcpt(mw_msg *m, const char *addr);
 int msg_write(mw_msg *m, const void *buf, size_t len);
-size_t msg_size(const mw_msg *m);	/* bytes received, stored or not */
-int msg_too_big(const mw_msg *m);	/* more than limits.max_message_size received */
+size_t msg_size(const mw_msg *m); /* bytes received, stored or not */
+int msg_too_big(const mw_msg *m); /* more than limits.max_message_size received */
 const char *msg_queue_id(const mw_msg *m);
 const char *msg_sender(const mw_msg *m);
 size_t msg_rcpt_count(const mw_msg *m);
@@ -75,30 +75,30 @@ typedef struct mw_part_info {
 } mw_part_info;
 
 typedef struct mw_att {
-	char name[160];		/* UTF-8; members of archives as "outer.zip/inner.exe" */
-	char type[64];		/* true type when known, else declared */
-	char sha256[65];	/* hex, "" when not computed */
+	char name[160];  /* UTF-8; members of archives as "outer.zip/inner.exe" */
+	char type[64];   /* true type when known, else declared */
+	char sha256[65]; /* hex, "" when not computed */
 } mw_att;
 
 typedef struct mw_result {
 	mw_verdict verdict;
-	char subject[300];	/* decoded, UTF-8, cut */
-	char from[300];		/* header From, decoded */
+	char subject[300]; /* decoded, UTF-8, cut */
+	char from[300];    /* header From, decoded */
 	char message_id[200];
 	size_t size;
-	size_t nparts;		/* parts in the message */
-	size_t nparts_listed;	/* entries in parts[] */
+	size_t nparts;        /* parts in the message */
+	size_t nparts_listed; /* entries in parts[] */
 	mw_part_info parts[MW_RESULT_PARTS];
-	unsigned long av_sigs;	/* signatures in the engine used, 0 if none */
-	size_t nlinks;		/* URLs found by the links stage */
-	size_t nattachments;	/* leaf parts that are attachments (named or not text) */
-	size_t nactive;		/* attachments that are neither text nor images */
-	char fingerprint[65];	/* campaign fingerprint of subject+body skeleton, or "" */
+	unsigned long av_sigs; /* signatures in the engine used, 0 if none */
+	size_t nlinks;         /* URLs found by the links stage */
+	size_t nattachments;   /* leaf parts that are attachments (named or not text) */
+	size_t nactive;        /* attachments that are neither text nor images */
+	char fingerprint[65];  /* campaign fingerprint of subject+body skeleton, or "" */
 #define MW_RESULT_ATTS 32
-	size_t natts;		/* attachments listed (archive members included, by the attach stage) */
+	size_t natts; /* attachments listed (archive members included, by the attach stage) */
 	mw_att atts[MW_RESULT_ATTS];
 #define MW_RESULT_DOMAINS 32
-	size_t ndomains;	/* distinct registrable domains of links */
+	size_t ndomains; /* distinct registrable domains of links */
 	char domains[MW_RESULT_DOMAINS][80];
 } mw_result;
 
@@ -112,13 +112,13 @@ struct mw_store;
 struct mw_quar;
 typedef struct mw_env {
 	const mw_config *cfg;
-	const mw_lists *lists;	/* may be NULL: every list empty */
-	const av_engine *av;	/* may be NULL: no database, av.unavailable */
-	struct mw_store *store;	/* may be NULL: no sender history (stateless scan) */
-	int store_required;	/* 1: a NULL store means store.unavailable (the daemon) */
-	struct mw_quar *quar;	/* may be NULL: quarantine actions tempfail */
-	int rescan;		/* 1: a rescan of held/quarantined/kept mail: no history, no holds */
-	time_t now;		/* 0: the real clock */
+	const mw_lists *lists;  /* may be NULL: every list empty */
+	const av_engine *av;    /* may be NULL: no database, av.unavailable */
+	struct mw_store *store; /* may be NULL: no sender history (stateless scan) */
+	int store_required;     /* 1: a NULL store means store.unavailable (the daemon) */
+	struct mw_quar *quar;   /* may be NULL: quarantine actions tempfail */
+	int rescan;             /* 1: a rescan of held/quarantined/kept mail: no history, no holds */
+	time_t now;             /* 0: the real clock */
 } mw_env;
 
 /* engine_now - env->now or the clock */
@@ -141,14 +141,14 @@ void engine_rcpt(const mw_env *env, const char *sender, const char *rcpt, const 
 typedef struct mw_scan {
 	mw_msg *msg;
 	const mw_env *env;
-	mime_parser *mime;	/* NULL until the mime stage ran */
+	mime_parser *mime; /* NULL until the mime stage ran */
 	mw_result *res;
 	mw_verdict *verdict;
 	/* leaves the attach stage gave to ClamAV member by member: the av stage skips them */
 	const mime_part *av_done[MW_AV_DONE_MAX];
 	size_t nav_done;
-	double deadline_ms;	/* mw_now_ms() past which the scan stops: limits.scan_time */
-	int timed_out;		/* engine.timeout recorded */
+	double deadline_ms; /* mw_now_ms() past which the scan stops: limits.scan_time */
+	int timed_out;      /* engine.timeout recorded */
 } mw_scan;
 
 /* engine_over_budget - 1 (and engine.timeout recorded once) when the scan

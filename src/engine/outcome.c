@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #define OUTCOME_BATCH 1000
-#define ARGV_MAX 32
+#define ARGV_MAX      32
 
 static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, quar_meta *meta)
 {
@@ -52,7 +52,7 @@ static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, 
 }
 
 int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	quar_meta *meta;
 	time_t now = engine_now(env);
@@ -128,7 +128,7 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 }
 
 void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *client, const char *sender,
-			const char *rcpt, const mw_verdict *v)
+                        const char *rcpt, const mw_verdict *v)
 {
 	store_track_rec r;
 	mw_buf reasons;
@@ -220,8 +220,8 @@ void outcome_set_runner(const outcome_runner *r)
 	runner = r ? r : &local_runner;
 }
 
-int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts,
-			 char **argv, size_t max, char *buf, size_t buflen, char *err, size_t errlen)
+int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts, char **argv,
+                         size_t max, char *buf, size_t buflen, char *err, size_t errlen)
 {
 	char *save = NULL, *tok;
 	size_t argc = 0, i;
@@ -266,7 +266,7 @@ static int run_release(const mw_env *env, quar_meta *meta, const mw_spool *raw, 
 	long h;
 
 	if (outcome_release_argv(env->cfg->release_command, meta->sender, meta->rcpts, meta->nrcpts, argv,
-				 MW_ARRAY_LEN(argv), cmdbuf, sizeof(cmdbuf), err, errlen) < 0)
+	                         MW_ARRAY_LEN(argv), cmdbuf, sizeof(cmdbuf), err, errlen) < 0)
 		return -1;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -305,7 +305,8 @@ static int run_release(const mw_env *env, quar_meta *meta, const mw_spool *raw, 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && (size_t)off == spool_size(raw))
 		rc = 0;
 	else
-		snprintf(err, errlen, "%s failed (exit status %d)", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		snprintf(err, errlen, "%s failed (exit status %d)", argv[0],
+		         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return rc;
 }
 
@@ -331,7 +332,8 @@ int outcome_release(const mw_env *env, const char *id, const char *who, char *er
 		goto out;
 	}
 	if ((c = quar_claim(env->quar, id, from, "releasing")) != 1) {
-		snprintf(err, errlen, c == 0 ? "message %.40s is being released already" : "quarantine index error", id);
+		snprintf(err, errlen, c == 0 ? "message %.40s is being released already" : "quarantine index error",
+		         id);
 		goto out;
 	}
 	raw = spool_new(env->cfg->lim.spool_memory, env->cfg->tmp);
@@ -342,7 +344,7 @@ int outcome_release(const mw_env *env, const char *id, const char *who, char *er
 	}
 	quar_claim(env->quar, id, "releasing", "released");
 	log_info("%s: released quarantined message %s (from=<%.100s>, %zu recipient(s)) by %s", meta->queue_id, id,
-		 meta->sender, meta->nrcpts, who);
+	         meta->sender, meta->nrcpts, who);
 	rc = 0;
 out:
 	spool_free(raw);
@@ -450,7 +452,7 @@ int outcome_due_holds(const mw_env *env)
 			engine_reasons_line(&res->verdict, &reasons);
 			quar_claim(env->quar, b->ids[i], "rescanning", "quarantined");
 			log_warn("%s: held message %s kept in quarantine after rescan: %s%s", meta->queue_id, b->ids[i],
-				 reasons.p, sender_blocked(env, meta->sender) ? " (sender blocked meanwhile)" : "");
+			         reasons.p, sender_blocked(env, meta->sender) ? " (sender blocked meanwhile)" : "");
 			buf_free(&reasons);
 			done++;
 		}
@@ -480,8 +482,8 @@ static void late_detection(const mw_env *env, const char *id, const quar_meta *m
 		snprintf(rcpts + len, sizeof(rcpts) - len, "%s%s", i ? ", " : "", meta->rcpts[i]);
 	}
 	snprintf(text, sizeof(text),
-		 "delivered message %s (queue id %s, subject \"%.80s\") from %s to %s now matches %s (part %s)", id,
-		 meta->queue_id, meta->subject, meta->sender, rcpts, hit->detail, hit->part);
+	         "delivered message %s (queue id %s, subject \"%.80s\") from %s to %s now matches %s (part %s)", id,
+	         meta->queue_id, meta->subject, meta->sender, rcpts, hit->detail, hit->part);
 	if (env->store) {
 		store_block b;
 		store_alert(env->store, now, "retro.av", text);
@@ -532,7 +534,7 @@ static int rescan_state(const mw_env *env, const char *state)
 			buf_init(&reasons, 500);
 			engine_reasons_line(&res->verdict, &reasons);
 			log_warn("%s: %s message %s now matches a signature: %s", meta->queue_id, state, b->ids[i],
-				 reasons.p);
+			         reasons.p);
 			if (strcmp(state, "held") == 0)
 				quar_claim(env->quar, b->ids[i], "held", "quarantined");
 			buf_free(&reasons);

@@ -70,19 +70,19 @@ int outcome_reap(pid_t pid, int timeout_s, int *status, char *err, size_t errlen
 void outcome_set_runner(const outcome_runner *r);
 
 /* outcome_release_argv - the argv a release runs: release_command tokens, -f SENDER -- RCPTS; -1 if unsafe */
-int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts,
-			 char **argv, size_t max, char *buf, size_t buflen, char *err, size_t errlen);
+int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts, char **argv,
+                         size_t max, char *buf, size_t buflen, char *err, size_t errlen);
 
 /* outcome_store - write a held or quarantined message (or a retro copy: keep=1) durably */
 int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,
-		  size_t errlen);
+                  size_t errlen);
 
 /* outcome_track - log the message in the tracking tables (errors are logged, not fatal) */
 void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, const char *stage, const char *quar_id);
 
 /* outcome_track_rcpt - log a recipient refused at RCPT time */
 void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *client, const char *sender,
-			const char *rcpt, const mw_verdict *v);
+                        const char *rcpt, const mw_verdict *v);
 
 /* outcome_release - deliver a held or quarantined message once */
 int outcome_release(const mw_env *env, const char *id, const char *who, char *err, size_t errlen);

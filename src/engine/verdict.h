@@ -36,15 +36,15 @@ typedef enum mw_action {
 } mw_action;
 
 #define MW_MAX_REASONS 32
-#define MW_CODE_MAX 40
-#define MW_DETAIL_MAX 200
-#define MW_PART_MAX 48
+#define MW_CODE_MAX    40
+#define MW_DETAIL_MAX  200
+#define MW_PART_MAX    48
 
 typedef struct mw_reason {
 	char code[MW_CODE_MAX];
 	char detail[MW_DETAIL_MAX];
 	char part[MW_PART_MAX];
-	mw_action action;	/* filled in by verdict_finish() */
+	mw_action action; /* filled in by verdict_finish() */
 } mw_reason;
 
 typedef struct mw_verdict {
@@ -81,7 +81,7 @@ void verdict_init(mw_verdict *v);
  * printable here.  Identical code+detail+part entries are kept once.
  */
 void verdict_add(mw_verdict *v, const char *code, const char *part, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* verdict_has - 1 if a reason with this code (or prefix ending in '.') is present */
 int verdict_has(const mw_verdict *v, const char *code);

@@ -50,18 +50,18 @@ typedef struct conn_ctx {
 	char name[256];
 	char helo[256];
 	mw_msg *msg;
-	mw_config *cfg;		/* references for this message: a rule change */
-	mw_lists *lists;	/* applies from the next message on */
+	mw_config *cfg;  /* references for this message: a rule change */
+	mw_lists *lists; /* applies from the next message on */
 	int spool_failed;
-	int forged_v, forged_r;	/* X-Mailwarden-* headers seen from outside */
-	unsigned long noreply;	/* SMFIP_NR_* steps negotiated with the MTA */
+	int forged_v, forged_r; /* X-Mailwarden-* headers seen from outside */
+	unsigned long noreply;  /* SMFIP_NR_* steps negotiated with the MTA */
 } conn_ctx;
 
 /* the actions we use (also the filter's registered flags), the steps we
  * need not answer, the ones we need not see */
 #define MW_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
 #define MW_NOREPLY (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
-#define MW_NOSEND (SMFIP_NOUNKNOWN | SMFIP_NODATA)
+#define MW_NOSEND  (SMFIP_NOUNKNOWN | SMFIP_NODATA)
 
 static conn_ctx *get_ctx(SMFICTX *ctx)
 {
@@ -96,9 +96,8 @@ static sfsistat step_failed(SMFICTX *ctx, conn_ctx *c, unsigned long step, const
 	return SMFIS_NOREPLY;
 }
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-			     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-			     unsigned long *pf3)
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+                             unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	conn_ctx *c = get_ctx(ctx);
 
@@ -119,7 +118,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	conn_ctx *c = get_ctx(ctx);
 
-	if (c == NULL) {	/* an MTA without option negotiation */
+	if (c == NULL) { /* an MTA without option negotiation */
 		c = x_calloc(1, sizeof(*c));
 		smfi_setpriv(ctx, c);
 	}
@@ -201,7 +200,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		mw_printable(from, sizeof(from), msg_sender(c->msg), 100, 1);
 		mw_printable(to, sizeof(to), addr, 100, 1);
 		log_info("%s: client=%s[%s] from=<%s> to=<%s> stage=rcpt action=%s reasons=%s", qid ? qid : "NOQUEUE",
-			 c->name, c->addr, from, to, action_name(v.action), reasons.p);
+		         c->name, c->addr, from, to, action_name(v.action), reasons.p);
 		buf_free(&reasons);
 		return rc;
 	}
@@ -216,7 +215,7 @@ static sfsistat spool(SMFICTX *ctx, conn_ctx *c, unsigned long step, const void 
 		return step_done(c, step);
 	if (msg_write(c->msg, buf, len) < 0) {
 		log_err("%s: cannot spool message data in %s: %m", msg_queue_id(c->msg), c->cfg->tmp);
-		c->spool_failed = 1;	/* cb_eom answers 451 */
+		c->spool_failed = 1; /* cb_eom answers 451 */
 		return step_failed(ctx, c, step, "Temporary failure: cannot store message, try again later");
 	}
 	return step_done(c, step);
@@ -269,16 +268,16 @@ static void log_verdict(const conn_ctx *c, const mw_result *res, const char *qua
 	for (i = 0; i < res->verdict.nreasons; i++) {
 		const mw_reason *r = &res->verdict.reasons[i];
 		buf_printf(&reasons, "%s%s%s%s%s%s", i ? "," : "", r->code, r->part[0] ? "@" : "", r->part,
-			   r->detail[0] ? ":" : "", r->detail);
+		           r->detail[0] ? ":" : "", r->detail);
 	}
 	if (res->verdict.nreasons == 0)
 		buf_puts(&reasons, "none");
 	mw_printable(from, sizeof(from), msg_sender(c->msg), 100, 1);
 	mw_printable(rcpt, sizeof(rcpt), msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", 100, 1);
 	log_info("%s: client=%s[%s] from=<%s> to=<%s>%s nrcpt=%zu size=%zu action=%s reasons=%s ms=%.1f%s%s",
-		 msg_queue_id(c->msg), c->name, c->addr, from, rcpt, msg_rcpt_count(c->msg) > 1 ? ",..." : "",
-		 msg_rcpt_count(c->msg), msg_size(c->msg), action_name(res->verdict.action), reasons.p,
-		 res->verdict.elapsed_ms, quar_id && *quar_id ? " quarantine=" : "", quar_id ? quar_id : "");
+	         msg_queue_id(c->msg), c->name, c->addr, from, rcpt, msg_rcpt_count(c->msg) > 1 ? ",..." : "",
+	         msg_rcpt_count(c->msg), msg_size(c->msg), action_name(res->verdict.action), reasons.p,
+	         res->verdict.elapsed_ms, quar_id && *quar_id ? " quarantine=" : "", quar_id ? quar_id : "");
 	buf_free(&reasons);
 }
 
@@ -319,7 +318,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	log_verdict(c, res, qid_store);
 	outcome_track(&env, c->msg, res, "eom", qid_store);
 	ctl_stats_verdict("eom", msg_queue_id(c->msg), msg_sender(c->msg),
-			  msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", msg_rcpt_count(c->msg), &res->verdict);
+	                  msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", msg_rcpt_count(c->msg), &res->verdict);
 	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r, qid_store);
 	x_free(res);
 	msg_reset(c);
@@ -348,18 +347,18 @@ static sfsistat cb_close(SMFICTX *ctx)
 }
 
 struct smfiDesc mw_filter = {
-	.xxfi_name = "mailwarden",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = MW_ACTIONS,
-	.xxfi_connect = cb_connect,
-	.xxfi_helo = cb_helo,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_envrcpt = cb_envrcpt,
-	.xxfi_header = cb_header,
-	.xxfi_eoh = cb_eoh,
-	.xxfi_body = cb_body,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_negotiate = cb_negotiate,
+    .xxfi_name = "mailwarden",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = MW_ACTIONS,
+    .xxfi_connect = cb_connect,
+    .xxfi_helo = cb_helo,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_negotiate = cb_negotiate,
 };

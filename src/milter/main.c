@@ -66,43 +66,42 @@ static pthread_cond_t reload_cv = PTHREAD_COND_INITIALIZER;
 static int reload_requested;
 static volatile int stopping;
 
-static const char usage_text[] =
-	"Usage: mailwardend [OPTIONS]\n"
-	"\n"
-	"The Mailwarden milter daemon.  Postfix or Sendmail hands it every inbound\n"
-	"message; it scans MIME parts with libclamav in process and answers\n"
-	"accept (adding X-Mailwarden-Verdict and X-Mailwarden-Reasons headers),\n"
-	"reject (550 5.7.1), quarantine or tempfail (451 4.7.1).\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE    configuration file; default\n"
-	"                       " MW_SYSCONFDIR "/mailwarden.conf when it exists,\n"
-	"                       else the embedded defaults\n"
-	"  -o, --set KEY=VALUE  override a key, e.g. -o paths.signatures=/var/lib/clamav\n"
-	"                       (repeatable; see `mailwarden config --sample`)\n"
-	"  -p, --socket SPEC    milter socket, overrides daemon.socket:\n"
-	"                       unix:/path (or local:/path) or inet:PORT@127.0.0.1\n"
-	"  -u, --user USER      user to run as after binding when started as root\n"
-	"                       (daemon.user; `mailwarden`, else `nobody`)\n"
-	"  -P, --pidfile FILE   write the process id here (daemon.pidfile)\n"
-	"  -f, --foreground     do not detach; log to stderr instead of syslog (mail)\n"
-	"  -d, --debug          log debugging detail\n"
-	"  -t, --check-config   check the configuration; errors show file:line\n"
-	"  -h, --help           this text\n"
-	"  -V, --version        print the version and the libclamav version\n"
-	"\n"
-	"Signals: SIGHUP or SIGUSR1 reload the signature database (compiled beside\n"
-	"the running engine and swapped; a database that fails to load leaves the\n"
-	"old one serving).  SIGTERM stops after the messages in progress.\n"
-	"\n"
-	"Postfix (main.cf):\n"
-	"  smtpd_milters = unix:/run/mailwarden/milter.sock\n"
-	"  milter_default_action = tempfail\n"
-	"\n"
-	"Fail closed: without a usable signature database, or when a message\n"
-	"cannot be stored, the answer is 451 4.7.1 so the sender retries.\n"
-	"\n"
-	"See also: mailwarden --help, README.md.\n";
+static const char usage_text[] = "Usage: mailwardend [OPTIONS]\n"
+                                 "\n"
+                                 "The Mailwarden milter daemon.  Postfix or Sendmail hands it every inbound\n"
+                                 "message; it scans MIME parts with libclamav in process and answers\n"
+                                 "accept (adding X-Mailwarden-Verdict and X-Mailwarden-Reasons headers),\n"
+                                 "reject (550 5.7.1), quarantine or tempfail (451 4.7.1).\n"
+                                 "\n"
+                                 "Options:\n"
+                                 "  -c, --config FILE    configuration file; default\n"
+                                 "                       " MW_SYSCONFDIR "/mailwarden.conf when it exists,\n"
+                                 "                       else the embedded defaults\n"
+                                 "  -o, --set KEY=VALUE  override a key, e.g. -o paths.signatures=/var/lib/clamav\n"
+                                 "                       (repeatable; see `mailwarden config --sample`)\n"
+                                 "  -p, --socket SPEC    milter socket, overrides daemon.socket:\n"
+                                 "                       unix:/path (or local:/path) or inet:PORT@127.0.0.1\n"
+                                 "  -u, --user USER      user to run as after binding when started as root\n"
+                                 "                       (daemon.user; `mailwarden`, else `nobody`)\n"
+                                 "  -P, --pidfile FILE   write the process id here (daemon.pidfile)\n"
+                                 "  -f, --foreground     do not detach; log to stderr instead of syslog (mail)\n"
+                                 "  -d, --debug          log debugging detail\n"
+                                 "  -t, --check-config   check the configuration; errors show file:line\n"
+                                 "  -h, --help           this text\n"
+                                 "  -V, --version        print the version and the libclamav version\n"
+                                 "\n"
+                                 "Signals: SIGHUP or SIGUSR1 reload the signature database (compiled beside\n"
+                                 "the running engine and swapped; a database that fails to load leaves the\n"
+                                 "old one serving).  SIGTERM stops after the messages in progress.\n"
+                                 "\n"
+                                 "Postfix (main.cf):\n"
+                                 "  smtpd_milters = unix:/run/mailwarden/milter.sock\n"
+                                 "  milter_default_action = tempfail\n"
+                                 "\n"
+                                 "Fail closed: without a usable signature database, or when a message\n"
+                                 "cannot be stored, the answer is 451 4.7.1 so the sender retries.\n"
+                                 "\n"
+                                 "See also: mailwarden --help, README.md.\n";
 
 /*
  * sigwait - take SIGHUP away from libmilter's signal thread.
@@ -134,7 +133,7 @@ int sigwait(const sigset_t *set, int *sig)
 		}
 		if (s == SIGTERM || s == SIGINT) {
 			log_info("%s received: finishing the messages in progress and stopping",
-				 s == SIGTERM ? "SIGTERM" : "SIGINT");
+			         s == SIGTERM ? "SIGTERM" : "SIGINT");
 			stopping = 1;
 		}
 		*sig = s;
@@ -180,15 +179,12 @@ static void *reload_thread(void *arg)
 			av_info info;
 			av_mgr_info(g_daemon.av, &info);
 			log_info("signatures reloaded%s: %lu signatures from %s", forced ? " (signal)" : " (changed)",
-				 info.sigs, info.dir);
+			         info.sigs, info.dir);
 			rescan_after_reload();
 			break;
 		}
-		case -1:
-			log_err("signature reload failed, old engine kept: %s", err);
-			break;
-		default:
-			break;
+		case -1: log_err("signature reload failed, old engine kept: %s", err); break;
+		default: break;
 		}
 	}
 	return NULL;
@@ -268,8 +264,9 @@ static void housekeeping(time_t *last_prune)
 		long t = store_track_prune(g_daemon.store, now - (time_t)cfg->history_ttl, cfg->store_max_rows);
 		int q = g_daemon.quar ? quar_expire(g_daemon.quar, now) : 0;
 		if (n > 0 || t > 0 || q > 0)
-			log_info("housekeeping: pruned %ld history rows, %ld tracking rows, %d expired quarantine file(s)",
-				 n > 0 ? n : 0, t > 0 ? t : 0, q > 0 ? q : 0);
+			log_info(
+			    "housekeeping: pruned %ld history rows, %ld tracking rows, %d expired quarantine file(s)",
+			    n > 0 ? n : 0, t > 0 ? t : 0, q > 0 ? q : 0);
 		*last_prune = now;
 	}
 	lists_unref(lists);
@@ -385,12 +382,17 @@ static int write_pidfile(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},  {"set", required_argument, NULL, 'o'},
-		{"socket", required_argument, NULL, 'p'},  {"user", required_argument, NULL, 'u'},
-		{"pidfile", required_argument, NULL, 'P'}, {"foreground", no_argument, NULL, 'f'},
-		{"debug", no_argument, NULL, 'd'},	   {"check-config", no_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},	   {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"set", required_argument, NULL, 'o'},
+	    {"socket", required_argument, NULL, 'p'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"pidfile", required_argument, NULL, 'P'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"check-config", no_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	static const char def_conf[] = MW_SYSCONFDIR "/mailwarden.conf";
 	const char **ov = NULL, *config = NULL;
@@ -457,8 +459,8 @@ int main(int argc, char **argv)
 		config_unref(cfg);
 		return 0;
 	}
-	log_info("mailwardend %s starting: config %s, socket %s, signatures %s", MW_VERSION, cfg->source,
-		 cfg->socket, cfg->signatures);
+	log_info("mailwardend %s starting: config %s, socket %s, signatures %s", MW_VERSION, cfg->source, cfg->socket,
+	         cfg->signatures);
 
 	{
 		mw_lists *lists = lists_new();
@@ -520,8 +522,8 @@ int main(int argc, char **argv)
 		log_err("rules and list edits from the state database: %s (the file's settings apply)", err);
 	g_daemon.quar = open_quar(cfg, g_daemon.store);
 	{
-		ctl_hooks h = {snap_cfg, snap_lists, snap_build_config, snap_rebuild, daemon_env,
-			       &g_daemon.store, &g_daemon.quar, g_daemon.av};
+		ctl_hooks h = {snap_cfg,   snap_lists,      snap_build_config, snap_rebuild,
+		               daemon_env, &g_daemon.store, &g_daemon.quar,    g_daemon.av};
 		ctl_server_start(&h); /* the console and `mailwarden ctl` */
 	}
 

@@ -23,11 +23,11 @@ struct mw_store;
 
 /* The daemon's shared state: read-mostly, set up before smfi_main. */
 typedef struct mw_daemon {
-	mw_config *cfg;		/* current configuration: read it through snap_cfg() */
-	mw_lists *lists;	/* current lists: read them through snap_lists() */
+	mw_config *cfg;  /* current configuration: read it through snap_cfg() */
+	mw_lists *lists; /* current lists: read them through snap_lists() */
 	av_mgr *av;
-	struct mw_store *store;	/* NULL while the state database cannot be opened */
-	struct mw_quar *quar;	/* NULL while the quarantine cannot be opened */
+	struct mw_store *store; /* NULL while the state database cannot be opened */
+	struct mw_quar *quar;   /* NULL while the quarantine cannot be opened */
 } mw_daemon;
 
 extern mw_daemon g_daemon;
@@ -35,7 +35,7 @@ extern struct smfiDesc mw_filter;
 
 /* milter_reply - the one place mapping a verdict to the MTA reply */
 sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_verdict_headers,
-		      int forged_reasons_headers, const char *quarantine_id);
+                      int forged_reasons_headers, const char *quarantine_id);
 
 /* milter_rcpt_reply - RCPT-time verdict to reply (reject or tempfail this recipient, else continue) */
 sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v);

@@ -44,7 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RH_MAX 65536
+#define RH_MAX  65536
 #define RH_ARGV 200
 
 static int rh_fd = -1;
@@ -187,7 +187,9 @@ static int rh_wait(void *ctx, long handle, int timeout_s, int *status, char *err
 		return -1;
 	}
 	if (*status == -1) {
-		snprintf(err, errlen, "release helper: command refused (only the configured release_command runs) or killed after its timeout");
+		snprintf(err, errlen,
+		         "release helper: command refused (only the configured release_command runs) or killed after "
+		         "its timeout");
 		return -1;
 	}
 	return 0;

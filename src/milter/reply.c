@@ -79,12 +79,12 @@ sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v)
 
 	if (v->action == MW_TEMPFAIL) {
 		snprintf(raw, sizeof(raw), "Temporary failure in Mailwarden: %s, please try again later",
-			 r ? r->code : "internal error");
+		         r ? r->code : "internal error");
 		return milter_tempfail(ctx, raw);
 	}
 	if (v->action >= MW_REJECT) {
 		snprintf(raw, sizeof(raw), "Recipient refused by Mailwarden: %s (%s)", r ? r->code : "policy",
-			 r ? r->detail : "");
+		         r ? r->detail : "");
 		reply_text(text, sizeof(text), raw);
 		smfi_setreply(ctx, "550", "5.7.1", text);
 		return SMFIS_REJECT;
@@ -93,16 +93,14 @@ sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v)
 }
 
 sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_v, int forged_r,
-		      const char *quar_id)
+                      const char *quar_id)
 {
 	const mw_reason *r = strongest(&res->verdict);
 	char text[300], raw[400];
 
 	switch (res->verdict.action) {
 	case MW_ACCEPT:
-	case MW_TAG:
-		verdict_headers(ctx, res, forged_v, forged_r);
-		return SMFIS_CONTINUE;
+	case MW_TAG: verdict_headers(ctx, res, forged_v, forged_r); return SMFIS_CONTINUE;
 	case MW_HOLD:
 	case MW_QUARANTINE:
 		/* Already written durably to Mailwarden's quarantine by the
@@ -115,14 +113,14 @@ sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int f
 		return SMFIS_DISCARD;
 	case MW_REJECT:
 		snprintf(raw, sizeof(raw), "Message refused by Mailwarden: %s (%s)", r ? r->code : "policy",
-			 r ? r->detail : "");
+		         r ? r->detail : "");
 		reply_text(text, sizeof(text), raw);
 		smfi_setreply(ctx, "550", "5.7.1", text);
 		return SMFIS_REJECT;
 	case MW_TEMPFAIL:
 	default:
 		snprintf(raw, sizeof(raw), "Temporary failure in Mailwarden: %s, please try again later",
-			 r ? r->code : "internal error");
+		         r ? r->code : "internal error");
 		return milter_tempfail(ctx, raw);
 	}
 }

@@ -32,7 +32,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-static volatile int on_tcp;	/* the milter socket is inet: (set at accept) */
+static volatile int on_tcp; /* the milter socket is inet: (set at accept) */
 
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __wrap_read(int fd, void *buf, size_t len);

@@ -43,13 +43,13 @@
 #include <stddef.h>
 
 /* Limit defaults (names as in the configuration file, section [limits]). */
-#define MIME_DEF_MAX_HEADER_LINE (64 * 1024)	/* bytes of one logical (unfolded) header */
-#define MIME_DEF_MAX_HEADERS 1000		/* header fields per part */
-#define MIME_DEF_MAX_DEPTH 30			/* multipart / message nesting */
-#define MIME_DEF_MAX_PARTS 300			/* parts in the whole message */
-#define MIME_DEF_MAX_BOUNDARY 200		/* bytes of a boundary string */
-#define MIME_DEF_MAX_DECODED (200 * 1024 * 1024) /* decoded bytes, whole message */
-#define MIME_DEF_MEM_PART_MAX (1024 * 1024)	/* decoded bytes per part kept in memory */
+#define MIME_DEF_MAX_HEADER_LINE (64 * 1024)         /* bytes of one logical (unfolded) header */
+#define MIME_DEF_MAX_HEADERS     1000                /* header fields per part */
+#define MIME_DEF_MAX_DEPTH       30                  /* multipart / message nesting */
+#define MIME_DEF_MAX_PARTS       300                 /* parts in the whole message */
+#define MIME_DEF_MAX_BOUNDARY    200                 /* bytes of a boundary string */
+#define MIME_DEF_MAX_DECODED     (200 * 1024 * 1024) /* decoded bytes, whole message */
+#define MIME_DEF_MEM_PART_MAX    (1024 * 1024)       /* decoded bytes per part kept in memory */
 
 typedef struct mime_limits {
 	size_t max_header_line;
@@ -65,14 +65,14 @@ typedef struct mime_limits {
 void mime_limits_default(mime_limits *lim);
 
 typedef enum mime_prob_kind {
-	MIME_PROB_MALFORMED,	/* reason code mime.malformed */
-	MIME_PROB_LIMITS,	/* reason code mime.limits */
+	MIME_PROB_MALFORMED, /* reason code mime.malformed */
+	MIME_PROB_LIMITS,    /* reason code mime.limits */
 } mime_prob_kind;
 
 typedef struct mime_problem {
 	mime_prob_kind kind;
-	const char *part;	/* part id, e.g. "1.2"; "" for the top level */
-	const char *detail;	/* short, printable ASCII, e.g. "boundary never closed" */
+	const char *part;   /* part id, e.g. "1.2"; "" for the top level */
+	const char *detail; /* short, printable ASCII, e.g. "boundary never closed" */
 } mime_problem;
 
 typedef struct mime_parser mime_parser;
@@ -107,13 +107,13 @@ size_t mime_problem_dropped(const mime_parser *p);
 size_t mime_decoded_total(const mime_parser *p);
 
 /* Part accessors.  Strings are owned by the parser, NUL-terminated, UTF-8. */
-const char *mime_part_id(const mime_part *part);	 /* "" root, "1", "1.2", ... */
-const char *mime_part_type(const mime_part *part);	 /* lower case "text/plain"; default per RFC 2045 */
-const char *mime_part_charset(const mime_part *part);	 /* lower case, or NULL */
-const char *mime_part_encoding(const mime_part *part);	 /* lower case CTE, "7bit" when absent */
+const char *mime_part_id(const mime_part *part);          /* "" root, "1", "1.2", ... */
+const char *mime_part_type(const mime_part *part);        /* lower case "text/plain"; default per RFC 2045 */
+const char *mime_part_charset(const mime_part *part);     /* lower case, or NULL */
+const char *mime_part_encoding(const mime_part *part);    /* lower case CTE, "7bit" when absent */
 const char *mime_part_disposition(const mime_part *part); /* "inline", "attachment" or NULL */
-const char *mime_part_filename(const mime_part *part);	 /* decoded file name or NULL */
-size_t mime_part_depth(const mime_part *part);		 /* 0 for the root */
+const char *mime_part_filename(const mime_part *part);    /* decoded file name or NULL */
+size_t mime_part_depth(const mime_part *part);            /* 0 for the root */
 
 /* mime_part_header - idx'th occurrence of header NAME (case-insensitive), decoded; NULL if absent */
 const char *mime_part_header(const mime_part *part, const char *name, size_t idx);

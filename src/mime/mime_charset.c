@@ -58,9 +58,9 @@
 #define CD_POOL_MAX 64
 
 /* Pseudo converters handled here, not by iconv. */
-#define CV_UTF8 "=utf8"
+#define CV_UTF8      "=utf8"
 #define CV_JIS_CP932 "=jis-cp932"
-#define CV_GUESS "=guess"
+#define CV_GUESS     "=guess"
 
 typedef struct cs_alias {
 	const char *name;
@@ -69,34 +69,34 @@ typedef struct cs_alias {
 
 /* Declared names (lower case) to converter lists. */
 static const cs_alias cs_aliases[] = {
-	{"utf-8", {CV_UTF8}},
-	{"utf8", {CV_UTF8}},
-	{"unicode-1-1-utf-8", {CV_UTF8}},
-	{"us-ascii", {CV_GUESS}},
-	{"ascii", {CV_GUESS}},
-	{"iso-2022-jp", {"ISO-2022-JP", "ISO-2022-JP-2", "ISO-2022-JP-3", CV_JIS_CP932}},
-	{"csiso2022jp", {"ISO-2022-JP", "ISO-2022-JP-2", "ISO-2022-JP-3", CV_JIS_CP932}},
-	{"iso-2022-jp-2", {"ISO-2022-JP-2", "ISO-2022-JP-3", CV_JIS_CP932}},
-	{"iso-2022-jp-3", {"ISO-2022-JP-3", CV_JIS_CP932}},
-	{"shift_jis", {"CP932", "SHIFT_JIS"}},
-	{"shift-jis", {"CP932", "SHIFT_JIS"}},
-	{"sjis", {"CP932", "SHIFT_JIS"}},
-	{"x-sjis", {"CP932", "SHIFT_JIS"}},
-	{"ms_kanji", {"CP932", "SHIFT_JIS"}},
-	{"csshiftjis", {"CP932", "SHIFT_JIS"}},
-	{"cp932", {"CP932"}},
-	{"ms932", {"CP932"}},
-	{"windows-31j", {"CP932"}},
-	{"euc-jp", {"EUC-JP", "EUC-JP-MS"}},
-	{"x-euc-jp", {"EUC-JP", "EUC-JP-MS"}},
-	{"eucjp", {"EUC-JP", "EUC-JP-MS"}},
-	{"cseucpkdfmtjapanese", {"EUC-JP", "EUC-JP-MS"}},
-	{"gb2312", {"GB18030"}},
-	{"gbk", {"GB18030"}},
-	{"ks_c_5601-1987", {"CP949"}},
-	{"euc-kr", {"CP949"}},
-	{"iso-8859-1", {"WINDOWS-1252", "ISO-8859-1"}},
-	{"latin1", {"WINDOWS-1252", "ISO-8859-1"}},
+    {"utf-8", {CV_UTF8}},
+    {"utf8", {CV_UTF8}},
+    {"unicode-1-1-utf-8", {CV_UTF8}},
+    {"us-ascii", {CV_GUESS}},
+    {"ascii", {CV_GUESS}},
+    {"iso-2022-jp", {"ISO-2022-JP", "ISO-2022-JP-2", "ISO-2022-JP-3", CV_JIS_CP932}},
+    {"csiso2022jp", {"ISO-2022-JP", "ISO-2022-JP-2", "ISO-2022-JP-3", CV_JIS_CP932}},
+    {"iso-2022-jp-2", {"ISO-2022-JP-2", "ISO-2022-JP-3", CV_JIS_CP932}},
+    {"iso-2022-jp-3", {"ISO-2022-JP-3", CV_JIS_CP932}},
+    {"shift_jis", {"CP932", "SHIFT_JIS"}},
+    {"shift-jis", {"CP932", "SHIFT_JIS"}},
+    {"sjis", {"CP932", "SHIFT_JIS"}},
+    {"x-sjis", {"CP932", "SHIFT_JIS"}},
+    {"ms_kanji", {"CP932", "SHIFT_JIS"}},
+    {"csshiftjis", {"CP932", "SHIFT_JIS"}},
+    {"cp932", {"CP932"}},
+    {"ms932", {"CP932"}},
+    {"windows-31j", {"CP932"}},
+    {"euc-jp", {"EUC-JP", "EUC-JP-MS"}},
+    {"x-euc-jp", {"EUC-JP", "EUC-JP-MS"}},
+    {"eucjp", {"EUC-JP", "EUC-JP-MS"}},
+    {"cseucpkdfmtjapanese", {"EUC-JP", "EUC-JP-MS"}},
+    {"gb2312", {"GB18030"}},
+    {"gbk", {"GB18030"}},
+    {"ks_c_5601-1987", {"CP949"}},
+    {"euc-kr", {"CP949"}},
+    {"iso-8859-1", {"WINDOWS-1252", "ISO-8859-1"}},
+    {"latin1", {"WINDOWS-1252", "ISO-8859-1"}},
 };
 
 /* Output sink: a bounded buffer never cut inside a character. */
@@ -332,7 +332,7 @@ static size_t jis_to_cp932(const unsigned char *p, size_t len, unsigned char *ou
 				continue;
 			}
 		}
-		if (c == 0x0e || c == 0x0f) {	/* SO / SI */
+		if (c == 0x0e || c == 0x0f) { /* SO / SI */
 			mode = c == 0x0e ? KANA : ASCII;
 			i++;
 			continue;
@@ -343,8 +343,7 @@ static size_t jis_to_cp932(const unsigned char *p, size_t len, unsigned char *ou
 			i++;
 			continue;
 		}
-		if (mode == KANJI && c >= 0x21 && c <= 0x7e && i + 1 < len && p[i + 1] >= 0x21 &&
-		    p[i + 1] <= 0x7e) {
+		if (mode == KANJI && c >= 0x21 && c <= 0x7e && i + 1 < len && p[i + 1] >= 0x21 && p[i + 1] <= 0x7e) {
 			unsigned j1 = c, j2 = p[i + 1];
 			unsigned s1 = (j1 + 1) / 2 + (j1 <= 0x5e ? 0x70 : 0xb0);
 			unsigned s2 = (j1 & 1) ? j2 + (j2 >= 0x60 ? 0x20 : 0x1f) : j2 + 0x7e;
@@ -361,7 +360,7 @@ static size_t jis_to_cp932(const unsigned char *p, size_t len, unsigned char *ou
 		} else {
 			/* 8-bit byte or odd byte in a 2-byte mode: CP932 will reject '?'-free garbage. */
 			(*nbad)++;
-			out[o++] = 0x7f;	/* placeholder, replaced below */
+			out[o++] = 0x7f; /* placeholder, replaced below */
 			i++;
 		}
 	}
@@ -406,8 +405,7 @@ static void conv_guess(sink *s, const unsigned char *p, size_t len)
 {
 	size_t probe = len < 64 * 1024 ? len : 64 * 1024;
 
-	if (memmem(p, probe, "\x1b$B", 3) || memmem(p, probe, "\x1b$@", 3) ||
-	    memmem(p, probe, "\x1b(I", 3)) {
+	if (memmem(p, probe, "\x1b$B", 3) || memmem(p, probe, "\x1b$@", 3) || memmem(p, probe, "\x1b(I", 3)) {
 		conv_jis_cp932(s, p, len);
 	} else if (mime_utf8_valid(p, probe) || probe == 0) {
 		conv_utf8(s, p, len);
@@ -463,8 +461,8 @@ static int cs_name_ok(const char *cs)
 		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)cs[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.' || c == ':'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || c == '.' || c == ':'))
 			return 0;
 	}
 	return 1;
@@ -487,8 +485,7 @@ int mime_charset_known(const char *cs)
 }
 
 /* mime_charset_to_utf8 - see mime_decode.h; the result is malloc'd */
-char *mime_charset_to_utf8(const char *cs, const void *in, size_t len, size_t max, size_t *outlen,
-			   size_t *nbad)
+char *mime_charset_to_utf8(const char *cs, const void *in, size_t len, size_t max, size_t *outlen, size_t *nbad)
 {
 	const unsigned char *p = in;
 	const cs_alias *a = NULL;

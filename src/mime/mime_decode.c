@@ -37,28 +37,24 @@
 #include <string.h>
 
 #define B64_SKIP 64
-#define B64_PAD 65
-#define B64_BAD 66
+#define B64_PAD  65
+#define B64_BAD  66
 
 /* b64_table - byte to sextet, built at compile time */
 static const unsigned char b64_table[256] = {
 #define X B64_BAD
-	X, X, X, X, X, X, X, X, X, B64_SKIP, B64_SKIP, X, X, B64_SKIP, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	B64_SKIP, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, B64_PAD, X, X,
-	X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
-	X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  B64_SKIP, B64_SKIP, X,  X,  B64_SKIP, X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        B64_SKIP, X,  X,  X,        X,  X,  X,  X,       X,  X,  X,  62,
+    X,  X,  X,  63, 52, 53, 54, 55, 56, 57,       58,       59, 60, 61,       X,  X,  X,  B64_PAD, X,  X,  X,  0,
+    1,  2,  3,  4,  5,  6,  7,  8,  9,  10,       11,       12, 13, 14,       15, 16, 17, 18,      19, 20, 21, 22,
+    23, 24, 25, X,  X,  X,  X,  X,  X,  26,       27,       28, 29, 30,       31, 32, 33, 34,      35, 36, 37, 38,
+    39, 40, 41, 42, 43, 44, 45, 46, 47, 48,       49,       50, 51, X,        X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        X,        X,  X,  X,        X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        X,        X,  X,  X,        X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        X,        X,  X,  X,        X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        X,        X,  X,  X,        X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        X,        X,  X,  X,        X,  X,  X,  X,       X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,        X,        X,  X,  X,
 #undef X
 };
 
@@ -79,7 +75,7 @@ static size_t b64_flush(mime_b64 *st, unsigned char *out)
 		out[n++] = (unsigned char)(st->acc >> 10);
 		out[n++] = (unsigned char)(st->acc >> 2);
 	} else if (st->nacc == 1) {
-		st->bad++;	/* 6 bits cannot make a byte */
+		st->bad++; /* 6 bits cannot make a byte */
 	}
 	st->acc = 0;
 	st->nacc = 0;
@@ -210,7 +206,7 @@ size_t mime_qp_decode(mime_qp *st, const void *in, size_t len, unsigned char *ou
 					o = qp_flush_ws(st, o);
 				st->ws[st->nws++] = c;
 			} else if (c == '\n') {
-				st->nws = 0;	/* trailing white space is dropped */
+				st->nws = 0; /* trailing white space is dropped */
 				if (st->cr)
 					*o++ = '\r';
 				st->cr = 0;
@@ -227,8 +223,7 @@ size_t mime_qp_decode(mime_qp *st, const void *in, size_t len, unsigned char *ou
 				o = qp_flush_ws(st, o);
 				/* Copy a run of plain characters at once. */
 				const unsigned char *q = p;
-				while (q < end && *q != '=' && *q != ' ' && *q != '\t' && *q != '\r' &&
-				       *q != '\n')
+				while (q < end && *q != '=' && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n')
 					q++;
 				memcpy(o, p, (size_t)(q - p));
 				o += q - p;
@@ -248,12 +243,12 @@ size_t mime_qp_decode(mime_qp *st, const void *in, size_t len, unsigned char *ou
 			} else if (c == '\r') {
 				st->state = QP_EQ_CR;
 			} else if (c == '\n') {
-				st->state = QP_TEXT;	/* soft line break */
+				st->state = QP_TEXT; /* soft line break */
 			} else {
 				*o++ = '=';
 				st->bad++;
 				st->state = QP_TEXT;
-				continue;	/* reprocess c as text */
+				continue; /* reprocess c as text */
 			}
 			p++;
 			break;

@@ -26,10 +26,10 @@
 
 /* Base64: output is at most len * 3 / 4 + 3 bytes per call. */
 typedef struct mime_b64 {
-	unsigned acc;	/* pending sextets, most significant first */
-	int nacc;	/* sextets in acc: 0..3 */
-	int pad;	/* '=' seen in this quantum */
-	size_t bad;	/* invalid characters skipped */
+	unsigned acc; /* pending sextets, most significant first */
+	int nacc;     /* sextets in acc: 0..3 */
+	int pad;      /* '=' seen in this quantum */
+	size_t bad;   /* invalid characters skipped */
 } mime_b64;
 
 #define MIME_B64_OUT_MAX(len) ((len) / 4 * 3 + 6)
@@ -48,15 +48,15 @@ size_t mime_b64_finish(mime_b64 *st, unsigned char *out);
  * Output is at most len + MIME_QP_SLACK bytes per call.
  */
 #define MIME_QP_WS_MAX 64
-#define MIME_QP_SLACK (MIME_QP_WS_MAX + 4)
+#define MIME_QP_SLACK  (MIME_QP_WS_MAX + 4)
 
 typedef struct mime_qp {
 	int state;
-	int cr;				/* CR pending in text */
-	unsigned char hex1;		/* first hex digit after '=' */
-	size_t nws;			/* pending white space */
+	int cr;             /* CR pending in text */
+	unsigned char hex1; /* first hex digit after '=' */
+	size_t nws;         /* pending white space */
 	unsigned char ws[MIME_QP_WS_MAX];
-	size_t bad;			/* invalid '=' sequences */
+	size_t bad; /* invalid '=' sequences */
 } mime_qp;
 
 /* mime_qp_init - empty state */
@@ -72,8 +72,7 @@ size_t mime_qp_finish(mime_qp *st, unsigned char *out);
  * output bytes.  *outlen gets the length, *nbad (may be NULL) the number
  * of replaced sequences.  Returns a malloc'd string.
  */
-char *mime_charset_to_utf8(const char *cs, const void *in, size_t len, size_t max, size_t *outlen,
-			   size_t *nbad);
+char *mime_charset_to_utf8(const char *cs, const void *in, size_t len, size_t max, size_t *outlen, size_t *nbad);
 
 /* mime_charset_known - 1 when cs is converted exactly (not best effort) */
 int mime_charset_known(const char *cs);

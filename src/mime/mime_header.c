@@ -40,9 +40,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define TYPE_MAX 127
+#define TYPE_MAX    127
 #define CHARSET_MAX 64
-#define CTE_MAX 64
+#define CTE_MAX     64
 
 /* Content-* fields remembered raw. */
 static const struct {
@@ -50,9 +50,9 @@ static const struct {
 	size_t off;
 	const char *dup;
 } raw_fields[] = {
-	{"content-type", offsetof(mime_part, ct_raw), "duplicate content-type"},
-	{"content-transfer-encoding", offsetof(mime_part, cte_raw), "duplicate content-transfer-encoding"},
-	{"content-disposition", offsetof(mime_part, cd_raw), "duplicate content-disposition"},
+    {"content-type", offsetof(mime_part, ct_raw), "duplicate content-type"},
+    {"content-transfer-encoding", offsetof(mime_part, cte_raw), "duplicate content-transfer-encoding"},
+    {"content-disposition", offsetof(mime_part, cd_raw), "duplicate content-disposition"},
 };
 
 /* Transfer encodings. */
@@ -60,11 +60,7 @@ static const struct {
 	const char *name;
 	mime_cte cte;
 } cte_names[] = {
-	{"7bit", CTE_7BIT},
-	{"8bit", CTE_8BIT},
-	{"binary", CTE_BINARY},
-	{"quoted-printable", CTE_QP},
-	{"base64", CTE_B64},
+    {"7bit", CTE_7BIT}, {"8bit", CTE_8BIT}, {"binary", CTE_BINARY}, {"quoted-printable", CTE_QP}, {"base64", CTE_B64},
 };
 
 /* is_ws - white space */

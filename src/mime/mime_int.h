@@ -15,20 +15,18 @@
 #include "util/spool.h"
 #include "util/util.h"
 
-#define MIME_PROB_MAX 64		/* problems kept */
-#define MIME_HDR_TOTAL_MAX (8u << 20)	/* stored header bytes per message */
-#define MIME_MEM_TOTAL_PARTS 8		/* in-memory content: 8 x mem_part_max per message */
-#define MIME_OBUF_SIZE (64 * 1024)	/* decoded bytes batched before spool_write */
-#define MIME_PIECE_MIN 8192		/* long lines are handled in pieces of this size */
+#define MIME_PROB_MAX        64          /* problems kept */
+#define MIME_HDR_TOTAL_MAX   (8u << 20)  /* stored header bytes per message */
+#define MIME_MEM_TOTAL_PARTS 8           /* in-memory content: 8 x mem_part_max per message */
+#define MIME_OBUF_SIZE       (64 * 1024) /* decoded bytes batched before spool_write */
+#define MIME_PIECE_MIN       8192        /* long lines are handled in pieces of this size */
 
 typedef struct mime_hdr {
-	char *name;	/* as sent, trimmed */
-	char *value;	/* unfolded, RFC 2047 decoded, UTF-8 */
+	char *name;  /* as sent, trimmed */
+	char *value; /* unfolded, RFC 2047 decoded, UTF-8 */
 } mime_hdr;
 
-typedef enum mime_cte {
-	CTE_7BIT, CTE_8BIT, CTE_BINARY, CTE_QP, CTE_B64, CTE_OTHER
-} mime_cte;
+typedef enum mime_cte { CTE_7BIT, CTE_8BIT, CTE_BINARY, CTE_QP, CTE_B64, CTE_OTHER } mime_cte;
 
 struct mime_part {
 	char *id;
@@ -41,26 +39,26 @@ struct mime_part {
 	mime_hdr *hdr;
 	size_t nhdr;
 	size_t ahdr;
-	size_t nhdr_seen;	/* including those not stored */
+	size_t nhdr_seen; /* including those not stored */
 
 	/* Raw values of the Content-* fields (first occurrence). */
 	char *ct_raw;
 	char *cte_raw;
 	char *cd_raw;
 
-	char *type;		/* "text/plain" */
+	char *type; /* "text/plain" */
 	char *charset;
-	char *encoding;		/* "7bit" */
+	char *encoding; /* "7bit" */
 	char *disposition;
 	char *filename;
 	mime_cte cte;
 
-	char *boundary;		/* open multipart: the boundary */
-	int is_container;	/* multipart or message with children */
-	int seen_boundary;	/* multipart: a delimiter line was seen */
-	int closed;		/* multipart: close delimiter seen */
+	char *boundary;    /* open multipart: the boundary */
+	int is_container;  /* multipart or message with children */
+	int seen_boundary; /* multipart: a delimiter line was seen */
+	int closed;        /* multipart: close delimiter seen */
 
-	mw_spool *spool;	/* leaf content */
+	mw_spool *spool; /* leaf content */
 };
 
 /* Header values (mime_header.c). */
@@ -76,10 +74,10 @@ size_t *mime_parser_hdr_bytes(mime_parser *p);
 
 /* Parameter list (mime_rfc2231.c). */
 typedef struct mime_param {
-	char *name;	/* lower case, without the "*N*" suffix */
-	int section;	/* -1: no section */
-	int ext;	/* trailing '*': charset'lang'%XX encoded */
-	char *value;	/* unquoted */
+	char *name;  /* lower case, without the "*N*" suffix */
+	int section; /* -1: no section */
+	int ext;     /* trailing '*': charset'lang'%XX encoded */
+	char *value; /* unquoted */
 	size_t len;
 } mime_param;
 

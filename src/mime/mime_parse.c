@@ -88,16 +88,16 @@ struct mime_parser {
 	/* Line assembly. */
 	char *lb;
 	size_t lblen, piece;
-	int in_cont;		/* the current line had earlier pieces */
-	int at_start;		/* no line seen yet (mbox "From ") */
+	int in_cont;  /* the current line had earlier pieces */
+	int at_start; /* no line seen yet (mbox "From ") */
 
 	int state;
 	mime_part *cur;
-	mw_buf hdr;		/* the field being collected */
+	mw_buf hdr; /* the field being collected */
 	int hdr_active, hdr_skip;
 	size_t hdr_bytes;
 
-	mime_part **stack;	/* open multiparts, outermost first */
+	mime_part **stack; /* open multiparts, outermost first */
 	size_t nstack;
 
 	/* The open leaf. */
@@ -303,25 +303,15 @@ static void emit(mime_parser *p, const char *s, size_t n)
 	if (n == 0)
 		return;
 	switch (p->cur->cte) {
-	case CTE_B64:
-		need = MIME_B64_OUT_MAX(n);
-		break;
-	case CTE_QP:
-		need = n + MIME_QP_SLACK;
-		break;
-	default:
-		need = n;
-		break;
+	case CTE_B64: need = MIME_B64_OUT_MAX(n); break;
+	case CTE_QP: need = n + MIME_QP_SLACK; break;
+	default: need = n; break;
 	}
 	if (p->osize - p->olen < need)
 		flush_obuf(p);
 	switch (p->cur->cte) {
-	case CTE_B64:
-		p->olen += mime_b64_decode(&p->b64, s, n, p->obuf + p->olen);
-		break;
-	case CTE_QP:
-		p->olen += mime_qp_decode(&p->qp, s, n, p->obuf + p->olen);
-		break;
+	case CTE_B64: p->olen += mime_b64_decode(&p->b64, s, n, p->obuf + p->olen); break;
+	case CTE_QP: p->olen += mime_qp_decode(&p->qp, s, n, p->obuf + p->olen); break;
 	default:
 		memcpy(p->obuf + p->olen, s, n);
 		p->olen += n;
@@ -416,12 +406,11 @@ static void end_headers(mime_parser *p, int have_body)
 		} else {
 			part->is_container = 1;
 			p->stack[p->nstack++] = part;
-			p->state = ST_IGNORE;	/* preamble */
+			p->state = ST_IGNORE; /* preamble */
 			return;
 		}
-	} else if ((strcmp(part->type, "message/rfc822") == 0 ||
-		    strcmp(part->type, "message/global") == 0) &&
-		   (part->cte == CTE_7BIT || part->cte == CTE_8BIT || part->cte == CTE_BINARY)) {
+	} else if ((strcmp(part->type, "message/rfc822") == 0 || strcmp(part->type, "message/global") == 0) &&
+	           (part->cte == CTE_7BIT || part->cte == CTE_8BIT || part->cte == CTE_BINARY)) {
 		if (part->depth >= p->lim.max_depth) {
 			mime_problem_add(p, MIME_PROB_LIMITS, part, "nesting too deep");
 		} else if (p->nparts >= p->lim.max_parts) {
@@ -453,8 +442,7 @@ static void body_line(mime_parser *p, const char *s, size_t n, int first, const 
 }
 
 /* header_line - a line (or piece) in the header section */
-static void header_line(mime_parser *p, const char *s, size_t n, int first, int piece, const char *eol,
-			size_t neol)
+static void header_line(mime_parser *p, const char *s, size_t n, int first, int piece, const char *eol, size_t neol)
 {
 	int at_start = p->at_start;
 
@@ -465,7 +453,7 @@ static void header_line(mime_parser *p, const char *s, size_t n, int first, int 
 		return;
 	}
 	if (at_start && n >= 5 && memcmp(s, "From ", 5) == 0) {
-		p->hdr_skip = 1;	/* mbox separator */
+		p->hdr_skip = 1; /* mbox separator */
 		return;
 	}
 	if (n == 0 && !piece) {
@@ -541,7 +529,7 @@ static void on_boundary(mime_parser *p, size_t k, int close)
 	while (p->nstack > k + 1) {
 		mime_part *in = p->stack[--p->nstack];
 		mime_problem_add(p, MIME_PROB_MALFORMED, in,
-				 in->seen_boundary ? "boundary never closed" : "boundary not found");
+		                 in->seen_boundary ? "boundary never closed" : "boundary not found");
 	}
 	p->hdr_active = 0;
 	p->hdr_skip = 0;
@@ -551,7 +539,7 @@ static void on_boundary(mime_parser *p, size_t k, int close)
 		if (!mp->seen_boundary)
 			mime_problem_add(p, MIME_PROB_MALFORMED, mp, "empty multipart");
 		mp->closed = 1;
-		p->nstack = k;	/* the rest is epilogue */
+		p->nstack = k; /* the rest is epilogue */
 		return;
 	}
 	mp->seen_boundary = 1;
@@ -585,14 +573,9 @@ static void do_line(mime_parser *p, const char *s, size_t n, int piece, int has_
 		return;
 	}
 	switch (p->state) {
-	case ST_HEADERS:
-		header_line(p, s, n, first, piece, eol, neol);
-		break;
-	case ST_BODY:
-		body_line(p, s, n, first, eol, neol);
-		break;
-	default:
-		break;
+	case ST_HEADERS: header_line(p, s, n, first, piece, eol, neol); break;
+	case ST_BODY: body_line(p, s, n, first, eol, neol); break;
+	default: break;
 	}
 }
 
@@ -675,7 +658,7 @@ int mime_parser_finish(mime_parser *p)
 	while (p->nstack > 0) {
 		mime_part *in = p->stack[--p->nstack];
 		mime_problem_add(p, MIME_PROB_MALFORMED, in,
-				 in->seen_boundary ? "boundary never closed" : "boundary not found");
+		                 in->seen_boundary ? "boundary never closed" : "boundary not found");
 	}
 	p->state = ST_IGNORE;
 out:

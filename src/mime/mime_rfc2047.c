@@ -40,9 +40,9 @@
 #define EW_CHARSET_MAX 64
 
 typedef struct ew_state {
-	mw_buf out;		/* UTF-8 result so far */
-	mw_buf enc;		/* decoded bytes of adjacent words */
-	char cs[EW_CHARSET_MAX + 1];	/* their charset */
+	mw_buf out;                  /* UTF-8 result so far */
+	mw_buf enc;                  /* decoded bytes of adjacent words */
+	char cs[EW_CHARSET_MAX + 1]; /* their charset */
 	size_t nbad;
 } ew_state;
 
@@ -74,7 +74,7 @@ static void convert_out(ew_state *st, const char *cs, const char *s, size_t n)
 		if ((unsigned char)s[i] >= 0x80 || s[i] == 0x1b)
 			break;
 	if (i == n && (cs == NULL || strncasecmp(cs, "utf-16", 6) != 0)) {
-		out_text(st, s, n);	/* plain ASCII: no conversion needed */
+		out_text(st, s, n); /* plain ASCII: no conversion needed */
 		return;
 	}
 	u = mime_charset_to_utf8(cs, s, n, 4 * n + 16, &olen, &bad);
@@ -148,8 +148,8 @@ static void decode_b(ew_state *st, const char *t, size_t n)
  * parse_word - a well-formed encoded-word at s (n bytes left)?  Returns
  * its length and the parts, or 0.
  */
-static size_t parse_word(const char *s, size_t n, const char **cs, size_t *cslen, char *enc,
-			 const char **text, size_t *textlen)
+static size_t parse_word(const char *s, size_t n, const char **cs, size_t *cslen, char *enc, const char **text,
+                         size_t *textlen)
 {
 	size_t i = 2, c0, t0;
 
@@ -234,7 +234,7 @@ char *mime_rfc2047_decode(const char *in, size_t len, size_t max, size_t *outlen
 		csname[cslen] = 0;
 		char *star = strchr(csname, '*');
 		if (star)
-			*star = 0;	/* RFC 2231 language suffix */
+			*star = 0; /* RFC 2231 language suffix */
 		if (strcasecmp(csname, st.cs) != 0) {
 			flush_enc(&st);
 			memcpy(st.cs, csname, strlen(csname) + 1);

@@ -39,7 +39,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#define PARAM_MAX 256
+#define PARAM_MAX   256
 #define SECTION_MAX 1000
 
 /* is_ws - RFC 5322 white space, plus line ends left by lenient unfolding */
@@ -129,9 +129,9 @@ size_t mime_params_parse(const char *value, size_t len, mime_param **out)
 					buf_putc(&v, value[i]);
 			}
 			if (i < len)
-				i++;	/* closing quote */
+				i++; /* closing quote */
 			while (i < len && value[i] != ';')
-				i++;	/* junk after the quoted string */
+				i++; /* junk after the quoted string */
 		} else {
 			size_t vs = i;
 			while (i < len && value[i] != ';')
@@ -210,14 +210,12 @@ static char *split_ext(const char *s, size_t n, size_t *text, size_t *nbad)
 }
 
 /* find_ext - the first parameter with this name and section; ext -1: either form */
-static const mime_param *find_ext(const mime_param *pv, size_t n, const char *name, int section,
-				  int ext)
+static const mime_param *find_ext(const mime_param *pv, size_t n, const char *name, int section, int ext)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (pv[i].section == section && (ext < 0 || pv[i].ext == ext) &&
-		    strcmp(pv[i].name, name) == 0)
+		if (pv[i].section == section && (ext < 0 || pv[i].ext == ext) && strcmp(pv[i].name, name) == 0)
 			return &pv[i];
 	return NULL;
 }
@@ -286,7 +284,7 @@ char *mime_param_get(const char *value, size_t len, const char *name, size_t max
 			}
 		}
 		if (k < SECTION_MAX && find(pv, n, name, k + 1) != NULL)
-			bad++;	/* a gap in the sections */
+			bad++; /* a gap in the sections */
 		if (!ext0 && memmem(b.p, b.len, "=?", 2) != NULL)
 			res = mime_rfc2047_decode(b.p, b.len, max, &olen, NULL);
 		else

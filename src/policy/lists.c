@@ -208,7 +208,7 @@ int lists_load_file(mw_lists *l, const char *list, const char *path, char *err, 
 	}
 	if (!valid_name(list)) {
 		snprintf(err, errlen, "%s: list name \"%.40s\" must be a-z, 0-9, _ (at most %d)", path, list,
-			 LISTS_MAX_NAME);
+		         LISTS_MAX_NAME);
 		fclose(fp);
 		return -1;
 	}

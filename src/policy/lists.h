@@ -31,7 +31,7 @@
 #include <stddef.h>
 
 #define LISTS_MAX_ENTRY 255
-#define LISTS_MAX_NAME 32
+#define LISTS_MAX_NAME  32
 
 typedef struct mw_lists mw_lists;
 

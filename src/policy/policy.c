@@ -56,127 +56,122 @@ typedef struct config_key {
 } config_key;
 
 #define OFF(f) offsetof(mw_config, f)
-#define MB(n) ((unsigned long long)(n) * 1024 * 1024)
+#define MB(n)  ((unsigned long long)(n)*1024 * 1024)
 
 static const config_key config_keys[] = {
-	{"daemon", "socket", K_STR, OFF(socket), "unix:/run/mailwarden/milter.sock", 0, 0,
-	 "milter socket: unix:/path or inet:port@127.0.0.1"},
-	{"daemon", "user", K_STR, OFF(user), "mailwarden", 0, 0,
-	 "user to run as after binding when started as root"},
-	{"daemon", "socket_group", K_STR, OFF(socket_group), "", 0, 0,
-	 "group given the unix socket (the MTA's group, e.g. postfix); empty: unchanged"},
-	{"daemon", "socket_mode", K_MODE, OFF(socket_mode), "0660", 0, 0777,
-	 "permissions of the unix socket (octal)"},
-	{"daemon", "pidfile", K_STR, OFF(pidfile), "", 0, 0, "pid file; empty: none"},
-	{"daemon", "reload_interval", K_SECONDS, OFF(reload_interval), "60", 0, 86400,
-	 "seconds between checks of the signature directory for changes; 0: only on SIGHUP"},
-	{"daemon", "milter_timeout", K_SECONDS, OFF(milter_timeout), "300", 10, 3600,
-	 "seconds to wait on the MTA before giving up a connection"},
-	{"daemon", "control_socket", K_STR, OFF(control_socket), "/run/mailwarden/control.sock", 0, 0,
-	 "control socket for the console and `mailwarden ctl` (mode 0660); empty: none"},
-	{"daemon", "control_group", K_STR, OFF(control_group), "", 0, 0,
-	 "group whose members may use the control socket (root and daemon.user always may)"},
-	{"paths", "signatures", K_STR, OFF(signatures), MW_STATEDIR "/sigs", 0, 0,
-	 "ClamAV signature database directory (.cvd/.cld/.ndb/.hdb ...)"},
-	{"paths", "lists", K_STR, OFF(lists), MW_DATADIR "/lists", 0, 0,
-	 "directory of shipped lists, one NAME.txt per list (freemail, storage, ...)"},
-	{"paths", "state", K_STR, OFF(state), MW_STATEDIR, 0, 0,
-	 "state directory (store, quarantine, keys)"},
-	{"paths", "tmp", K_STR, OFF(tmp), "/var/tmp", 0, 0,
-	 "directory for spilled message data (unlinked files, mode 0600)"},
-	{"domains", "protected", K_LIST, OFF(protected_domains), "", 0, 0,
-	 "our own domains (and their sub-domains): recipients here are staff"},
-	{"domains", "org_names", K_LIST, OFF(org_names), "", 0, 0,
-	 "names of our organisation and partners as they appear in display names (comma separated)"},
-	{"domains", "public", K_LIST, OFF(public_addresses), "", 0, 0,
-	 "public addresses (e.g. info@example.com) that accept mail from anyone"},
-	{"sender", "fanout_threshold", K_COUNT, OFF(fanout_threshold), "5", 1, 100000,
-	 "an external sender reaching more than this many distinct internal recipients ..."},
-	{"sender", "fanout_window", K_SECONDS, OFF(fanout_window), "10m", 60, 86400,
-	 "... within this time is refused as sender.fanout"},
-	{"sender", "fanout_block", K_SECONDS, OFF(fanout_block), "24h", 60, 31536000,
-	 "how long a fanned-out sender stays refused"},
-	{"sender", "fanout_by_domain", K_BOOL, OFF(fanout_by_domain), "no", 0, 1,
-	 "also count per registrable domain for senders that are not free-mail"},
-	{"sender", "autoblock_time", K_SECONDS, OFF(autoblock_time), "7d", 0, 31536000,
-	 "block a sender whose message got one of autoblock_codes for this long; 0: never"},
-	{"sender", "autoblock_codes", K_LIST, OFF(autoblock_codes),
-	 "av.infected, attach.executable, attach.double_ext, attach.rtlo, attach.type_mismatch, "
-	 "attach.archive_exec, link.blocked_domain, sender.campaign", 0, 0,
-	 "reason codes that mark a message as malicious for auto-block and campaign fingerprints"},
-	{"sender", "campaign_min_text", K_COUNT, OFF(campaign_min_text), "20", 5, 10000,
-	 "characters of subject+body skeleton needed for a text fingerprint"},
-	{"sender", "history_ttl", K_SECONDS, OFF(history_ttl), "30d", 3600, 31536000,
-	 "sender history, recipient windows and unflagged fingerprints are kept this long"},
-	{"sender", "store_max_rows", K_COUNT, OFF(store_max_rows), "1000000", 1000, 100000000,
-	 "rows kept per history table (oldest are pruned first)"},
-	{"quarantine", "retention", K_SECONDS, OFF(quar_retention), "30d", 3600, 31536000,
-	 "quarantined messages are deleted after this long"},
-	{"quarantine", "release_command", K_STR, OFF(release_command), "/usr/sbin/sendmail -G -i", 0, 0,
-	 "sendmail-compatible command that re-injects released mail (run without a shell; "
-	 "-f SENDER -- RCPT... are appended); it must bypass the milter (Postfix: non_smtpd_milters empty)"},
-	{"quarantine", "retro_days", K_COUNT, OFF(retro_days), "7", 0, 365,
-	 "days an encrypted copy of delivered mail with attachments is kept and rescanned when signatures change; "
-	 "0: off"},
-	{"hold", "hold_time", K_SECONDS, OFF(hold_time), "30m", 0, 604800,
-	 "a held message is rescanned and released (if clean) after this long"},
-	{"hold", "first_contact", K_BOOL, OFF(first_contact), "yes", 0, 1,
-	 "hold the first mail from an unknown external sender that carries active content (hold.first_contact)"},
-	{"hold", "lockdown", K_COUNT, OFF(lockdown), "0", 0, 2,
-	 "0 off; 1 hold all external mail with attachments or links; 2 hold all external mail (policy.lockdown)"},
-	{"console", "idle_timeout", K_SECONDS, OFF(console_idle), "10m", 0, 86400,
-	 "serial console: log out after this long without input; 0: never"},
-	{"console", "max_delay", K_SECONDS, OFF(console_max_delay), "30s", 1, 600,
-	 "serial console: longest delay after failed logins (1 s, doubling per failure)"},
-	{"console", "pbkdf2_iterations", K_COUNT, OFF(console_iterations), "200000", 100000, 10000000,
-	 "serial console: PBKDF2-SHA256 iterations for a new password (keep a login under 1 s)"},
-	{"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
-	 "largest message accepted (bytes); larger gets msg.too_big"},
-	{"limits", "spool_memory", K_SIZE, OFF(lim.spool_memory), "1M", 4096, MB(256),
-	 "message bytes held in memory before spilling to paths.tmp"},
-	{"limits", "max_header_line", K_SIZE, OFF(lim.mime.max_header_line), "64K", 998,
-	 MB(1), "longest logical header kept (bytes); longer gives mime.limits"},
-	{"limits", "max_headers", K_COUNT, OFF(lim.mime.max_headers), "1000", 10, 100000,
-	 "header fields per part"},
-	{"limits", "max_mime_depth", K_COUNT, OFF(lim.mime.max_depth), "30", 1, 1000,
-	 "multipart / message/rfc822 nesting depth"},
-	{"limits", "max_mime_parts", K_COUNT, OFF(lim.mime.max_parts), "300", 1, 100000,
-	 "MIME parts per message"},
-	{"limits", "max_boundary", K_COUNT, OFF(lim.mime.max_boundary), "200", 70, 10000,
-	 "longest multipart boundary (bytes)"},
-	{"limits", "max_decoded", K_SIZE, OFF(lim.mime.max_decoded), "200M", 1024, MB(4096),
-	 "decoded bytes per message over all parts"},
-	{"limits", "part_memory", K_SIZE, OFF(lim.mime.mem_part_max), "1M", 1024, MB(256),
-	 "decoded bytes per part held in memory before spilling to paths.tmp"},
-	{"limits", "av_max_scansize", K_SIZE, OFF(lim.av_max_scansize), "400M", MB(1), MB(4095),
-	 "ClamAV: most data scanned per object (MaxScanSize)"},
-	{"limits", "av_max_filesize", K_SIZE, OFF(lim.av_max_filesize), "100M", MB(1), MB(4095),
-	 "ClamAV: largest file or member scanned (MaxFileSize)"},
-	{"limits", "av_max_recursion", K_COUNT, OFF(lim.av_max_recursion), "17", 1, 100,
-	 "ClamAV: archive nesting (MaxRecursion)"},
-	{"limits", "av_max_files", K_COUNT, OFF(lim.av_max_files), "10000", 1, 1000000,
-	 "ClamAV: files scanned inside one archive (MaxFiles)"},
-	{"limits", "av_max_scantime", K_COUNT, OFF(lim.av_max_scantime), "60000", 1000, 3600000,
-	 "ClamAV: milliseconds per scanned object (MaxScanTime)"},
-	{"limits", "scan_time", K_COUNT, OFF(lim.scan_time), "120000", 10, 3600000,
-	 "milliseconds one message may spend in the engine, checked between stages and parts; more gives "
-	 "engine.timeout (tempfail). Keep it below Postfix's milter_content_timeout"},
-	{"limits", "archive_max_depth", K_COUNT, OFF(lim.archive_max_depth), "5", 1, 20,
-	 "archive nesting walked by the attach stage; deeper gives attach.bomb"},
-	{"limits", "archive_max_members", K_COUNT, OFF(lim.archive_max_members), "2000", 1, 1000000,
-	 "archive members per message, all levels; more gives attach.bomb"},
-	{"limits", "archive_max_expanded", K_SIZE, OFF(lim.archive_max_expanded), "100M", MB(1), MB(4095),
-	 "bytes unpacked from archives per message, all levels; more gives attach.bomb"},
-	{"limits", "archive_max_ratio", K_COUNT, OFF(lim.archive_max_ratio), "100", 2, 1000000,
-	 "unpacked/packed bytes of one archive above archive_ratio_floor; more gives attach.bomb"},
-	{"limits", "archive_ratio_floor", K_SIZE, OFF(lim.archive_ratio_floor), "8M", 64 * 1024, MB(4095),
-	 "unpacked bytes of one archive before archive_max_ratio is checked"},
-	{"limits", "archive_member_memory", K_SIZE, OFF(lim.archive_member_memory), "1M", 4096, MB(256),
-	 "archive member bytes held in memory before spilling to paths.tmp"},
-	{"limits", "max_urls", K_COUNT, OFF(lim.max_urls), "500", 10, 100000,
-	 "distinct links per message judged by the links stage; more gives link.limits"},
-	{"limits", "max_html_bytes", K_SIZE, OFF(lim.max_html_bytes), "4M", 64 * 1024, MB(1024),
-	 "text and HTML bytes per message read for links; more gives link.limits"},
+    {"daemon", "socket", K_STR, OFF(socket), "unix:/run/mailwarden/milter.sock", 0, 0,
+     "milter socket: unix:/path or inet:port@127.0.0.1"},
+    {"daemon", "user", K_STR, OFF(user), "mailwarden", 0, 0, "user to run as after binding when started as root"},
+    {"daemon", "socket_group", K_STR, OFF(socket_group), "", 0, 0,
+     "group given the unix socket (the MTA's group, e.g. postfix); empty: unchanged"},
+    {"daemon", "socket_mode", K_MODE, OFF(socket_mode), "0660", 0, 0777, "permissions of the unix socket (octal)"},
+    {"daemon", "pidfile", K_STR, OFF(pidfile), "", 0, 0, "pid file; empty: none"},
+    {"daemon", "reload_interval", K_SECONDS, OFF(reload_interval), "60", 0, 86400,
+     "seconds between checks of the signature directory for changes; 0: only on SIGHUP"},
+    {"daemon", "milter_timeout", K_SECONDS, OFF(milter_timeout), "300", 10, 3600,
+     "seconds to wait on the MTA before giving up a connection"},
+    {"daemon", "control_socket", K_STR, OFF(control_socket), "/run/mailwarden/control.sock", 0, 0,
+     "control socket for the console and `mailwarden ctl` (mode 0660); empty: none"},
+    {"daemon", "control_group", K_STR, OFF(control_group), "", 0, 0,
+     "group whose members may use the control socket (root and daemon.user always may)"},
+    {"paths", "signatures", K_STR, OFF(signatures), MW_STATEDIR "/sigs", 0, 0,
+     "ClamAV signature database directory (.cvd/.cld/.ndb/.hdb ...)"},
+    {"paths", "lists", K_STR, OFF(lists), MW_DATADIR "/lists", 0, 0,
+     "directory of shipped lists, one NAME.txt per list (freemail, storage, ...)"},
+    {"paths", "state", K_STR, OFF(state), MW_STATEDIR, 0, 0, "state directory (store, quarantine, keys)"},
+    {"paths", "tmp", K_STR, OFF(tmp), "/var/tmp", 0, 0,
+     "directory for spilled message data (unlinked files, mode 0600)"},
+    {"domains", "protected", K_LIST, OFF(protected_domains), "", 0, 0,
+     "our own domains (and their sub-domains): recipients here are staff"},
+    {"domains", "org_names", K_LIST, OFF(org_names), "", 0, 0,
+     "names of our organisation and partners as they appear in display names (comma separated)"},
+    {"domains", "public", K_LIST, OFF(public_addresses), "", 0, 0,
+     "public addresses (e.g. info@example.com) that accept mail from anyone"},
+    {"sender", "fanout_threshold", K_COUNT, OFF(fanout_threshold), "5", 1, 100000,
+     "an external sender reaching more than this many distinct internal recipients ..."},
+    {"sender", "fanout_window", K_SECONDS, OFF(fanout_window), "10m", 60, 86400,
+     "... within this time is refused as sender.fanout"},
+    {"sender", "fanout_block", K_SECONDS, OFF(fanout_block), "24h", 60, 31536000,
+     "how long a fanned-out sender stays refused"},
+    {"sender", "fanout_by_domain", K_BOOL, OFF(fanout_by_domain), "no", 0, 1,
+     "also count per registrable domain for senders that are not free-mail"},
+    {"sender", "autoblock_time", K_SECONDS, OFF(autoblock_time), "7d", 0, 31536000,
+     "block a sender whose message got one of autoblock_codes for this long; 0: never"},
+    {"sender", "autoblock_codes", K_LIST, OFF(autoblock_codes),
+     "av.infected, attach.executable, attach.double_ext, attach.rtlo, attach.type_mismatch, "
+     "attach.archive_exec, link.blocked_domain, sender.campaign",
+     0, 0, "reason codes that mark a message as malicious for auto-block and campaign fingerprints"},
+    {"sender", "campaign_min_text", K_COUNT, OFF(campaign_min_text), "20", 5, 10000,
+     "characters of subject+body skeleton needed for a text fingerprint"},
+    {"sender", "history_ttl", K_SECONDS, OFF(history_ttl), "30d", 3600, 31536000,
+     "sender history, recipient windows and unflagged fingerprints are kept this long"},
+    {"sender", "store_max_rows", K_COUNT, OFF(store_max_rows), "1000000", 1000, 100000000,
+     "rows kept per history table (oldest are pruned first)"},
+    {"quarantine", "retention", K_SECONDS, OFF(quar_retention), "30d", 3600, 31536000,
+     "quarantined messages are deleted after this long"},
+    {"quarantine", "release_command", K_STR, OFF(release_command), "/usr/sbin/sendmail -G -i", 0, 0,
+     "sendmail-compatible command that re-injects released mail (run without a shell; "
+     "-f SENDER -- RCPT... are appended); it must bypass the milter (Postfix: non_smtpd_milters empty)"},
+    {"quarantine", "retro_days", K_COUNT, OFF(retro_days), "7", 0, 365,
+     "days an encrypted copy of delivered mail with attachments is kept and rescanned when signatures change; "
+     "0: off"},
+    {"hold", "hold_time", K_SECONDS, OFF(hold_time), "30m", 0, 604800,
+     "a held message is rescanned and released (if clean) after this long"},
+    {"hold", "first_contact", K_BOOL, OFF(first_contact), "yes", 0, 1,
+     "hold the first mail from an unknown external sender that carries active content (hold.first_contact)"},
+    {"hold", "lockdown", K_COUNT, OFF(lockdown), "0", 0, 2,
+     "0 off; 1 hold all external mail with attachments or links; 2 hold all external mail (policy.lockdown)"},
+    {"console", "idle_timeout", K_SECONDS, OFF(console_idle), "10m", 0, 86400,
+     "serial console: log out after this long without input; 0: never"},
+    {"console", "max_delay", K_SECONDS, OFF(console_max_delay), "30s", 1, 600,
+     "serial console: longest delay after failed logins (1 s, doubling per failure)"},
+    {"console", "pbkdf2_iterations", K_COUNT, OFF(console_iterations), "200000", 100000, 10000000,
+     "serial console: PBKDF2-SHA256 iterations for a new password (keep a login under 1 s)"},
+    {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
+     "largest message accepted (bytes); larger gets msg.too_big"},
+    {"limits", "spool_memory", K_SIZE, OFF(lim.spool_memory), "1M", 4096, MB(256),
+     "message bytes held in memory before spilling to paths.tmp"},
+    {"limits", "max_header_line", K_SIZE, OFF(lim.mime.max_header_line), "64K", 998, MB(1),
+     "longest logical header kept (bytes); longer gives mime.limits"},
+    {"limits", "max_headers", K_COUNT, OFF(lim.mime.max_headers), "1000", 10, 100000, "header fields per part"},
+    {"limits", "max_mime_depth", K_COUNT, OFF(lim.mime.max_depth), "30", 1, 1000,
+     "multipart / message/rfc822 nesting depth"},
+    {"limits", "max_mime_parts", K_COUNT, OFF(lim.mime.max_parts), "300", 1, 100000, "MIME parts per message"},
+    {"limits", "max_boundary", K_COUNT, OFF(lim.mime.max_boundary), "200", 70, 10000,
+     "longest multipart boundary (bytes)"},
+    {"limits", "max_decoded", K_SIZE, OFF(lim.mime.max_decoded), "200M", 1024, MB(4096),
+     "decoded bytes per message over all parts"},
+    {"limits", "part_memory", K_SIZE, OFF(lim.mime.mem_part_max), "1M", 1024, MB(256),
+     "decoded bytes per part held in memory before spilling to paths.tmp"},
+    {"limits", "av_max_scansize", K_SIZE, OFF(lim.av_max_scansize), "400M", MB(1), MB(4095),
+     "ClamAV: most data scanned per object (MaxScanSize)"},
+    {"limits", "av_max_filesize", K_SIZE, OFF(lim.av_max_filesize), "100M", MB(1), MB(4095),
+     "ClamAV: largest file or member scanned (MaxFileSize)"},
+    {"limits", "av_max_recursion", K_COUNT, OFF(lim.av_max_recursion), "17", 1, 100,
+     "ClamAV: archive nesting (MaxRecursion)"},
+    {"limits", "av_max_files", K_COUNT, OFF(lim.av_max_files), "10000", 1, 1000000,
+     "ClamAV: files scanned inside one archive (MaxFiles)"},
+    {"limits", "av_max_scantime", K_COUNT, OFF(lim.av_max_scantime), "60000", 1000, 3600000,
+     "ClamAV: milliseconds per scanned object (MaxScanTime)"},
+    {"limits", "scan_time", K_COUNT, OFF(lim.scan_time), "120000", 10, 3600000,
+     "milliseconds one message may spend in the engine, checked between stages and parts; more gives "
+     "engine.timeout (tempfail). Keep it below Postfix's milter_content_timeout"},
+    {"limits", "archive_max_depth", K_COUNT, OFF(lim.archive_max_depth), "5", 1, 20,
+     "archive nesting walked by the attach stage; deeper gives attach.bomb"},
+    {"limits", "archive_max_members", K_COUNT, OFF(lim.archive_max_members), "2000", 1, 1000000,
+     "archive members per message, all levels; more gives attach.bomb"},
+    {"limits", "archive_max_expanded", K_SIZE, OFF(lim.archive_max_expanded), "100M", MB(1), MB(4095),
+     "bytes unpacked from archives per message, all levels; more gives attach.bomb"},
+    {"limits", "archive_max_ratio", K_COUNT, OFF(lim.archive_max_ratio), "100", 2, 1000000,
+     "unpacked/packed bytes of one archive above archive_ratio_floor; more gives attach.bomb"},
+    {"limits", "archive_ratio_floor", K_SIZE, OFF(lim.archive_ratio_floor), "8M", 64 * 1024, MB(4095),
+     "unpacked bytes of one archive before archive_max_ratio is checked"},
+    {"limits", "archive_member_memory", K_SIZE, OFF(lim.archive_member_memory), "1M", 4096, MB(256),
+     "archive member bytes held in memory before spilling to paths.tmp"},
+    {"limits", "max_urls", K_COUNT, OFF(lim.max_urls), "500", 10, 100000,
+     "distinct links per message judged by the links stage; more gives link.limits"},
+    {"limits", "max_html_bytes", K_SIZE, OFF(lim.max_html_bytes), "4M", 64 * 1024, MB(1024),
+     "text and HTML bytes per message read for links; more gives link.limits"},
 };
 
 /* ---- value parsing ---- */
@@ -266,15 +261,13 @@ static int set_key(mw_config *c, const config_key *k, const char *value, char *e
 		x_free(*(char **)field);
 		*(char **)field = x_strdup(value);
 		return 0;
-	case K_LIST:
-		list_set(field, value);
-		return 0;
+	case K_LIST: list_set(field, value); return 0;
 	case K_BOOL:
 		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
 		    strcasecmp(value, "on") == 0)
 			*(size_t *)field = 1;
 		else if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0 ||
-			 strcasecmp(value, "off") == 0)
+		         strcasecmp(value, "off") == 0)
 			*(size_t *)field = 0;
 		else {
 			snprintf(err, errlen, "[%s] %s: \"%.60s\" is not yes or no", k->section, k->name, value);
@@ -287,13 +280,15 @@ static int set_key(mw_config *c, const config_key *k, const char *value, char *e
 	case K_MODE:
 		if (parse_number(value, k->type, &n) < 0) {
 			snprintf(err, errlen, "[%s] %s: \"%.60s\" is not a valid %s", k->section, k->name, value,
-				 k->type == K_SIZE ? "size (e.g. 10M)" : k->type == K_SECONDS ? "duration (e.g. 30s, 10m)"
-				 : k->type == K_MODE ? "octal mode" : "number");
+			         k->type == K_SIZE      ? "size (e.g. 10M)"
+			         : k->type == K_SECONDS ? "duration (e.g. 30s, 10m)"
+			         : k->type == K_MODE    ? "octal mode"
+			                                : "number");
 			return -1;
 		}
 		if (n < k->min || n > k->max) {
 			snprintf(err, errlen, "[%s] %s: %llu is out of range %llu..%llu", k->section, k->name, n,
-				 k->min, k->max);
+			         k->min, k->max);
 			return -1;
 		}
 		*(size_t *)field = (size_t)n;
@@ -327,8 +322,9 @@ static int set_any(mw_config *c, const char *section, const char *name, const ch
 		}
 		if (action_parse(value, &a) < 0) {
 			snprintf(err, errlen,
-				 "[actions] %s: \"%.40s\" is not an action (accept, tag, hold, quarantine, reject, tempfail)",
-				 name, value);
+			         "[actions] %s: \"%.40s\" is not an action (accept, tag, hold, quarantine, reject, "
+			         "tempfail)",
+			         name, value);
 			return -1;
 		}
 		c->actions[idx] = a;
@@ -395,7 +391,7 @@ static mw_config *config_defaults(void)
 
 /* config_load - defaults, file, overrides */
 int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	mw_config *c = config_defaults();
 	size_t i;
@@ -418,7 +414,8 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 			if (ctx.failed)
 				snprintf(err, errlen, "%s:%d: %s", path, line, ctx.err);
 			else if (line > 0)
-				snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path, line);
+				snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)", path,
+				         line);
 			else
 				snprintf(err, errlen, "%s: cannot read", path);
 			goto fail;
@@ -449,7 +446,7 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 	for (i = 0; i < c->autoblock_codes.n; i++) {
 		if (reason_lookup(c->autoblock_codes.v[i]) == NULL) {
 			snprintf(err, errlen, "%s: [sender] autoblock_codes: unknown reason code \"%.60s\"", c->source,
-				 c->autoblock_codes.v[i]);
+			         c->autoblock_codes.v[i]);
 			goto fail;
 		}
 	}
@@ -555,9 +552,9 @@ void config_write_sample(mw_buf *out)
 	size_t i, n;
 
 	buf_puts(out, "# mailwarden.conf - Mailwarden configuration (INI).\n"
-		      "# Every key is shown commented out with its built-in default.\n"
-		      "# Sizes take K/M/G, durations s/m/h/d, lists are comma separated.\n"
-		      "# Generated by `mailwarden config --sample`; see README.md.\n");
+	              "# Every key is shown commented out with its built-in default.\n"
+	              "# Sizes take K/M/G, durations s/m/h/d, lists are comma separated.\n"
+	              "# Generated by `mailwarden config --sample`; see README.md.\n");
 	for (i = 0; i < MW_ARRAY_LEN(config_keys); i++) {
 		const config_key *k = &config_keys[i];
 		if (strcmp(section, k->section) != 0) {

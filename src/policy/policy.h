@@ -33,22 +33,22 @@
 
 typedef struct mw_limits {
 	mime_limits mime;
-	size_t max_message_size;	/* bytes; larger mail gets msg.too_big */
-	size_t spool_memory;		/* raw message bytes kept in memory before spilling */
-	size_t av_max_scansize;		/* ClamAV CL_ENGINE_MAX_SCANSIZE */
-	size_t av_max_filesize;		/* ClamAV CL_ENGINE_MAX_FILESIZE */
-	size_t av_max_recursion;	/* ClamAV CL_ENGINE_MAX_RECURSION */
-	size_t av_max_files;		/* ClamAV CL_ENGINE_MAX_FILES */
-	size_t av_max_scantime;		/* ClamAV CL_ENGINE_MAX_SCANTIME, ms */
-	size_t scan_time;		/* ms one message may spend in the engine (engine.timeout) */
-	size_t archive_max_depth;	/* archive nesting levels walked (attach) */
-	size_t archive_max_members;	/* archive members per message */
-	size_t archive_max_expanded;	/* bytes unpacked per message, all levels */
-	size_t archive_max_ratio;	/* unpacked / packed bytes of one archive ... */
-	size_t archive_ratio_floor;	/* ... checked once this many bytes are unpacked */
-	size_t archive_member_memory;	/* member bytes held in memory before spilling */
-	size_t max_urls;		/* distinct links judged per message (links) */
-	size_t max_html_bytes;		/* text and HTML bytes read for links per message */
+	size_t max_message_size;      /* bytes; larger mail gets msg.too_big */
+	size_t spool_memory;          /* raw message bytes kept in memory before spilling */
+	size_t av_max_scansize;       /* ClamAV CL_ENGINE_MAX_SCANSIZE */
+	size_t av_max_filesize;       /* ClamAV CL_ENGINE_MAX_FILESIZE */
+	size_t av_max_recursion;      /* ClamAV CL_ENGINE_MAX_RECURSION */
+	size_t av_max_files;          /* ClamAV CL_ENGINE_MAX_FILES */
+	size_t av_max_scantime;       /* ClamAV CL_ENGINE_MAX_SCANTIME, ms */
+	size_t scan_time;             /* ms one message may spend in the engine (engine.timeout) */
+	size_t archive_max_depth;     /* archive nesting levels walked (attach) */
+	size_t archive_max_members;   /* archive members per message */
+	size_t archive_max_expanded;  /* bytes unpacked per message, all levels */
+	size_t archive_max_ratio;     /* unpacked / packed bytes of one archive ... */
+	size_t archive_ratio_floor;   /* ... checked once this many bytes are unpacked */
+	size_t archive_member_memory; /* member bytes held in memory before spilling */
+	size_t max_urls;              /* distinct links judged per message (links) */
+	size_t max_html_bytes;        /* text and HTML bytes read for links per message */
 } mw_limits;
 
 typedef struct mw_strlist {
@@ -58,17 +58,17 @@ typedef struct mw_strlist {
 
 typedef struct mw_config {
 	int refs;
-	char *source;		/* file path, or "(embedded defaults)" */
+	char *source; /* file path, or "(embedded defaults)" */
 	/* [daemon] */
 	char *socket;
 	char *user;
 	char *socket_group;
 	size_t socket_mode;
 	char *pidfile;
-	size_t reload_interval;	/* seconds between signature directory checks; 0 = off */
-	size_t milter_timeout;	/* seconds libmilter waits on the MTA */
-	char *control_socket;	/* control socket path (src/ctl); empty: none */
-	char *control_group;	/* group allowed on the control socket; empty: root and daemon user only */
+	size_t reload_interval; /* seconds between signature directory checks; 0 = off */
+	size_t milter_timeout;  /* seconds libmilter waits on the MTA */
+	char *control_socket;   /* control socket path (src/ctl); empty: none */
+	char *control_group;    /* group allowed on the control socket; empty: root and daemon user only */
 	/* [paths] */
 	char *signatures;
 	char *lists;
@@ -97,9 +97,9 @@ typedef struct mw_config {
 	size_t first_contact;
 	size_t lockdown;
 	/* [console] */
-	size_t console_idle;		/* seconds without input before logout; 0: never */
-	size_t console_max_delay;	/* longest delay after failed logins, seconds */
-	size_t console_iterations;	/* PBKDF2-SHA256 iterations for new passwords */
+	size_t console_idle;       /* seconds without input before logout; 0: never */
+	size_t console_max_delay;  /* longest delay after failed logins, seconds */
+	size_t console_iterations; /* PBKDF2-SHA256 iterations for new passwords */
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
@@ -110,8 +110,8 @@ typedef struct mw_config {
  * config_load - read path (NULL: embedded defaults only), then apply
  * overrides "section.key=value".  On success *out holds one reference.
  */
-int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out,
-		char *err, size_t errlen);
+int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
+                size_t errlen);
 
 mw_config *config_ref(mw_config *c);
 void config_unref(mw_config *c);

@@ -41,7 +41,7 @@
 
 #define SKEL_TEXT_MAX (64 * 1024)
 #define SKEL_NAME_MAX 16
-#define SKEL_OUT_MAX (64 * 1024)
+#define SKEL_OUT_MAX  (64 * 1024)
 
 typedef struct cpbuf {
 	uint32_t *v;
@@ -133,14 +133,14 @@ static int is_punct(uint32_t c)
 }
 
 static const uint32_t honorifics[][3] = {
-	{0x69d8, 0, 0},		/* 様 */
-	{0x3055, 0x307e, 0},	/* さま */
-	{0x3055, 0x3093, 0},	/* さん */
-	{0x6bbf, 0, 0},		/* 殿 */
-	{0x5148, 0x751f, 0},	/* 先生 */
-	{0x5fa1, 0x4e2d, 0},	/* 御中 */
-	{0x5404, 0x4f4d, 0},	/* 各位 */
-	{0x304f, 0x3093, 0},	/* くん */
+    {0x69d8, 0, 0},      /* 様 */
+    {0x3055, 0x307e, 0}, /* さま */
+    {0x3055, 0x3093, 0}, /* さん */
+    {0x6bbf, 0, 0},      /* 殿 */
+    {0x5148, 0x751f, 0}, /* 先生 */
+    {0x5fa1, 0x4e2d, 0}, /* 御中 */
+    {0x5404, 0x4f4d, 0}, /* 各位 */
+    {0x304f, 0x3093, 0}, /* くん */
 };
 
 /* honorific_at - length of an honorific starting at v[i], or 0 */
@@ -211,7 +211,7 @@ static void drop_names(const cpbuf *in, cpbuf *out)
 			size_t popped = 0;
 			while (out->n > 0 && popped < SKEL_NAME_MAX &&
 			       (is_name_char(out->v[out->n - 1]) ||
-				(out->v[out->n - 1] == ' ' && out->n > 1 && is_name_char(out->v[out->n - 2])))) {
+			        (out->v[out->n - 1] == ' ' && out->n > 1 && is_name_char(out->v[out->n - 2])))) {
 				out->n--;
 				popped++;
 			}
@@ -352,7 +352,7 @@ void sender_fingerprint(const mw_scan *s, char out[65])
 	buf_init(&body, SKEL_OUT_MAX);
 	if (mime_part_header(root, "subject", 0))
 		sender_skeleton(mime_part_header(root, "subject", 0), strlen(mime_part_header(root, "subject", 0)),
-				&subj);
+		                &subj);
 	if (w.text) {
 		text = mime_part_text(w.text, SKEL_TEXT_MAX, &textlen);
 	} else if (w.html) {

@@ -103,14 +103,13 @@ static int find_block(mw_store *st, const char *addr, time_t now, store_block *b
 
 static void describe_block(const store_block *b, char *out, size_t len)
 {
-	snprintf(out, len, "%s %.120s blocked for %s%s%.60s%s%s%.80s", b->kind, b->value, b->code[0] ? b->code : "manual",
-		 b->source[0] ? " (message " : "", b->source, b->source[0] ? ")" : "", b->detail[0] ? ": " : "",
-		 b->detail);
+	snprintf(out, len, "%s %.120s blocked for %s%s%.60s%s%s%.80s", b->kind, b->value,
+	         b->code[0] ? b->code : "manual", b->source[0] ? " (message " : "", b->source, b->source[0] ? ")" : "",
+	         b->detail[0] ? ": " : "", b->detail);
 }
 
 /* fanout_block - block key after it crossed the threshold, flag its fingerprints */
-static void fanout_block(const mw_env *env, const char *kind, const char *key, unsigned n, const char *qid,
-			 time_t now)
+static void fanout_block(const mw_env *env, const char *kind, const char *key, unsigned n, const char *qid, time_t now)
 {
 	store_block b;
 
@@ -125,7 +124,7 @@ static void fanout_block(const mw_env *env, const char *kind, const char *key, u
 	if (store_block_add(env->store, &b) == 0) {
 		int flagged = store_fp_flag_sender(env->store, key, "sender.fanout", b.source, now);
 		log_warn("%s: blocked %s %s: sender.fanout, %u distinct recipients in %zus; %d fingerprint(s) flagged",
-			 qid ? qid : "NOQUEUE", kind, key, n, env->cfg->fanout_window, flagged < 0 ? 0 : flagged);
+		         qid ? qid : "NOQUEUE", kind, key, n, env->cfg->fanout_window, flagged < 0 ? 0 : flagged);
 	}
 }
 
@@ -153,8 +152,8 @@ void sender_rcpt(const mw_env *env, const char *sender, const char *rcpt, const 
 			return;
 		}
 		if (n > cfg->fanout_threshold && !allowed(env->lists, s)) {
-			verdict_add(v, "sender.fanout", "envelope", "%s reached %u distinct recipients within %zus", s, n,
-				    cfg->fanout_window);
+			verdict_add(v, "sender.fanout", "envelope", "%s reached %u distinct recipients within %zus", s,
+			            n, cfg->fanout_window);
 			if (store_block_find(env->store, "sender", s, now, NULL) == 0) {
 				fanout_block(env, "sender", s, n, qid, now);
 				fanned = 1;
@@ -169,8 +168,8 @@ void sender_rcpt(const mw_env *env, const char *sender, const char *rcpt, const 
 				return;
 			}
 			if (n > cfg->fanout_threshold && !allowed(env->lists, s)) {
-				verdict_add(v, "sender.fanout", "envelope", "domain %s reached %u distinct recipients", reg,
-					    n);
+				verdict_add(v, "sender.fanout", "envelope", "domain %s reached %u distinct recipients",
+				            reg, n);
 				if (store_block_find(env->store, "domain", reg, now, NULL) == 0)
 					fanout_block(env, "domain", reg, n, qid, now);
 			}
@@ -187,7 +186,7 @@ void sender_rcpt(const mw_env *env, const char *sender, const char *rcpt, const 
 	}
 	if (rc == RCPT_STAFF && !allowed(env->lists, s) && sender_freemail(env->lists, s))
 		verdict_add(v, "sender.freemail", "envelope", "free-mail sender %s (%s) to staff address %s", s,
-			    sender_freemail(env->lists, s), r);
+		            sender_freemail(env->lists, s), r);
 }
 
 /* ---- end of message ---- */
@@ -299,7 +298,7 @@ static void hash_attachments(mw_scan *s, const mime_part *p, size_t depth)
 		const char *fn = mime_part_filename(p), *disp = mime_part_disposition(p);
 		const char *type = mime_part_type(p);
 		int att = fn != NULL || (disp && strcmp(disp, "attachment") == 0) ||
-			  (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0);
+		          (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0);
 		const void *data;
 		size_t len;
 		int fd;
@@ -353,8 +352,9 @@ static void campaign_check(mw_scan *s)
 			return;
 		}
 		if (rc > 0) {
-			verdict_add(s->verdict, "sender.campaign", "", "text fingerprint %.12s flagged by %s from %.60s%s%.40s",
-				    s->res->fingerprint, why.code, why.detail, why.source[0] ? ", message " : "", why.source);
+			verdict_add(s->verdict, "sender.campaign", "",
+			            "text fingerprint %.12s flagged by %s from %.60s%s%.40s", s->res->fingerprint,
+			            why.code, why.detail, why.source[0] ? ", message " : "", why.source);
 			return;
 		}
 	}
@@ -368,8 +368,9 @@ static void campaign_check(mw_scan *s)
 			return;
 		}
 		if (rc > 0) {
-			verdict_add(s->verdict, "sender.campaign", "", "attachment %.12s flagged by %s from %.60s%s%.40s",
-				    s->res->atts[i].sha256, why.code, why.detail, why.source[0] ? ", message " : "", why.source);
+			verdict_add(s->verdict, "sender.campaign", "",
+			            "attachment %.12s flagged by %s from %.60s%s%.40s", s->res->atts[i].sha256,
+			            why.code, why.detail, why.source[0] ? ", message " : "", why.source);
 			return;
 		}
 	}
@@ -421,13 +422,13 @@ static void hold_checks(mw_scan *s, const char *env_from)
 		verdict_add(s->verdict, "policy.lockdown", "", "lockdown level 2: all external mail is held");
 	else if (cfg->lockdown == 1 && (s->res->nattachments > 0 || s->res->nlinks > 0))
 		verdict_add(s->verdict, "policy.lockdown", "",
-			    "lockdown level 1: external mail with %zu attachment(s), %zu link(s) is held",
-			    s->res->nattachments, s->res->nlinks);
+		            "lockdown level 1: external mail with %zu attachment(s), %zu link(s) is held",
+		            s->res->nattachments, s->res->nlinks);
 	if (cfg->first_contact && s->env->store && active_content(s)) {
 		lower_copy(sender, sizeof(sender), env_from);
 		if (store_sender_known(s->env->store, sender) == 0)
-			verdict_add(s->verdict, "hold.first_contact", "",
-				    "first mail from %.100s, with active content", sender);
+			verdict_add(s->verdict, "hold.first_contact", "", "first mail from %.100s, with active content",
+			            sender);
 	}
 }
 
@@ -453,7 +454,8 @@ void sender_stage(mw_scan *s)
 	if (*env_from && sender_freemail(lists, env_from)) {
 		freemail = 1;
 		if (staff && !ok)
-			verdict_add(s->verdict, "sender.freemail", "envelope", "free-mail sender %.100s to staff", env_from);
+			verdict_add(s->verdict, "sender.freemail", "envelope", "free-mail sender %.100s to staff",
+			            env_from);
 	}
 	for (h = 0; h < MW_ARRAY_LEN(hdrs); h++) {
 		const char *val = mime_part_header(root, hdrs[h], 0);
@@ -467,22 +469,22 @@ void sender_stage(mw_scan *s)
 			freemail = 1;
 			if (staff && !ok && strcasecmp(addr, env_from) != 0)
 				verdict_add(s->verdict, "sender.freemail", hdrs[h], "free-mail %s %.100s to staff",
-					    hdrs[h], addr);
+				            hdrs[h], addr);
 			if ((org = claims_org(s, name)) != NULL)
 				verdict_add(s->verdict, "sender.freemail_spoof", hdrs[h],
-					    "display name \"%.60s\" claims %.60s but the address is free-mail %.100s", name,
-					    org, addr);
+				            "display name \"%.60s\" claims %.60s but the address is free-mail %.100s",
+				            name, org, addr);
 		}
 		shown_address(name, shown, sizeof(shown));
 		if (shown[0] && strcmp(shown, addr) != 0)
 			verdict_add(s->verdict, "sender.display_spoof", hdrs[h],
-				    "display name shows %.100s, the address is %.100s", shown, addr);
+			            "display name shows %.100s, the address is %.100s", shown, addr);
 	}
 	hold_checks(s, env_from);
 	if (freemail && !ok && has_public(s) && (s->res->nattachments > 0 || s->res->nlinks > 0))
 		verdict_add(s->verdict, "sender.freemail_public", "",
-			    "free-mail sender to a public address with %zu attachment(s) and %zu link(s)",
-			    s->res->nattachments, s->res->nlinks);
+		            "free-mail sender to a public address with %zu attachment(s) and %zu link(s)",
+		            s->res->nattachments, s->res->nlinks);
 	campaign_check(s);
 }
 
@@ -543,6 +545,6 @@ void sender_record(mw_scan *s)
 			return;
 		flagged = store_fp_flag_sender(st, sender, bad->code, qid, now);
 		log_warn("%s: auto-blocked sender %s for %s (%s); %d fingerprint(s) flagged", qid, sender, bad->code,
-			 bad->detail, flagged < 0 ? 0 : flagged);
+		         bad->detail, flagged < 0 ? 0 : flagged);
 	}
 }

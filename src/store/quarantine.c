@@ -34,11 +34,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define QMAGIC "MWQ1"
+#define QMAGIC   "MWQ1"
 #define QHDR_MAX (64 * 1024)
-#define QCHUNK (64 * 1024)
-#define QNONCE 12
-#define QTAG 16
+#define QCHUNK   (64 * 1024)
+#define QNONCE   12
+#define QTAG     16
 
 struct mw_quar {
 	mw_store *store;
@@ -63,7 +63,6 @@ static int random_bytes(void *buf, size_t len)
 	}
 	return 0;
 }
-
 
 static int read_all(int fd, void *buf, size_t len)
 {
@@ -219,7 +218,7 @@ static int parse_header(char *h, quar_meta *m)
 /* ---- GCM over mbedTLS 2.x and 3.x ---- */
 
 static int gcm_begin(mbedtls_gcm_context *g, const unsigned char key[32], int mode, const unsigned char *nonce,
-		     const unsigned char *aad, size_t aadlen)
+                     const unsigned char *aad, size_t aadlen)
 {
 	mbedtls_gcm_init(g);
 	if (mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, key, 256) != 0)
@@ -267,10 +266,11 @@ static int index_insert(mw_quar *q, const quar_meta *m)
 	for (i = 0; i < m->nrcpts; i++)
 		buf_printf(&rcpts, "%s%s", i ? "\n" : "", m->rcpts[i]);
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO quarantine(id, time, queue_id, sender, rcpts, subject, size, reasons,"
-			       " state, release_at, expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "INSERT OR REPLACE INTO quarantine(id, time, queue_id, sender, rcpts, subject, size, reasons,"
+	        " state, release_at, expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	        -1, &st, NULL) != SQLITE_OK) {
 		store_fail(s, "quarantine index");
 		goto out;
 	}
@@ -303,11 +303,11 @@ static void row_to_meta(sqlite3_stmt *st, quar_meta *m)
 
 	memset(m, 0, sizeof(*m));
 	mw_strlcpy(m->id, (const char *)sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "",
-		   sizeof(m->id));
+	           sizeof(m->id));
 	m->time = (time_t)sqlite3_column_int64(st, 1);
 #define COPY(field, col)                                                                                               \
 	mw_strlcpy(m->field, sqlite3_column_text(st, col) ? (const char *)sqlite3_column_text(st, col) : "",           \
-		   sizeof(m->field))
+	           sizeof(m->field))
 	COPY(queue_id, 2);
 	COPY(sender, 3);
 	COPY(subject, 5);
@@ -354,7 +354,7 @@ out:
 }
 
 static int list_query(mw_quar *q, const char *sql, const char *arg, long long num, size_t limit,
-		      void (*fn)(const quar_meta *m, void *arg), void *farg)
+                      void (*fn)(const quar_meta *m, void *arg), void *farg)
 {
 	mw_store *s = q->store;
 	sqlite3_stmt *st = NULL;
@@ -388,16 +388,22 @@ out:
 int quar_list(mw_quar *q, const char *state, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg)
 {
 	if (state)
-		return list_query(q, "SELECT " QCOLS " FROM quarantine WHERE state = ?1 AND ?2 = ?2 ORDER BY time DESC"
-				  " LIMIT ?3", state, 0, limit, fn, arg);
-	return list_query(q, "SELECT " QCOLS " FROM quarantine WHERE state IN ('held', 'quarantined') AND ?2 = ?2"
-			  " ORDER BY time DESC LIMIT ?3", NULL, 0, limit, fn, arg);
+		return list_query(q,
+		                  "SELECT " QCOLS " FROM quarantine WHERE state = ?1 AND ?2 = ?2 ORDER BY time DESC"
+		                  " LIMIT ?3",
+		                  state, 0, limit, fn, arg);
+	return list_query(q,
+	                  "SELECT " QCOLS " FROM quarantine WHERE state IN ('held', 'quarantined') AND ?2 = ?2"
+	                  " ORDER BY time DESC LIMIT ?3",
+	                  NULL, 0, limit, fn, arg);
 }
 
 int quar_due(mw_quar *q, time_t now, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg)
 {
-	return list_query(q, "SELECT " QCOLS " FROM quarantine WHERE state = 'held' AND release_at <= ?2"
-			  " ORDER BY release_at LIMIT ?3", NULL, now, limit, fn, arg);
+	return list_query(q,
+	                  "SELECT " QCOLS " FROM quarantine WHERE state = 'held' AND release_at <= ?2"
+	                  " ORDER BY release_at LIMIT ?3",
+	                  NULL, now, limit, fn, arg);
 }
 
 int quar_set_state(mw_quar *q, const char *id, const char *state, time_t release_at)
@@ -408,7 +414,7 @@ int quar_set_state(mw_quar *q, const char *id, const char *state, time_t release
 
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET state = ?2, release_at = ?3 WHERE id = ?1", -1, &st,
-			       NULL) != SQLITE_OK) {
+	                       NULL) != SQLITE_OK) {
 		store_fail(s, "quarantine state");
 		goto out;
 	}
@@ -432,8 +438,8 @@ int quar_claim(mw_quar *q, const char *id, const char *from, const char *to)
 	int rc = -1;
 
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET state = ?3 WHERE id = ?1 AND state = ?2", -1, &st,
-			       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET state = ?3 WHERE id = ?1 AND state = ?2", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		store_fail(s, "quarantine claim");
 		goto out;
 	}
@@ -452,8 +458,7 @@ out:
 
 /* ---- files ---- */
 
-static void file_path(const mw_quar *q, const char *id, const char *prefix, const char *suffix, char *out,
-		      size_t len)
+static void file_path(const mw_quar *q, const char *id, const char *prefix, const char *suffix, char *out, size_t len)
 {
 	snprintf(out, len, "%s/%s%s%s", q->dir, prefix, id, suffix);
 }
@@ -711,8 +716,10 @@ int quar_expire(mw_quar *q, time_t now)
 {
 	expire_ctx e = {q, now, 0};
 
-	if (list_query(q, "SELECT " QCOLS " FROM quarantine WHERE state != 'deleted' AND expires != 0 AND"
-		       " expires <= ?2 AND ?1 IS NULL LIMIT ?3", NULL, now, 1000, expire_one, &e) < 0)
+	if (list_query(q,
+	               "SELECT " QCOLS " FROM quarantine WHERE state != 'deleted' AND expires != 0 AND"
+	               " expires <= ?2 AND ?1 IS NULL LIMIT ?3",
+	               NULL, now, 1000, expire_one, &e) < 0)
 		return -1;
 	return e.n;
 }

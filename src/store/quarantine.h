@@ -49,7 +49,7 @@
 
 typedef struct mw_quar mw_quar;
 
-#define QUAR_ID_LEN 32
+#define QUAR_ID_LEN    32
 #define QUAR_MAX_RCPTS 100
 
 typedef struct quar_meta {
@@ -61,10 +61,10 @@ typedef struct quar_meta {
 	char rcpts[QUAR_MAX_RCPTS][321];
 	char subject[300];
 	size_t size;
-	char reasons[600];	/* "code1, code2" */
-	char state[16];		/* held, quarantined, released, deleted */
-	time_t release_at;	/* hold: when to rescan and release; 0 otherwise */
-	time_t expires;		/* retention: deleted after this; 0 never */
+	char reasons[600]; /* "code1, code2" */
+	char state[16];    /* held, quarantined, released, deleted */
+	time_t release_at; /* hold: when to rescan and release; 0 otherwise */
+	time_t expires;    /* retention: deleted after this; 0 never */
 } quar_meta;
 
 int quar_open(const char *statedir, mw_store *store, mw_quar **out, char *err, size_t errlen);

@@ -29,50 +29,50 @@
 #include <unistd.h>
 
 static const char *const schema_steps[] = {
-	/* version 1 */
-	"CREATE TABLE senders(addr TEXT PRIMARY KEY, first_seen INTEGER, last_seen INTEGER, msgs INTEGER)"
-	" WITHOUT ROWID;"
-	"CREATE INDEX senders_last ON senders(last_seen);"
-	"CREATE TABLE rcpts(sender TEXT, rcpt TEXT, last_seen INTEGER, PRIMARY KEY(sender, rcpt)) WITHOUT ROWID;"
-	"CREATE INDEX rcpts_sender_time ON rcpts(sender, last_seen);"
-	"CREATE INDEX rcpts_last ON rcpts(last_seen);"
-	"CREATE TABLE blocks(kind TEXT, value TEXT, code TEXT, detail TEXT, source TEXT, created INTEGER,"
-	" expires INTEGER, PRIMARY KEY(kind, value)) WITHOUT ROWID;"
-	"CREATE TABLE fingerprints(fp TEXT PRIMARY KEY, first_seen INTEGER, last_seen INTEGER,"
-	" flagged INTEGER NOT NULL DEFAULT 0, flag_sender TEXT, flag_code TEXT, flag_source TEXT, flag_time INTEGER)"
-	" WITHOUT ROWID;"
-	"CREATE INDEX fingerprints_last ON fingerprints(last_seen);"
-	"CREATE TABLE fp_senders(sender TEXT, fp TEXT, last_seen INTEGER, PRIMARY KEY(sender, fp)) WITHOUT ROWID;"
-	"CREATE INDEX fp_senders_last ON fp_senders(last_seen);"
-	"CREATE TABLE list_edits(list TEXT, entry TEXT, op INTEGER, expires INTEGER, who TEXT, t INTEGER,"
-	" PRIMARY KEY(list, entry)) WITHOUT ROWID;",
-	/* version 2: quarantine index */
-	"CREATE TABLE quarantine(id TEXT PRIMARY KEY, time INTEGER, queue_id TEXT, sender TEXT, rcpts TEXT,"
-	" subject TEXT, size INTEGER, reasons TEXT, state TEXT, release_at INTEGER, expires INTEGER) WITHOUT ROWID;"
-	"CREATE INDEX quarantine_state ON quarantine(state, release_at);"
-	"CREATE INDEX quarantine_time ON quarantine(time);",
-	/* version 3: message tracking */
-	"CREATE TABLE messages(id INTEGER PRIMARY KEY, time INTEGER, queue_id TEXT, client TEXT, sender TEXT,"
-	" sender_domain TEXT, hdr_from TEXT, subject TEXT, rcpts TEXT, size INTEGER, action TEXT, reasons TEXT,"
-	" stage TEXT, quarantine_id TEXT);"
-	"CREATE INDEX messages_time ON messages(time);"
-	"CREATE INDEX messages_sender ON messages(sender, time);"
-	"CREATE INDEX messages_sender_domain ON messages(sender_domain, time);"
-	"CREATE INDEX messages_queue_id ON messages(queue_id);"
-	"CREATE TABLE msg_rcpts(msg INTEGER, rcpt TEXT);"
-	"CREATE INDEX msg_rcpts_rcpt ON msg_rcpts(rcpt);"
-	"CREATE INDEX msg_rcpts_msg ON msg_rcpts(msg);"
-	"CREATE TABLE msg_attachments(msg INTEGER, name TEXT, type TEXT, sha256 TEXT);"
-	"CREATE INDEX msg_att_sha ON msg_attachments(sha256);"
-	"CREATE INDEX msg_att_name ON msg_attachments(name);"
-	"CREATE INDEX msg_att_msg ON msg_attachments(msg);"
-	"CREATE TABLE msg_links(msg INTEGER, domain TEXT);"
-	"CREATE INDEX msg_links_domain ON msg_links(domain);"
-	"CREATE INDEX msg_links_msg ON msg_links(msg);"
-	"CREATE TABLE alerts(id INTEGER PRIMARY KEY, time INTEGER, kind TEXT, text TEXT);",
-	/* version 4: tunable rules and their audit trail */
-	"CREATE TABLE rules(key TEXT PRIMARY KEY, value TEXT NOT NULL, who TEXT, time INTEGER) WITHOUT ROWID;"
-	"CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
+    /* version 1 */
+    "CREATE TABLE senders(addr TEXT PRIMARY KEY, first_seen INTEGER, last_seen INTEGER, msgs INTEGER)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX senders_last ON senders(last_seen);"
+    "CREATE TABLE rcpts(sender TEXT, rcpt TEXT, last_seen INTEGER, PRIMARY KEY(sender, rcpt)) WITHOUT ROWID;"
+    "CREATE INDEX rcpts_sender_time ON rcpts(sender, last_seen);"
+    "CREATE INDEX rcpts_last ON rcpts(last_seen);"
+    "CREATE TABLE blocks(kind TEXT, value TEXT, code TEXT, detail TEXT, source TEXT, created INTEGER,"
+    " expires INTEGER, PRIMARY KEY(kind, value)) WITHOUT ROWID;"
+    "CREATE TABLE fingerprints(fp TEXT PRIMARY KEY, first_seen INTEGER, last_seen INTEGER,"
+    " flagged INTEGER NOT NULL DEFAULT 0, flag_sender TEXT, flag_code TEXT, flag_source TEXT, flag_time INTEGER)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX fingerprints_last ON fingerprints(last_seen);"
+    "CREATE TABLE fp_senders(sender TEXT, fp TEXT, last_seen INTEGER, PRIMARY KEY(sender, fp)) WITHOUT ROWID;"
+    "CREATE INDEX fp_senders_last ON fp_senders(last_seen);"
+    "CREATE TABLE list_edits(list TEXT, entry TEXT, op INTEGER, expires INTEGER, who TEXT, t INTEGER,"
+    " PRIMARY KEY(list, entry)) WITHOUT ROWID;",
+    /* version 2: quarantine index */
+    "CREATE TABLE quarantine(id TEXT PRIMARY KEY, time INTEGER, queue_id TEXT, sender TEXT, rcpts TEXT,"
+    " subject TEXT, size INTEGER, reasons TEXT, state TEXT, release_at INTEGER, expires INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX quarantine_state ON quarantine(state, release_at);"
+    "CREATE INDEX quarantine_time ON quarantine(time);",
+    /* version 3: message tracking */
+    "CREATE TABLE messages(id INTEGER PRIMARY KEY, time INTEGER, queue_id TEXT, client TEXT, sender TEXT,"
+    " sender_domain TEXT, hdr_from TEXT, subject TEXT, rcpts TEXT, size INTEGER, action TEXT, reasons TEXT,"
+    " stage TEXT, quarantine_id TEXT);"
+    "CREATE INDEX messages_time ON messages(time);"
+    "CREATE INDEX messages_sender ON messages(sender, time);"
+    "CREATE INDEX messages_sender_domain ON messages(sender_domain, time);"
+    "CREATE INDEX messages_queue_id ON messages(queue_id);"
+    "CREATE TABLE msg_rcpts(msg INTEGER, rcpt TEXT);"
+    "CREATE INDEX msg_rcpts_rcpt ON msg_rcpts(rcpt);"
+    "CREATE INDEX msg_rcpts_msg ON msg_rcpts(msg);"
+    "CREATE TABLE msg_attachments(msg INTEGER, name TEXT, type TEXT, sha256 TEXT);"
+    "CREATE INDEX msg_att_sha ON msg_attachments(sha256);"
+    "CREATE INDEX msg_att_name ON msg_attachments(name);"
+    "CREATE INDEX msg_att_msg ON msg_attachments(msg);"
+    "CREATE TABLE msg_links(msg INTEGER, domain TEXT);"
+    "CREATE INDEX msg_links_domain ON msg_links(domain);"
+    "CREATE INDEX msg_links_msg ON msg_links(msg);"
+    "CREATE TABLE alerts(id INTEGER PRIMARY KEY, time INTEGER, kind TEXT, text TEXT);",
+    /* version 4: tunable rules and their audit trail */
+    "CREATE TABLE rules(key TEXT PRIMARY KEY, value TEXT NOT NULL, who TEXT, time INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
 };
 
 enum {
@@ -97,38 +97,36 @@ enum {
 _Static_assert(ST_COUNT <= 32, "mw_store.st is too small");
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_RCPT_UPSERT] = "INSERT INTO rcpts(sender, rcpt, last_seen) VALUES(?1, ?2, ?3)"
-			   " ON CONFLICT(sender, rcpt) DO UPDATE SET last_seen = excluded.last_seen",
-	[ST_RCPT_COUNT] = "SELECT count(*) FROM rcpts WHERE sender = ?1 AND last_seen >= ?2",
-	[ST_SENDER_GET] = "SELECT msgs FROM senders WHERE addr = ?1",
-	[ST_SENDER_UPSERT] = "INSERT INTO senders(addr, first_seen, last_seen, msgs) VALUES(?1, ?2, ?2, 1)"
-			     " ON CONFLICT(addr) DO UPDATE SET last_seen = excluded.last_seen, msgs = msgs + 1",
-	[ST_BLOCK_ADD] = "INSERT OR REPLACE INTO blocks(kind, value, code, detail, source, created, expires)"
-			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_BLOCK_DEL] = "DELETE FROM blocks WHERE kind = ?1 AND value = ?2",
-	[ST_BLOCK_FIND] = "SELECT kind, value, code, detail, source, created, expires FROM blocks"
-			  " WHERE kind = ?1 AND value = ?2 AND (expires = 0 OR expires > ?3)",
-	[ST_BLOCK_LIST] = "SELECT kind, value, code, detail, source, created, expires FROM blocks"
-			  " WHERE expires = 0 OR expires > ?1 ORDER BY created",
-	[ST_FP_UPSERT] = "INSERT INTO fingerprints(fp, first_seen, last_seen) VALUES(?1, ?2, ?2)"
-			 " ON CONFLICT(fp) DO UPDATE SET last_seen = excluded.last_seen",
-	[ST_FPS_UPSERT] = "INSERT INTO fp_senders(sender, fp, last_seen) VALUES(?1, ?2, ?3)"
-			  " ON CONFLICT(sender, fp) DO UPDATE SET last_seen = excluded.last_seen",
-	[ST_FP_FLAG_SENDER] = "UPDATE fingerprints SET flagged = 1, flag_sender = ?1, flag_code = ?2,"
-			      " flag_source = ?3, flag_time = ?4"
-			      " WHERE flagged = 0 AND fp IN (SELECT fp FROM fp_senders WHERE sender = ?1)",
-	[ST_FP_FLAG] = "INSERT INTO fingerprints(fp, first_seen, last_seen, flagged, flag_sender, flag_code,"
-		       " flag_source, flag_time) VALUES(?1, ?5, ?5, 1, ?2, ?3, ?4, ?5)"
-		       " ON CONFLICT(fp) DO UPDATE SET flagged = 1, flag_sender = ?2, flag_code = ?3,"
-		       " flag_source = ?4, flag_time = ?5",
-	[ST_FP_FLAGGED] = "SELECT flag_sender, flag_code, flag_source, flag_time FROM fingerprints"
-			  " WHERE fp = ?1 AND flagged = 1",
-	[ST_LIST_EDIT] = "INSERT OR REPLACE INTO list_edits(list, entry, op, expires, who, t)"
-			 " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_LIST_ALL] = "SELECT list, entry, op FROM list_edits WHERE expires = 0 OR expires > ?1 ORDER BY t",
+    [ST_RCPT_UPSERT] = "INSERT INTO rcpts(sender, rcpt, last_seen) VALUES(?1, ?2, ?3)"
+                       " ON CONFLICT(sender, rcpt) DO UPDATE SET last_seen = excluded.last_seen",
+    [ST_RCPT_COUNT] = "SELECT count(*) FROM rcpts WHERE sender = ?1 AND last_seen >= ?2",
+    [ST_SENDER_GET] = "SELECT msgs FROM senders WHERE addr = ?1",
+    [ST_SENDER_UPSERT] = "INSERT INTO senders(addr, first_seen, last_seen, msgs) VALUES(?1, ?2, ?2, 1)"
+                         " ON CONFLICT(addr) DO UPDATE SET last_seen = excluded.last_seen, msgs = msgs + 1",
+    [ST_BLOCK_ADD] = "INSERT OR REPLACE INTO blocks(kind, value, code, detail, source, created, expires)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_BLOCK_DEL] = "DELETE FROM blocks WHERE kind = ?1 AND value = ?2",
+    [ST_BLOCK_FIND] = "SELECT kind, value, code, detail, source, created, expires FROM blocks"
+                      " WHERE kind = ?1 AND value = ?2 AND (expires = 0 OR expires > ?3)",
+    [ST_BLOCK_LIST] = "SELECT kind, value, code, detail, source, created, expires FROM blocks"
+                      " WHERE expires = 0 OR expires > ?1 ORDER BY created",
+    [ST_FP_UPSERT] = "INSERT INTO fingerprints(fp, first_seen, last_seen) VALUES(?1, ?2, ?2)"
+                     " ON CONFLICT(fp) DO UPDATE SET last_seen = excluded.last_seen",
+    [ST_FPS_UPSERT] = "INSERT INTO fp_senders(sender, fp, last_seen) VALUES(?1, ?2, ?3)"
+                      " ON CONFLICT(sender, fp) DO UPDATE SET last_seen = excluded.last_seen",
+    [ST_FP_FLAG_SENDER] = "UPDATE fingerprints SET flagged = 1, flag_sender = ?1, flag_code = ?2,"
+                          " flag_source = ?3, flag_time = ?4"
+                          " WHERE flagged = 0 AND fp IN (SELECT fp FROM fp_senders WHERE sender = ?1)",
+    [ST_FP_FLAG] = "INSERT INTO fingerprints(fp, first_seen, last_seen, flagged, flag_sender, flag_code,"
+                   " flag_source, flag_time) VALUES(?1, ?5, ?5, 1, ?2, ?3, ?4, ?5)"
+                   " ON CONFLICT(fp) DO UPDATE SET flagged = 1, flag_sender = ?2, flag_code = ?3,"
+                   " flag_source = ?4, flag_time = ?5",
+    [ST_FP_FLAGGED] = "SELECT flag_sender, flag_code, flag_source, flag_time FROM fingerprints"
+                      " WHERE fp = ?1 AND flagged = 1",
+    [ST_LIST_EDIT] = "INSERT OR REPLACE INTO list_edits(list, entry, op, expires, who, t)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_LIST_ALL] = "SELECT list, entry, op FROM list_edits WHERE expires = 0 OR expires > ?1 ORDER BY t",
 };
-
-
 
 /* store_fail - remember SQLite's message; returns -1 */
 int store_fail(mw_store *s, const char *what)
@@ -142,7 +140,8 @@ int store_fail(mw_store *s, const char *what)
 static sqlite3_stmt *stmt(mw_store *s, int i)
 {
 	if (s->st[i] == NULL) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
+		    SQLITE_OK) {
 			store_fail(s, "prepare");
 			return NULL;
 		}
@@ -191,7 +190,7 @@ static int migrate(mw_store *s)
 	}
 	if ((size_t)version > MW_ARRAY_LEN(schema_steps)) {
 		snprintf(s->err, sizeof(s->err), "%.200s has schema version %d, newer than this program knows (%zu)",
-			 s->path, version, MW_ARRAY_LEN(schema_steps));
+		         s->path, version, MW_ARRAY_LEN(schema_steps));
 		return -1;
 	}
 	return 0;
@@ -218,13 +217,13 @@ int store_open(const char *statedir, const store_limits *lim, mw_store **out, ch
 	}
 	snprintf(s->path, sizeof(s->path), "%s/mailwarden.db", statedir);
 	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", s->path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, (int)lim->busy_ms);
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+	         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
 	if (store_exec(s, pragmas) < 0 || migrate(s) < 0) {
 		snprintf(err, errlen, "%s", s->err);
 		goto fail;
@@ -320,7 +319,7 @@ static int step_done(mw_store *s, sqlite3_stmt *q, const char *what)
 }
 
 int store_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window,
-		    unsigned *distinct)
+                    unsigned *distinct)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -655,9 +654,9 @@ static long prune_table(mw_store *s, const char *table, const char *timecol, con
 		return -1;
 	n += sqlite3_changes(s->db);
 	snprintf(sql, sizeof(sql),
-		 "DELETE FROM %s WHERE %s IN (SELECT %s FROM %s ORDER BY %s LIMIT"
-		 " max((SELECT count(*) FROM %s) - %zu, 0))",
-		 table, key, key, table, timecol, table, s->lim.max_rows);
+	         "DELETE FROM %s WHERE %s IN (SELECT %s FROM %s ORDER BY %s LIMIT"
+	         " max((SELECT count(*) FROM %s) - %zu, 0))",
+	         table, key, key, table, timecol, table, s->lim.max_rows);
 	if (store_exec(s, sql) < 0)
 		return -1;
 	n += sqlite3_changes(s->db);
@@ -684,7 +683,7 @@ long store_prune(mw_store *s, time_t now, time_t history_ttl)
 	n += k;
 	/* Flagged fingerprints stay while any block could still refer to them. */
 	snprintf(sql, sizeof(sql), "DELETE FROM fingerprints WHERE flagged = 0 AND last_seen < %lld",
-		 (long long)(now - history_ttl));
+	         (long long)(now - history_ttl));
 	if (store_exec(s, sql) < 0) {
 		store_exec(s, "ROLLBACK");
 		n = -1;
@@ -706,10 +705,9 @@ out:
 
 long store_count(mw_store *s, const char *table)
 {
-	static const char *const known[] = {"senders",	  "rcpts",	"blocks",	   "fingerprints",
-					    "fp_senders", "list_edits", "quarantine", "messages",
-					    "msg_rcpts",  "alerts",	"msg_attachments", "msg_links",
-					    "rules",	  "audit"};
+	static const char *const known[] = {"senders",         "rcpts",      "blocks",   "fingerprints", "fp_senders",
+	                                    "list_edits",      "quarantine", "messages", "msg_rcpts",    "alerts",
+	                                    "msg_attachments", "msg_links",  "rules",    "audit"};
 	char sql[100];
 	sqlite3_stmt *q;
 	long n = -1;

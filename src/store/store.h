@@ -45,8 +45,8 @@
 typedef struct mw_store mw_store;
 
 typedef struct store_limits {
-	size_t max_rows;	/* per history table (senders, recipients, fingerprints) */
-	unsigned busy_ms;	/* wait for a lock this long before failing */
+	size_t max_rows;  /* per history table (senders, recipients, fingerprints) */
+	unsigned busy_ms; /* wait for a lock this long before failing */
 } store_limits;
 
 typedef struct store_block {
@@ -54,9 +54,9 @@ typedef struct store_block {
 	char value[256];
 	char code[40];
 	char detail[200];
-	char source[64];	/* queue id of the message that caused it */
+	char source[64]; /* queue id of the message that caused it */
 	time_t created;
-	time_t expires;		/* 0: never */
+	time_t expires; /* 0: never */
 } store_block;
 
 int store_open(const char *statedir, const store_limits *lim, mw_store **out, char *err, size_t errlen);
@@ -71,7 +71,7 @@ const char *store_path(const mw_store *s);
  * number of distinct recipients from sender_key since now - window.
  */
 int store_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window,
-		    unsigned *distinct);
+                    unsigned *distinct);
 
 /* store_sender_seen - count a message from addr; *first is 1 if never seen before */
 int store_sender_seen(mw_store *s, const char *addr, time_t now, int *first);
@@ -108,9 +108,9 @@ long store_prune(mw_store *s, time_t now, time_t history_ttl);
 /* ---- message tracking (store_track.c) ---- */
 
 typedef struct store_att {
-	const char *name;	/* UTF-8 file name, "" if none; archive members "outer.zip/inner.exe" */
-	const char *type;	/* true or declared type */
-	const char *sha256;	/* hex, "" if not computed */
+	const char *name;   /* UTF-8 file name, "" if none; archive members "outer.zip/inner.exe" */
+	const char *type;   /* true or declared type */
+	const char *sha256; /* hex, "" if not computed */
 } store_att;
 
 typedef struct store_track_rec {
@@ -130,16 +130,16 @@ typedef struct store_track_rec {
 int store_track_add(mw_store *s, const store_track_rec *r);
 
 typedef struct store_track_query {
-	const char *sender;	 /* address, exact (any case) */
-	const char *domain;	 /* sender domain: exact or parent */
-	const char *rcpt;	 /* recipient address */
-	const char *subject;	 /* substring of the decoded subject */
-	const char *sha256;	 /* attachment hash (prefix of at least 8 hex digits) */
-	const char *name;	 /* substring of an attachment name */
+	const char *sender;      /* address, exact (any case) */
+	const char *domain;      /* sender domain: exact or parent */
+	const char *rcpt;        /* recipient address */
+	const char *subject;     /* substring of the decoded subject */
+	const char *sha256;      /* attachment hash (prefix of at least 8 hex digits) */
+	const char *name;        /* substring of an attachment name */
 	const char *link_domain; /* registrable domain of a link */
-	const char *action;	 /* accept, reject, ... */
-	time_t since, until;	 /* 0: open */
-	size_t limit;		 /* 0: 100 */
+	const char *action;      /* accept, reject, ... */
+	time_t since, until;     /* 0: open */
+	size_t limit;            /* 0: 100 */
 } store_track_query;
 
 typedef struct store_track_row {
@@ -152,7 +152,7 @@ typedef struct store_track_row {
 
 /* store_track_find - rows matching every given criterion, newest first; count or -1 */
 int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
-		     void *arg);
+                     void *arg);
 
 /* store_track_prune - delete rows older than before, then the oldest above max_rows */
 long store_track_prune(mw_store *s, time_t before, size_t max_rows);
@@ -169,7 +169,7 @@ int store_alert(mw_store *s, time_t now, const char *kind, const char *text);
  * value ("" when there was none) if old is not NULL.
  */
 int store_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
-		   size_t oldlen);
+                   size_t oldlen);
 /* store_rules - call fn(key, value) for every rule, sorted by key; count or -1 */
 int store_rules(mw_store *s, void (*fn)(const char *key, const char *value, void *arg), void *arg);
 

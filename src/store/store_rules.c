@@ -26,7 +26,7 @@ static int audit_insert(mw_store *s, time_t now, const char *who, const char *ke
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO audit(time, who, key, old, new) VALUES(?1, ?2, ?3, ?4, ?5)", -1, &st,
-			       NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return store_fail(s, "audit");
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_text(st, 2, who ? who : "", -1, SQLITE_STATIC);
@@ -49,7 +49,7 @@ int store_audit_add(mw_store *s, time_t now, const char *who, const char *key, c
 }
 
 int store_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
-		   size_t oldlen)
+                   size_t oldlen)
 {
 	sqlite3_stmt *st = NULL;
 	char prev[512] = "";
@@ -69,8 +69,9 @@ int store_rule_set(mw_store *s, const char *key, const char *value, const char *
 	sqlite3_finalize(st);
 	st = NULL;
 	if (value) {
-		if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO rules(key, value, who, time) VALUES(?1, ?2, ?3, ?4)",
-				       -1, &st, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(s->db,
+		                       "INSERT OR REPLACE INTO rules(key, value, who, time) VALUES(?1, ?2, ?3, ?4)", -1,
+		                       &st, NULL) != SQLITE_OK)
 			goto fail;
 		sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, who ? who : "", -1, SQLITE_STATIC);
@@ -153,7 +154,7 @@ int store_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, 
 
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_prepare_v2(s->db, "SELECT id, time, who, key, old, new FROM audit ORDER BY id DESC LIMIT ?1", -1,
-			       &st, NULL) != SQLITE_OK) {
+	                       &st, NULL) != SQLITE_OK) {
 		n = store_fail(s, "audit");
 		goto out;
 	}

@@ -51,10 +51,10 @@ int store_track_add(mw_store *s, const store_track_rec *r)
 	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO messages(time, queue_id, client, sender, sender_domain, hdr_from, subject,"
-			       " rcpts, size, action, reasons, stage, quarantine_id)"
-			       " VALUES(?1, ?2, ?3, lower(?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-			       -1, &st, NULL) != SQLITE_OK)
+	                       "INSERT INTO messages(time, queue_id, client, sender, sender_domain, hdr_from, subject,"
+	                       " rcpts, size, action, reasons, stage, quarantine_id)"
+	                       " VALUES(?1, ?2, ?3, lower(?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	                       -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, r->time);
 	sqlite3_bind_text(st, 2, r->queue_id ? r->queue_id : "", -1, SQLITE_STATIC);
@@ -87,7 +87,7 @@ int store_track_add(mw_store *s, const store_track_rec *r)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO msg_attachments(msg, name, type, sha256) VALUES(?1, ?2, ?3, ?4)", -1,
-			       &st, NULL) != SQLITE_OK)
+	                       &st, NULL) != SQLITE_OK)
 		goto fail;
 	for (i = 0; i < r->natts; i++) {
 		sqlite3_reset(st);
@@ -135,7 +135,7 @@ static void col(char *dst, size_t len, sqlite3_stmt *st, int i)
 }
 
 int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
-		     void *arg)
+                     void *arg)
 {
 	mw_buf sql;
 	sqlite3_stmt *st = NULL;
@@ -147,7 +147,7 @@ int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const s
 		limit = 1000;
 	buf_init(&sql, 0);
 	buf_puts(&sql, "SELECT id, time, queue_id, client, sender, hdr_from, subject, rcpts, size, action, reasons,"
-		       " stage, quarantine_id FROM messages m WHERE 1");
+	               " stage, quarantine_id FROM messages m WHERE 1");
 	if (q->sender)
 		buf_puts(&sql, " AND sender = lower(?1)");
 	if (q->domain)
@@ -158,7 +158,7 @@ int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const s
 		buf_puts(&sql, " AND instr(subject, ?4) > 0");
 	if (q->sha256)
 		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_attachments WHERE sha256 >= lower(?5) AND sha256 <"
-			       " lower(?5) || 'g')");
+		               " lower(?5) || 'g')");
 	if (q->name)
 		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_attachments WHERE instr(name, ?6) > 0)");
 	if (q->link_domain)
@@ -232,14 +232,14 @@ long store_track_prune(mw_store *s, time_t before, size_t max_rows)
 	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 		goto out;
 	snprintf(sql, sizeof(sql),
-		 "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY); DELETE FROM gone;"
-		 " INSERT INTO gone SELECT id FROM messages WHERE time < %lld;"
-		 " INSERT OR IGNORE INTO gone SELECT id FROM messages ORDER BY id LIMIT"
-		 " max((SELECT count(*) FROM messages) - %zu, 0);",
-		 (long long)before, max_rows);
+	         "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY); DELETE FROM gone;"
+	         " INSERT INTO gone SELECT id FROM messages WHERE time < %lld;"
+	         " INSERT OR IGNORE INTO gone SELECT id FROM messages ORDER BY id LIMIT"
+	         " max((SELECT count(*) FROM messages) - %zu, 0);",
+	         (long long)before, max_rows);
 	if (store_exec(s, sql) < 0 ||
 	    store_exec(s, "DELETE FROM msg_rcpts WHERE msg IN gone; DELETE FROM msg_attachments WHERE msg IN gone;"
-			  " DELETE FROM msg_links WHERE msg IN gone;") < 0 ||
+	                  " DELETE FROM msg_links WHERE msg IN gone;") < 0 ||
 	    store_exec(s, "DELETE FROM messages WHERE id IN gone") < 0) {
 		store_exec(s, "ROLLBACK");
 		goto out;

@@ -26,18 +26,18 @@
 #include <string.h>
 
 typedef struct sha_ctx {
-	void *cl;			/* libclamav hash context, or NULL: mbedTLS */
+	void *cl; /* libclamav hash context, or NULL: mbedTLS */
 	mbedtls_sha256_context mb;
 } sha_ctx;
 
 _Static_assert(sizeof(sha_ctx) <= sizeof(((mw_sha256 *)0)->opaque), "mw_sha256 too small");
 
 #if MBEDTLS_VERSION_NUMBER >= 0x03000000
-#define SHA_START mbedtls_sha256_starts
+#define SHA_START  mbedtls_sha256_starts
 #define SHA_UPDATE mbedtls_sha256_update
 #define SHA_FINISH mbedtls_sha256_finish
 #else
-#define SHA_START mbedtls_sha256_starts_ret
+#define SHA_START  mbedtls_sha256_starts_ret
 #define SHA_UPDATE mbedtls_sha256_update_ret
 #define SHA_FINISH mbedtls_sha256_finish_ret
 #endif

@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 typedef struct mw_sha256 {
-	unsigned char opaque[256];	/* mbedtls_sha256_context, kept opaque */
+	unsigned char opaque[256]; /* mbedtls_sha256_context, kept opaque */
 } mw_sha256;
 
 void mw_sha256_init(mw_sha256 *h);

@@ -43,8 +43,7 @@ void mw_log(int prio, const char *fmt, ...)
 		localtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		vsnprintf(line, sizeof(line), fmt, ap);
-		fprintf(stderr, "%s.%03ld %s: %s: %s\n", ts, now.tv_nsec / 1000000, log_ident,
-			names[prio & 7], line);
+		fprintf(stderr, "%s.%03ld %s: %s: %s\n", ts, now.tv_nsec / 1000000, log_ident, names[prio & 7], line);
 	} else {
 		vsyslog(prio, fmt, ap);
 	}

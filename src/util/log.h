@@ -16,9 +16,9 @@
 void log_init(const char *ident, int to_stderr, int debug);
 void mw_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_err(...) mw_log(LOG_ERR, __VA_ARGS__)
-#define log_warn(...) mw_log(LOG_WARNING, __VA_ARGS__)
-#define log_info(...) mw_log(LOG_INFO, __VA_ARGS__)
+#define log_err(...)   mw_log(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  mw_log(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)  mw_log(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) mw_log(LOG_DEBUG, __VA_ARGS__)
 
 #endif

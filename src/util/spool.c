@@ -64,7 +64,6 @@ mw_spool *spool_new(size_t mem_max, const char *tmpdir)
 	return s;
 }
 
-
 /* spool_write - append; spills to disk when mem_max would be crossed */
 int spool_write(mw_spool *s, const void *buf, size_t len)
 {

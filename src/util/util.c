@@ -194,7 +194,10 @@ int mw_parse_when(const char *s, time_t *out)
 		errno = 0;
 		n = strtoul(s, &end, 10);
 		if (errno == 0 && end == s + len - 1 && n <= 100000000UL) {
-			unsigned long mult = s[len - 1] == 's' ? 1 : s[len - 1] == 'm' ? 60 : s[len - 1] == 'h' ? 3600 : 86400;
+			unsigned long mult = s[len - 1] == 's'   ? 1
+			                     : s[len - 1] == 'm' ? 60
+			                     : s[len - 1] == 'h' ? 3600
+			                                         : 86400;
 			*out = time(NULL) - (time_t)(n * mult);
 			return 0;
 		}

@@ -64,8 +64,8 @@ double mw_now_ms(void);
 typedef struct mw_buf {
 	char *p;
 	size_t len;
-	size_t cap;	/* allocated */
-	size_t max;	/* hard cap; 0 = none */
+	size_t cap; /* allocated */
+	size_t max; /* hard cap; 0 = none */
 	int truncated;
 } mw_buf;
 

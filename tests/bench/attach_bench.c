@@ -50,7 +50,7 @@ static char *slurp(const char *path, size_t *len)
 static int walk(const char *file, const char *name, const char *sigs)
 {
 	const char *ov[] = {"limits.archive_max_expanded=4095M", "limits.archive_max_ratio=1000000",
-			    "limits.archive_max_members=1000000", NULL};
+	                    "limits.archive_max_members=1000000", NULL};
 	char err[512], sig_ov[600];
 	mw_config *cfg;
 	av_engine *av = NULL;
@@ -129,8 +129,9 @@ static int types(int n, char **files)
 		for (k = 0; k < reps * 100; k++)
 			t = attach_type_detect(data, hl, NULL, 0, len);
 		b = (mw_now_ms() - t0) * 1000 / (reps * 100);
-		printf("%-24s libmagic %8.1f us (%s)   table %6.3f us (%s)\n", strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i], a,
-		       mt ? mt : "?", b, attach_type_name(t));
+		printf("%-24s libmagic %8.1f us (%s)   table %6.3f us (%s)\n",
+		       strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i], a, mt ? mt : "?", b,
+		       attach_type_name(t));
 		magic_us += a;
 		table_us += b;
 		x_free(data);

@@ -70,8 +70,8 @@ int main(int argc, char **argv)
 	opts.parse = ~0U;
 	rc = cl_scandesc(fd, argv[2], &virname, &scanned, engine, &opts);
 	printf("%u signatures; scan: %s; VmHWM %ld -> %ld kB (+%ld); RssAnon %ld -> %ld kB\n", sigs,
-	       rc == CL_VIRUS ? virname : cl_strerror(rc), hwm0, status_kb("VmHWM"), status_kb("VmHWM") - hwm0,
-	       anon0, status_kb("RssAnon"));
+	       rc == CL_VIRUS ? virname : cl_strerror(rc), hwm0, status_kb("VmHWM"), status_kb("VmHWM") - hwm0, anon0,
+	       status_kb("RssAnon"));
 	close(fd);
 	cl_engine_free(engine);
 	return rc == CL_CLEAN || rc == CL_VIRUS ? 0 : 1;

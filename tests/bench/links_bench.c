@@ -12,9 +12,8 @@
  *	text.  For each size it reports the best of 3 runs of
  *	  extract	the HTML tokenizer and text scanner alone (link_extract_html)
  *	  full		links_scan_html + links_classify (dedupe, normalise, judge)
- *	in MB/s of CPU time (the machine may be shared), and the extractor's time per MB relative to the first size (linear
- *	scaling keeps it near 1.0).  A 256 KB warm-up run comes first (the
- *	public suffix list is loaded on first use).
+ *	in MB/s of CPU time (the machine may be shared), and the extractor's time per MB relative to the first size
+ *(linear scaling keeps it near 1.0).  A 256 KB warm-up run comes first (the public suffix list is loaded on first use).
  * LICENSE
  *	GPL-2.0-or-later
  */

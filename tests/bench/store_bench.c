@@ -48,7 +48,7 @@ static mw_config *cfg_for(const char *dir, const char *rows)
 {
 	char ov_state[600], ov_rows[100], err[512];
 	const char *ov[] = {ov_state, "domains.protected=example.com", "domains.public=info@example.com", ov_rows,
-			    "sender.fanout_threshold=5"};
+	                    "sender.fanout_threshold=5"};
 	mw_config *c;
 
 	snprintf(ov_state, sizeof(ov_state), "paths.state=%s", dir);
@@ -83,14 +83,15 @@ static void populate(const char *dir, long n, time_t now)
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		exit(1);
 	snprintf(sql, sizeof(sql),
-		 "BEGIN;"
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
-		 " INSERT OR IGNORE INTO senders SELECT 'sender' || i || '@bulk' || (i %% 997) || '.example', %lld, %lld, 1 FROM n;"
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
-		 " INSERT OR IGNORE INTO rcpts SELECT 'sender' || (i / 3) || '@bulk' || ((i / 3) %% 997) || '.example',"
-		 " 'staff' || (i %% 3) || '@example.com', %lld FROM n;"
-		 "COMMIT;",
-		 n, (long long)now - 100, (long long)now - 100, n * 3, (long long)now - 100);
+	         "BEGIN;"
+	         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
+	         " INSERT OR IGNORE INTO senders SELECT 'sender' || i || '@bulk' || (i %% 997) || '.example', %lld, "
+	         "%lld, 1 FROM n;"
+	         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
+	         " INSERT OR IGNORE INTO rcpts SELECT 'sender' || (i / 3) || '@bulk' || ((i / 3) %% 997) || '.example',"
+	         " 'staff' || (i %% 3) || '@example.com', %lld FROM n;"
+	         "COMMIT;",
+	         n, (long long)now - 100, (long long)now - 100, n * 3, (long long)now - 100);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "populate: %s\n", sqlite3_errmsg(db));
 		exit(1);
@@ -108,19 +109,19 @@ static void populate_track(const char *dir, long n, time_t now)
 	if (sqlite3_open(path, &db) != SQLITE_OK)
 		exit(1);
 	snprintf(sql, sizeof(sql),
-		 "BEGIN;"
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
-		 " INSERT INTO messages(id, time, queue_id, client, sender, sender_domain, hdr_from, subject, rcpts,"
-		 " size, action, reasons, stage, quarantine_id) SELECT i, %lld - (i %% 2592000), 'Q' || i, '192.0.2.1',"
-		 " 'user' || (i %% 50000) || '@d' || (i %% 5000) || '.example', 'd' || (i %% 5000) || '.example', '',"
-		 " '月次報告 第' || i || '号 ' || (i %% 1000), 'staff' || (i %% 2000) || '@example.com', 2048,"
-		 " CASE WHEN i %% 10 = 0 THEN 'reject' ELSE 'accept' END, 'none', 'eom', '' FROM n;"
-		 "INSERT INTO msg_rcpts SELECT id, rcpts FROM messages;"
-		 "INSERT INTO msg_attachments SELECT id, 'report' || (id %% 100) || '.pdf', 'pdf',"
-		 " printf('%%08x%%056x', (id * 2654435761) %% 4294967291, id) FROM messages;"
-		 "INSERT INTO msg_links SELECT id, 'link' || (id %% 3000) || '.example' FROM messages;"
-		 "COMMIT;",
-		 n, (long long)now);
+	         "BEGIN;"
+	         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %ld)"
+	         " INSERT INTO messages(id, time, queue_id, client, sender, sender_domain, hdr_from, subject, rcpts,"
+	         " size, action, reasons, stage, quarantine_id) SELECT i, %lld - (i %% 2592000), 'Q' || i, '192.0.2.1',"
+	         " 'user' || (i %% 50000) || '@d' || (i %% 5000) || '.example', 'd' || (i %% 5000) || '.example', '',"
+	         " '月次報告 第' || i || '号 ' || (i %% 1000), 'staff' || (i %% 2000) || '@example.com', 2048,"
+	         " CASE WHEN i %% 10 = 0 THEN 'reject' ELSE 'accept' END, 'none', 'eom', '' FROM n;"
+	         "INSERT INTO msg_rcpts SELECT id, rcpts FROM messages;"
+	         "INSERT INTO msg_attachments SELECT id, 'report' || (id %% 100) || '.pdf', 'pdf',"
+	         " printf('%%08x%%056x', (id * 2654435761) %% 4294967291, id) FROM messages;"
+	         "INSERT INTO msg_links SELECT id, 'link' || (id %% 3000) || '.example' FROM messages;"
+	         "COMMIT;",
+	         n, (long long)now);
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "populate_track: %s\n", sqlite3_errmsg(db));
 		exit(1);
@@ -209,13 +210,15 @@ int main(int argc, char **argv)
 			snprintf(key, sizeof(key), "fp%ld", i % 30000);
 			store_fp_record(st, key, sender, env.now);
 			if (i % 10000 == 9999) {
-				long r = store_count(st, "senders") + store_count(st, "rcpts") + store_count(st, "fp_senders");
+				long r = store_count(st, "senders") + store_count(st, "rcpts") +
+				         store_count(st, "fp_senders");
 				if (r > peak)
 					peak = r;
 				store_prune(st, env.now, 30 * 86400);
 			}
 		}
-		printf("| soak of %ld messages, store_max_rows 20000 | %.0f msg/s | senders %ld, rcpts %ld, fp_senders %ld "
+		printf("| soak of %ld messages, store_max_rows 20000 | %.0f msg/s | senders %ld, rcpts %ld, fp_senders "
+		       "%ld "
 		       "after pruning | peak before pruning %ld rows |\n",
 		       soak, soak / ((now_ms() - t0) / 1000.0), store_count(st, "senders"), store_count(st, "rcpts"),
 		       store_count(st, "fp_senders"), peak);
@@ -273,14 +276,14 @@ int main(int argc, char **argv)
 			const char *name;
 			store_track_query q;
 		} qs[] = {
-			{"by sender address", {.sender = "user4242@d4242.example"}},
-			{"by sender domain, last 24 h", {.domain = "d77.example", .since = now - 86400}},
-			{"by recipient", {.rcpt = "staff1234@example.com"}},
-			{"by attachment hash prefix", {.sha256 = hash42}},
-			{"by link domain", {.link_domain = "link123.example"}},
-			{"by subject text, last 24 h", {.subject = "第4242号", .since = now - 86400}},
-			{"by subject text, all 30 days", {.subject = "第424242号"}},
-			{"rejects in the last hour", {.action = "reject", .since = now - 3600}},
+		    {"by sender address", {.sender = "user4242@d4242.example"}},
+		    {"by sender domain, last 24 h", {.domain = "d77.example", .since = now - 86400}},
+		    {"by recipient", {.rcpt = "staff1234@example.com"}},
+		    {"by attachment hash prefix", {.sha256 = hash42}},
+		    {"by link domain", {.link_domain = "link123.example"}},
+		    {"by subject text, last 24 h", {.subject = "第4242号", .since = now - 86400}},
+		    {"by subject text, all 30 days", {.subject = "第424242号"}},
+		    {"rejects in the last hour", {.action = "reject", .since = now - 3600}},
 		};
 		size_t k;
 		for (k = 0; k < MW_ARRAY_LEN(qs); k++) {

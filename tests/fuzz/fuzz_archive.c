@@ -20,8 +20,8 @@
 #include <stdint.h>
 #include <string.h>
 
-static const attach_type kinds[] = {AT_ZIP, AT_7Z, AT_RAR, AT_LZH, AT_CAB, AT_TAR, AT_GZIP,
-				    AT_BZIP2, AT_XZ, AT_ZSTD, AT_ISO9660, AT_OOXML, AT_OLE2};
+static const attach_type kinds[] = {AT_ZIP,   AT_7Z, AT_RAR,  AT_LZH,     AT_CAB,   AT_TAR, AT_GZIP,
+                                    AT_BZIP2, AT_XZ, AT_ZSTD, AT_ISO9660, AT_OOXML, AT_OLE2};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (cfg == NULL) {
 		const char *ov[] = {"limits.archive_max_expanded=4M", "limits.archive_ratio_floor=256K",
-				    "limits.archive_max_members=200", "limits.archive_member_memory=64K"};
+		                    "limits.archive_max_members=200", "limits.archive_member_memory=64K"};
 		char err[256];
 		if (config_load(NULL, ov, 4, &cfg, err, sizeof(err)) < 0)
 			__builtin_trap();

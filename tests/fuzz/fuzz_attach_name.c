@@ -37,12 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
 			__builtin_trap();
 	at_part_id(part, sizeof(part), size > 2 && data[0] == '1' ? "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17" : "2",
-		   utf);
+	           utf);
 	if (strlen(part) > MW_PART_MAX - 4)
 		__builtin_trap();
 	attach_type_declared_doc(name);
-	(void)attach_type_name(attach_type_detect(data, size, size >= 512 ? data + size - 512 : NULL,
-						  size >= 512 ? 512 : 0, size));
+	(void)attach_type_name(
+	    attach_type_detect(data, size, size >= 512 ? data + size - 512 : NULL, size >= 512 ? 512 : 0, size));
 	x_free(name);
 	return 0;
 }

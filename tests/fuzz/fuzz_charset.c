@@ -16,9 +16,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *cs[] = {"iso-2022-jp", "shift_jis", "euc-jp",	  "utf-8",
-				   "us-ascii",	  "windows-1252", "x-unknown-cs", NULL,
-				   "utf-16",	  "iso-2022-jp-3", "gb2312",	  "cp932"};
+	static const char *cs[] = {"iso-2022-jp",  "shift_jis", "euc-jp", "utf-8",         "us-ascii", "windows-1252",
+	                           "x-unknown-cs", NULL,        "utf-16", "iso-2022-jp-3", "gb2312",   "cp932"};
 	size_t max, n;
 	char *s;
 

@@ -26,14 +26,13 @@ static void summary(mw_buf *b, const mime_part *part)
 
 	mime_part_body(part, &data, &fd, &len);
 	buf_printf(b, "%s|%s|%s|%zu|%zu;", mime_part_id(part), mime_part_type(part),
-		   mime_part_filename(part) ? mime_part_filename(part) : "-", len, mime_part_nchildren(part));
+	           mime_part_filename(part) ? mime_part_filename(part) : "-", len, mime_part_nchildren(part));
 	for (i = 0; i < mime_part_nchildren(part); i++)
 		summary(b, mime_part_child(part, i));
 }
 
 /* parse_summary - parse in the given pieces and summarize */
-static void parse_summary(mw_buf *b, const mime_limits *lim, const uint8_t *data, const size_t *cut,
-			  size_t ncut)
+static void parse_summary(mw_buf *b, const mime_limits *lim, const uint8_t *data, const size_t *cut, size_t ncut)
 {
 	mime_parser *p = mime_parser_new(lim, NULL);
 	size_t i;
@@ -46,7 +45,7 @@ static void parse_summary(mw_buf *b, const mime_limits *lim, const uint8_t *data
 	summary(b, mime_root(p));
 	for (i = 0; i < mime_problem_count(p); i++)
 		buf_printf(b, "%d|%s|%s;", (int)mime_problem_get(p, i)->kind, mime_problem_get(p, i)->part,
-			   mime_problem_get(p, i)->detail);
+		           mime_problem_get(p, i)->detail);
 	mime_parser_free(p);
 }
 
@@ -92,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lim.max_parts = 6;
 		lim.max_boundary = 20;
 		lim.max_decoded = 500;
-		lim.mem_part_max = (data[0] & 2) ? 64 : 4096;	/* spilling costs a file per part */
+		lim.mem_part_max = (data[0] & 2) ? 64 : 4096; /* spilling costs a file per part */
 	}
 	cut[0] = 0;
 	cut[1] = size > 1 ? data[1] % (size + 1) : 0;

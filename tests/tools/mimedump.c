@@ -110,9 +110,9 @@ static void dump(const mime_part *part, size_t textmax)
 	const char *id = mime_part_id(part), *subj, *fn;
 	size_t i;
 
-	printf("part %s depth=%zu type=%s charset=%s enc=%s disp=%s file=", *id ? id : "-",
-	       mime_part_depth(part), mime_part_type(part), opt(mime_part_charset(part)),
-	       mime_part_encoding(part), opt(mime_part_disposition(part)));
+	printf("part %s depth=%zu type=%s charset=%s enc=%s disp=%s file=", *id ? id : "-", mime_part_depth(part),
+	       mime_part_type(part), opt(mime_part_charset(part)), mime_part_encoding(part),
+	       opt(mime_part_disposition(part)));
 	fn = mime_part_filename(part);
 	put_str(fn, fn ? strlen(fn) : 0);
 	if (mime_part_is_leaf(part)) {
@@ -159,9 +159,7 @@ int main(int argc, char **argv)
 		case 'b': chunk = strtoul(optarg, NULL, 10); break;
 		case 'm': lim.mem_part_max = strtoul(optarg, NULL, 10); break;
 		case 't': textmax = strtoul(optarg, NULL, 10); break;
-		default:
-			fprintf(stderr, "usage: mimedump [-b chunk] [-m mem_part_max] [-t textmax] FILE\n");
-			return 2;
+		default: fprintf(stderr, "usage: mimedump [-b chunk] [-m mem_part_max] [-t textmax] FILE\n"); return 2;
 		}
 	}
 	if (optind + 1 != argc) {

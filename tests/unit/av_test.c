@@ -28,8 +28,8 @@
 /* EICAR, assembled at run time. */
 static void eicar(char *out, size_t len)
 {
-	snprintf(out, len, "X5O!P%%@AP[4\\PZX54(P^)7CC)7}$%s-%s-%s-%s!$H+H*", "EICAR", "STANDARD-ANTIVIRUS",
-		 "TEST", "FILE");
+	snprintf(out, len, "X5O!P%%@AP[4\\PZX54(P^)7CC)7}$%s-%s-%s-%s!$H+H*", "EICAR", "STANDARD-ANTIVIRUS", "TEST",
+	         "FILE");
 }
 
 static const char marker[] = "MAILWARDEN-TEST-MARKER-7f3a9c1e";
@@ -66,9 +66,13 @@ static void test_scan_memory(void **state)
 	mw_config *c = cfg_for(SIGS_DIR);
 	av_engine *e = av_engine_load(SIGS_DIR, c, err, sizeof(err));
 	scan_case cases[] = {
-		{"eicar", ev, AV_FOUND, "Mailwarden.Test.EICAR"},
-		{"marker", "prefix " "MAILWARDEN-TEST-MARKER-7f3a9c1e" " suffix", AV_FOUND, "Mailwarden.Test.Marker"},
-		{"clean", clean, AV_CLEAN, ""},
+	    {"eicar", ev, AV_FOUND, "Mailwarden.Test.EICAR"},
+	    {"marker",
+	     "prefix "
+	     "MAILWARDEN-TEST-MARKER-7f3a9c1e"
+	     " suffix",
+	     AV_FOUND, "Mailwarden.Test.Marker"},
+	    {"clean", clean, AV_CLEAN, ""},
 	};
 	size_t i;
 
@@ -82,7 +86,7 @@ static void test_scan_memory(void **state)
 		av_scan_mem(e, cases[i].data, strlen(cases[i].data), cases[i].name, &r);
 		if (r.status != cases[i].want || strncmp(r.name, cases[i].want_sig, strlen(cases[i].want_sig)) != 0)
 			fail_msg("%s: got status %d \"%s\", want %d \"%s\"", cases[i].name, r.status, r.name,
-				 cases[i].want, cases[i].want_sig);
+			         cases[i].want, cases[i].want_sig);
 	}
 	av_engine_release(e);
 	config_unref(c);
@@ -205,9 +209,9 @@ static void test_reload_swap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scan_memory),
-		cmocka_unit_test(test_scan_fd),
-		cmocka_unit_test(test_reload_swap),
+	    cmocka_unit_test(test_scan_memory),
+	    cmocka_unit_test(test_scan_fd),
+	    cmocka_unit_test(test_reload_swap),
 	};
 	return cmocka_run_group_tests_name("av", tests, setup, NULL);
 }

@@ -33,31 +33,33 @@ typedef struct req_case {
 	const char *name;
 	const char *line;
 	int ok;
-	const char *want[6];	/* words, NULL-terminated; or the error substring in want[0] */
+	const char *want[6]; /* words, NULL-terminated; or the error substring in want[0] */
 } req_case;
 
 static const req_case req_cases[] = {
-	{"one word", "status", 1, {"status"}},
-	{"spaces", "  rules   set  sender.fanout_threshold  3 ", 1, {"rules", "set", "sender.fanout_threshold", "3"}},
-	{"quoted", "track subject \"two words\"", 1, {"track", "subject", "two words"}},
-	{"escapes", "x \"a\\\"b\\\\c\"", 1, {"x", "a\"b\\c"}},
-	{"empty quoted", "x \"\" y", 1, {"x", "", "y"}},
-	{"utf-8", "track subject \"\xe5\xb9\xb4\xe9\x87\x91 \xe6\xa9\x9f\xe6\xa7\x8b\"", 1,
-	 {"track", "subject", "\xe5\xb9\xb4\xe9\x87\x91 \xe6\xa9\x9f\xe6\xa7\x8b"}},
-	{"unterminated", "x \"abc", 0, {"unterminated quote"}},
-	{"quote inside word", "x ab\"c", 0, {"inside a word"}},
-	{"backslash inside word", "x a\\b", 0, {"inside a word"}},
-	{"bad escape", "x \"a\\n\"", 0, {"bad escape"}},
-	{"text after quote", "x \"a\"b", 0, {"after closing quote"}},
-	{"tab", "x\ty", 0, {"control character"}},
-	{"cr", "x\ry", 0, {"control character"}},
-	{"del", "x\x7f", 0, {"control character"}},
-	{"empty", "", 0, {"empty request"}},
-	{"blank", "    ", 0, {"empty request"}},
-	{"bad utf-8", "x \xff", 0, {"UTF-8"}},
-	{"overlong utf-8", "x \xc0\xaf", 0, {"UTF-8"}},
-	{"surrogate", "x \xed\xa0\x80", 0, {"UTF-8"}},
-	{"truncated utf-8", "x \xe6\xa9", 0, {"UTF-8"}},
+    {"one word", "status", 1, {"status"}},
+    {"spaces", "  rules   set  sender.fanout_threshold  3 ", 1, {"rules", "set", "sender.fanout_threshold", "3"}},
+    {"quoted", "track subject \"two words\"", 1, {"track", "subject", "two words"}},
+    {"escapes", "x \"a\\\"b\\\\c\"", 1, {"x", "a\"b\\c"}},
+    {"empty quoted", "x \"\" y", 1, {"x", "", "y"}},
+    {"utf-8",
+     "track subject \"\xe5\xb9\xb4\xe9\x87\x91 \xe6\xa9\x9f\xe6\xa7\x8b\"",
+     1,
+     {"track", "subject", "\xe5\xb9\xb4\xe9\x87\x91 \xe6\xa9\x9f\xe6\xa7\x8b"}},
+    {"unterminated", "x \"abc", 0, {"unterminated quote"}},
+    {"quote inside word", "x ab\"c", 0, {"inside a word"}},
+    {"backslash inside word", "x a\\b", 0, {"inside a word"}},
+    {"bad escape", "x \"a\\n\"", 0, {"bad escape"}},
+    {"text after quote", "x \"a\"b", 0, {"after closing quote"}},
+    {"tab", "x\ty", 0, {"control character"}},
+    {"cr", "x\ry", 0, {"control character"}},
+    {"del", "x\x7f", 0, {"control character"}},
+    {"empty", "", 0, {"empty request"}},
+    {"blank", "    ", 0, {"empty request"}},
+    {"bad utf-8", "x \xff", 0, {"UTF-8"}},
+    {"overlong utf-8", "x \xc0\xaf", 0, {"UTF-8"}},
+    {"surrogate", "x \xed\xa0\x80", 0, {"UTF-8"}},
+    {"truncated utf-8", "x \xe6\xa9", 0, {"UTF-8"}},
 };
 
 static void test_parse_requests(void **state)
@@ -86,7 +88,7 @@ static void test_parse_requests(void **state)
 		for (k = 0; c->want[k]; k++)
 			if (k >= req.argc || strcmp(req.argv[k], c->want[k]) != 0) {
 				print_error("%s: word %zu: got \"%s\", want \"%s\"\n", c->name, k,
-					    k < req.argc ? req.argv[k] : "(none)", c->want[k]);
+				            k < req.argc ? req.argv[k] : "(none)", c->want[k]);
 				fail();
 			}
 		assert_int_equal(req.argc, k);
@@ -118,8 +120,8 @@ static void test_parse_limits(void **state)
 
 static void test_quote_roundtrip(void **state)
 {
-	char *words[] = {"block", "sender", "a@b.example", "", "two words", "q\"uote", "back\\slash", "\"", "\\",
-			 "\xe6\x97\xa5\xe6\x9c\xac"};
+	char *words[] = {"block",   "sender",      "a@b.example", "",   "two words",
+	                 "q\"uote", "back\\slash", "\"",          "\\", "\xe6\x97\xa5\xe6\x9c\xac"};
 	size_t n = MW_ARRAY_LEN(words), i;
 	char err[200];
 	ctl_req req;
@@ -141,10 +143,17 @@ typedef struct greet_case {
 } greet_case;
 
 static const greet_case greet_cases[] = {
-	{"MAILWARDEN-CTL 1", 0, 1},  {"MAILWARDEN-CTL 1 mailwardend 0.1.0", 0, 1}, {"MAILWARDEN-CTL 2", 0, 2},
-	{"MAILWARDEN-CTL 01", -1, 0}, {"MAILWARDEN-CTL", -1, 0},			{"MAILWARDEN-CTL ", -1, 0},
-	{"MAILWARDEN-CTL 1x", -1, 0}, {"MAILWARDEN-CTL 1000", -1, 0},		{"SMTP 1", -1, 0},
-	{"mailwarden-ctl 1", -1, 0},  {"MAILWARDEN-CTL 0", -1, 0},
+    {"MAILWARDEN-CTL 1", 0, 1},
+    {"MAILWARDEN-CTL 1 mailwardend 0.1.0", 0, 1},
+    {"MAILWARDEN-CTL 2", 0, 2},
+    {"MAILWARDEN-CTL 01", -1, 0},
+    {"MAILWARDEN-CTL", -1, 0},
+    {"MAILWARDEN-CTL ", -1, 0},
+    {"MAILWARDEN-CTL 1x", -1, 0},
+    {"MAILWARDEN-CTL 1000", -1, 0},
+    {"SMTP 1", -1, 0},
+    {"mailwarden-ctl 1", -1, 0},
+    {"MAILWARDEN-CTL 0", -1, 0},
 };
 
 static void test_greeting(void **state)
@@ -155,8 +164,8 @@ static void test_greeting(void **state)
 	for (i = 0; i < MW_ARRAY_LEN(greet_cases); i++) {
 		int v = 0, rc = ctl_parse_greeting(greet_cases[i].line, &v);
 		if (rc != greet_cases[i].rc || (rc == 0 && v != greet_cases[i].version)) {
-			print_error("greeting \"%s\": got rc %d version %d, want rc %d version %d\n", greet_cases[i].line,
-				    rc, v, greet_cases[i].rc, greet_cases[i].version);
+			print_error("greeting \"%s\": got rc %d version %d, want rc %d version %d\n",
+			            greet_cases[i].line, rc, v, greet_cases[i].rc, greet_cases[i].version);
 			fail();
 		}
 	}
@@ -169,12 +178,17 @@ static void test_classify(void **state)
 		ctl_line_kind kind;
 		const char *text;
 	} cases[] = {
-		{" data", CTL_LINE_DATA, "data"},   {" OK forged", CTL_LINE_DATA, "OK forged"},
-		{"OK", CTL_LINE_OK, ""},	    {"OK 3 rules", CTL_LINE_OK, "3 rules"},
-		{"ERR usage x", CTL_LINE_ERR, "usage x"}, {"ERR not-found", CTL_LINE_ERR, "not-found"},
-		{"ERR", CTL_LINE_BAD, ""},	    {"ERR Usage x", CTL_LINE_BAD, ""},
-		{"OKAY", CTL_LINE_BAD, ""},	    {"", CTL_LINE_BAD, ""},
-		{"data without space", CTL_LINE_BAD, ""},
+	    {" data", CTL_LINE_DATA, "data"},
+	    {" OK forged", CTL_LINE_DATA, "OK forged"},
+	    {"OK", CTL_LINE_OK, ""},
+	    {"OK 3 rules", CTL_LINE_OK, "3 rules"},
+	    {"ERR usage x", CTL_LINE_ERR, "usage x"},
+	    {"ERR not-found", CTL_LINE_ERR, "not-found"},
+	    {"ERR", CTL_LINE_BAD, ""},
+	    {"ERR Usage x", CTL_LINE_BAD, ""},
+	    {"OKAY", CTL_LINE_BAD, ""},
+	    {"", CTL_LINE_BAD, ""},
+	    {"data without space", CTL_LINE_BAD, ""},
 	};
 	size_t i;
 
@@ -184,7 +198,7 @@ static void test_classify(void **state)
 		ctl_line_kind k = ctl_classify(cases[i].line, &t);
 		if (k != cases[i].kind || strcmp(t, cases[i].text) != 0) {
 			print_error("\"%s\": got kind %d \"%s\", want %d \"%s\"\n", cases[i].line, k, t, cases[i].kind,
-				    cases[i].text);
+			            cases[i].text);
 			fail();
 		}
 	}
@@ -196,20 +210,20 @@ static void test_lookup(void **state)
 {
 	static const struct {
 		const char *line;
-		const char *name, *sub;	/* NULL name: error */
+		const char *name, *sub; /* NULL name: error */
 		size_t skip;
 		const char *err;
 	} cases[] = {
-		{"status", "status", NULL, 1, NULL},
-		{"rules", "rules", "show", 1, NULL},
-		{"rules set a.b 1", "rules", "set", 2, NULL},
-		{"rules sender", "rules", "show", 1, NULL},
-		{"quarantine held", "quarantine", "list", 1, NULL},
-		{"quarantine release abc", "quarantine", "release", 2, NULL},
-		{"sigs reload", "sigs", "reload", 2, NULL},
-		{"list add allow x.example", "list", "add", 2, NULL},
-		{"frobnicate", NULL, NULL, 0, "unknown command"},
-		{"Status", NULL, NULL, 0, "unknown command"},
+	    {"status", "status", NULL, 1, NULL},
+	    {"rules", "rules", "show", 1, NULL},
+	    {"rules set a.b 1", "rules", "set", 2, NULL},
+	    {"rules sender", "rules", "show", 1, NULL},
+	    {"quarantine held", "quarantine", "list", 1, NULL},
+	    {"quarantine release abc", "quarantine", "release", 2, NULL},
+	    {"sigs reload", "sigs", "reload", 2, NULL},
+	    {"list add allow x.example", "list", "add", 2, NULL},
+	    {"frobnicate", NULL, NULL, 0, "unknown command"},
+	    {"Status", NULL, NULL, 0, "unknown command"},
 	};
 	size_t i, skip;
 	char err[200];
@@ -229,8 +243,8 @@ static void test_lookup(void **state)
 		    (cases[i].sub ? e->sub == NULL || strcmp(e->sub, cases[i].sub) != 0 : e->sub != NULL) ||
 		    skip != cases[i].skip) {
 			print_error("\"%s\": got %s %s skip %zu, want %s %s skip %zu\n", cases[i].line,
-				    e ? e->name : "NULL", e && e->sub ? e->sub : "-", skip, cases[i].name,
-				    cases[i].sub ? cases[i].sub : "-", cases[i].skip);
+			            e ? e->name : "NULL", e && e->sub ? e->sub : "-", skip, cases[i].name,
+			            cases[i].sub ? cases[i].sub : "-", cases[i].skip);
 			fail();
 		}
 	}
@@ -295,7 +309,7 @@ static void test_stats_buckets(void **state)
 
 	(void)state;
 	ctl_stats_reset();
-	verdict_of(&v, MW_REJECT, "sender.blocked", "sender.blocked");	/* one code, counted once */
+	verdict_of(&v, MW_REJECT, "sender.blocked", "sender.blocked"); /* one code, counted once */
 	ctl_stats_verdict_at(t0 - 26 * 3600, "rcpt", "Q0", "old@x.example", "r@example.com", 1, &v); /* too old */
 	ctl_stats_verdict_at(t0 - 2 * 3600, "rcpt", "Q1", "a@x.example", "r@example.com", 1, &v);
 	ctl_stats_verdict_at(t0 - 61 * 60, "rcpt", "Q2", "b@x.example", "r@example.com", 1, &v);
@@ -367,23 +381,23 @@ static void test_keys(void **state)
 	static const struct {
 		const char *in, *want;
 	} cases[] = {
-		{"ab\r", "a b enter"},
-		{"a\r\nb", "a enter b"},
-		{"\n\n", "enter enter"},
-		{"\r\r", "enter enter"},
-		{"\x1b[A\x1bOB\x1b[C\x1b[D", "up down right left"},
-		{"\x1bOA\x1bOC\x1bOD", "up right left"},
-		{"\x08\x7f", "bs del"},
-		{"\x15\x17\x03\x04\t\x0c", "kill werase intr eof tab redraw"},
-		{"\x01\x05\x10\x0e\x02\x06", "home end up down left right"},
-		{"\x1b[3~\x1b[1~\x1b[4~\x1b[7~\x1b[8~\x1b[H\x1b[F", "delete home end home end home end"},
-		{"\x1b[1;5A\x1b[5C", "up right"},
-		{"\x1bx", "x"},
-		{"\x1b\x1b[A", "up"},
-		{"\x1b[\r", "enter"},
-		{"\x1b[99Z\x1b[2~q", "q"},
-		{"\x00\x07\x1f", ""},
-		{"\xe6\x97\xa5", "\xe6 \x97 \xa5"},
+	    {"ab\r", "a b enter"},
+	    {"a\r\nb", "a enter b"},
+	    {"\n\n", "enter enter"},
+	    {"\r\r", "enter enter"},
+	    {"\x1b[A\x1bOB\x1b[C\x1b[D", "up down right left"},
+	    {"\x1bOA\x1bOC\x1bOD", "up right left"},
+	    {"\x08\x7f", "bs del"},
+	    {"\x15\x17\x03\x04\t\x0c", "kill werase intr eof tab redraw"},
+	    {"\x01\x05\x10\x0e\x02\x06", "home end up down left right"},
+	    {"\x1b[3~\x1b[1~\x1b[4~\x1b[7~\x1b[8~\x1b[H\x1b[F", "delete home end home end home end"},
+	    {"\x1b[1;5A\x1b[5C", "up right"},
+	    {"\x1bx", "x"},
+	    {"\x1b\x1b[A", "up"},
+	    {"\x1b[\r", "enter"},
+	    {"\x1b[99Z\x1b[2~q", "q"},
+	    {"\x00\x07\x1f", ""},
+	    {"\xe6\x97\xa5", "\xe6 \x97 \xa5"},
 	};
 	char got[300], got1[300];
 	size_t i;
@@ -395,7 +409,7 @@ static void test_keys(void **state)
 		decode(cases[i].in, len, 1, got1, sizeof(got1)); /* split across reads */
 		if (strcmp(got, cases[i].want) != 0 || strcmp(got1, got) != 0) {
 			print_error("case %zu: got \"%s\" (byte by byte \"%s\"), want \"%s\"\n", i, got, got1,
-				    cases[i].want);
+			            cases[i].want);
 			fail();
 		}
 	}
@@ -486,7 +500,8 @@ static void test_editor(void **state)
 	ed_start(&r->e, "> ", 1, &r->out);
 	feed(r, "sta\t");
 	assert_string_equal(r->e.buf, "status ");
-	feed(r, "\x15" "bl\t");
+	feed(r, "\x15"
+	        "bl\t");
 	assert_string_equal(r->e.buf, "block");
 	buf_reset(&r->out);
 	feed(r, "\t");
@@ -516,7 +531,8 @@ static void test_editor_utf8_and_password(void **state)
 	assert_string_equal(r->out.p, "\b\b  \b\b");
 	feed(r, "\xe6\x97"); /* incomplete, then a new character: dropped */
 	feed(r, "a");
-	assert_string_equal(r->e.buf, "\xe6\x97\xa5" "a");
+	assert_string_equal(r->e.buf, "\xe6\x97\xa5"
+	                              "a");
 	/* no echo: nothing of the password is written, nothing is remembered */
 	ed_start(&r->e, "Password: ", 0, &r->out);
 	buf_reset(&r->out);
@@ -545,9 +561,9 @@ static void test_pbkdf2_vectors(void **state)
 		unsigned iter;
 		const char *hex;
 	} v[] = {
-		{1, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"},
-		{2, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"},
-		{4096, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"},
+	    {1, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"},
+	    {2, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"},
+	    {4096, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"},
 	};
 	unsigned char out[PW_HASH];
 	char h[2 * PW_HASH + 1];
@@ -575,7 +591,7 @@ static void test_password_records(void **state)
 	assert_int_equal(pw_make("admin", "Correct-Horse-42", 200000, rec, sizeof(rec)), 0);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	print_message("PBKDF2-SHA256, 200000 iterations: %.0f ms\n",
-		      (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+	              (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
 	assert_int_equal(strncmp(rec, "admin:pbkdf2-sha256:200000:", 27), 0);
 	assert_int_equal(pw_verify(rec, "admin", "Correct-Horse-42"), 1);
 	assert_int_equal(pw_verify(rec, "admin", "correct-horse-42"), 0);
@@ -612,21 +628,21 @@ static void test_password_records(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_requests),
-		cmocka_unit_test(test_parse_limits),
-		cmocka_unit_test(test_quote_roundtrip),
-		cmocka_unit_test(test_greeting),
-		cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_help_fits_80_columns),
-		cmocka_unit_test(test_check_track),
-		cmocka_unit_test(test_stats_buckets),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_keys_long_sequence),
-		cmocka_unit_test(test_editor),
-		cmocka_unit_test(test_editor_utf8_and_password),
-		cmocka_unit_test(test_pbkdf2_vectors),
-		cmocka_unit_test(test_password_records),
+	    cmocka_unit_test(test_parse_requests),
+	    cmocka_unit_test(test_parse_limits),
+	    cmocka_unit_test(test_quote_roundtrip),
+	    cmocka_unit_test(test_greeting),
+	    cmocka_unit_test(test_classify),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_help_fits_80_columns),
+	    cmocka_unit_test(test_check_track),
+	    cmocka_unit_test(test_stats_buckets),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_keys_long_sequence),
+	    cmocka_unit_test(test_editor),
+	    cmocka_unit_test(test_editor_utf8_and_password),
+	    cmocka_unit_test(test_pbkdf2_vectors),
+	    cmocka_unit_test(test_password_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,15 +24,15 @@ static void test_matching(void **state)
 {
 	mw_lists *l = lists_new();
 	static const match_case cases[] = {
-		{"freemail", "yahoo.co.jp", "yahoo.co.jp"},
-		{"freemail", "mail.yahoo.co.jp", "yahoo.co.jp"},
-		{"freemail", "co.jp", NULL},
-		{"freemail", "notyahoo.co.jp", NULL},
-		{"freemail", "docomo.ne.jp", "docomo.ne.jp"},
-		{"storage", "drive.google.com", "drive.google.com"},
-		{"storage", "x.drive.google.com", "drive.google.com"},
-		{"storage", "google.com", NULL},
-		{"nosuchlist", "yahoo.co.jp", NULL},
+	    {"freemail", "yahoo.co.jp", "yahoo.co.jp"},
+	    {"freemail", "mail.yahoo.co.jp", "yahoo.co.jp"},
+	    {"freemail", "co.jp", NULL},
+	    {"freemail", "notyahoo.co.jp", NULL},
+	    {"freemail", "docomo.ne.jp", "docomo.ne.jp"},
+	    {"storage", "drive.google.com", "drive.google.com"},
+	    {"storage", "x.drive.google.com", "drive.google.com"},
+	    {"storage", "google.com", NULL},
+	    {"nosuchlist", "yahoo.co.jp", NULL},
 	};
 	size_t i;
 
@@ -46,7 +46,7 @@ static void test_matching(void **state)
 		const char *got = lists_match_domain(l, cases[i].list, cases[i].query);
 		if ((got == NULL) != (cases[i].want == NULL) || (got && strcmp(got, cases[i].want) != 0))
 			fail_msg("%s %s: got %s, want %s", cases[i].list, cases[i].query, got ? got : "(none)",
-				 cases[i].want ? cases[i].want : "(none)");
+			         cases[i].want ? cases[i].want : "(none)");
 	}
 	lists_unref(l);
 }
@@ -107,10 +107,10 @@ static void test_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_matching),
-		cmocka_unit_test(test_addresses),
-		cmocka_unit_test(test_clone_and_remove),
-		cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_matching),
+	    cmocka_unit_test(test_addresses),
+	    cmocka_unit_test(test_clone_and_remove),
+	    cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests_name("lists", tests, NULL, NULL);
 }

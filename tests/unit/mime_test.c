@@ -80,7 +80,7 @@ static void problems(mw_buf *b, const mime_parser *p)
 	for (i = 0; i < mime_problem_count(p); i++) {
 		const mime_problem *pr = mime_problem_get(p, i);
 		buf_printf(b, "%s%c|%s|%s", i ? ";" : "", pr->kind == MIME_PROB_LIMITS ? 'L' : 'M',
-			   *pr->part ? pr->part : "-", pr->detail);
+		           *pr->part ? pr->part : "-", pr->detail);
 	}
 }
 
@@ -103,101 +103,77 @@ static const struct {
 	const char *msg;
 	const char *tree;
 	const char *probs;
-	size_t len;	/* 0: strlen(msg) */
+	size_t len; /* 0: strlen(msg) */
 } cases[] = {
-	{"plain text", "Subject: hi\n\nhello\nworld\n", "-|text/plain|hello~world~", "", 0},
-	{"crlf text", "Subject: hi\r\n\r\nhello\r\n", "-|text/plain|hello^~", "", 0},
-	{"no headers at all", "just a line\n", "-|text/plain|just a line~", "M|-|header without colon", 0},
-	{"empty message", "", "-|text/plain|", "", 0},
-	{"headers only", "Subject: x\n", "-|text/plain|", "", 0},
-	{"multipart basic",
-	 "Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\nContent-Type: text/html\n\n<p>\n--b--\nepi\n",
-	 "-|multipart/mixed|*2 1|text/plain|one 2|text/html|<p>", "", 0},
-	{"boundary trailing whitespace",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\none\n--b--  \n",
-	 "-|multipart/mixed|*1 1|text/plain|one", "", 0},
-	{"boundary crlf",
-	 "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\r\none\r\n--b--\r\n",
-	 "-|multipart/mixed|*1 1|text/plain|one", "", 0},
-	{"boundary prefix not a boundary",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bx\n--b-\n--b--\n",
-	 "-|multipart/mixed|*1 1|text/plain|--bx~--b-", "", 0},
-	{"nested multipart",
-	 "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative; boundary=i\n\n"
-	 "--i\n\nplain\n--i\nContent-Type: text/html\n\nhtml\n--i--\n--o\nContent-Type: application/pdf\n"
-	 "Content-Transfer-Encoding: base64\n\nJVBERg==\n--o--\n",
-	 "-|multipart/mixed|*2 1|multipart/alternative|*2 1.1|text/plain|plain 1.2|text/html|html "
-	 "2|application/pdf|%PDF",
-	 "", 0},
-	{"inner boundary closed by outer",
-	 "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n\n"
-	 "--i\n\nx\n--o\n\ny\n--o--\n",
-	 "-|multipart/mixed|*2 1|multipart/mixed|*1 1.1|text/plain|x 2|text/plain|y",
-	 "M|1|boundary never closed", 0},
-	{"message/rfc822",
-	 "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\n"
-	 "Subject: inner\nContent-Type: text/plain\n\ninner body\n--o--\n",
-	 "-|multipart/mixed|*1 1|message/rfc822|*1 1.1|text/plain|inner body", "", 0},
-	{"rfc822 top level",
-	 "Content-Type: message/rfc822\n\nSubject: in\n\nbody\n",
-	 "-|message/rfc822|*1 1|text/plain|body~", "", 0},
-	{"digest default type",
-	 "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: a\n\nA\n--d--\n",
-	 "-|multipart/digest|*1 1|message/rfc822|*1 1.1|text/plain|A", "", 0},
-	{"qp part",
-	 "Content-Type: text/plain\nContent-Transfer-Encoding: Quoted-Printable\n\nsoft=\nbreak=3D  \nnext\n",
-	 "-|text/plain|softbreak=~next~", "", 0},
-	{"folded header with params",
-	 "Content-Type: multipart/mixed;\n\tboundary=\n  \"fold\"\n\n--fold\n\nx\n--fold--\n",
-	 "-|multipart/mixed|*1 1|text/plain|x", "", 0},
-	{"unclosed boundary",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nfirst\n--b\n\nsecond\n",
-	 "-|multipart/mixed|*2 1|text/plain|first 2|text/plain|second~", "M|-|boundary never closed", 0},
-	{"missing boundary parameter",
-	 "Content-Type: multipart/mixed\n\n--b\n\nx\n--b--\n",
-	 "-|multipart/mixed|--b~~x~--b--~", "M|-|multipart without boundary", 0},
-	{"boundary never appears",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--c\n\nx\n",
-	 "-|multipart/mixed|*0", "M|-|boundary not found", 0},
-	{"empty multipart",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--b--\n",
-	 "-|multipart/mixed|*0", "M|-|empty multipart", 0},
-	{"nul in body and header",
-	 "Subject: a\0b\n\nx\0y\n",
-	 "-|text/plain|x0y~", "M|-|NUL byte in header;M|-|NUL byte in body", 18},
-	{"invalid base64",
-	 "Content-Transfer-Encoding: base64\n\nQU*JD\n",
-	 "-|text/plain|ABC", "M|-|invalid base64", 0},
-	{"invalid qp",
-	 "Content-Transfer-Encoding: quoted-printable\n\na=ZZ\n",
-	 "-|text/plain|a=ZZ~", "M|-|invalid quoted-printable", 0},
-	{"header without colon later",
-	 "Subject: a\nthis is junk\nContent-Type: text/html\n\n<b>\n",
-	 "-|text/html|<b>~", "M|-|header without colon", 0},
-	{"continuation without header",
-	 " leading space\nSubject: a\n\nx\n",
-	 "-|text/plain|x~", "M|-|continuation without header", 0},
-	{"duplicate content-type",
-	 "Content-Type: text/html\nContent-Type: application/x-msdownload\n\nx\n",
-	 "-|text/html|x~", "M|-|duplicate content-type", 0},
-	{"invalid content-type",
-	 "Content-Type: garbage\n\nx\n",
-	 "-|text/plain|x~", "M|-|invalid content-type", 0},
-	{"unknown cte",
-	 "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 a\n",
-	 "-|text/plain|begin 644 a~", "M|-|unknown content-transfer-encoding", 0},
-	{"mbox from line",
-	 "From someone@example.com Mon Jan  1 00:00:00 2024\nSubject: a\n\nx\n",
-	 "-|text/plain|x~", "", 0},
-	{"part without headers",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--b\nno header here\n--b--\n",
-	 "-|multipart/mixed|*1 1|text/plain|no header here", "M|1|header without colon", 0},
-	{"part headers cut by boundary",
-	 "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n--b--\n",
-	 "-|multipart/mixed|*1 1|text/html|", "", 0},
-	{"base64 rfc822 is a leaf",
-	 "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeAoKeQo=\n",
-	 "-|message/rfc822|Subject: x~~y~", "", 0},
+    {"plain text", "Subject: hi\n\nhello\nworld\n", "-|text/plain|hello~world~", "", 0},
+    {"crlf text", "Subject: hi\r\n\r\nhello\r\n", "-|text/plain|hello^~", "", 0},
+    {"no headers at all", "just a line\n", "-|text/plain|just a line~", "M|-|header without colon", 0},
+    {"empty message", "", "-|text/plain|", "", 0},
+    {"headers only", "Subject: x\n", "-|text/plain|", "", 0},
+    {"multipart basic",
+     "Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\none\n--b\nContent-Type: text/html\n\n<p>\n--b--\nepi\n",
+     "-|multipart/mixed|*2 1|text/plain|one 2|text/html|<p>", "", 0},
+    {"boundary trailing whitespace", "Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\none\n--b--  \n",
+     "-|multipart/mixed|*1 1|text/plain|one", "", 0},
+    {"boundary crlf", "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\r\none\r\n--b--\r\n",
+     "-|multipart/mixed|*1 1|text/plain|one", "", 0},
+    {"boundary prefix not a boundary", "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--bx\n--b-\n--b--\n",
+     "-|multipart/mixed|*1 1|text/plain|--bx~--b-", "", 0},
+    {"nested multipart",
+     "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative; boundary=i\n\n"
+     "--i\n\nplain\n--i\nContent-Type: text/html\n\nhtml\n--i--\n--o\nContent-Type: application/pdf\n"
+     "Content-Transfer-Encoding: base64\n\nJVBERg==\n--o--\n",
+     "-|multipart/mixed|*2 1|multipart/alternative|*2 1.1|text/plain|plain 1.2|text/html|html "
+     "2|application/pdf|%PDF",
+     "", 0},
+    {"inner boundary closed by outer",
+     "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n\n"
+     "--i\n\nx\n--o\n\ny\n--o--\n",
+     "-|multipart/mixed|*2 1|multipart/mixed|*1 1.1|text/plain|x 2|text/plain|y", "M|1|boundary never closed", 0},
+    {"message/rfc822",
+     "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\n"
+     "Subject: inner\nContent-Type: text/plain\n\ninner body\n--o--\n",
+     "-|multipart/mixed|*1 1|message/rfc822|*1 1.1|text/plain|inner body", "", 0},
+    {"rfc822 top level", "Content-Type: message/rfc822\n\nSubject: in\n\nbody\n",
+     "-|message/rfc822|*1 1|text/plain|body~", "", 0},
+    {"digest default type", "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: a\n\nA\n--d--\n",
+     "-|multipart/digest|*1 1|message/rfc822|*1 1.1|text/plain|A", "", 0},
+    {"qp part", "Content-Type: text/plain\nContent-Transfer-Encoding: Quoted-Printable\n\nsoft=\nbreak=3D  \nnext\n",
+     "-|text/plain|softbreak=~next~", "", 0},
+    {"folded header with params", "Content-Type: multipart/mixed;\n\tboundary=\n  \"fold\"\n\n--fold\n\nx\n--fold--\n",
+     "-|multipart/mixed|*1 1|text/plain|x", "", 0},
+    {"unclosed boundary", "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nfirst\n--b\n\nsecond\n",
+     "-|multipart/mixed|*2 1|text/plain|first 2|text/plain|second~", "M|-|boundary never closed", 0},
+    {"missing boundary parameter", "Content-Type: multipart/mixed\n\n--b\n\nx\n--b--\n",
+     "-|multipart/mixed|--b~~x~--b--~", "M|-|multipart without boundary", 0},
+    {"boundary never appears", "Content-Type: multipart/mixed; boundary=b\n\n--c\n\nx\n", "-|multipart/mixed|*0",
+     "M|-|boundary not found", 0},
+    {"empty multipart", "Content-Type: multipart/mixed; boundary=b\n\n--b--\n", "-|multipart/mixed|*0",
+     "M|-|empty multipart", 0},
+    {"nul in body and header", "Subject: a\0b\n\nx\0y\n", "-|text/plain|x0y~",
+     "M|-|NUL byte in header;M|-|NUL byte in body", 18},
+    {"invalid base64", "Content-Transfer-Encoding: base64\n\nQU*JD\n", "-|text/plain|ABC", "M|-|invalid base64", 0},
+    {"invalid qp", "Content-Transfer-Encoding: quoted-printable\n\na=ZZ\n", "-|text/plain|a=ZZ~",
+     "M|-|invalid quoted-printable", 0},
+    {"header without colon later", "Subject: a\nthis is junk\nContent-Type: text/html\n\n<b>\n", "-|text/html|<b>~",
+     "M|-|header without colon", 0},
+    {"continuation without header", " leading space\nSubject: a\n\nx\n", "-|text/plain|x~",
+     "M|-|continuation without header", 0},
+    {"duplicate content-type", "Content-Type: text/html\nContent-Type: application/x-msdownload\n\nx\n",
+     "-|text/html|x~", "M|-|duplicate content-type", 0},
+    {"invalid content-type", "Content-Type: garbage\n\nx\n", "-|text/plain|x~", "M|-|invalid content-type", 0},
+    {"unknown cte", "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 a\n", "-|text/plain|begin 644 a~",
+     "M|-|unknown content-transfer-encoding", 0},
+    {"mbox from line", "From someone@example.com Mon Jan  1 00:00:00 2024\nSubject: a\n\nx\n", "-|text/plain|x~", "",
+     0},
+    {"part without headers", "Content-Type: multipart/mixed; boundary=b\n\n--b\nno header here\n--b--\n",
+     "-|multipart/mixed|*1 1|text/plain|no header here", "M|1|header without colon", 0},
+    {"part headers cut by boundary",
+     "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n--b--\n",
+     "-|multipart/mixed|*1 1|text/html|", "", 0},
+    {"base64 rfc822 is a leaf",
+     "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeAoKeQo=\n",
+     "-|message/rfc822|Subject: x~~y~", "", 0},
 };
 
 static void test_table(void **state)
@@ -220,7 +196,7 @@ static void test_table(void **state)
 			mime_parser *p;
 
 			if (k == 2)
-				l.mem_part_max = 0;	/* everything spilled */
+				l.mem_part_max = 0; /* everything spilled */
 			p = parse(cases[i].msg, cases[i].len ? cases[i].len : strlen(cases[i].msg), chunks[k], &l);
 			buf_init(&tree, 0);
 			buf_init(&probs, 0);
@@ -230,12 +206,12 @@ static void test_table(void **state)
 			if (k == 0) {
 				if (strcmp(tree.p, cases[i].tree) != 0) {
 					print_error("%s: got tree \"%s\", want \"%s\"\n", cases[i].name, tree.p,
-						    cases[i].tree);
+					            cases[i].tree);
 					fail++;
 				}
 				if (strcmp(probs.p, cases[i].probs) != 0) {
 					print_error("%s: got problems \"%s\", want \"%s\"\n", cases[i].name, probs.p,
-						    cases[i].probs);
+					            cases[i].probs);
 					fail++;
 				}
 			}
@@ -244,7 +220,7 @@ static void test_table(void **state)
 				buf_puts(&first, all.p);
 			} else if (strcmp(all.p, first.p) != 0) {
 				print_error("%s: fed in %zu-byte pieces got \"%s\", want \"%s\"\n", cases[i].name,
-					    chunks[k], all.p, first.p);
+				            chunks[k], all.p, first.p);
 				fail++;
 			}
 			buf_free(&tree);
@@ -260,9 +236,9 @@ static void test_table(void **state)
 static void test_headers_decoded(void **state)
 {
 	const char *msg = "Subject: =?ISO-2022-JP?B?GyRCRnxLXBsoQg==?=\n"
-			  " =?UTF-8?B?6Kqe?=\nX-Dup: 1\nx-dup: 2\n"
-			  "Content-Type: application/octet-stream; name=\"=?Shift_JIS?B?k/qWey5leGU=?=\"\n"
-			  "Content-Disposition: ATTACHMENT\n\nx";
+	                  " =?UTF-8?B?6Kqe?=\nX-Dup: 1\nx-dup: 2\n"
+	                  "Content-Type: application/octet-stream; name=\"=?Shift_JIS?B?k/qWey5leGU=?=\"\n"
+	                  "Content-Disposition: ATTACHMENT\n\nx";
 	mime_parser *p = parse(msg, strlen(msg), 0, NULL);
 	const mime_part *r = mime_root(p);
 	const char *v;
@@ -285,10 +261,10 @@ static void test_headers_decoded(void **state)
 static void test_text_conversion(void **state)
 {
 	const char *msg = "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
-			  "Content-Type: text/plain; charset=ISO-2022-JP\n\n\x1b$BF|K\\\x1b(B\n--b\n"
-			  "Content-Type: text/plain; charset=shift_jis\nContent-Transfer-Encoding: base64\n\n"
-			  "k/qWe4dA\n--b\nContent-Type: text/plain; charset=euc-jp\n"
-			  "Content-Transfer-Encoding: quoted-printable\n\n=C6=FC=CB=DC\n--b--\n";
+	                  "Content-Type: text/plain; charset=ISO-2022-JP\n\n\x1b$BF|K\\\x1b(B\n--b\n"
+	                  "Content-Type: text/plain; charset=shift_jis\nContent-Transfer-Encoding: base64\n\n"
+	                  "k/qWe4dA\n--b\nContent-Type: text/plain; charset=euc-jp\n"
+	                  "Content-Transfer-Encoding: quoted-printable\n\n=C6=FC=CB=DC\n--b--\n";
 	mime_limits lim;
 	size_t n, k;
 
@@ -494,7 +470,7 @@ static void test_memory_bound(void **state)
 	size_t i, total = 0;
 	long before, after;
 	const char *head = "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
-			   "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n";
+	                   "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n";
 
 	(void)state;
 	for (i = 0; i < sizeof(chunk); i++)
@@ -529,10 +505,10 @@ static void test_memory_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),	       cmocka_unit_test(test_headers_decoded),
-		cmocka_unit_test(test_text_conversion), cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_problem_cap),    cmocka_unit_test(test_spill),
-		cmocka_unit_test(test_memory_bound),
+	    cmocka_unit_test(test_table),           cmocka_unit_test(test_headers_decoded),
+	    cmocka_unit_test(test_text_conversion), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_problem_cap),     cmocka_unit_test(test_spill),
+	    cmocka_unit_test(test_memory_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,15 +35,16 @@ typedef struct bad_case {
 } bad_case;
 
 static const bad_case bad_cases[] = {
-	{"unknown key", "[limits]\nmax_mime_dept = 3\n", ":2: [limits] max_mime_dept: unknown key"},
-	{"unknown section", "[limitz]\nx = 1\n", ":2: [limitz]: unknown section"},
-	{"not a number", "[limits]\nmax_mime_parts = lots\n", ":2: [limits] max_mime_parts: \"lots\" is not a valid number"},
-	{"out of range", "[limits]\nmax_mime_depth = 0\n", "out of range 1..1000"},
-	{"bad size suffix", "[limits]\nmax_message_size = 10Q\n", "is not a valid size"},
-	{"unknown code", "[actions]\nav.nonsense = reject\n", "unknown reason code"},
-	{"unknown action", "[actions]\nav.infected = explode\n", "is not an action"},
-	{"syntax", "[daemon]\nthis line has no equals\n", ":2: syntax error"},
-	{"error on later line", "# comment\n\n[paths]\nstate = /x\n[limits]\nmax_headers = -1\n", ":6:"},
+    {"unknown key", "[limits]\nmax_mime_dept = 3\n", ":2: [limits] max_mime_dept: unknown key"},
+    {"unknown section", "[limitz]\nx = 1\n", ":2: [limitz]: unknown section"},
+    {"not a number", "[limits]\nmax_mime_parts = lots\n",
+     ":2: [limits] max_mime_parts: \"lots\" is not a valid number"},
+    {"out of range", "[limits]\nmax_mime_depth = 0\n", "out of range 1..1000"},
+    {"bad size suffix", "[limits]\nmax_message_size = 10Q\n", "is not a valid size"},
+    {"unknown code", "[actions]\nav.nonsense = reject\n", "unknown reason code"},
+    {"unknown action", "[actions]\nav.infected = explode\n", "is not an action"},
+    {"syntax", "[daemon]\nthis line has no equals\n", ":2: syntax error"},
+    {"error on later line", "# comment\n\n[paths]\nstate = /x\n[limits]\nmax_headers = -1\n", ":6:"},
 };
 
 static void test_bad_configs(void **state)
@@ -59,7 +60,7 @@ static void test_bad_configs(void **state)
 
 		if (rc != -1 || strstr(err, bad_cases[i].want_err) == NULL || strstr(err, path) == NULL)
 			fail_msg("case \"%s\": got rc=%d err=\"%s\", want -1 and \"%s\" with the file name",
-				 bad_cases[i].name, rc, err, bad_cases[i].want_err);
+			         bad_cases[i].name, rc, err, bad_cases[i].want_err);
 		unlink(path);
 		x_free(path);
 	}
@@ -68,9 +69,9 @@ static void test_bad_configs(void **state)
 static void test_good_config_and_overrides(void **state)
 {
 	const char *text = "[daemon]\nsocket = inet:9999@127.0.0.1\n"
-			   "[domains]\nprotected = Example.COM, example.jp\npublic = info@example.com\n"
-			   "[limits]\nmax_message_size = 10M\nmax_mime_depth = 12\n"
-			   "[actions]\nmime.malformed = quarantine\n";
+	                   "[domains]\nprotected = Example.COM, example.jp\npublic = info@example.com\n"
+	                   "[limits]\nmax_message_size = 10M\nmax_mime_depth = 12\n"
+	                   "[actions]\nmime.malformed = quarantine\n";
 	const char *ov[] = {"limits.max_mime_parts=77", "actions.av.infected = quarantine"};
 	char *path = write_tmp(text);
 	char err[512] = "";
@@ -195,13 +196,10 @@ static void test_detail_is_sanitised(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bad_configs),
-		cmocka_unit_test(test_good_config_and_overrides),
-		cmocka_unit_test(test_bad_override),
-		cmocka_unit_test(test_defaults_match_tables),
-		cmocka_unit_test(test_strongest_action_wins),
-		cmocka_unit_test(test_dropped_reasons_count),
-		cmocka_unit_test(test_detail_is_sanitised),
+	    cmocka_unit_test(test_bad_configs),           cmocka_unit_test(test_good_config_and_overrides),
+	    cmocka_unit_test(test_bad_override),          cmocka_unit_test(test_defaults_match_tables),
+	    cmocka_unit_test(test_strongest_action_wins), cmocka_unit_test(test_dropped_reasons_count),
+	    cmocka_unit_test(test_detail_is_sanitised),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

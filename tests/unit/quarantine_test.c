@@ -201,8 +201,10 @@ static void test_recovery_and_claim(void **state)
 	fp = fopen(path, "w");
 	fputs("partial", fp);
 	fclose(fp);
-	snprintf(cmd, sizeof(cmd), "sqlite3 %s/mailwarden.db \"DELETE FROM quarantine WHERE id='%s'\" 2>/dev/null ||"
-		 " true", f->dir, m.id);
+	snprintf(cmd, sizeof(cmd),
+	         "sqlite3 %s/mailwarden.db \"DELETE FROM quarantine WHERE id='%s'\" 2>/dev/null ||"
+	         " true",
+	         f->dir, m.id);
 	if (system(cmd) != 0)
 		fail_msg("sqlite3");
 	assert_int_equal(quar_open(f->dir, f->st, &q2, err, sizeof(err)), 0);
@@ -221,11 +223,11 @@ static void test_recovery_and_claim(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip_small, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_roundtrip_spilled, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_file_private, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recovery_and_claim, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip_small, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip_spilled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_key_file_private, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recovery_and_claim, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
 }

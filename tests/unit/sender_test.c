@@ -54,9 +54,9 @@ static void test_rcpt_class(void **state)
 		const char *rcpt;
 		rcpt_class want;
 	} cases[] = {
-		{"info@example.com", RCPT_PUBLIC},    {"INFO@Example.COM", RCPT_PUBLIC},
-		{"tanaka@example.com", RCPT_STAFF},   {"sato@branch.example.jp", RCPT_STAFF},
-		{"someone@other.example", RCPT_OTHER}, {"no-at-sign", RCPT_OTHER},
+	    {"info@example.com", RCPT_PUBLIC},     {"INFO@Example.COM", RCPT_PUBLIC},
+	    {"tanaka@example.com", RCPT_STAFF},    {"sato@branch.example.jp", RCPT_STAFF},
+	    {"someone@other.example", RCPT_OTHER}, {"no-at-sign", RCPT_OTHER},
 	};
 	size_t i;
 
@@ -90,12 +90,12 @@ static void test_parse_mailbox(void **state)
 		const char *in, *name, *addr;
 		int rc;
 	} cases[] = {
-		{"\"Kanri\" <Kanri@Yahoo.co.jp>", "Kanri", "kanri@yahoo.co.jp", 0},
-		{"日本年金機構 <a@gmail.com>", "日本年金機構", "a@gmail.com", 0},
-		{"a@b.example (Alice)", "Alice", "a@b.example", 0},
-		{"bare@x.example", "", "bare@x.example", 0},
-		{"\"boss@example.com\" <x@gmail.com>", "boss@example.com", "x@gmail.com", 0},
-		{"no address here", "", "no address here", -1},
+	    {"\"Kanri\" <Kanri@Yahoo.co.jp>", "Kanri", "kanri@yahoo.co.jp", 0},
+	    {"日本年金機構 <a@gmail.com>", "日本年金機構", "a@gmail.com", 0},
+	    {"a@b.example (Alice)", "Alice", "a@b.example", 0},
+	    {"bare@x.example", "", "bare@x.example", 0},
+	    {"\"boss@example.com\" <x@gmail.com>", "boss@example.com", "x@gmail.com", 0},
+	    {"no address here", "", "no address here", -1},
 	};
 	char name[200], addr[200];
 	size_t i;
@@ -104,8 +104,8 @@ static void test_parse_mailbox(void **state)
 	for (i = 0; i < MW_ARRAY_LEN(cases); i++) {
 		int rc = sender_parse_mailbox(cases[i].in, name, sizeof(name), addr, sizeof(addr));
 		if (rc != cases[i].rc || (rc == 0 && (strcmp(name, cases[i].name) || strcmp(addr, cases[i].addr))))
-			fail_msg("%s: got rc=%d name=\"%s\" addr=\"%s\", want %d \"%s\" \"%s\"", cases[i].in, rc, name, addr,
-				 cases[i].rc, cases[i].name, cases[i].addr);
+			fail_msg("%s: got rc=%d name=\"%s\" addr=\"%s\", want %d \"%s\" \"%s\"", cases[i].in, rc, name,
+			         addr, cases[i].rc, cases[i].name, cases[i].addr);
 	}
 }
 
@@ -115,14 +115,14 @@ static void test_skeleton(void **state)
 		const char *a, *b;
 		int same;
 	} cases[] = {
-		{"山田 太郎 様\nご確認ください。", "佐藤花子様\nご確認ください。", 1},
-		{"資料番号：１０２３\n受付日：2015年5月8日", "資料番号：2044\n受付日：2015年5月18日", 1},
-		{"Dear Mr. Tanaka,\nplease see the file", "Dear Ms. Sato,\nplease see the file", 1},
-		{"連絡先 a.b@yahoo.co.jp まで", "連絡先 zz@gmail.com まで", 1},
-		{"詳細は https://x.example/a?b=1 を参照", "詳細は http://y.example/q を参照", 1},
-		{"ＡＢＣ　ｄｅｆ", "abc def", 1},
-		{"会議の議事録を送ります", "請求書を送付いたします", 0},
-		{"山田様、会議は中止です", "山田様、会議は延期です", 0},
+	    {"山田 太郎 様\nご確認ください。", "佐藤花子様\nご確認ください。", 1},
+	    {"資料番号：１０２３\n受付日：2015年5月8日", "資料番号：2044\n受付日：2015年5月18日", 1},
+	    {"Dear Mr. Tanaka,\nplease see the file", "Dear Ms. Sato,\nplease see the file", 1},
+	    {"連絡先 a.b@yahoo.co.jp まで", "連絡先 zz@gmail.com まで", 1},
+	    {"詳細は https://x.example/a?b=1 を参照", "詳細は http://y.example/q を参照", 1},
+	    {"ＡＢＣ　ｄｅｆ", "abc def", 1},
+	    {"会議の議事録を送ります", "請求書を送付いたします", 0},
+	    {"山田様、会議は中止です", "山田様、会議は延期です", 0},
 	};
 	size_t i;
 
@@ -135,7 +135,7 @@ static void test_skeleton(void **state)
 		sender_skeleton(cases[i].b, strlen(cases[i].b), &y);
 		if ((strcmp(x.p, y.p) == 0) != cases[i].same)
 			fail_msg("case %zu: skeletons \"%s\" and \"%s\", want %s", i, x.p, y.p,
-				 cases[i].same ? "equal" : "different");
+			         cases[i].same ? "equal" : "different");
 		buf_free(&x);
 		buf_free(&y);
 	}
@@ -156,8 +156,8 @@ static char *to_jis(const char *utf8)
 }
 
 static const char campaign_body[] = "%s 様\n\nいつもお世話になっております。\n"
-				    "「制度の見直しについて（試案）」の資料をお送りします。\n"
-				    "資料番号：%d\n受付日：2015年5月%d日\nご確認ください。\n";
+                                    "「制度の見直しについて（試案）」の資料をお送りします。\n"
+                                    "資料番号：%d\n受付日：2015年5月%d日\nご確認ください。\n";
 
 /* fp_of - fingerprint of one message built from parts */
 static void fp_of(const char *charset, const char *name, int num, const char *subject, char out[65])
@@ -175,9 +175,9 @@ static void fp_of(const char *charset, const char *name, int num, const char *su
 	snprintf(body, sizeof(body), campaign_body, name, num, num % 28 + 1);
 	enc = strcmp(charset, "iso-2022-jp") == 0 ? to_jis(body) : x_strdup(body);
 	snprintf(raw, sizeof(raw),
-		 "From: a@yahoo.co.jp\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
-		 "Content-Type: text/plain; charset=%s\r\nContent-Transfer-Encoding: %s\r\n\r\n%s",
-		 subject, charset, strcmp(charset, "iso-2022-jp") == 0 ? "7bit" : "8bit", enc);
+	         "From: a@yahoo.co.jp\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
+	         "Content-Type: text/plain; charset=%s\r\nContent-Transfer-Encoding: %s\r\n\r\n%s",
+	         subject, charset, strcmp(charset, "iso-2022-jp") == 0 ? "7bit" : "8bit", enc);
 	mime_limits_default(&lim);
 	p = mime_parser_new(&lim, NULL);
 	assert_int_equal(mime_parser_feed(p, raw, strlen(raw)), 0);
@@ -224,7 +224,7 @@ static void test_fingerprint_stability(void **state)
 static void test_rcpt_fanout_and_blocks(void **state)
 {
 	const char *ov[] = {"domains.protected=example.com", "domains.public=info@example.com",
-			    "actions.sender.freemail=tag", "sender.fanout_threshold=5"};
+	                    "actions.sender.freemail=tag", "sender.fanout_threshold=5"};
 	char dir[] = "/tmp/mw_sender_test.XXXXXX", err[512], rcpt[64], cmd[600];
 	mw_config *c = cfg_with(ov, 4);
 	mw_lists *l = lists_std();
@@ -302,12 +302,12 @@ static void test_rcpt_fanout_and_blocks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rcpt_class),
-		cmocka_unit_test(test_freemail_match),
-		cmocka_unit_test(test_parse_mailbox),
-		cmocka_unit_test(test_skeleton),
-		cmocka_unit_test(test_fingerprint_stability),
-		cmocka_unit_test(test_rcpt_fanout_and_blocks),
+	    cmocka_unit_test(test_rcpt_class),
+	    cmocka_unit_test(test_freemail_match),
+	    cmocka_unit_test(test_parse_mailbox),
+	    cmocka_unit_test(test_skeleton),
+	    cmocka_unit_test(test_fingerprint_stability),
+	    cmocka_unit_test(test_rcpt_fanout_and_blocks),
 	};
 	return cmocka_run_group_tests_name("sender", tests, NULL, NULL);
 }

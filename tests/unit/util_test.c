@@ -89,13 +89,10 @@ typedef struct json_case {
 static void test_json_str(void **state)
 {
 	static const json_case cases[] = {
-		{"plain", 5, "\"plain\""},
-		{"q\"b\\", 4, "\"q\\\"b\\\\\""},
-		{"a\nb\x01", 4, "\"a\\nb\\u0001\""},
-		{"\xe6\x97\xa5\xe6\x9c\xac", 6, "\"\xe6\x97\xa5\xe6\x9c\xac\""},
-		{"bad\xff", 4, "\"bad\\ufffd\""},
-		{"cut\xe6\x97", 5, "\"cut\\ufffd\\ufffd\""},
-		{"nul\0x", 5, "\"nul\\u0000x\""},
+	    {"plain", 5, "\"plain\""},           {"q\"b\\", 4, "\"q\\\"b\\\\\""},
+	    {"a\nb\x01", 4, "\"a\\nb\\u0001\""}, {"\xe6\x97\xa5\xe6\x9c\xac", 6, "\"\xe6\x97\xa5\xe6\x9c\xac\""},
+	    {"bad\xff", 4, "\"bad\\ufffd\""},    {"cut\xe6\x97", 5, "\"cut\\ufffd\\ufffd\""},
+	    {"nul\0x", 5, "\"nul\\u0000x\""},
 	};
 	size_t i;
 
@@ -147,13 +144,13 @@ static void test_parse_when(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spool_stays_in_memory),
-		cmocka_unit_test(test_spool_spills),
-		cmocka_unit_test(test_spool_bad_dir),
-		cmocka_unit_test(test_buf_cap),
-		cmocka_unit_test(test_json_str),
-		cmocka_unit_test(test_printable),
-		cmocka_unit_test(test_parse_when),
+	    cmocka_unit_test(test_spool_stays_in_memory),
+	    cmocka_unit_test(test_spool_spills),
+	    cmocka_unit_test(test_spool_bad_dir),
+	    cmocka_unit_test(test_buf_cap),
+	    cmocka_unit_test(test_json_str),
+	    cmocka_unit_test(test_printable),
+	    cmocka_unit_test(test_parse_when),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
