@@ -36,6 +36,13 @@ set -eu
 
 what=${1:-all}
 
+# One install at a time on this machine: several checkouts (or a test run
+# beside a benchmark) may call this script together, and apt/dpkg take
+# their own locks only for the install itself, not for our check-then-install.
+if [ -z "${MW_DEPS_LOCKED:-}" ] && command -v flock >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	MW_DEPS_LOCKED=1 exec flock /var/lock/mailwarden-deps.lock sh "$0" "$@"
+fi
+
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
   libidn2-dev publicsuffix"
