@@ -52,7 +52,7 @@ endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
-LIB_DIRS := util mime engine av policy sender links attach store ctl
+LIB_DIRS := util verdict mime policy store scan av attach links sender engine outcome ctl
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 MILTER_SRC := $(wildcard src/milter/*.c)

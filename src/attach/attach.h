@@ -45,8 +45,8 @@
 #include <stdint.h>
 
 #include "av/av.h"
-#include "engine/engine.h"
-#include "engine/verdict.h"
+#include "scan/scan.h"
+#include "verdict/verdict.h"
 #include "policy/policy.h"
 
 /* True types: what the content is, whatever its name says. */

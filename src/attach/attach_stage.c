@@ -68,21 +68,10 @@ static const char *const ppap_words[] = {
     "\xe8\xa7\xa3\xe5\x87\x8d",                                                             /* 解凍 */
 };
 
-/* ClamAV result name prefixes and their codes; first match wins. */
-static const struct {
-	const char *prefix;
-	const char *code;
-} av_codes[] = {
-    {"Heuristics.Limits.Exceeded", "av.limits"},
-    {"Heuristics.", "av.heuristic"},
-    {"", "av.infected"},
-};
-
 /* at_av_scan - ClamAV over one piece of content; record what it found */
 void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path)
 {
 	av_result r;
-	size_t i;
 
 	if (c->av == NULL || src->len == 0)
 		return;
@@ -90,17 +79,7 @@ void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path
 		av_scan_mem(c->av, src->mem, src->len, part, &r);
 	else
 		av_scan_fd(c->av, src->fd, part, &r);
-	if (r.status == AV_ERROR) {
-		verdict_add(c->v, "av.error", part, "%s", r.name);
-		return;
-	}
-	if (r.status != AV_FOUND)
-		return;
-	for (i = 0; i < MW_ARRAY_LEN(av_codes); i++)
-		if (strncmp(r.name, av_codes[i].prefix, strlen(av_codes[i].prefix)) == 0) {
-			verdict_add(c->v, av_codes[i].code, part, "%s in %.120s", r.name, path);
-			return;
-		}
+	av_record(c->v, &r, part, path);
 }
 
 /* lower_ascii - lower-case ASCII letters of s in place */

@@ -347,3 +347,39 @@ void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res)
 	rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &o, NULL);
 	set_result(e, fstat(fd, &st) == 0 ? (size_t)st.st_size : 0, res, rc, virname);
 }
+
+/* The prefixes of libclamav result names and their codes; first match wins. */
+static const struct {
+	const char *prefix;
+	const char *code;
+} av_codes[] = {
+    {"Heuristics.Limits.Exceeded", "av.limits"},
+    {"Heuristics.Phishing.", "link.phishing"},
+    {"Heuristics.", "av.heuristic"},
+    {"", "av.infected"},
+};
+
+const char *av_reason_code(const char *virname)
+{
+	size_t i;
+
+	for (i = 0; i < MW_ARRAY_LEN(av_codes); i++)
+		if (strncmp(virname, av_codes[i].prefix, strlen(av_codes[i].prefix)) == 0)
+			return av_codes[i].code;
+	return "av.infected";
+}
+
+int av_record(mw_verdict *v, const av_result *r, const char *part, const char *path)
+{
+	switch (r->status) {
+	case AV_CLEAN: return 0;
+	case AV_ERROR: verdict_add(v, "av.error", part, "%s", r->name); return 0;
+	case AV_FOUND:
+		if (path)
+			verdict_add(v, av_reason_code(r->name), part, "%s in %.120s", r->name, path);
+		else
+			verdict_add(v, av_reason_code(r->name), part, "%s", r->name);
+		return 1;
+	}
+	return 0;
+}

@@ -38,6 +38,8 @@
 #include <time.h>
 
 #include "policy/policy.h"
+#include "scan/scan.h"
+#include "verdict/verdict.h"
 
 typedef struct av_engine av_engine;
 typedef struct av_mgr av_mgr;
@@ -85,5 +87,23 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 /* av_scan_mem, av_scan_fd - scan bytes in memory (no temp file) or a file descriptor */
 void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res);
 void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res);
+
+/*
+ * av_reason_code - the one mapping from a libclamav result name to a
+ * reason code: Heuristics.Limits.Exceeded.* -> av.limits,
+ * Heuristics.Phishing.* -> link.phishing, other Heuristics.* ->
+ * av.heuristic, any other name -> av.infected.
+ */
+const char *av_reason_code(const char *virname);
+
+/*
+ * av_record - one libclamav result as a reason in v (av.error for
+ * AV_ERROR); path, when not NULL, names the object inside the part in
+ * the detail.  Returns 1 if a signature or heuristic matched.
+ */
+int av_record(mw_verdict *v, const av_result *r, const char *part, const char *path);
+
+/* av_stage - the engine stage: every decoded part through ClamAV (av_stage.c) */
+void av_stage(mw_scan *st);
 
 #endif

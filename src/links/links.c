@@ -19,7 +19,7 @@
  *	the From header are in a protected domain.  The result gets the
  *	number of clicked links (res->nlinks: the sender stage's first
  *	contact, free-mail and lockdown rules read it) and the registrable
- *	domains, clicked links first (engine_add_domain, for tracking).
+ *	domains, clicked links first (result_add_domain, for tracking).
  * LIMITS
  *	max_urls distinct links (more candidates are counted, not
  *	normalised or stored, so work stays bounded); max_bytes
@@ -35,7 +35,7 @@
  *	GPL-2.0-or-later
  */
 #include "links/link_int.h"
-#include "engine/engine.h"
+#include "scan/scan.h"
 #include "util/util.h"
 
 #include <stdio.h>
@@ -505,7 +505,7 @@ static void summary(const link_set *ls, mw_result *res)
 		for (i = 0; i < ls->n; i++)
 			if (ls->v[i].domain[0] && !(ls->v[i].flags & LINK_F_NOHOST) &&
 			    !!(ls->v[i].flags & LINK_F_LOADED) == pass)
-				engine_add_domain(res, ls->v[i].domain);
+				result_add_domain(res, ls->v[i].domain);
 }
 
 /* links_stage - the engine stage */

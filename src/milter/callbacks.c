@@ -18,11 +18,11 @@
  *	answered with 451 at end of message.  With an MTA that does not offer
  *	the flags every step is answered as before.
  *
- *	Held and quarantined mail is written to the encrypted quarantine
- *	before the reply (then the MTA discards its copy); accepted mail with
- *	attachments keeps a copy for retro-scans ([quarantine] retro_days).
- *	Every message and every refused recipient is logged in the tracking
- *	tables.
+ *	What happens after the verdict is outcome_finish() (src/outcome):
+ *	held and quarantined mail is written to the encrypted quarantine
+ *	before the reply (then the MTA discards its copy), accepted mail with
+ *	attachments keeps a copy for retro-scans, every message is tracked.
+ *	The callbacks only collect, log and reply.
  *
  *	One log line per message: queue id, client, envelope, action,
  *	reasons, size, milliseconds, quarantine id.
@@ -33,7 +33,7 @@
  */
 #include "milter/milter.h"
 #include "milter/mta.h"
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "ctl/ctl.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -289,7 +289,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	av_engine *av;
 	mw_env env;
 	sfsistat rc;
-	char qid_store[40], err[300];
+	char qid_store[40];
 
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
@@ -301,22 +301,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	av = av_mgr_acquire(g_daemon.av);
 	daemon_env(&env, c->cfg, c->lists, av);
 	engine_scan(c->msg, &env, res);
-	qid_store[0] = 0;
-	if (res->verdict.action == MW_HOLD || res->verdict.action == MW_QUARANTINE) {
-		if (outcome_store(&env, c->msg, res, 0, qid_store, err, sizeof(err)) < 0) {
-			log_err("%s: cannot quarantine: %s", msg_queue_id(c->msg), err);
-			verdict_add(&res->verdict, "quarantine.unavailable", "", "%s", err);
-			config_apply_verdict(c->cfg, &res->verdict);
-		}
-	} else if (res->verdict.action <= MW_TAG && c->cfg->retro_days > 0 && res->nactive > 0 && env.quar) {
-		/* a copy to rescan when signatures change (not needed for the 250) */
-		char kept[40];
-		if (outcome_store(&env, c->msg, res, 1, kept, err, sizeof(err)) < 0)
-			log_warn("%s: no retro-scan copy: %s", msg_queue_id(c->msg), err);
-	}
+	outcome_finish(&env, c->msg, res, qid_store);
 	av_engine_release(av);
 	log_verdict(c, res, qid_store);
-	outcome_track(&env, c->msg, res, "eom", qid_store);
 	ctl_stats_verdict("eom", msg_queue_id(c->msg), msg_sender(c->msg),
 	                  msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", msg_rcpt_count(c->msg), &res->verdict);
 	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r, qid_store);

@@ -31,11 +31,12 @@
 #include "milter/milter.h"
 #include "store/store.h"
 #include "store/quarantine.h"
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "ctl/ctl.h"
 #include "util/log.h"
 #include "util/util.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -64,7 +65,7 @@ mw_daemon g_daemon;
 static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_cv = PTHREAD_COND_INITIALIZER;
 static int reload_requested;
-static volatile int stopping;
+static atomic_int stopping; /* read by every thread, set by the signal thread */
 
 static const char usage_text[] = "Usage: mailwardend [OPTIONS]\n"
                                  "\n"

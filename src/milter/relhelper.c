@@ -26,7 +26,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "milter/milter.h"
 #include "util/log.h"
 #include "util/util.h"

@@ -45,7 +45,7 @@ static void verdict_headers(SMFICTX *ctx, const mw_result *res, int forged_v, in
 	for (i = forged_r; i >= 1; i--)
 		smfi_chgheader(ctx, "X-Mailwarden-Reasons", i, NULL);
 	buf_init(&reasons, 900);
-	engine_reasons_line(&res->verdict, &reasons);
+	verdict_reasons_line(&res->verdict, &reasons);
 	smfi_addheader(ctx, "X-Mailwarden-Verdict", (char *)action_name(res->verdict.action));
 	smfi_addheader(ctx, "X-Mailwarden-Reasons", reasons.p);
 	buf_free(&reasons);

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #ifndef MW_DATADIR
@@ -606,4 +607,27 @@ void config_write_effective(const mw_config *c, mw_buf *out)
 	tab = reason_table(&n);
 	for (i = 0; i < n; i++)
 		buf_printf(out, "%s = %s\n", tab[i].code, action_name(c->actions[i]));
+}
+
+/* config_file_path - see policy.h */
+const char *config_file_path(const char *explicit_path)
+{
+	static const char def_path[] = MW_SYSCONFDIR "/mailwarden.conf";
+
+	if (explicit_path == NULL && access(def_path, R_OK) == 0)
+		return def_path;
+	return explicit_path;
+}
+
+/* config_open - see policy.h */
+mw_config *config_open(const char *prog, const char *path, const char *const *overrides, size_t noverrides)
+{
+	mw_config *cfg;
+	char err[512];
+
+	if (config_load(config_file_path(path), overrides, noverrides, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: configuration: %s\n", prog, err);
+		return NULL;
+	}
+	return cfg;
 }

@@ -28,7 +28,7 @@
 
 #include <stddef.h>
 
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "mime/mime.h"
 
 typedef struct mw_limits {
@@ -112,6 +112,16 @@ typedef struct mw_config {
  */
 int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
                 size_t errlen);
+
+/*
+ * config_file_path - the configuration file a command reads: explicit
+ * when given, else MW_SYSCONFDIR/mailwarden.conf when it is readable,
+ * else NULL (embedded defaults).
+ */
+const char *config_file_path(const char *explicit_path);
+
+/* config_open - config_load(config_file_path(path), ...) with the error printed as "PROG: configuration: ..." */
+mw_config *config_open(const char *prog, const char *path, const char *const *overrides, size_t noverrides);
 
 mw_config *config_ref(mw_config *c);
 void config_unref(mw_config *c);

@@ -3,7 +3,7 @@
  *	outcome.h - what happens to a message after its verdict: tracking,
  *	quarantine and hold, release, rescans
  * SYNOPSIS
- *	#include "engine/outcome.h"
+ *	#include "outcome/outcome.h"
  *
  *	outcome_store(env, msg, res, id);	(hold/quarantine: durable copy)
  *	outcome_track(env, msg, res, "eom", id);
@@ -41,7 +41,7 @@
 #ifndef MW_OUTCOME_H
 #define MW_OUTCOME_H
 
-#include "engine/engine.h"
+#include "scan/scan.h"
 
 /*
  * How release commands are run.  The default forks and execs in this
@@ -72,6 +72,18 @@ void outcome_set_runner(const outcome_runner *r);
 /* outcome_release_argv - the argv a release runs: release_command tokens, -f SENDER -- RCPTS; -1 if unsafe */
 int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts, char **argv,
                          size_t max, char *buf, size_t buflen, char *err, size_t errlen);
+
+/*
+ * outcome_finish - the work after a verdict, the same for every door: a
+ * held or quarantined message is written durably to the quarantine (if
+ * that fails, quarantine.unavailable is added and the policy applied
+ * again: tempfail, so the sender retries and nothing is lost); accepted
+ * or tagged mail with active attachments keeps a retro-scan copy
+ * ([quarantine] retro_days; best effort, not needed for the 250); the
+ * message is logged in the tracking tables.  qid gets the quarantine id,
+ * or "".  The adapter then logs and replies.
+ */
+void outcome_finish(const mw_env *env, mw_msg *m, mw_result *res, char qid[40]);
 
 /* outcome_store - write a held or quarantined message (or a retro copy: keep=1) durably */
 int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,

@@ -2,7 +2,7 @@
  * NAME
  *	verdict.h - actions, reason codes and the verdict of one message
  * SYNOPSIS
- *	#include "engine/verdict.h"
+ *	#include "verdict/verdict.h"
  * DESCRIPTION
  *	A verdict is an action plus a list of reasons.  A reason is a
  *	stable dotted code, a short human detail and the part it came from.
@@ -23,6 +23,8 @@
 #define MW_VERDICT_H
 
 #include <stddef.h>
+
+#include "util/util.h"
 
 /* Actions, weakest to strongest. */
 typedef enum mw_action {
@@ -85,5 +87,8 @@ void verdict_add(mw_verdict *v, const char *code, const char *part, const char *
 
 /* verdict_has - 1 if a reason with this code (or prefix ending in '.') is present */
 int verdict_has(const mw_verdict *v, const char *code);
+
+/* verdict_reasons_line - "code1, code2" (each code once) or "none", for headers and logs */
+void verdict_reasons_line(const mw_verdict *v, mw_buf *out);
 
 #endif

@@ -14,7 +14,8 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
+#include "engine/engine.h"
 #include "store/quarantine.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -38,7 +39,7 @@ static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, 
 	size_t i;
 
 	memset(meta, 0, sizeof(*meta));
-	meta->time = engine_now(env);
+	meta->time = scan_now(env);
 	mw_strlcpy(meta->queue_id, msg_queue_id(m), sizeof(meta->queue_id));
 	mw_strlcpy(meta->sender, msg_sender(m), sizeof(meta->sender));
 	for (i = 0; i < msg_rcpt_count(m) && i < QUAR_MAX_RCPTS; i++)
@@ -46,7 +47,7 @@ static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, 
 	meta->nrcpts = i;
 	mw_strlcpy(meta->subject, res->subject, sizeof(meta->subject));
 	buf_init(&reasons, sizeof(meta->reasons) - 1);
-	engine_reasons_line(&res->verdict, &reasons);
+	verdict_reasons_line(&res->verdict, &reasons);
 	mw_strlcpy(meta->reasons, reasons.p, sizeof(meta->reasons));
 	buf_free(&reasons);
 }
@@ -55,7 +56,7 @@ int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int 
                   size_t errlen)
 {
 	quar_meta *meta;
-	time_t now = engine_now(env);
+	time_t now = scan_now(env);
 	int rc;
 
 	if (env->quar == NULL) {
@@ -95,7 +96,7 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 		return;
 	memset(&r, 0, sizeof(r));
 	buf_init(&reasons, 590);
-	engine_reasons_line(&res->verdict, &reasons);
+	verdict_reasons_line(&res->verdict, &reasons);
 	for (i = 0; i < msg_rcpt_count(m) && i < MW_RCPT_MAX; i++)
 		rcpts[i] = msg_rcpt(m, i);
 	r.nrcpts = i;
@@ -108,7 +109,7 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 	for (i = 0; i < res->ndomains; i++)
 		doms[i] = res->domains[i];
 	r.nlinks = res->ndomains;
-	r.time = engine_now(env);
+	r.time = scan_now(env);
 	r.queue_id = msg_queue_id(m);
 	r.client = msg_client_addr(m);
 	r.sender = msg_sender(m);
@@ -137,8 +138,8 @@ void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *cli
 		return;
 	memset(&r, 0, sizeof(r));
 	buf_init(&reasons, 590);
-	engine_reasons_line(v, &reasons);
-	r.time = engine_now(env);
+	verdict_reasons_line(v, &reasons);
+	r.time = scan_now(env);
 	r.queue_id = queue_id ? queue_id : "NOQUEUE";
 	r.client = client;
 	r.sender = sender;
@@ -402,8 +403,8 @@ static int sender_blocked(const mw_env *env, const char *sender)
 		return 0;
 	mw_strlcpy(low, sender, sizeof(low));
 	mw_lower(low);
-	return store_block_find(env->store, "sender", low, engine_now(env), NULL) == 1 ||
-	       (at && store_block_find(env->store, "domain", at + 1, engine_now(env), NULL) == 1);
+	return store_block_find(env->store, "sender", low, scan_now(env), NULL) == 1 ||
+	       (at && store_block_find(env->store, "domain", at + 1, scan_now(env), NULL) == 1);
 }
 
 typedef struct batch {
@@ -432,7 +433,7 @@ int outcome_due_holds(const mw_env *env)
 	b = x_calloc(1, sizeof(*b));
 	meta = x_malloc(sizeof(*meta));
 	res = x_malloc(sizeof(*res));
-	if (quar_due(env->quar, engine_now(env), OUTCOME_BATCH, collect, b) < 0)
+	if (quar_due(env->quar, scan_now(env), OUTCOME_BATCH, collect, b) < 0)
 		goto out;
 	for (i = 0; i < b->n; i++) {
 		char err[300];
@@ -449,7 +450,7 @@ int outcome_due_holds(const mw_env *env)
 		} else {
 			mw_buf reasons;
 			buf_init(&reasons, 500);
-			engine_reasons_line(&res->verdict, &reasons);
+			verdict_reasons_line(&res->verdict, &reasons);
 			quar_claim(env->quar, b->ids[i], "rescanning", "quarantined");
 			log_warn("%s: held message %s kept in quarantine after rescan: %s%s", meta->queue_id, b->ids[i],
 			         reasons.p, sender_blocked(env, meta->sender) ? " (sender blocked meanwhile)" : "");
@@ -470,7 +471,7 @@ static void late_detection(const mw_env *env, const char *id, const quar_meta *m
 	const mw_reason *hit = NULL;
 	char text[1200], rcpts[600] = "";
 	size_t i;
-	time_t now = engine_now(env);
+	time_t now = scan_now(env);
 
 	for (i = 0; i < res->verdict.nreasons; i++)
 		if (strcmp(res->verdict.reasons[i].code, "av.infected") == 0)
@@ -532,7 +533,7 @@ static int rescan_state(const mw_env *env, const char *state)
 		} else if (verdict_has(&res->verdict, "av.")) {
 			mw_buf reasons;
 			buf_init(&reasons, 500);
-			engine_reasons_line(&res->verdict, &reasons);
+			verdict_reasons_line(&res->verdict, &reasons);
 			log_warn("%s: %s message %s now matches a signature: %s", meta->queue_id, state, b->ids[i],
 			         reasons.p);
 			if (strcmp(state, "held") == 0)
@@ -558,4 +559,25 @@ int outcome_rescan_all(const mw_env *env)
 	n += rescan_state(env, "kept");
 	log_info("rescanned %d held, quarantined or kept message(s) after the signature update", n);
 	return n;
+}
+
+/* outcome_finish - see outcome.h */
+void outcome_finish(const mw_env *env, mw_msg *m, mw_result *res, char qid[40])
+{
+	char err[300];
+
+	qid[0] = 0;
+	if (res->verdict.action == MW_HOLD || res->verdict.action == MW_QUARANTINE) {
+		if (outcome_store(env, m, res, 0, qid, err, sizeof(err)) < 0) {
+			log_err("%s: cannot quarantine: %s", msg_queue_id(m), err);
+			verdict_add(&res->verdict, "quarantine.unavailable", "", "%s", err);
+			config_apply_verdict(env->cfg, &res->verdict);
+		}
+	} else if (res->verdict.action <= MW_TAG && env->cfg->retro_days > 0 && res->nactive > 0 && env->quar) {
+		/* a copy to rescan when signatures change (not needed for the 250) */
+		char kept[40];
+		if (outcome_store(env, m, res, 1, kept, err, sizeof(err)) < 0)
+			log_warn("%s: no retro-scan copy: %s", msg_queue_id(m), err);
+	}
+	outcome_track(env, m, res, "eom", qid);
 }

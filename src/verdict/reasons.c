@@ -10,7 +10,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "util/util.h"
 
 #include <assert.h>
@@ -162,4 +162,23 @@ int verdict_has(const mw_verdict *v, const char *code)
 			return 1;
 	}
 	return 0;
+}
+
+/* verdict_reasons_line - see verdict.h */
+void verdict_reasons_line(const mw_verdict *v, mw_buf *out)
+{
+	size_t i, j;
+
+	if (v->nreasons == 0) {
+		buf_puts(out, "none");
+		return;
+	}
+	for (i = 0; i < v->nreasons; i++) {
+		int dup = 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(v->reasons[j].code, v->reasons[i].code) == 0)
+				dup = 1;
+		if (!dup)
+			buf_printf(out, "%s%s", i ? ", " : "", v->reasons[i].code);
+	}
 }

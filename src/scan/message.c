@@ -7,7 +7,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/engine.h"
+#include "scan/scan.h"
 
 #include <string.h>
 

@@ -1,0 +1,107 @@
+/*
+ * NAME
+ *	result.c - what a scan learnt: attachments, link domains, the JSON
+ *	result, the scan clock and time budget
+ * SYNOPSIS
+ *	See scan.h.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "scan/scan.h"
+
+#include <string.h>
+
+/* scan_over_budget - see scan.h */
+int scan_over_budget(mw_scan *st, const char *where)
+{
+	if (st->timed_out)
+		return 1;
+	if (st->deadline_ms <= 0 || mw_now_ms() <= st->deadline_ms)
+		return 0;
+	st->timed_out = 1;
+	verdict_add(st->verdict, "engine.timeout", "", "scan exceeded limits.scan_time (%zu ms) before %s",
+	            st->env->cfg->lim.scan_time, where);
+	return 1;
+}
+
+mw_att *result_add_att(mw_result *res, const char *name, const char *type)
+{
+	mw_att *a;
+
+	if (res->natts >= MW_RESULT_ATTS)
+		return NULL;
+	a = &res->atts[res->natts++];
+	memset(a, 0, sizeof(*a));
+	mw_printable(a->name, sizeof(a->name), name ? name : "", sizeof(a->name) - 4, 1);
+	mw_printable(a->type, sizeof(a->type), type ? type : "", sizeof(a->type) - 4, 0);
+	return a;
+}
+
+void result_add_domain(mw_result *res, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < res->ndomains; i++)
+		if (strcmp(res->domains[i], domain) == 0)
+			return;
+	if (res->ndomains < MW_RESULT_DOMAINS)
+		mw_printable(res->domains[res->ndomains++], sizeof(res->domains[0]), domain,
+		             sizeof(res->domains[0]) - 4, 1);
+}
+
+time_t scan_now(const mw_env *env)
+{
+	return env->now ? env->now : time(NULL);
+}
+
+static void json_kv(mw_buf *out, const char *key, const char *val, int comma)
+{
+	if (comma)
+		buf_puts(out, ", ");
+	buf_json_str(out, key, strlen(key));
+	buf_puts(out, ": ");
+	buf_json_str(out, val, strlen(val));
+}
+
+/* result_json - {"action": ..., "reasons": [...], ...} */
+void result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
+{
+	const mw_verdict *v = &res->verdict;
+	size_t i;
+
+	buf_putc(out, '{');
+	json_kv(out, "action", action_name(v->action), 0);
+	buf_puts(out, ", \"reasons\": [");
+	for (i = 0; i < v->nreasons; i++) {
+		buf_puts(out, i ? ", {" : "{");
+		json_kv(out, "code", v->reasons[i].code, 0);
+		json_kv(out, "detail", v->reasons[i].detail, 1);
+		json_kv(out, "part", v->reasons[i].part, 1);
+		json_kv(out, "action", action_name(v->reasons[i].action), 1);
+		buf_putc(out, '}');
+	}
+	buf_printf(out, "], \"reasons_dropped\": %zu", v->dropped);
+	json_kv(out, "queue_id", msg_queue_id(m), 1);
+	json_kv(out, "envelope_from", msg_sender(m), 1);
+	buf_puts(out, ", \"envelope_rcpt\": [");
+	for (i = 0; i < msg_rcpt_count(m); i++) {
+		if (i)
+			buf_puts(out, ", ");
+		buf_json_str(out, msg_rcpt(m, i), strlen(msg_rcpt(m, i)));
+	}
+	buf_putc(out, ']');
+	json_kv(out, "from", res->from, 1);
+	json_kv(out, "subject", res->subject, 1);
+	json_kv(out, "message_id", res->message_id, 1);
+	buf_printf(out, ", \"size\": %zu, \"parts_total\": %zu, \"parts\": [", res->size, res->nparts);
+	for (i = 0; i < res->nparts_listed; i++) {
+		const mw_part_info *p = &res->parts[i];
+		buf_puts(out, i ? ", {" : "{");
+		json_kv(out, "part", p->id, 0);
+		json_kv(out, "type", p->type, 1);
+		if (p->filename[0])
+			json_kv(out, "filename", p->filename, 1);
+		buf_printf(out, ", \"size\": %zu}", p->size);
+	}
+	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f}", res->av_sigs, v->elapsed_ms);
+}
