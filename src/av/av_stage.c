@@ -4,8 +4,12 @@
  * SYNOPSIS
  *	av_stage(scan);		(from the engine's stage table)
  * DESCRIPTION
- *	Every decoded MIME leaf is scanned from memory (or from its spill
- *	file).  When the MIME parser reported a problem (broken structure, a
+ *	Every decoded MIME leaf is scanned as a whole, from memory (or from
+ *	its spill file), whatever our own walkers later find in it: they add
+ *	findings, they never decide that ClamAV need not look.  Every object
+ *	libclamav unpacks inside a part is recorded in the coverage set
+ *	(scan.h), so the attach stage gives ClamAV only the members it did
+ *	not see.  When the MIME parser reported a problem (broken structure, a
  *	limit crossed) and no part matched, the raw message is scanned too,
  *	as a second opinion with libclamav's own mail parser, so what our
  *	parser could not take apart is still scanned; and also when phishing
@@ -21,6 +25,15 @@
 
 #include <string.h>
 
+/* visit - every object libclamav unpacked inside a part goes into the coverage set */
+static void visit(void *arg, const av_object *o)
+{
+	mw_scan *st = arg;
+
+	if (o->depth >= 1 && !o->made && o->data)
+		scan_cover_add(st, o->data, o->len);
+}
+
 /* scan_leaves - depth-first scan of every decoded leaf; returns matches found */
 static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 {
@@ -34,19 +47,17 @@ static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 		size_t len;
 		int fd;
 		av_result r;
+		av_hooks hooks = {visit, st};
 
 		mime_part_body(p, &data, &fd, &len);
-		for (i = 0; i < st->nav_done; i++)
-			if (st->av_done[i] == p)
-				return 0; /* the attach stage scanned every member */
 		if (len == 0)
 			return 0;
 		if (scan_over_budget(st, "antivirus"))
 			return 0;
 		if (data)
-			av_scan_mem(st->env->av, data, len, mime_part_id(p), &r);
+			av_scan_mem_hooks(st->env->av, data, len, mime_part_id(p), &hooks, &r);
 		else
-			av_scan_fd(st->env->av, fd, mime_part_id(p), &r);
+			av_scan_fd_hooks(st->env->av, fd, mime_part_id(p), &hooks, &r);
 		return av_record(st->verdict, &r, mime_part_id(p), NULL);
 	}
 	n = mime_part_nchildren(p);

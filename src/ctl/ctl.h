@@ -149,7 +149,7 @@ void ctl_stats_verdict_at(time_t now, const char *stage, const char *qid, const 
 
 typedef struct ctl_counts {
 	unsigned long action[MW_ACTION_COUNT];
-	unsigned long code[64]; /* per reason_table() index */
+	unsigned long code[MW_CODES_MAX]; /* per reason_table() index */
 	unsigned long total;
 } ctl_counts;
 

@@ -108,7 +108,7 @@ int ctl_run_status(ctl_conn *c, size_t argc, char **argv)
 	ctl_out(c, "  %-26s %9lu %9lu %9lu", "total", w[0].total, w[1].total, w[2].total);
 	tab = reason_table(&ncodes);
 	ctl_out(c, "%-28s", "reason codes");
-	for (k = 0; k < ncodes && k < 64; k++)
+	for (k = 0; k < ncodes && k < MW_CODES_MAX; k++)
 		if (w[2].code[k])
 			ctl_out(c, "  %-26s %9lu %9lu %9lu", tab[k].code, w[0].code[k], w[1].code[k], w[2].code[k]);
 	return ctl_ok(c, "%s", "");

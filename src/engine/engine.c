@@ -132,9 +132,10 @@ static stage_rc stage_policy(mw_scan *st)
 	return STAGE_NEXT;
 }
 
+/* av runs before attach: the attach stage asks the coverage set what ClamAV saw */
 static const stage stage_table[] = {
-    {"size", stage_size},     {"mime", stage_mime}, {"links", stage_links},
-    {"attach", stage_attach}, {"av", stage_av},     {"sender", stage_sender},
+    {"size", stage_size},   {"mime", stage_mime},     {"av", stage_av},
+    {"links", stage_links}, {"attach", stage_attach}, {"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};
@@ -206,6 +207,7 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 	if (st.mime && mime_root(st.mime))
 		list_parts(res, mime_root(st.mime), 0);
 	mime_parser_free(st.mime);
+	scan_free(&st);
 	res->verdict.elapsed_ms = mw_now_ms() - t0;
 }
 

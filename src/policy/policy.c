@@ -527,7 +527,7 @@ void config_apply_verdict(const mw_config *c, mw_verdict *v)
 	}
 	(void)reason_table(&n);
 	for (i = 0; i < n; i++)
-		if ((v->dropped_codes >> i) & 1)
+		if (verdict_dropped_code(v, i))
 			if (c->actions[i] > v->action)
 				v->action = c->actions[i];
 }

@@ -103,7 +103,7 @@ typedef struct mw_config {
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
-	mw_action actions[64];
+	mw_action actions[MW_CODES_MAX];
 } mw_config;
 
 /*

@@ -8,8 +8,83 @@
  *	GPL-2.0-or-later
  */
 #include "scan/scan.h"
+#include "util/hash.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static unsigned char cover_key[16];
+static pthread_once_t cover_once = PTHREAD_ONCE_INIT;
+
+/* cover_key_init - a secret key per process; without getrandom(), a key from the clock and addresses */
+static void cover_key_init(void)
+{
+	if (getrandom(cover_key, sizeof(cover_key), 0) != (ssize_t)sizeof(cover_key)) {
+		uint64_t a = (uint64_t)(mw_now_ms() * 1000.0) ^ (uint64_t)(uintptr_t)&cover_key;
+		uint64_t b = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&a;
+		memcpy(cover_key, &a, 8);
+		memcpy(cover_key + 8, &b, 8);
+	}
+}
+
+void scan_cover_add(mw_scan *st, const void *data, size_t len)
+{
+	pthread_once(&cover_once, cover_key_init);
+	if (st->cover == NULL)
+		st->cover = x_calloc(MW_COVER_MAX, sizeof(*st->cover));
+	if (st->ncover >= MW_COVER_MAX)
+		return;
+	st->cover[st->ncover].hash = mw_siphash64(cover_key, data, len);
+	st->cover[st->ncover].len = len;
+	st->ncover++;
+}
+
+int scan_covered(const mw_scan *st, const void *mem, int fd, size_t len)
+{
+	size_t i;
+	uint64_t h;
+	int same_len = 0;
+
+	for (i = 0; i < st->ncover && !same_len; i++)
+		same_len = st->cover[i].len == len;
+	if (!same_len)
+		return 0; /* no hashing when no visited object has this size */
+	pthread_once(&cover_once, cover_key_init);
+	if (mem) {
+		h = mw_siphash64(cover_key, mem, len);
+	} else {
+		unsigned char *buf = x_malloc(65536);
+		mw_siphash sh;
+		off_t off = 0;
+
+		mw_siphash_init(&sh, cover_key);
+		while ((size_t)off < len) {
+			ssize_t got =
+			    pread(fd, buf, (size_t)(len - (size_t)off) < 65536 ? len - (size_t)off : 65536, off);
+			if (got <= 0) {
+				x_free(buf);
+				return 0; /* cannot read it back: not covered, so it gets scanned */
+			}
+			mw_siphash_update(&sh, buf, (size_t)got);
+			off += got;
+		}
+		x_free(buf);
+		h = mw_siphash_final(&sh);
+	}
+	for (i = 0; i < st->ncover; i++)
+		if (st->cover[i].len == len && st->cover[i].hash == h)
+			return 1;
+	return 0;
+}
+
+void scan_free(mw_scan *st)
+{
+	x_free(st->cover);
+	st->cover = NULL;
+	st->ncover = 0;
+}
 
 /* scan_over_budget - see scan.h */
 int scan_over_budget(mw_scan *st, const char *where)

@@ -36,6 +36,7 @@
 #define MW_SCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "verdict/verdict.h"
@@ -134,19 +135,41 @@ time_t scan_now(const mw_env *env);
  * stage table.  A stage adds reasons to verdict; it never decides the
  * action.
  */
-#define MW_AV_DONE_MAX 64
+/*
+ * The coverage set: every object libclamav visited inside the parts it
+ * scanned (archive and compressed members, embedded files), as a keyed
+ * hash (SipHash-2-4, a secret random key per process) and a size.  Our
+ * own walkers (attach/) ask it whether ClamAV already saw an object they
+ * unpacked; one it did not see (a format ClamAV does not open, a member
+ * it missed) is given to ClamAV as well.  Without the key nobody can make
+ * a member look covered.  Beyond MW_COVER_MAX entries nothing more is
+ * recorded, so later objects count as not covered (scanned again, never
+ * skipped).
+ */
+#define MW_COVER_MAX 4096
+typedef struct mw_cover_ent {
+	uint64_t hash;
+	size_t len;
+} mw_cover_ent;
+
 typedef struct mw_scan {
 	mw_msg *msg;
 	const mw_env *env;
 	mime_parser *mime; /* NULL until the mime stage ran */
 	mw_result *res;
 	mw_verdict *verdict;
-	/* leaves the attach stage gave to ClamAV member by member: the av stage skips them */
-	const mime_part *av_done[MW_AV_DONE_MAX];
-	size_t nav_done;
+	mw_cover_ent *cover; /* the coverage set (NULL until the av stage adds to it) */
+	size_t ncover;
 	double deadline_ms; /* mw_now_ms() past which the scan stops: limits.scan_time */
 	int timed_out;      /* engine.timeout recorded */
 } mw_scan;
+
+/* scan_cover_add - record an object libclamav visited */
+void scan_cover_add(mw_scan *st, const void *data, size_t len);
+/* scan_covered - 1 if content of len bytes (in memory, or in fd when mem is NULL) was visited by libclamav */
+int scan_covered(const mw_scan *st, const void *mem, int fd, size_t len);
+/* scan_free - what the scan state holds */
+void scan_free(mw_scan *st);
 
 /* scan_over_budget - 1 (and engine.timeout recorded once) when the scan
  * has used limits.scan_time; stages check it between pieces of work */

@@ -61,6 +61,10 @@ static const mw_code_info reason_codes[] = {
     {"attach.archive_exec", MW_REJECT, "archive contains active content (executable, script, shortcut, disk image)"},
     {"attach.encrypted", MW_QUARANTINE, "encrypted archive or member: nothing inside can be inspected"},
     {"attach.bomb", MW_QUARANTINE, "archive exceeds expansion ratio, size, member count or depth limits"},
+    {"attach.incomplete", MW_QUARANTINE,
+     "archive or compressed stream that cannot be read completely (truncated, corrupt, unknown method, no members)"},
+    {"attach.inconsistent", MW_QUARANTINE,
+     "archive whose own structures disagree (zip local headers hold entries its central directory hides)"},
     {"msg.too_big", MW_REJECT, "the message is larger than limits.max_message_size"},
     {"engine.error", MW_TEMPFAIL, "internal failure (temporary file, memory bound, disk): mail is deferred"},
     {"engine.timeout", MW_TEMPFAIL, "the scan used up limits.scan_time: mail is deferred, not passed half-scanned"},
@@ -130,7 +134,7 @@ void verdict_add(mw_verdict *v, const char *code, const char *part, const char *
 	size_t i;
 
 	assert(reason_lookup(code) != NULL);
-	_Static_assert(MW_ARRAY_LEN(reason_codes) <= 64, "dropped_codes is a 64-bit mask");
+	_Static_assert(MW_ARRAY_LEN(reason_codes) <= MW_CODES_MAX, "reason table larger than MW_CODES_MAX");
 	memset(&r, 0, sizeof(r));
 	mw_strlcpy(r.code, code, sizeof(r.code));
 	va_start(ap, fmt);
@@ -145,7 +149,8 @@ void verdict_add(mw_verdict *v, const char *code, const char *part, const char *
 			return;
 	if (v->nreasons >= MW_MAX_REASONS) {
 		v->dropped++;
-		v->dropped_codes |= 1ULL << reason_index(code);
+		int idx = reason_index(code);
+		v->dropped_codes[idx / 64] |= 1ULL << (idx % 64);
 		return;
 	}
 	v->reasons[v->nreasons++] = r;
@@ -181,4 +186,9 @@ void verdict_reasons_line(const mw_verdict *v, mw_buf *out)
 		if (!dup)
 			buf_printf(out, "%s%s", i ? ", " : "", v->reasons[i].code);
 	}
+}
+
+int verdict_dropped_code(const mw_verdict *v, size_t i)
+{
+	return i < MW_CODES_MAX && ((v->dropped_codes[i / 64] >> (i % 64)) & 1);
 }
