@@ -179,6 +179,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/sigs
 	install -m 755 $(B)/mailwardend $(DESTDIR)$(PREFIX)/sbin/mailwardend
 	install -m 755 $(B)/mailwarden $(DESTDIR)$(PREFIX)/bin/mailwarden
+	install -m 755 scripts/mailwarden-release-probe $(DESTDIR)$(PREFIX)/sbin/mailwarden-release-probe
 	install -m 644 etc/mailwarden.conf.sample $(DESTDIR)$(SYSCONFDIR)/mailwarden.conf.sample
 	install -m 644 sigs/*.ndb $(DESTDIR)$(DATADIR)/sigs/
 

@@ -105,7 +105,9 @@ static void q_row(const quar_meta *m, void *arg)
 		buf_json_str(&j, m->subject, strlen(m->subject));
 		buf_printf(&j, ", \"size\": %zu, \"reasons\": ", m->size);
 		buf_json_str(&j, m->reasons, strlen(m->reasons));
-		buf_printf(&j, ", \"release_at\": %lld}", (long long)m->release_at);
+		buf_printf(&j, ", \"release_at\": %lld, \"note\": ", (long long)m->release_at);
+		buf_json_str(&j, m->note, strlen(m->note));
+		buf_putc(&j, '}');
 		puts(j.p);
 		buf_free(&j);
 		return;
@@ -138,6 +140,8 @@ static int quar_show(state_ctx *c, cli_opts *o, const char *id)
 			mw_fmt_time(m->release_at, t, sizeof(t));
 			printf("release at: %s\n", t);
 		}
+		if (m->note[0])
+			printf("note:       %s\n", m->note);
 	}
 	if (o->body) {
 		char chunk[65536];
@@ -191,13 +195,14 @@ int cmd_quarantine(cli_opts *o)
 			rc = 0;
 		}
 	} else if (strcmp(verb, "delete") == 0) {
-		quar_meta m;
-		if (quar_get_meta(c.quar, id, &m) != 1 || quar_delete(c.quar, id) < 0) {
+		quar_meta *m = x_malloc(sizeof(*m));
+		if (quar_get_meta(c.quar, id, m) != 1 || quar_delete(c.quar, id) < 0) {
 			fprintf(stderr, "mailwarden: no quarantined message %s\n", id);
 		} else {
 			printf("deleted %s\n", id);
 			rc = 0;
 		}
+		x_free(m);
 	} else {
 		fprintf(stderr, "mailwarden quarantine: unknown verb \"%.20s\" (list, show, release, delete)\n", verb);
 		rc = EXIT_CANNOT;

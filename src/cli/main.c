@@ -232,7 +232,11 @@ static int cmd_scan(cli_opts *o)
 	for (i = 0; i < o->nrcpts; i++) {
 		engine_rcpt(&env, o->from ? o->from : "", o->rcpts[i], NULL, &rv[i]);
 		if (rv[i].action < MW_REJECT) {
-			msg_add_rcpt(m, o->rcpts[i]);
+			if (naccepted >= cfg->lim.max_recipients || msg_add_rcpt(m, o->rcpts[i]) < 0) {
+				fprintf(stderr, "mailwarden scan: more than limits.max_recipients (%zu) recipients\n",
+				        cfg->lim.max_recipients);
+				goto out;
+			}
 			naccepted++;
 		}
 	}

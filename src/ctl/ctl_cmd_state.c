@@ -241,6 +241,8 @@ int ctl_run_quar_show(ctl_conn *c, size_t argc, char **argv)
 	ctl_out(c, "subject     %s", mw_cut(m->subject, 66, buf, sizeof(buf)));
 	ctl_out(c, "size        %zu bytes", m->size);
 	ctl_out(c, "reasons     %s", mw_cut(m->reasons, 66, buf, sizeof(buf)));
+	if (m->note[0])
+		ctl_out(c, "note        %s", mw_cut(m->note, 66, buf, sizeof(buf)));
 	mw_fmt_time(m->expires, t, sizeof(t));
 	ctl_out(c, "expires     %s", t);
 	x_free(m);

@@ -35,6 +35,10 @@ void ctl_row_quar(const quar_meta *m, void (*line)(void *arg, const char *text),
 	line(arg, out);
 	snprintf(out, sizeof(out), "             %s", mw_cut(m->subject, 64, subj, sizeof(subj)));
 	line(arg, out);
+	if (m->note[0]) {
+		snprintf(out, sizeof(out), "           ! %s", mw_cut(m->note, 66, subj, sizeof(subj)));
+		line(arg, out);
+	}
 }
 
 void ctl_row_track(const store_track_row *r, void (*line)(void *arg, const char *text), void *arg)

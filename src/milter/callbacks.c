@@ -184,6 +184,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
 	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
+	if (msg_rcpt_count(c->msg) >= c->cfg->lim.max_recipients) {
+		/* RFC 5321 4.5.3.1.10: the client sends the rest in another transaction */
+		log_info("%s: from=<%.100s> to=<%.100s>: more than limits.max_recipients (%zu): 452 4.5.3",
+		         qid ? qid : "NOQUEUE", msg_sender(c->msg), addr, c->cfg->lim.max_recipients);
+		smfi_setreply(ctx, "452", "4.5.3", "Too many recipients for one message, send the rest again");
+		return SMFIS_TEMPFAIL;
+	}
 	daemon_env(&env, c->cfg, c->lists, NULL);
 	engine_rcpt(&env, msg_sender(c->msg), addr, qid, &v);
 	rc = milter_rcpt_reply(ctx, &v);
@@ -204,7 +211,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		buf_free(&reasons);
 		return rc;
 	}
-	msg_add_rcpt(c->msg, addr);
+	if (msg_add_rcpt(c->msg, addr) < 0)
+		return milter_tempfail(ctx, "Temporary failure: too many recipients");
 	return SMFIS_CONTINUE;
 }
 

@@ -259,6 +259,9 @@ static void housekeeping(time_t *last_prune)
 	daemon_env(&env, cfg, lists, av);
 	if (av && env.quar)
 		outcome_due_holds(&env);
+	/* no release runs longer than RELEASE_TIMEOUT: one older is a crash's */
+	if (env.quar)
+		outcome_resolve_releases(&env, now - (RELEASE_TIMEOUT + 60));
 	av_engine_release(av);
 	if (g_daemon.store && now - *last_prune >= 3600) {
 		long n = store_prune(g_daemon.store, now, (time_t)cfg->history_ttl);
@@ -509,7 +512,7 @@ int main(int argc, char **argv)
 		return 1;
 	/* forked before the privilege drop and before any thread: keeps root
 	 * only to run [quarantine] release_command (see relhelper.c) */
-	if (relhelper_start(cfg->release_command) < 0)
+	if (relhelper_start(cfg->release_command, cfg->release_probe) < 0)
 		return 1;
 	/* as root: the control socket's group may be one the daemon user is not in */
 	if (ctl_server_open(cfg, err, sizeof(err)) < 0)

@@ -344,6 +344,7 @@ int outcome_release(const mw_env *env, const char *id, const char *who, char *er
 		goto out;
 	}
 	quar_claim(env->quar, id, "releasing", "released");
+	quar_set_note(env->quar, id, ""); /* an interrupted-release note no longer applies */
 	log_info("%s: released quarantined message %s (from=<%.100s>, %zu recipient(s)) by %s", meta->queue_id, id,
 	         meta->sender, meta->nrcpts, who);
 	rc = 0;
@@ -580,4 +581,111 @@ void outcome_finish(const mw_env *env, mw_msg *m, mw_result *res, char qid[40])
 			log_warn("%s: no retro-scan copy: %s", msg_queue_id(m), err);
 	}
 	outcome_track(env, m, res, "eom", qid);
+}
+
+typedef struct stale_list {
+	char ids[OUTCOME_BATCH][QUAR_ID_LEN + 1];
+	char from[OUTCOME_BATCH][16];
+	time_t started[OUTCOME_BATCH];
+	size_t n;
+} stale_list;
+
+static void collect_stale(const quar_meta *m, void *arg)
+{
+	stale_list *l = arg;
+
+	if (l->n >= OUTCOME_BATCH)
+		return;
+	mw_strlcpy(l->ids[l->n], m->id, sizeof(l->ids[0]));
+	mw_strlcpy(l->from[l->n], m->release_from, sizeof(l->from[0]));
+	l->started[l->n] = m->release_started;
+	l->n++;
+}
+
+/* probe_queue - 1 the MTA's queue holds release id, 0 it does not, -1 cannot tell */
+static int probe_queue(const mw_env *env, const char *id, char *err, size_t errlen)
+{
+	char *argv[40], buf[1024], *save = NULL, *tok;
+	size_t argc = 0;
+	int devnull, status = 0;
+	long h;
+
+	if (env->cfg->release_probe == NULL || env->cfg->release_probe[0] == 0) {
+		snprintf(err, errlen, "no [quarantine] release_probe configured");
+		return -1;
+	}
+	mw_strlcpy(buf, env->cfg->release_probe, sizeof(buf));
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < 32; tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	if (argc == 0 || argv[0][0] != '/') {
+		snprintf(err, errlen, "[quarantine] release_probe must start with an absolute path");
+		return -1;
+	}
+	argv[argc++] = (char *)id;
+	argv[argc] = NULL;
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	h = runner->start(runner->ctx, argv, devnull, err, errlen);
+	close(devnull);
+	if (h < 0 || runner->wait(runner->ctx, h, RELEASE_TIMEOUT, &status, err, errlen) < 0)
+		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+		return WEXITSTATUS(status) == 0;
+	snprintf(err, errlen, "%s exited %d", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return -1;
+}
+
+int outcome_resolve_releases(const mw_env *env, time_t before)
+{
+	stale_list *l;
+	size_t i;
+	int done = 0;
+
+	if (env->quar == NULL)
+		return 0;
+	l = x_calloc(1, sizeof(*l));
+	if (quar_stale_releases(env->quar, before, OUTCOME_BATCH, collect_stale, l) < 0) {
+		x_free(l);
+		return -1;
+	}
+	for (i = 0; i < l->n; i++) {
+		char err[300], when[32], note[200], text[400];
+		const char *id = l->ids[i];
+		int found = probe_queue(env, id, err, sizeof(err));
+
+		mw_fmt_time(l->started[i], when, sizeof(when));
+		if (found == 1) {
+			if (quar_claim(env->quar, id, "releasing", "released") == 1) {
+				log_warn(
+				    "%s: a release begun %s was cut off; the MTA's queue holds it: marked released", id,
+				    when);
+				if (env->store)
+					store_audit_add(env->store, scan_now(env), "recovery", "quarantine.release", id,
+					                "released (found in the MTA queue)");
+				done++;
+			}
+			continue;
+		}
+		snprintf(
+		    note, sizeof(note),
+		    "release begun %s was cut off; %s: it may have been delivered already, or never queued: check, "
+		    "then release again",
+		    when, found == 0 ? "not in the MTA queue" : "the MTA queue could not be asked");
+		if (quar_claim(env->quar, id, "releasing", "quarantined") != 1)
+			continue;
+		quar_set_note(env->quar, id, note);
+		log_warn("%s: %s (%s)", id, note, found < 0 ? err : "probe: not queued");
+		if (env->store) {
+			snprintf(text, sizeof(text), "quarantine %s (was %s): %s", id, l->from[i][0] ? l->from[i] : "?",
+			         note);
+			store_alert(env->store, scan_now(env), "release", text);
+			store_audit_add(env->store, scan_now(env), "recovery", "quarantine.release", id,
+			                "interrupted; back to quarantined");
+		}
+		done++;
+	}
+	x_free(l);
+	return done;
 }

@@ -99,6 +99,18 @@ void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *cli
 /* outcome_release - deliver a held or quarantined message once */
 int outcome_release(const mw_env *env, const char *id, const char *who, char *err, size_t errlen);
 
+/*
+ * outcome_resolve_releases - releases cut off (a crash between claiming a
+ * message and recording its release) that began before `before`: each is
+ * looked for in the MTA's queue with [quarantine] release_probe.  Found:
+ * the MTA has it, the row becomes released.  Not found (or no probe): it
+ * may have been delivered already or never queued, so nobody decides
+ * blindly: the row goes back to quarantined (a held one too: no
+ * automatic second release) with a note and an alert, and `quarantine
+ * release ID` sends it again.  Returns rows resolved.
+ */
+int outcome_resolve_releases(const mw_env *env, time_t before);
+
 /* outcome_due_holds - rescan and release or keep every due held message; returns messages handled */
 int outcome_due_holds(const mw_env *env);
 

@@ -113,6 +113,10 @@ static const config_key config_keys[] = {
     {"quarantine", "release_command", K_STR, OFF(release_command), "/usr/sbin/sendmail -G -i", 0, 0,
      "sendmail-compatible command that re-injects released mail (run without a shell; "
      "-f SENDER -- RCPT... are appended); it must bypass the milter (Postfix: non_smtpd_milters empty)"},
+    {"quarantine", "release_probe", K_STR, OFF(release_probe), "", 0, 0,
+     "command run as PROBE ID (no shell) for a release cut off by a crash: exit 0 when the MTA's queue holds "
+     "the message (header X-Mailwarden-Released: ID), 1 when not; e.g. the shipped mailwarden-release-probe; "
+     "empty: such a release is always put back for the operator"},
     {"quarantine", "retro_days", K_COUNT, OFF(retro_days), "7", 0, 365,
      "days an encrypted copy of delivered mail with attachments is kept and rescanned when signatures change; "
      "0: off"},
@@ -130,6 +134,9 @@ static const config_key config_keys[] = {
      "serial console: PBKDF2-SHA256 iterations for a new password (keep a login under 1 s)"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
+    {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
+     "recipients per message (Postfix's smtpd_recipient_limit is 1000); more get 452 4.5.3 at RCPT time, "
+     "so the sender sends them again in another transaction"},
     {"limits", "spool_memory", K_SIZE, OFF(lim.spool_memory), "1M", 4096, MB(256),
      "message bytes held in memory before spilling to paths.tmp"},
     {"limits", "max_header_line", K_SIZE, OFF(lim.mime.max_header_line), "64K", 998, MB(1),

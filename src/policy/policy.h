@@ -34,6 +34,7 @@
 typedef struct mw_limits {
 	mime_limits mime;
 	size_t max_message_size;      /* bytes; larger mail gets msg.too_big */
+	size_t max_recipients;        /* recipients per message; more get 452 4.5.3 at RCPT time */
 	size_t spool_memory;          /* raw message bytes kept in memory before spilling */
 	size_t av_max_scansize;       /* ClamAV CL_ENGINE_MAX_SCANSIZE */
 	size_t av_max_filesize;       /* ClamAV CL_ENGINE_MAX_FILESIZE */
@@ -91,6 +92,7 @@ typedef struct mw_config {
 	/* [quarantine] */
 	size_t quar_retention;
 	char *release_command;
+	char *release_probe; /* "" or a command: PROBE ID exits 0 when the MTA queue holds that release */
 	size_t retro_days;
 	/* [hold] */
 	size_t hold_time;

@@ -52,7 +52,7 @@ struct mw_quar;
 typedef struct mime_parser mime_parser;
 typedef struct mime_part mime_part;
 
-#define MW_RCPT_MAX 1000 /* recipients kept per message (SMTP allows 100 minimum) */
+#define MW_RCPT_MAX 1000 /* recipients a message may have: the top of limits.max_recipients */
 
 typedef struct mw_msg mw_msg;
 
@@ -61,7 +61,8 @@ void msg_free(mw_msg *m);
 void msg_set_queue_id(mw_msg *m, const char *id);
 void msg_set_client(mw_msg *m, const char *addr, const char *name, const char *helo);
 void msg_set_sender(mw_msg *m, const char *addr);
-void msg_add_rcpt(mw_msg *m, const char *addr);
+/* msg_add_rcpt - 0, or -1 when the message has MW_RCPT_MAX recipients (nothing is dropped silently) */
+int msg_add_rcpt(mw_msg *m, const char *addr);
 int msg_write(mw_msg *m, const void *buf, size_t len);
 size_t msg_size(const mw_msg *m); /* bytes received, stored or not */
 int msg_too_big(const mw_msg *m); /* more than limits.max_message_size received */

@@ -173,3 +173,154 @@ def test_member_clamav_did_not_see_is_scanned(tmp_path, kind):
     rc, v, out, err = run_scan(raw, tmp_path)
     assert v is not None, err
     assert v["action"] == "reject" and "av.infected" in codes(v), "%s: %s" % (kind, out)
+
+
+# ---------------------------------------------------------------- 3: every recipient
+
+def _rcpts_at_sink(lab, token):
+    """Recipients of every sink file carrying token (smtp-sink writes one X-Rcpt-Args per RCPT)."""
+    got = []
+    for m in lab.delivered(token):
+        got += [a.strip().strip("<>").split(">")[0] for a in m.get_all("X-Rcpt-Args") or []]
+    return got
+
+
+def test_quarantine_keeps_every_recipient(milter):
+    """150 recipients: the 250 covers all of them, the quarantine keeps all,
+    the release delivers to all (it kept 100 and dropped the rest)."""
+    from test_quarantine import by_subject, cli, mail, qlist, restart_milter, wait_for
+    rcpts = ["staff%03d@example.com" % i for i in range(150)]
+    restart_milter(milter, "-o sender.fanout_threshold=100000")
+    try:
+        token = new_token()
+        subject = "many-%s" % token
+        raw = mail(token, "clerk@partner-co.example", "staff000@example.com", subject,
+                   attachment=b"PK\x03\x04 not really a document", att_name="report.docm",
+                   att_type="application/octet-stream")
+        r = milter.send(raw, sender="clerk@partner-co.example", rcpts=rcpts)
+        assert r.ok, r
+        milter.wait_drained()
+        q = by_subject(qlist(milter), subject)
+        assert len(q) == 1 and q[0]["state"] == "quarantined", q
+        assert sorted(q[0]["rcpts"]) == sorted(rcpts), "quarantine kept %d of 150 recipients" % len(q[0]["rcpts"])
+        cli(milter, "quarantine", "release", q[0]["id"])
+        wait_for(lambda: len(_rcpts_at_sink(milter, token)) >= 150, 120, "150 recipients at the sink")
+        assert sorted(_rcpts_at_sink(milter, token)) == sorted(rcpts)
+    finally:
+        restart_milter(milter)
+
+
+def test_too_many_recipients_get_452(milter):
+    """Past limits.max_recipients the answer is 452 4.5.3 at RCPT time (the
+    client sends the rest again), never a silent cut."""
+    import smtplib
+    from test_quarantine import restart_milter
+    restart_milter(milter, "-o limits.max_recipients=5")
+    try:
+        token = new_token()
+        rcpts = ["staff%d@example.com" % i for i in range(7)]
+        s = smtplib.SMTP("127.0.0.1", milter.port, timeout=60)
+        try:
+            s.ehlo("client.example")
+            s.mail("colleague@example.com")
+            codes = [s.rcpt(r) for r in rcpts]
+            assert [c for c, _ in codes[:5]] == [250] * 5, codes
+            assert [c for c, _ in codes[5:]] == [452, 452], codes
+            assert b"4.5.3" in codes[5][1], codes[5]
+            s.data(make_message(token, sender="colleague@example.com", rcpt="staff0@example.com"))
+        finally:
+            s.quit()
+        milter.wait_drained()
+        got = []
+        deadline = __import__("time").time() + 60
+        while len(got) < 5 and __import__("time").time() < deadline:
+            got = _rcpts_at_sink(milter, token)
+            __import__("time").sleep(0.5)
+        assert sorted(got) == sorted(rcpts[:5])
+    finally:
+        restart_milter(milter)
+
+
+# ---------------------------------------------------------------- 4: release exactly once
+
+def _state_db(lab, sql):
+    db = os.path.join(lab.run_dir, "mailwarden", "state", "mailwarden.db")
+    subprocess.run(["runuser", "-u", "mailwarden", "--", "sqlite3", "-cmd", ".timeout 5000", db, sql],
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+
+
+def _quarantined(lab, tag):
+    from test_quarantine import PDF, by_subject, mail, qlist
+    token = new_token()
+    sender = "r-%s@gmail.com" % token
+    subject = "%s-%s" % (tag, token)
+    raw = mail(token, sender, "info@example.com", subject, attachment=PDF)
+    r = lab.send(raw, sender=sender, rcpts=("info@example.com",))
+    assert r.ok, r
+    lab.wait_drained()
+    q = by_subject(qlist(lab), subject)
+    assert len(q) == 1 and q[0]["state"] == "quarantined", q
+    return token, sender, raw, q[0]["id"]
+
+
+def _cut_off(lab, qid):
+    """What a crash leaves: the row claimed for release long ago, nothing recorded after."""
+    _state_db(lab, "UPDATE quarantine SET state='releasing', release_from='quarantined', "
+                   "release_started=strftime('%%s','now')-1000 WHERE id='%s';" % qid)
+
+
+def _release_command(lab):
+    with open(os.path.join(lab.run_dir, "mailwarden.conf")) as f:
+        for line in f:
+            if line.startswith("release_command"):
+                return line.split("=", 1)[1].split()
+    raise AssertionError("no release_command in the lab configuration")
+
+
+def test_release_cut_off_after_the_mta_took_it(milter):
+    """Crash after the MTA queued the release: found in its queue by the
+    X-Mailwarden-Released marker, marked released, delivered once."""
+    from test_quarantine import by_subject, cli, qlist, wait_for
+    token, sender, raw, qid = _quarantined(milter, "cutoff-queued")
+    milter.lab("stop-sink")
+    try:
+        hdr = b"X-Mailwarden-Released: %s; Thu, 1 Jan 2026 00:00:00 +0000\r\n" % qid.encode()
+        subprocess.run(_release_command(milter) + ["-f", sender, "--", "info@example.com"], input=hdr + raw,
+                       check=True, timeout=60)
+        _cut_off(milter, qid)
+        wait_for(lambda: by_subject(qlist(milter, "released"), "cutoff-queued-%s" % token), 60,
+                 "the cut-off release resolved as released")
+    finally:
+        milter.lab("start-sink")
+    if milter.mta == "postfix":
+        subprocess.run(["postqueue", "-c", os.path.join(milter.run_dir, "postfix", "etc"), "-f"], timeout=60)
+    wait_for(lambda: milter.count_delivered(token) == 1, 120, "the queued release delivered")
+    rc, out = cli(milter, "quarantine", "release", qid, check=False)
+    assert rc != 0, "a released message was released again: " + out
+    import time as _t
+    _t.sleep(3)
+    assert milter.count_delivered(token) == 1
+
+
+def test_release_cut_off_before_the_mta_took_it(milter):
+    """Crash before the MTA got it: not in its queue, so it goes back to
+    quarantined with a note (shown in the default list) and an operator
+    release sends it, once."""
+    from test_quarantine import cli, qlist, wait_for
+    token, sender, raw, qid = _quarantined(milter, "cutoff-lost")
+    _cut_off(milter, qid)
+
+    def back():
+        e = [x for x in qlist(milter) if x["id"] == qid]
+        return e and e[0]["state"] == "quarantined" and e[0]["note"]
+
+    wait_for(back, 60, "the cut-off release back in the default list with a note")
+    e = [x for x in qlist(milter) if x["id"] == qid][0]
+    assert "cut off" in e["note"] and "not in the MTA queue" in e["note"], e
+    rc, out = cli(milter, "quarantine", "show", qid)
+    assert "note:" in out
+    assert milter.count_delivered(token) == 0
+    cli(milter, "quarantine", "release", qid)
+    wait_for(lambda: milter.count_delivered(token) == 1, 60, "the operator's release delivered")
+    e = [x for x in qlist(milter, "released") if x["id"] == qid][0]
+    assert e["note"] == "", e
