@@ -206,6 +206,7 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 	if (st.mime && mime_root(st.mime))
 		list_parts(res, mime_root(st.mime), 0);
 	mime_parser_free(st.mime);
+	links_free(st.links);
 	res->verdict.elapsed_ms = mw_now_ms() - t0;
 }
 

@@ -144,8 +144,9 @@ typedef struct mw_scan {
 	/* leaves the attach stage gave to ClamAV member by member: the av stage skips them */
 	const mime_part *av_done[MW_AV_DONE_MAX];
 	size_t nav_done;
-	double deadline_ms; /* mw_now_ms() past which the scan stops: limits.scan_time */
-	int timed_out;      /* engine.timeout recorded */
+	double deadline_ms;     /* mw_now_ms() past which the scan stops: limits.scan_time */
+	int timed_out;          /* engine.timeout recorded */
+	struct link_set *links; /* the message's links (links_stage, links_node_*); freed by engine_scan */
 } mw_scan;
 
 /* scan_over_budget - 1 (and engine.timeout recorded once) when the scan
