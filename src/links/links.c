@@ -10,7 +10,8 @@
  *	and listed once.  New candidates are normalised with link_parse()
  *	and stored, strings in an arena freed with the set.
  *
- *	The stage reads every text and HTML leaf of the MIME tree, judges
+ *	The stage reads every text and HTML leaf of the MIME tree (calendar
+ *	and vCard parts and attachments unfolded first), judges
  *	the links against the configuration and the lists, and adds one
  *	reason per class and registrable domain (at most REPORT_PER_CODE
  *	domains per class; the action is the same for more).
@@ -448,23 +449,55 @@ static int has_ext(const char *fn, const char *const *ext)
 	return 0;
 }
 
-/* part_kind - 2 HTML, 1 text, 0 neither */
+/* part_kind - 2 HTML, 1 text, 3 folded text (calendar, vCard), 0 neither */
 static int part_kind(const mime_part *p)
 {
 	static const char *const html_types[] = {"text/html", "application/xhtml+xml", "image/svg+xml", NULL};
+	static const char *const folded_types[] = {"text/calendar", "application/ics", "text/vcard",
+	                                           "text/x-vcard", "text/directory", NULL};
 	static const char *const html_ext[] = {".htm", ".html", ".xhtml", ".shtml", ".hta", ".svg", NULL};
 	static const char *const text_ext[] = {".txt", ".url", ".csv", NULL};
+	static const char *const folded_ext[] = {".ics", ".vcs", ".vcf", NULL};
 	const char *type = mime_part_type(p), *fn = mime_part_filename(p);
 	size_t i;
 
 	for (i = 0; html_types[i]; i++)
 		if (strcmp(type, html_types[i]) == 0)
 			return 2;
+	for (i = 0; folded_types[i]; i++)
+		if (strcmp(type, folded_types[i]) == 0)
+			return 3;
 	if (has_ext(fn, html_ext))
 		return 2;
+	if (has_ext(fn, folded_ext))
+		return 3;
 	if (strncmp(type, "text/", 5) == 0 || has_ext(fn, text_ext))
 		return 1;
 	return 0;
+}
+
+/*
+ * unfold - join folded lines in place (RFC 5545 3.1, RFC 6350 3.2: a line
+ * break followed by one space or tab continues the line); returns the new
+ * length.  Unfolded, "mailto:tanaka@e\r\n xample.com" is one address, not
+ * an address and a host "xample.com".
+ */
+static size_t unfold(char *t, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		if (t[i] == '\r' && i + 2 < n && t[i + 1] == '\n' && (t[i + 2] == ' ' || t[i + 2] == '\t')) {
+			i += 3;
+			continue;
+		}
+		if (t[i] == '\n' && i + 1 < n && (t[i + 1] == ' ' || t[i + 1] == '\t')) {
+			i += 2;
+			continue;
+		}
+		t[o++] = t[i++];
+	}
+	return o;
 }
 
 /* scan_tree - depth-first over the parts: text and HTML leaves as UTF-8 */
@@ -495,6 +528,8 @@ static void scan_tree(link_set *ls, const mime_part *p, int depth)
 	t = mime_part_text(p, ls->max_bytes - ls->used_bytes + 1, &len);
 	if (t == NULL)
 		return;
+	if (kind == 3)
+		len = unfold(t, len);
 	if (kind == 2)
 		links_scan_html(ls, mime_part_id(p), t, len);
 	else
