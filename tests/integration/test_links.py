@@ -266,3 +266,49 @@ def test_search_ms_link_is_quarantined(linklab):
     linklab.wait_drained()
     assert not linklab.delivered(token), "a search-ms link reached the mailbox"
     assert quarantined(linklab, sender), "not quarantined:\n%s" % linklab.log_tail()
+
+
+def mixed_message(parts, sender="sales@sender.example"):
+    """A multipart/mixed message: parts are (content type, file name or None, bytes)."""
+    import base64
+    token = new_token()
+    out = ("X-Test-Id: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: test\r\nMessage-ID: <%s@test.example>\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b-%s\"\r\n\r\n"
+           % (token, sender, PUBLIC, token, token)).encode()
+    out += ("--b-%s\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nsee attached\r\n" % token).encode()
+    for ctype, name, data in parts:
+        out += ("--b-%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: base64\r\n" % (token, ctype)).encode()
+        if name:
+            out += ('Content-Disposition: attachment; filename="%s"\r\n' % name).encode()
+        out += b"\r\n" + base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return out + ("--b-%s--\r\n" % token).encode()
+
+
+ATTACHMENT_LINK_CASES = [
+    ("internet shortcut to a share",
+     [("application/octet-stream", "請求書.url",
+       b"[InternetShortcut]\r\nURL=file://files.sender.example/pub/invoice.js\r\nIconIndex=3\r\n")],
+     {"attach.executable", "link.unc"}),
+    ("calendar alarm sound on a share, folded, and a blocked link",
+     [("text/calendar; method=REQUEST", "invite.ics",
+       b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:1@sender.example\r\n"
+       b"SUMMARY:Review\r\nDESCRIPTION:Agenda at https://docs.blocked.exam\r\n ple/agenda\r\n"
+       b"BEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:-PT5M\r\nATTACH;FMTTYPE=audio/x-wav:file://files.send\r\n"
+       b" er.example/s/ding.wav\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")],
+     {"link.unc", "link.blocked_domain"}),
+    ("SVG image with a link",
+     [("image/svg+xml", "scan.svg",
+       b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+       b'<a xlink:href="https://login.blocked.example/o365"><text y="20">Open document</text></a></svg>')],
+     {"link.blocked_domain"}),
+]
+
+
+@pytest.mark.parametrize("name,parts,want", ATTACHMENT_LINK_CASES, ids=[c[0] for c in ATTACHMENT_LINK_CASES])
+def test_scan_links_in_attachments(tmp_path, name, parts, want):
+    lists = lists_copy(str(tmp_path))
+    rc, v, out, err = run_scan(mixed_message(parts), tmp_path,
+                               extra=("-o", "paths.lists=" + lists, "-o", "domains.protected=example.com"))
+    assert v is not None, out + err
+    codes = {r["code"] for r in v["reasons"]}
+    assert want <= codes, "%s: got %s, want at least %s" % (name, v["reasons"], sorted(want))
