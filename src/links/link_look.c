@@ -549,15 +549,13 @@ static size_t look(const link_targets *ts, const hostview *v, char *why, size_t 
 /* link_look - does host imitate a target? 0 no, 1 a protected domain, 2 a partner (see link_int.h) */
 int link_look(const link_targets *ts, const char *host, const char *host_u, const char *dom, char *why, size_t len)
 {
-	hostview *v;
+	hostview v; /* about 5 KB: on the stack, it is made for every link */
 	size_t k;
 
 	if (ts->n == 0)
 		return 0;
-	v = x_malloc(sizeof(*v));
-	view_set(v, host, host_u, dom);
-	k = look(ts, v, why, len);
-	x_free(v);
+	view_set(&v, host, host_u, dom);
+	k = look(ts, &v, why, len);
 	return k == 0 ? 0 : k - 1 < ts->nprot ? 1 : 2;
 }
 

@@ -162,10 +162,23 @@ static unsigned hash(const char *s, size_t n)
 	return h;
 }
 
+/* need - the working buffers, made on first use (most URLs carry no candidate at all) */
+static void need(wrap *w)
+{
+	if (w->p == NULL) {
+		w->p = x_malloc(sizeof(*w->p));
+		w->buf = x_malloc(LINK_MAX_URL + 1);
+		w->buf2 = x_malloc(LINK_MAX_URL + 1);
+	}
+}
+
 /* target_ok - s parses as something a click goes to: a web host, a share, a local file, a handler */
 static int target_ok(wrap *w, const char *s, size_t n)
 {
-	link_parts *p = w->p;
+	link_parts *p;
+
+	need(w);
+	p = w->p;
 
 	if (n < 6)
 		return 0;
@@ -233,9 +246,14 @@ static int take(wrap *w, const char *s, size_t n, const char *how)
 /* decoded - try s, then its percent-decodings (up to WRAP_ROUNDS); 1 if a target was taken */
 static int decoded(wrap *w, const char *s, size_t n, const char *how)
 {
-	char *a = w->buf, *b = w->buf2, *t;
+	char *a, *b, *t;
 	int round;
 
+	if (!looks_absolute(s, n) && !has_pct(s, n))
+		return 0; /* neither a URL nor anything that could decode to one */
+	need(w);
+	a = w->buf;
+	b = w->buf2;
 	if (n > LINK_MAX_URL)
 		n = LINK_MAX_URL;
 	memcpy(a, s, n);
@@ -297,7 +315,10 @@ static size_t embedded_at(const char *s, size_t n, size_t i)
 	static const char *const heads[] = {"https:", "http:",   "https%3a", "http%3a", "https%253a", "http%253a",
 	                                    "file:",  "file%3a", "\\\\",     "%5c%5c",  "%255c%255c"};
 	size_t k;
+	int c = (unsigned char)s[i] | 0x20;
 
+	if (c != 'h' && c != 'f' && s[i] != '\\' && s[i] != '%')
+		return 0; /* the first byte of every head: most bytes stop here */
 	if (i > 0 && !boundary((unsigned char)s[i - 1]))
 		return 0;
 	for (k = 0; k < MW_ARRAY_LEN(heads); k++)
@@ -384,10 +405,16 @@ static int host_is(const char *host, const char *d)
 	return hl >= dl && strcmp(host + hl - dl, d) == 0 && (hl == dl || host[hl - dl - 1] == '.');
 }
 
+/* clamp - what snprintf wrote into an LINK_MAX_URL buffer (not what it wanted to) */
+static size_t clamp(int o)
+{
+	return o < 0 ? 0 : (size_t)o >= LINK_MAX_URL ? LINK_MAX_URL - 1 : (size_t)o;
+}
+
 /* shapes - wrappers that hide their target in a form of their own */
 static void shapes(wrap *w, const char *host, const char *r, size_t n)
 {
-	char *t = w->buf2;
+	char t[LINK_MAX_URL + 1];
 	const char *v;
 	size_t vn, i, o = 0;
 
@@ -406,7 +433,7 @@ static void shapes(wrap *w, const char *host, const char *r, size_t n)
 		return;
 	}
 	if (host_is(host, "mimecast.com") && (v = param(r, n, "domain", &vn)) != NULL && vn < 200) {
-		o = (size_t)snprintf(t, LINK_MAX_URL, "https://%.*s/", (int)vn, v);
+		o = clamp(snprintf(t, LINK_MAX_URL, "https://%.*s/", (int)vn, v));
 		take(w, t, o, "Mimecast domain=");
 		return;
 	}
@@ -415,15 +442,15 @@ static void shapes(wrap *w, const char *host, const char *r, size_t n)
 		for (i = 0; i < MW_ARRAY_LEN(pre); i++)
 			if (ci_prefix(r, n, pre[i])) {
 				size_t pl = strlen(pre[i]);
-				o = (size_t)snprintf(t, LINK_MAX_URL, "%s://%.*s", pl == 5 ? "https" : "http",
-				                     (int)(n - pl), r + pl);
+				o = clamp(snprintf(t, LINK_MAX_URL, "%s://%.*s", pl == 5 ? "https" : "http",
+				                   (int)(n - pl), r + pl));
 				take(w, t, o, "AMP cache");
 				return;
 			}
 	}
 	if (host_is(host, "translate.goog") && strchr(host, '.') <= host + strlen(host) - strlen(".translate.goog")) {
 		/* first label: "-" is ".", "--" is "-" */
-		o = (size_t)snprintf(t, LINK_MAX_URL, "https://");
+		o = clamp(snprintf(t, LINK_MAX_URL, "https://"));
 		for (i = 0; host[i] && host[i] != '.' && o + 1 < LINK_MAX_URL; i++) {
 			if (host[i] == '-' && host[i + 1] == '-') {
 				t[o++] = '-';
@@ -446,7 +473,7 @@ static void shapes(wrap *w, const char *host, const char *r, size_t n)
 		if (strncmp(reg, "google.", 7) == 0 && ci_prefix(r, n, "/amp/")) {
 			int s = ci_prefix(r, n, "/amp/s/");
 			size_t pl = s ? 7 : 5;
-			o = (size_t)snprintf(t, LINK_MAX_URL, "%s://%.*s", s ? "https" : "http", (int)(n - pl), r + pl);
+			o = clamp(snprintf(t, LINK_MAX_URL, "%s://%.*s", s ? "https" : "http", (int)(n - pl), r + pl));
 			take(w, t, o, "Google AMP");
 		}
 	}
@@ -476,9 +503,6 @@ size_t link_unwrap(const char *url, const char *host, link_found_fn found, void 
 	n = strlen(r);
 	if (n == 0)
 		return 0;
-	w.p = x_malloc(sizeof(*w.p));
-	w.buf = x_malloc(LINK_MAX_URL + 1);
-	w.buf2 = x_malloc(LINK_MAX_URL + 1);
 	if (host && host[0])
 		shapes(&w, host, r, n);
 	if (w.n == 0)

@@ -454,7 +454,7 @@ static int part_kind(const mime_part *p)
 {
 	static const char *const html_types[] = {"text/html", "application/xhtml+xml", "image/svg+xml", NULL};
 	static const char *const folded_types[] = {"text/calendar", "application/ics", "text/vcard",
-	                                           "text/x-vcard", "text/directory", NULL};
+	                                           "text/x-vcard",  "text/directory",  NULL};
 	static const char *const html_ext[] = {".htm", ".html", ".xhtml", ".shtml", ".hta", ".svg", NULL};
 	static const char *const text_ext[] = {".txt", ".url", ".csv", NULL};
 	static const char *const folded_ext[] = {".ics", ".vcs", ".vcf", NULL};
