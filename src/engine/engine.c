@@ -208,6 +208,7 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 		list_parts(res, mime_root(st.mime), 0);
 	mime_parser_free(st.mime);
 	scan_free(&st);
+	links_free(st.links);
 	res->verdict.elapsed_ms = mw_now_ms() - t0;
 }
 

@@ -161,8 +161,9 @@ typedef struct mw_scan {
 	mw_verdict *verdict;
 	mw_cover_ent *cover; /* the coverage set (NULL until the av stage adds to it) */
 	size_t ncover;
-	double deadline_ms; /* mw_now_ms() past which the scan stops: limits.scan_time */
-	int timed_out;      /* engine.timeout recorded */
+	double deadline_ms;     /* mw_now_ms() past which the scan stops: limits.scan_time */
+	int timed_out;          /* engine.timeout recorded */
+	struct link_set *links; /* the message's links (links_stage, links_node_*); freed by engine_scan */
 } mw_scan;
 
 /* scan_cover_add - record an object libclamav visited */
