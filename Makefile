@@ -26,7 +26,7 @@ endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
-PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2
+PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -lmbedcrypto -lpthread
