@@ -139,8 +139,7 @@ static const config_key config_keys[] = {
     {"store", "prefix", K_STR, OFF(store_prefix), "mw:", 0, 0, "prefix of every Redis key and channel"},
     {"store", "gateway", K_STR, OFF(store_gateway), "", 0, 0,
      "this gateway's name among those sharing the store (quarantine owner); empty: the host name"},
-    {"store", "connect_timeout", K_COUNT, OFF(store_connect_ms), "200", 10, 10000,
-     "milliseconds to connect to Redis"},
+    {"store", "connect_timeout", K_COUNT, OFF(store_connect_ms), "200", 10, 10000, "milliseconds to connect to Redis"},
     {"store", "command_timeout", K_COUNT, OFF(store_command_ms), "200", 10, 10000,
      "milliseconds per Redis command; past it the gateway uses its local copy"},
     {"store", "retry_interval", K_COUNT, OFF(store_retry_ms), "1000", 100, 60000,
@@ -474,7 +473,8 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		}
 	}
 	if (strcmp(c->store_backend, "sqlite") != 0 && strcmp(c->store_backend, "redis") != 0) {
-		snprintf(err, errlen, "%s: [store] backend: \"%.40s\" is not sqlite or redis", c->source, c->store_backend);
+		snprintf(err, errlen, "%s: [store] backend: \"%.40s\" is not sqlite or redis", c->source,
+		         c->store_backend);
 		goto fail;
 	}
 	if (c->store_tls) {

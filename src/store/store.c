@@ -321,8 +321,7 @@ static int step_done(mw_store *s, sqlite3_stmt *q, const char *what)
 	return 0;
 }
 
-int sq_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window,
-                    unsigned *distinct)
+int sq_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window, unsigned *distinct)
 {
 	sqlite3_stmt *q;
 	int rc = -1;

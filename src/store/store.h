@@ -101,13 +101,13 @@ const char *store_backend(const mw_store *s);
 void store_on_change(mw_store *s, void (*fn)(void *arg), void *arg);
 
 typedef struct store_shared_status {
-	int shared;              /* 0: SQLite only */
-	int up;                  /* Redis reachable now */
-	time_t down_since;       /* 0 when up */
-	unsigned long failures;  /* transitions to down */
+	int shared;               /* 0: SQLite only */
+	int up;                   /* Redis reachable now */
+	time_t down_since;        /* 0 when up */
+	unsigned long failures;   /* transitions to down */
 	unsigned long reconciles; /* successful reconciliations */
-	unsigned long fallbacks; /* operations answered from SQLite while down */
-	long pending;            /* local changes waiting to be pushed */
+	unsigned long fallbacks;  /* operations answered from SQLite while down */
+	long pending;             /* local changes waiting to be pushed */
 	char address[160];
 	char gateway[64];
 	char last_error[200];

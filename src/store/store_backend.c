@@ -51,9 +51,24 @@ const store_ops store_sqlite_ops = {
     .track_find = sq_track_find,
 };
 
-#define SQ  (&store_sqlite_ops)
-#define RD  (&store_redis_ops)
-#define UP  (rd_up(s))
+#define SQ (&store_sqlite_ops)
+#define RD (&store_redis_ops)
+#define UP (rd_up(s))
+
+/* wt_begin/wt_end - around a write-through (see store_rd.h: wt) */
+static int wt_begin(mw_store *s)
+{
+	if (!rd_up(s))
+		return 0;
+	pthread_rwlock_rdlock(&s->rd->wt);
+	return 1;
+}
+
+static void wt_end(mw_store *s, int held)
+{
+	if (held)
+		pthread_rwlock_unlock(&s->rd->wt);
+}
 #define NUM 24
 
 int store_open_shared(const char *statedir, const store_limits *lim, const store_shared_cfg *cfg, mw_store **out,
@@ -159,13 +174,15 @@ int store_sender_known(mw_store *s, const char *addr)
 
 int store_block_add(mw_store *s, const store_block *b)
 {
-	int rc;
+	int rc, held = wt_begin(s);
 
-	if (UP && RD->block_add(s, b) == 0) {
+	if (held && RD->block_add(s, b) == 0) {
 		local(s, SQ->block_add(s, b), "a block");
+		wt_end(s, held);
 		rd_publish(s, "blocks");
 		return 0;
 	}
+	wt_end(s, held);
 	rc = SQ->block_add(s, b);
 	if (rc == 0 && s->rd) {
 		char c[NUM], e[NUM];
@@ -179,15 +196,17 @@ int store_block_add(mw_store *s, const store_block *b)
 
 int store_block_remove(mw_store *s, const char *kind, const char *value)
 {
-	int rc;
+	int rc, held = wt_begin(s);
 
-	if (UP && (rc = RD->block_remove(s, kind, value)) >= 0) {
+	if (held && (rc = RD->block_remove(s, kind, value)) >= 0) {
 		int lrc = SQ->block_remove(s, kind, value);
 		local(s, lrc < 0 ? -1 : 0, "a block removal");
+		wt_end(s, held);
 		rd_publish(s, "blocks");
 		/* removed locally but not shared (an outage copy): still a removal */
 		return rc == 1 && lrc == 0 ? 0 : rc;
 	}
+	wt_end(s, held);
 	rc = SQ->block_remove(s, kind, value);
 	if (rc >= 0 && s->rd) {
 		const char *f[2] = {kind, value};
@@ -236,14 +255,16 @@ int store_fp_record(mw_store *s, const char *fp, const char *sender, time_t now)
 
 int store_fp_flag_sender(mw_store *s, const char *sender, const char *code, const char *source, time_t now)
 {
-	int rc;
+	int rc, held = wt_begin(s);
 
-	if (UP && (rc = RD->fp_flag_sender(s, sender, code, source, now)) >= 0) {
+	if (held && (rc = RD->fp_flag_sender(s, sender, code, source, now)) >= 0) {
 		int lrc = SQ->fp_flag_sender(s, sender, code, source, now);
 		local(s, lrc < 0 ? -1 : 0, "fingerprint flags");
+		wt_end(s, held);
 		rd_publish(s, "fps");
 		return rc;
 	}
+	wt_end(s, held);
 	rc = SQ->fp_flag_sender(s, sender, code, source, now);
 	if (rc >= 0 && s->rd) {
 		const char *f[3] = {sender, code, source};
@@ -254,13 +275,15 @@ int store_fp_flag_sender(mw_store *s, const char *sender, const char *code, cons
 
 int store_fp_flag(mw_store *s, const char *fp, const char *sender, const char *code, const char *source, time_t now)
 {
-	int rc;
+	int rc, held = wt_begin(s);
 
-	if (UP && RD->fp_flag(s, fp, sender, code, source, now) == 0) {
+	if (held && RD->fp_flag(s, fp, sender, code, source, now) == 0) {
 		local(s, SQ->fp_flag(s, fp, sender, code, source, now), "a fingerprint flag");
+		wt_end(s, held);
 		rd_publish(s, "fps");
 		return 0;
 	}
+	wt_end(s, held);
 	rc = SQ->fp_flag(s, fp, sender, code, source, now);
 	if (rc == 0 && s->rd) {
 		const char *f[4] = {fp, sender, code, source};
@@ -282,13 +305,15 @@ int store_fp_flagged(mw_store *s, const char *fp, store_block *why)
 
 int store_list_edit(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who)
 {
-	int rc;
+	int rc, held = wt_begin(s);
 
-	if (UP && RD->list_edit(s, list, entry, add, expires, who) == 0) {
+	if (held && RD->list_edit(s, list, entry, add, expires, who) == 0) {
 		local(s, SQ->list_edit(s, list, entry, add, expires, who), "a list edit");
+		wt_end(s, held);
 		rd_publish(s, "lists");
 		return 0;
 	}
+	wt_end(s, held);
 	rc = SQ->list_edit(s, list, entry, add, expires, who);
 	if (rc == 0 && s->rd) {
 		char a[NUM], e[NUM];
@@ -311,13 +336,15 @@ int store_lists_apply(mw_store *s, mw_lists *l, time_t now)
 int store_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
                    size_t oldlen)
 {
-	int rc;
+	int rc, held = wt_begin(s);
 
-	if (UP && RD->rule_set(s, key, value, who, now, old, oldlen) == 0) {
+	if (held && RD->rule_set(s, key, value, who, now, old, oldlen) == 0) {
 		local(s, SQ->rule_set(s, key, value, who, now, NULL, 0), "a rule");
+		wt_end(s, held);
 		rd_publish(s, "rules");
 		return 0;
 	}
+	wt_end(s, held);
 	rc = SQ->rule_set(s, key, value, who, now, old, oldlen);
 	if (rc == 0 && s->rd) {
 		const char *f[4] = {key, value ? value : "", value ? "1" : "0", who ? who : ""};

@@ -59,8 +59,7 @@ typedef struct store_ops {
 	int (*rules)(mw_store *s, void (*fn)(const char *key, const char *value, void *arg), void *arg);
 	int (*audit)(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, void *arg), void *arg);
 	int (*audit_get)(mw_store *s, long long id, store_audit_row *out);
-	int (*audit_add)(mw_store *s, time_t now, const char *who, const char *key, const char *old,
-	                 const char *new_);
+	int (*audit_add)(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_);
 	int (*track_add)(mw_store *s, const store_track_rec *r);
 	int (*track_find)(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
 	                  void *arg);
@@ -70,8 +69,7 @@ extern const store_ops store_sqlite_ops; /* store.c, store_rules.c, store_track.
 extern const store_ops store_redis_ops;  /* store_redis.c */
 
 /* the SQLite implementation (store.c, store_rules.c, store_track.c) */
-int sq_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window,
-                 unsigned *distinct);
+int sq_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window, unsigned *distinct);
 int sq_sender_seen(mw_store *s, const char *addr, time_t now, int *first);
 int sq_sender_known(mw_store *s, const char *addr);
 int sq_block_add(mw_store *s, const store_block *b);
@@ -84,15 +82,13 @@ int sq_fp_flag(mw_store *s, const char *fp, const char *sender, const char *code
 int sq_fp_flagged(mw_store *s, const char *fp, store_block *why);
 int sq_list_edit(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who);
 int sq_lists_apply(mw_store *s, mw_lists *l, time_t now);
-int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
-                size_t oldlen);
+int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old, size_t oldlen);
 int sq_rules(mw_store *s, void (*fn)(const char *key, const char *value, void *arg), void *arg);
 int sq_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, void *arg), void *arg);
 int sq_audit_get(mw_store *s, long long id, store_audit_row *out);
 int sq_audit_add(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_);
 int sq_track_add(mw_store *s, const store_track_rec *r);
-int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
-                  void *arg);
+int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg), void *arg);
 long sq_track_prune(mw_store *s, time_t before, size_t max_rows);
 /* sq_track_last_id - rowid of the last message this connection inserted */
 long long sq_track_last_id(mw_store *s);
@@ -125,8 +121,7 @@ typedef struct rd_quar_row {
 	time_t time, release_at, expires;
 	size_t size;
 } rd_quar_row;
-int rd_quar_list(mw_store *s, const char *state, size_t limit, void (*fn)(const rd_quar_row *r, void *arg),
-                 void *arg);
+int rd_quar_list(mw_store *s, const char *state, size_t limit, void (*fn)(const rd_quar_row *r, void *arg), void *arg);
 /* rd_quar_push_local - copy the local quarantine index row id to Redis (reconciliation) */
 int rd_quar_push_local(mw_store *s, const char *id);
 /* rd_track_trim - drop shared tracking rows older than before, and the oldest above max_rows */
@@ -137,8 +132,8 @@ int rd_block_add_if_newer(mw_store *s, const store_block *b);
 int rd_block_remove_if_older(mw_store *s, const char *kind, const char *value, time_t t);
 /* rd_rule_set_if_newer - 1 applied, 0 a later change on another gateway wins, -1 error */
 int rd_rule_set_if_newer(mw_store *s, const char *key, const char *value, const char *who, time_t t);
-int rd_list_edit_if_newer(mw_store *s, const char *list, const char *entry, int add, time_t expires,
-                          const char *who, time_t t);
+int rd_list_edit_if_newer(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who,
+                          time_t t);
 /* rd_pull - copy the shared rules, list edits, blocks and flagged fingerprints into SQLite */
 int rd_pull(mw_store *s);
 

@@ -36,6 +36,10 @@ typedef struct store_redis {
 	int stop; /* atomic */
 	void (*on_change)(void *arg);
 	void *on_change_arg;
+	/* a write-through (Redis, then SQLite) holds it shared, a pull (read
+	 * Redis, replace the SQLite copy) exclusively: a pull never copies a
+	 * value a concurrent write is about to change over that write */
+	pthread_rwlock_t wt;
 	pthread_mutex_t rel_mu;
 	redisContext *rel; /* the release consumer's own (blocking) connection */
 } store_redis;

@@ -63,7 +63,7 @@
 #define TRACK_SCAN  50000
 #define TRACK_PAGE  200
 #define AUDIT_KEEP  100000 /* repeated in LUA_AUDIT_FN */
-#define BLOCK_GRACE 86400 /* a block key outlives its expiry this long */
+#define BLOCK_GRACE 86400  /* a block key outlives its expiry this long */
 #define US          "\x1f"
 
 /* ---- connection ---- */
@@ -200,6 +200,30 @@ static void fail_locked(store_redis *rd, const redisReply *r, char *why, size_t 
 	rd->c = NULL;
 }
 
+/*
+ * lost_locked - the connection was closed by the peer (a Redis restart, an
+ * idle timeout): reconnect at once (caller holds rd->mu).  1 with a new
+ * connection, 0 otherwise.  A time budget running out is not retried: the
+ * command may still run, and the caller answers from SQLite.  A command
+ * whose connection broke after it was sent may run twice: every write is
+ * idempotent or guarded by its time, except counters (a sender's message
+ * count, a tracking row), which may count once more.
+ */
+static int lost_locked(store_redis *rd)
+{
+	char err[300];
+	redisContext *c;
+
+	if (rd->c == NULL || !(rd->c->err == REDIS_ERR_EOF || (rd->c->err == REDIS_ERR_IO && errno != EAGAIN &&
+	                                                       errno != EWOULDBLOCK && errno != EINPROGRESS)))
+		return 0;
+	if ((c = rd_new_conn(rd, rd->command_ms, err, sizeof(err))) == NULL)
+		return 0;
+	redisFree(rd->c);
+	rd->c = c;
+	return 1;
+}
+
 /* sync_mode - this thread reconciles: it may use the connection while the store is down */
 static __thread int sync_mode;
 
@@ -229,6 +253,8 @@ static redisReply *rcmd(mw_store *s, int argc, const char **argv)
 		return NULL;
 	}
 	r = redisCommandArgv(rd->c, argc, argv, NULL);
+	if (r == NULL && lost_locked(rd)) /* Redis restarted: one new connection, one retry */
+		r = redisCommandArgv(rd->c, argc, argv, NULL);
 	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 		fail_locked(rd, r, why, sizeof(why));
 		if (r)
@@ -277,8 +303,7 @@ static int rpipe(mw_store *s, const char *cmd, size_t n, char *const *keys, redi
 	}
 	for (got = 0; got < n; got++) {
 		void *r = NULL;
-		if (redisGetReply(rd->c, &r) != REDIS_OK || r == NULL ||
-		    ((redisReply *)r)->type == REDIS_REPLY_ERROR) {
+		if (redisGetReply(rd->c, &r) != REDIS_OK || r == NULL || ((redisReply *)r)->type == REDIS_REPLY_ERROR) {
 			fail_locked(rd, r, why, sizeof(why));
 			if (r)
 				freeReplyObject(r);
@@ -433,6 +458,7 @@ int rd_open(mw_store *s, const store_shared_cfg *cfg, char *err, size_t errlen)
 	pthread_mutex_init(&rd->mu, NULL);
 	pthread_mutex_init(&rd->st_mu, NULL);
 	pthread_mutex_init(&rd->rel_mu, NULL);
+	pthread_rwlock_init(&rd->wt, NULL);
 	s->rd = rd;
 	if (parse_address(rd, cfg->address && *cfg->address ? cfg->address : "127.0.0.1:6379", err, errlen) < 0)
 		return -1;
@@ -464,6 +490,7 @@ void rd_close(mw_store *s)
 	pthread_mutex_destroy(&rd->mu);
 	pthread_mutex_destroy(&rd->st_mu);
 	pthread_mutex_destroy(&rd->rel_mu);
+	pthread_rwlock_destroy(&rd->wt);
 	x_free(rd);
 	s->rd = NULL;
 }
@@ -576,9 +603,14 @@ static int block_add(mw_store *s, const store_block *b, int if_newer)
 	return rc;
 }
 
+/*
+ * Blocks, rules and list edits are always written "if newer" (by their
+ * time): a command that ran out of its time budget may still run later in
+ * Redis, and must not undo a change made after it.
+ */
 static int rd_block_add(mw_store *s, const store_block *b)
 {
-	return block_add(s, b, 0) < 0 ? -1 : 0;
+	return block_add(s, b, 1) < 0 ? -1 : 0;
 }
 
 int rd_block_add_if_newer(mw_store *s, const store_block *b)
@@ -586,11 +618,10 @@ int rd_block_add_if_newer(mw_store *s, const store_block *b)
 	return block_add(s, b, 1);
 }
 
-static const char lua_block_del[] =
-    "local c = redis.call('HGET', KEYS[1], 'created')\n"
-    "if not c then redis.call('ZREM', KEYS[2], ARGV[1]) return 0 end\n"
-    "if tonumber(ARGV[2]) > 0 and tonumber(c) > tonumber(ARGV[2]) then return 2 end\n"
-    "redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[2], ARGV[1]) return 1\n";
+static const char lua_block_del[] = "local c = redis.call('HGET', KEYS[1], 'created')\n"
+                                    "if not c then redis.call('ZREM', KEYS[2], ARGV[1]) return 0 end\n"
+                                    "if tonumber(ARGV[2]) > 0 and tonumber(c) > tonumber(ARGV[2]) then return 2 end\n"
+                                    "redis.call('DEL', KEYS[1]) redis.call('ZREM', KEYS[2], ARGV[1]) return 1\n";
 
 static int block_del(mw_store *s, const char *kind, const char *value, time_t t)
 {
@@ -611,7 +642,7 @@ static int block_del(mw_store *s, const char *kind, const char *value, time_t t)
 
 static int rd_block_remove(mw_store *s, const char *kind, const char *value)
 {
-	int rc = block_del(s, kind, value, 0);
+	int rc = block_del(s, kind, value, time(NULL));
 
 	return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
@@ -768,8 +799,7 @@ static const char lua_fp_flag[] =
     "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
     "return 1\n";
 
-static int rd_fp_flag(mw_store *s, const char *fp, const char *sender, const char *code, const char *source,
-                      time_t now)
+static int rd_fp_flag(mw_store *s, const char *fp, const char *sender, const char *code, const char *source, time_t now)
 {
 	char k1[200], k2[100], n1[24];
 	redisReply *r;
@@ -841,11 +871,11 @@ static int list_edit(mw_store *s, const char *list, const char *entry, int add, 
 
 static int rd_list_edit(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who)
 {
-	return list_edit(s, list, entry, add, expires, who, time(NULL), 0) < 0 ? -1 : 0;
+	return list_edit(s, list, entry, add, expires, who, time(NULL), 1) < 0 ? -1 : 0;
 }
 
-int rd_list_edit_if_newer(mw_store *s, const char *list, const char *entry, int add, time_t expires,
-                          const char *who, time_t t)
+int rd_list_edit_if_newer(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who,
+                          time_t t)
 {
 	return list_edit(s, list, entry, add, expires, who, t, 1);
 }
@@ -865,8 +895,9 @@ static size_t split_us(char *s, char **f, size_t n)
 }
 
 /* rd_lists_each - fn(list, entry, add, expires, who, t) for every shared list edit */
-static int lists_each(mw_store *s, void (*fn)(const char *list, const char *entry, int add, time_t expires,
-                                              const char *who, time_t t, void *arg),
+static int lists_each(mw_store *s,
+                      void (*fn)(const char *list, const char *entry, int add, time_t expires, const char *who,
+                                 time_t t, void *arg),
                       void *arg)
 {
 	char k[100];
@@ -921,11 +952,11 @@ static int rd_lists_apply(mw_store *s, mw_lists *l, time_t now)
 
 /* the audit trail's append, shared by the rule and audit scripts (AUDIT_KEEP entries kept) */
 #define LUA_AUDIT_FN                                                                                                   \
-	"local function audit(row_tail)\n"                                                                            \
-	"  local id = redis.call('INCR', KEYS[4])\n"                                                                  \
-	"  redis.call('ZADD', KEYS[3], id, id .. '\\31' .. row_tail)\n"                                               \
-	"  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -100001)\n"                                                      \
-	"  return id\n"                                                                                               \
+	"local function audit(row_tail)\n"                                                                             \
+	"  local id = redis.call('INCR', KEYS[4])\n"                                                                   \
+	"  redis.call('ZADD', KEYS[3], id, id .. '\\31' .. row_tail)\n"                                                \
+	"  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -100001)\n"                                                       \
+	"  return id\n"                                                                                                \
 	"end\n"
 
 #define LUA_RULE_BODY                                                                                                  \
@@ -940,8 +971,8 @@ static int rd_lists_apply(mw_store *s, mw_lists *l, time_t now)
 	"audit(ARGV[4] .. '\\31' .. ARGV[3] .. '\\31' .. ARGV[1] .. '\\31' .. old .. '\\31' .. ARGV[2])\n"             \
 	"return {1, old}\n"
 
-static int rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t t, int if_newer,
-                    char *old, size_t oldlen)
+static int rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t t, int if_newer, char *old,
+                    size_t oldlen)
 {
 	static const char script[] = LUA_AUDIT_FN LUA_RULE_BODY;
 	char k[4][100], kc[200], vc[600], w[80], n1[24];
@@ -971,7 +1002,7 @@ static int rule_set(mw_store *s, const char *key, const char *value, const char 
 static int rd_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
                        size_t oldlen)
 {
-	return rule_set(s, key, value, who, now, 0, old, oldlen) < 0 ? -1 : 0;
+	return rule_set(s, key, value, who, now, 1, old, oldlen) < 0 ? -1 : 0;
 }
 
 int rd_rule_set_if_newer(mw_store *s, const char *key, const char *value, const char *who, time_t t)
@@ -1295,8 +1326,7 @@ static int track_match(const redisReply *h, const store_track_query *q, const ch
 static int rd_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
                          void *arg)
 {
-	char k[400], lsender[330], ldom[256], lrcpt[330], lsha[80], llink[256], maxs[24], mins[24], offs[24],
-	    cnts[24];
+	char k[400], lsender[330], ldom[256], lrcpt[330], lsha[80], llink[256], maxs[24], mins[24], offs[24], cnts[24];
 	size_t limit = q->limit ? q->limit : 100, scanned = 0, off = 0, i;
 	int n = 0, done = 0;
 	store_track_row *row = x_malloc(sizeof(*row));
@@ -1422,12 +1452,13 @@ int rd_quar_put(mw_store *s, const char *id, time_t t, const char *queue_id, con
                 const char *subject, size_t size, const char *reasons, const char *state, time_t release_at,
                 time_t expires)
 {
-	static const char lua[] = "redis.call('HSET', KEYS[1], 'gw', ARGV[1], 'time', ARGV[2], 'qid', ARGV[3],"
-	                          " 'sender', ARGV[4], 'rcpts', ARGV[5], 'subject', ARGV[6], 'size', ARGV[7],"
-	                          " 'reasons', ARGV[8], 'state', ARGV[9], 'release_at', ARGV[10], 'expires', ARGV[11])\n"
-	                          "if tonumber(ARGV[12]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[12]) end\n"
-	                          "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[13])\n"
-	                          "return 1\n";
+	static const char lua[] =
+	    "redis.call('HSET', KEYS[1], 'gw', ARGV[1], 'time', ARGV[2], 'qid', ARGV[3],"
+	    " 'sender', ARGV[4], 'rcpts', ARGV[5], 'subject', ARGV[6], 'size', ARGV[7],"
+	    " 'reasons', ARGV[8], 'state', ARGV[9], 'release_at', ARGV[10], 'expires', ARGV[11])\n"
+	    "if tonumber(ARGV[12]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[12]) end\n"
+	    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[13])\n"
+	    "return 1\n";
 	char k[100], z[100], n1[24], n2[24], n3[24], n4[24], n5[24];
 	redisReply *r;
 
@@ -1461,8 +1492,7 @@ int rd_quar_state(mw_store *s, const char *id, const char *state, time_t release
 	return 0;
 }
 
-int rd_quar_list(mw_store *s, const char *state, size_t limit, void (*fn)(const rd_quar_row *r, void *arg),
-                 void *arg)
+int rd_quar_list(mw_store *s, const char *state, size_t limit, void (*fn)(const rd_quar_row *r, void *arg), void *arg)
 {
 	char z[100], **keys = NULL;
 	redisReply *ids, **hs = NULL;
@@ -1613,7 +1643,8 @@ int rd_pull(mw_store *s)
 	int rc = -1;
 	time_t now = time(NULL);
 
-	/* read everything first, then write SQLite: never both locks at once */
+	/* read everything first, then write SQLite: never both connection locks at once */
+	pthread_rwlock_wrlock(&s->rd->wt);
 	if (rd_rules(s, collect_rule, &rules) < 0 || rd_block_list(s, 0, collect_block, &blocks) < 0 ||
 	    lists_each(s, collect_le, &les) < 0)
 		goto out;
@@ -1635,8 +1666,8 @@ int rd_pull(mw_store *s)
 		goto unlock;
 	if (store_exec(s, "DELETE FROM rules; DELETE FROM blocks; DELETE FROM list_edits;") < 0)
 		goto rollback;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO rules(key, value, who, time) VALUES(?1, ?2, 'shared', ?3)", -1,
-	                       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO rules(key, value, who, time) VALUES(?1, ?2, 'shared', ?3)", -1, &st,
+	                       NULL) != SQLITE_OK)
 		goto rollback;
 	for (i = 0; i < rules.n; i++) {
 		sqlite3_reset(st);
@@ -1735,6 +1766,7 @@ out:
 	x_free(fh);
 	if (fl)
 		freeReplyObject(fl);
+	pthread_rwlock_unlock(&s->rd->wt);
 	return rc;
 }
 

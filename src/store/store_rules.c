@@ -48,8 +48,7 @@ int sq_audit_add(mw_store *s, time_t now, const char *who, const char *key, cons
 	return rc;
 }
 
-int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
-                   size_t oldlen)
+int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old, size_t oldlen)
 {
 	sqlite3_stmt *st = NULL;
 	char prev[512] = "";

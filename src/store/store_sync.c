@@ -573,13 +573,15 @@ int rd_quar_push_local(mw_store *s, const char *id)
 	int found = 0;
 
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT time, queue_id, sender, rcpts, subject, size, reasons, state, release_at, expires"
-	                       " FROM quarantine WHERE id = ?1",
-	                       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "SELECT time, queue_id, sender, rcpts, subject, size, reasons, state, release_at, expires"
+	        " FROM quarantine WHERE id = ?1",
+	        -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-#define COL(i, dst) mw_strlcpy(dst, sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "", sizeof(dst))
+#define COL(i, dst)                                                                                                    \
+	mw_strlcpy(dst, sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "", sizeof(dst))
 			t = (time_t)sqlite3_column_int64(st, 0);
 			COL(1, qid);
 			COL(2, sender);

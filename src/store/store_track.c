@@ -144,8 +144,7 @@ static void col(char *dst, size_t len, sqlite3_stmt *st, int i)
 	mw_strlcpy(dst, t ? (const char *)t : "", len);
 }
 
-int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
-                     void *arg)
+int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg), void *arg)
 {
 	mw_buf sql;
 	sqlite3_stmt *st = NULL;
