@@ -8,7 +8,11 @@
  * DESCRIPTION
  *	Read-mostly views of the daemon's state, formatted for 80 columns.
  *	A quarantine ID may be given as a unique prefix (at least 6
- *	characters) of the 32-character ID.  A release takes the same path
+ *	characters) of the 32-character ID.  With a shared store (Redis)
+ *	`quarantine list` shows every gateway's messages, and a release of
+ *	another gateway's message is asked of that gateway
+ *	(store_release_ask), which re-injects it; status shows the shared
+ *	store's health (outages, pending changes, last error).  A release takes the same path
  *	as `mailwarden quarantine release` (outcome_release: claimed, then
  *	re-injected exactly once) and is audited.
  *

@@ -182,7 +182,8 @@ int main(int argc, char **argv)
 	run *runs;
 
 	if (argc < 6 || (strcmp(argv[2], "redis") == 0 && argc < 8)) {
-		fprintf(stderr, "usage: redis_bench DIR sqlite|redis COUNT THREADS SECONDS [ADDRESS PREFIX [DELAY_US]]\n");
+		fprintf(stderr,
+		        "usage: redis_bench DIR sqlite|redis COUNT THREADS SECONDS [ADDRESS PREFIX [DELAY_US]]\n");
 		return 2;
 	}
 	count = atol(argv[3]);
