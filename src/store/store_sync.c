@@ -273,11 +273,15 @@ down:
 
 /* ---- the thread: subscriber, retries, periodic pulls ---- */
 
-static void sleep_ms(unsigned ms)
+/* pause_ms - sleep in steps of at most 100 ms, returning early when the store closes */
+static void pause_ms(store_redis *rd, unsigned ms)
 {
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
+	while (ms > 0 && !__atomic_load_n(&rd->stop, __ATOMIC_ACQUIRE)) {
+		unsigned step = ms > 100 ? 100 : ms;
+		struct timespec ts = {0, (long)step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
 }
 
 static void notify(mw_store *s)
@@ -333,7 +337,7 @@ static void *sync_thread(void *arg)
 			}
 			if (store_sync(s) < 0) {
 				rd_sync_mode(1);
-				sleep_ms(rd->retry_ms);
+				pause_ms(rd, rd->retry_ms);
 				continue;
 			}
 			rd_sync_mode(1);
@@ -342,7 +346,7 @@ static void *sync_thread(void *arg)
 		}
 		if (sub == NULL) {
 			if ((sub = subscribe(s)) == NULL) {
-				sleep_ms(rd->retry_ms);
+				pause_ms(rd, rd->retry_ms);
 				continue;
 			}
 			/* messages published while we were not subscribed are lost: pull */
