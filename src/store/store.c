@@ -75,6 +75,8 @@ static const char *const schema_steps[] = {
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
     /* version 5: changes made while the shared store (Redis) was down, replayed by store_sync.c */
     "CREATE TABLE outbox(id INTEGER PRIMARY KEY, t INTEGER, op TEXT, args TEXT);",
+    /* version 6: which shared store this file last joined (store_sync.c: seed_outbox) */
+    "CREATE TABLE shared(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;",
 };
 
 enum {

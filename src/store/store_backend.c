@@ -83,6 +83,12 @@ int store_open_shared(const char *statedir, const store_limits *lim, const store
 		*out = NULL;
 		return -1;
 	}
+	if (outbox_seed(s) < 0) {
+		snprintf(err, errlen, "%s", s->err);
+		store_close(s);
+		*out = NULL;
+		return -1;
+	}
 	/* first contact now, so the first message already uses Redis; if it is
 	 * not there the thread keeps trying and mail is judged on SQLite */
 	if (store_sync(s) < 0)

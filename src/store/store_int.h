@@ -143,6 +143,8 @@ int rd_pull(mw_store *s);
 #define OUTBOX_SEP '\x1f'
 int outbox_add(mw_store *s, time_t t, const char *op, const char *const *fields, size_t n);
 long outbox_count(mw_store *s);
+/* outbox_seed - queue this file's own state when it joins a shared store (once per address and prefix) */
+int outbox_seed(mw_store *s);
 /* outbox_replay - push every pending change (oldest first); 0 all pushed, -1 stopped by an error */
 int outbox_replay(mw_store *s);
 /* sq_outbox_track - the tracking record of local message id, pushed by fn; 0, or -1 */

@@ -231,6 +231,79 @@ int outbox_replay(mw_store *s)
 	}
 }
 
+/*
+ * outbox_seed - a file that joins a shared store (first time, or another
+ * Redis or prefix): queue its own rules, list edits, active blocks,
+ * flagged fingerprints, tracking rows and quarantine index for the first
+ * reconciliation, so joining merges them (by the usual conflict rules)
+ * instead of the first pull replacing them.  Sender history and fan-out
+ * windows are not pushed: they age out within sender.history_ttl.
+ */
+int outbox_seed(mw_store *s)
+{
+	static const char *const seed[] = {
+	    "INSERT INTO outbox(t, op, args) SELECT coalesce(time, 0), 'rule', key || char(31) || value || char(31) ||"
+	    " '1' || char(31) || coalesce(who, '') FROM rules",
+	    "INSERT INTO outbox(t, op, args) SELECT coalesce(t, 0), 'list', list || char(31) || entry || char(31) ||"
+	    " op || char(31) || expires || char(31) || coalesce(who, '') FROM list_edits",
+	    "INSERT INTO outbox(t, op, args) SELECT created, 'badd', kind || char(31) || value || char(31) ||"
+	    " coalesce(code, '') || char(31) || coalesce(detail, '') || char(31) || coalesce(source, '') ||"
+	    " char(31) || created || char(31) || expires FROM blocks",
+	    "INSERT INTO outbox(t, op, args) SELECT coalesce(flag_time, 0), 'fpf', fp || char(31) ||"
+	    " coalesce(flag_sender, '') || char(31) || coalesce(flag_code, '') || char(31) ||"
+	    " coalesce(flag_source, '') FROM fingerprints WHERE flagged = 1",
+	    "INSERT INTO outbox(t, op, args) SELECT time, 'track', id FROM messages ORDER BY id",
+	    "INSERT INTO outbox(t, op, args) SELECT time, 'quar', id FROM quarantine WHERE state != 'deleted'",
+	};
+	store_redis *rd = s->rd;
+	sqlite3_stmt *st = NULL;
+	char joined[300] = "", want[300];
+	size_t i;
+	int rc = -1, queued = 0;
+
+	snprintf(want, sizeof(want), "%s %s", rd->address, rd->prefix);
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM shared WHERE key = 'joined'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		mw_strlcpy(joined, (const char *)sqlite3_column_text(st, 0), sizeof(joined));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (strcmp(joined, want) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		goto out;
+	queued = sqlite3_total_changes(s->db);
+	for (i = 0; i < MW_ARRAY_LEN(seed); i++)
+		if (store_exec(s, seed[i]) < 0)
+			goto rollback;
+	queued = sqlite3_total_changes(s->db) - queued;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO shared(key, value) VALUES('joined', ?1)", -1, &st,
+	                       NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_text(st, 1, want, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto rollback;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_exec(s, "COMMIT") < 0)
+		goto rollback;
+	if (queued > 0)
+		log_info("store %s joins the shared store %s (prefix %s): %d row(s) of its own state queued for the "
+		         "first reconciliation",
+		         s->path, rd->address, rd->prefix, queued);
+	rc = 0;
+	goto out;
+rollback:
+	store_fail(s, "joining the shared store");
+	sqlite3_finalize(st);
+	store_exec(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* ---- reconnection and reconciliation ---- */
 
 int store_sync(mw_store *s)

@@ -6,7 +6,7 @@
  * stores counting one fan-out window, a block and a rule seen by the
  * other store, the change notification, the password file check, the
  * fallback to SQLite when Redis stops answering and the reconciliation
- * when it answers again.
+ * when it answers again, last writer wins, a SQLite gateway joining.
  *
  * redis-server is a test dependency (scripts/deps.sh test): without it
  * the Redis cases fail with that message, they are never skipped.
@@ -688,6 +688,42 @@ static void test_conflict_last_writer_wins(void **state)
 }
 
 /* each case once per backend, named "sqlite: case" and "redis: case" */
+static void test_joining_pushes_local_state(void **state)
+{
+	fixture *f = *state;
+	store_limits lim = {100000, 2000};
+	char dir[200], addr[64], err[512], v[64];
+	store_block blk;
+	mw_store *st = NULL, *b;
+
+	/* a gateway that ran alone (SQLite) with a rule and a block ... */
+	snprintf(dir, sizeof(dir), "%s/state-join", top);
+	assert_int_equal(store_open(dir, &lim, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_rule_set(st, "sender.fanout_threshold", "4", "alice", time(NULL) - 60, NULL, 0), 0);
+	memset(&blk, 0, sizeof(blk));
+	strcpy(blk.kind, "sender");
+	strcpy(blk.value, "old@free.example");
+	strcpy(blk.code, "manual");
+	blk.created = time(NULL) - 60;
+	assert_int_equal(store_block_add(st, &blk), 0);
+	store_close(st);
+	/* ... joins the shared store: the other gateway sees both */
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", redis_port);
+	{
+		store_shared_cfg c = {addr, pwfile, f->prefix, "gw-j", 200, 200, 100, 60, 3600};
+		assert_int_equal(store_open_shared(dir, &lim, &c, &st, err, sizeof(err)), 0);
+	}
+	b = open_one(1, f->prefix, "gw-b", pwfile);
+	assert_int_equal(store_block_find(b, "sender", "old@free.example", time(NULL), NULL), 1);
+	assert_int_equal(rule_value(b, "sender.fanout_threshold", v, sizeof(v)), 0);
+	assert_string_equal(v, "4");
+	/* and its own copy kept them (the first pull merged, it did not replace) */
+	assert_int_equal(rule_value(st, "sender.fanout_threshold", v, sizeof(v)), 0);
+	assert_string_equal(v, "4");
+	store_close(b);
+	store_close(st);
+}
+
 #define BOTH(t)                                                                                                        \
 	{"sqlite: " #t, t, setup_sqlite, teardown, NULL},                                                              \
 	{                                                                                                              \
@@ -708,6 +744,7 @@ int main(void)
 	    cmocka_unit_test(test_password_file_checked),
 	    cmocka_unit_test_setup_teardown(test_outage_and_reconcile, setup_redis, teardown),
 	    cmocka_unit_test_setup_teardown(test_conflict_last_writer_wins, setup_redis, teardown),
+	    cmocka_unit_test_setup_teardown(test_joining_pushes_local_state, setup_redis, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
