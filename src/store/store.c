@@ -667,7 +667,7 @@ static long prune_table(mw_store *s, const char *table, const char *timecol, con
 	return n;
 }
 
-long store_prune(mw_store *s, time_t now, time_t history_ttl)
+long sq_prune(mw_store *s, time_t now, time_t history_ttl)
 {
 	char sql[200];
 	long n = 0, k;

@@ -432,6 +432,16 @@ int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const s
 	return SQ->track_find(s, q, fn, arg);
 }
 
+long store_prune(mw_store *s, time_t now, time_t history_ttl)
+{
+	long n = 0;
+
+	/* shared history keys expire by themselves; their indexes need a sweep */
+	if (UP)
+		n = rd_prune_indexes(s);
+	return sq_prune(s, now, history_ttl) + (n > 0 ? n : 0);
+}
+
 long store_track_prune(mw_store *s, time_t before, size_t max_rows)
 {
 	if (UP)

@@ -90,6 +90,7 @@ int sq_audit_add(mw_store *s, time_t now, const char *who, const char *key, cons
 int sq_track_add(mw_store *s, const store_track_rec *r);
 int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg), void *arg);
 long sq_track_prune(mw_store *s, time_t before, size_t max_rows);
+long sq_prune(mw_store *s, time_t now, time_t history_ttl);
 /* sq_track_last_id - rowid of the last message this connection inserted */
 long long sq_track_last_id(mw_store *s);
 
@@ -124,6 +125,8 @@ typedef struct rd_quar_row {
 int rd_quar_list(mw_store *s, const char *state, size_t limit, void (*fn)(const rd_quar_row *r, void *arg), void *arg);
 /* rd_quar_push_local - copy the local quarantine index row id to Redis (reconciliation) */
 int rd_quar_push_local(mw_store *s, const char *id);
+/* rd_prune_indexes - drop index entries (blocks, quarantine) whose keys expired; entries removed */
+long rd_prune_indexes(mw_store *s);
 /* rd_track_trim - drop shared tracking rows older than before, and the oldest above max_rows */
 long rd_track_trim(mw_store *s, time_t before, size_t max_rows);
 

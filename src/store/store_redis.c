@@ -1446,6 +1446,56 @@ long rd_track_trim(mw_store *s, time_t before, size_t max_rows)
 	return n;
 }
 
+/* sweep - remove the members of zset idx whose key (prefix + fmt % member) is gone */
+static long sweep(mw_store *s, const char *idx_name, int block_members)
+{
+	char idx[100], **keys;
+	redisReply *m, **ex;
+	size_t i, n;
+	long gone = 0;
+
+	rd_key(s->rd, idx, sizeof(idx), "%s", idx_name);
+	if ((m = rcmdv(s, "ZRANGE", idx, "0", "-1", NULL)) == NULL)
+		return -1;
+	n = m->type == REDIS_REPLY_ARRAY ? m->elements : 0;
+	keys = x_calloc(n ? n : 1, sizeof(*keys));
+	ex = x_calloc(n ? n : 1, sizeof(*ex));
+	for (i = 0; i < n; i++) {
+		const char *mem = m->element[i]->str ? m->element[i]->str : "";
+		const char *sep = strchr(mem, '\x1f');
+		keys[i] = x_malloc(400);
+		if (block_members)
+			rd_key(s->rd, keys[i], 400, "b:%.*s:%s", sep ? (int)(sep - mem) : 0, mem, sep ? sep + 1 : mem);
+		else
+			rd_key(s->rd, keys[i], 400, "q:%s", mem);
+	}
+	if (n && rpipe(s, "EXISTS", n, keys, ex) == 0)
+		for (i = 0; i < n; i++)
+			if (ex[i]->type == REDIS_REPLY_INTEGER && ex[i]->integer == 0) {
+				redisReply *r = rcmdv(s, "ZREM", idx, m->element[i]->str, NULL);
+				if (r) {
+					gone++;
+					freeReplyObject(r);
+				}
+			}
+	for (i = 0; i < n; i++) {
+		x_free(keys[i]);
+		if (ex[i])
+			freeReplyObject(ex[i]);
+	}
+	x_free(keys);
+	x_free(ex);
+	freeReplyObject(m);
+	return gone;
+}
+
+long rd_prune_indexes(mw_store *s)
+{
+	long a = sweep(s, "blocks", 1), b = sweep(s, "q", 0);
+
+	return (a > 0 ? a : 0) + (b > 0 ? b : 0);
+}
+
 /* ---- the quarantine index of every gateway ---- */
 
 int rd_quar_put(mw_store *s, const char *id, time_t t, const char *queue_id, const char *sender, const char *rcpts,
