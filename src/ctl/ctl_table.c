@@ -182,8 +182,8 @@ static const ctl_cmd commands[] = {
      "quarantined and held mail (every gateway's)", NULL, NULL, ctl_run_quar_list},
     {"quarantine", "show", 1, 1, 0, "ID", "details of one message (ID or a unique prefix)", NULL, NULL,
      ctl_run_quar_show},
-    {"quarantine", "release", 1, 1, CTL_F_CHANGE, "ID", "deliver a quarantined message once (its gateway does)", NULL,
-     NULL, ctl_run_quar_release},
+    {"quarantine", "release", 1, 1, CTL_F_CHANGE, "ID", "deliver a quarantined message once (any gateway)", NULL, NULL,
+     ctl_run_quar_release},
     {"quarantine", "delete", 1, 1, CTL_F_CHANGE, "ID", "delete a quarantined message", NULL, NULL, ctl_run_quar_delete},
     {"track", NULL, 0, 22, 0, "[WORD VALUE]...", "who got what: find messages",
      "Words: sender ADDR, domain D, to RCPT, subject TEXT, hash SHA256,\n"

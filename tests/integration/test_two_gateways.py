@@ -14,6 +14,7 @@ gateway.  The outage test stops Redis mid-run and starts it again (with its
 append-only file, as a production Redis keeps its data)."""
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -25,7 +26,7 @@ import time
 
 import pytest
 
-from conftest import (MAILWARDEN, REPO, Lab, free_port, make_message, new_token)
+from conftest import (MAILWARDEN, REPO, Lab, make_message, new_token)
 
 STAFF = ["staff%02d@example.com" % i for i in range(1, 31)]
 PASSWORD = "it-" + new_token() + new_token()
@@ -63,6 +64,32 @@ def rcpt_probe(lab, sender, rcpt):
 def plain(token, sender, rcpt="bob@example.com"):
     return make_message(token, subject="two gateways %s" % token, sender=sender, rcpt=rcpt,
                         body="A plain note from the two-gateway tests.\n")
+
+
+# Fixed ports of this suite come from its own range, below the ephemeral
+# range: a port picked by binding port 0 can be taken again by an outgoing
+# connection (the gateways' Redis and SMTP clients) before the lab binds it.
+PORT_RANGE = (23100, 23499)
+_taken = set()
+
+
+def free_port():
+    start = random.randint(*PORT_RANGE)
+    span = PORT_RANGE[1] - PORT_RANGE[0] + 1
+    for k in range(span):
+        p = PORT_RANGE[0] + (start - PORT_RANGE[0] + k) % span
+        if p in _taken:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _taken.add(p)
+        return p
+    raise RuntimeError("no free port in %d-%d" % PORT_RANGE)
 
 
 class Redis:
@@ -131,8 +158,6 @@ def start_lab(mta, top, name, redis, prefix, pwfile):
     shutil.copytree(os.path.join(REPO, "sigs"), sigs)
     os.chmod(sigs, 0o755)
     port, sink = free_port(), free_port()
-    while sink == port:
-        sink = free_port()
     lab = Lab(run_dir, port, sink, sigs, mta)
     args = ["-o store.backend=redis", "-o store.address=127.0.0.1:%d" % redis.port,
             "-o store.password_file=%s" % pwfile, "-o store.prefix=%s" % prefix,
