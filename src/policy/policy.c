@@ -132,6 +132,27 @@ static const config_key config_keys[] = {
      "serial console: longest delay after failed logins (1 s, doubling per failure)"},
     {"console", "pbkdf2_iterations", K_COUNT, OFF(console_iterations), "200000", 100000, 10000000,
      "serial console: PBKDF2-SHA256 iterations for a new password (keep a login under 1 s)"},
+    {"store", "backend", K_STR, OFF(store_backend), "sqlite", 0, 0,
+     "sqlite: state in this gateway's file only; redis: shared with every gateway using the same Redis "
+     "(the file stays as the local copy)"},
+    {"store", "address", K_STR, OFF(store_address), "127.0.0.1:6379", 0, 0,
+     "backend = redis: host:port, [ipv6]:port or /path/to/redis.sock"},
+    {"store", "password_file", K_STR, OFF(store_password_file), "", 0, 0,
+     "file with \"USER PASSWORD\" (Redis ACL user) or \"PASSWORD\" on its first line, owned by the daemon "
+     "user, mode 0600 (refused if group or others may read it); empty: no AUTH"},
+    {"store", "prefix", K_STR, OFF(store_prefix), "mw:", 0, 0, "prefix of every Redis key and channel"},
+    {"store", "gateway", K_STR, OFF(store_gateway), "", 0, 0,
+     "this gateway's name among those sharing the store (quarantine owner); empty: the host name"},
+    {"store", "connect_timeout", K_COUNT, OFF(store_connect_ms), "200", 10, 10000, "milliseconds to connect to Redis"},
+    {"store", "command_timeout", K_COUNT, OFF(store_command_ms), "200", 10, 10000,
+     "milliseconds per Redis command; past it the gateway uses its local copy"},
+    {"store", "retry_interval", K_COUNT, OFF(store_retry_ms), "1000", 100, 60000,
+     "milliseconds between reconnection attempts while Redis is down"},
+    {"store", "pull_interval", K_SECONDS, OFF(store_pull), "60", 5, 3600,
+     "full copy of the shared rules, lists, blocks and flags into the local file this often"},
+    {"store", "tls", K_BOOL, OFF(store_tls), "no", 0, 1,
+     "TLS to Redis; not available with Debian 12's hiredis 0.14 (yes is refused): use a unix socket, "
+     "loopback, or a tunnel"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
     {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
@@ -457,6 +478,18 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 			         c->autoblock_codes.v[i]);
 			goto fail;
 		}
+	}
+	if (strcmp(c->store_backend, "sqlite") != 0 && strcmp(c->store_backend, "redis") != 0) {
+		snprintf(err, errlen, "%s: [store] backend: \"%.40s\" is not sqlite or redis", c->source,
+		         c->store_backend);
+		goto fail;
+	}
+	if (c->store_tls) {
+		snprintf(err, errlen,
+		         "%s: [store] tls = yes: this build's hiredis (Debian 12: 0.14) has no TLS; use a unix socket, "
+		         "loopback or a tunnel",
+		         c->source);
+		goto fail;
 	}
 	*out = c;
 	return 0;
