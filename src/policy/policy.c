@@ -379,16 +379,47 @@ struct ini_ctx {
 	mw_config *c;
 	char err[300];
 	int failed;
+	const config_key *seen[64]; /* list keys set in this file so far: more lines add to them */
+	size_t nseen;
 };
+
+/* list_more - a list key given again (or continued on an indented line): the entries add up */
+static char *list_more(struct ini_ctx *ctx, const char *section, const char *name, const char *value)
+{
+	const config_key *k = find_key(section, name);
+	const mw_strlist *l;
+	mw_buf b;
+	size_t i;
+
+	if (k == NULL || k->type != K_LIST)
+		return NULL;
+	for (i = 0; i < ctx->nseen && ctx->seen[i] != k; i++)
+		;
+	if (i == ctx->nseen) {
+		if (ctx->nseen < MW_ARRAY_LEN(ctx->seen))
+			ctx->seen[ctx->nseen++] = k;
+		return NULL;
+	}
+	l = (const mw_strlist *)((const char *)ctx->c + k->offset);
+	buf_init(&b, 0);
+	for (i = 0; i < l->n; i++)
+		buf_printf(&b, "%s, ", l->v[i]);
+	buf_puts(&b, value);
+	return b.p;
+}
 
 static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_ctx *ctx = user;
-	char e[300];
+	char e[300], *joined;
+	int rc;
 
 	if (ctx->failed)
 		return 1; /* keep only the first problem; inih reports its line */
-	if (set_any(ctx->c, section, name, value, e, sizeof(e)) < 0) {
+	joined = list_more(ctx, section, name, value);
+	rc = set_any(ctx->c, section, name, joined ? joined : value, e, sizeof(e));
+	x_free(joined);
+	if (rc < 0) {
 		memcpy(ctx->err, e, sizeof(e));
 		ctx->failed = 1;
 		return 0;
@@ -418,6 +449,24 @@ static mw_config *config_defaults(void)
 	return c;
 }
 
+/* long_line - the number of the first line libinih would cut (INI_MAX_LINE), or 0; rewinds fp */
+static int long_line(FILE *fp)
+{
+	int ch, line = 1, found = 0;
+	size_t len = 0;
+
+	while ((ch = getc(fp)) != EOF && !found) {
+		if (ch == '\n') {
+			line++;
+			len = 0;
+		} else if (++len >= INI_MAX_LINE - 1) {
+			found = line;
+		}
+	}
+	rewind(fp);
+	return found;
+}
+
 /* config_load - defaults, file, overrides */
 int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
                 size_t errlen)
@@ -435,6 +484,14 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		ctx.c = c;
 		if (fp == NULL) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if ((line = long_line(fp)) > 0) {
+			fclose(fp);
+			snprintf(err, errlen,
+			         "%s:%d: line longer than %d bytes: continue a list on the next line, indented (or "
+			         "repeat the key: list entries add up)",
+			         path, line, INI_MAX_LINE - 1);
 			goto fail;
 		}
 		line = ini_parse_file(fp, cfg_ini_handler, &ctx);
@@ -585,6 +642,26 @@ static const char *type_hint(key_type t)
 	}
 }
 
+/* put_comment - text as "# " lines of at most 78 columns (libinih cuts long lines) */
+static void put_comment(mw_buf *out, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strlen(p), cut = n;
+		if (n > 76) {
+			for (cut = 76; cut > 0 && p[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = 76;
+		}
+		buf_printf(out, "# %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 /* config_write_sample - commented sample configuration from the key table */
 void config_write_sample(mw_buf *out)
 {
@@ -602,15 +679,22 @@ void config_write_sample(mw_buf *out)
 			section = k->section;
 			buf_printf(out, "\n[%s]\n", section);
 		}
-		buf_printf(out, "# %s (%s", k->desc, type_hint(k->type));
+		mw_buf d;
+		buf_init(&d, 0);
+		buf_printf(&d, "%s (%s", k->desc, type_hint(k->type));
 		if (k->type == K_SIZE || k->type == K_COUNT || k->type == K_SECONDS)
-			buf_printf(out, ", %llu..%llu", k->min, k->max);
-		buf_printf(out, ")\n#%s =%s%s\n", k->name, *k->def ? " " : "", k->def);
+			buf_printf(&d, ", %llu..%llu", k->min, k->max);
+		buf_putc(&d, ')');
+		put_comment(out, d.p);
+		buf_free(&d);
+		buf_printf(out, "#%s =%s%s\n", k->name, *k->def ? " " : "", k->def);
 	}
 	buf_puts(out, "\n[actions]\n# Action per reason code: accept, tag, hold, quarantine, reject, tempfail.\n");
 	tab = reason_table(&n);
-	for (i = 0; i < n; i++)
-		buf_printf(out, "# %s\n#%s = %s\n", tab[i].description, tab[i].code, action_name(tab[i].def_action));
+	for (i = 0; i < n; i++) {
+		put_comment(out, tab[i].description);
+		buf_printf(out, "#%s = %s\n", tab[i].code, action_name(tab[i].def_action));
+	}
 }
 
 /* config_write_effective - every key with its current value */

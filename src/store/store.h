@@ -263,6 +263,15 @@ int store_audit_get(mw_store *s, long long id, store_audit_row *out);
 /* store_audit_add - record a change that is not a rule (list edits, blocks, releases) */
 int store_audit_add(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_);
 
+/* ---- console logins (store_login.c; local, whatever the backend) ---- */
+
+/* store_login_state - failed logins in a row for user and the time of the last (0 and 0: none) */
+int store_login_state(mw_store *s, const char *user, unsigned *failures, time_t *last);
+/* store_login_failed - one more failed login for user at now; *failures gets the count */
+int store_login_failed(mw_store *s, const char *user, time_t now, unsigned *failures);
+/* store_login_ok - a good login clears the count */
+int store_login_ok(mw_store *s, const char *user);
+
 /* store_count - rows in a table (for tests, status and benchmarks) */
 long store_count(mw_store *s, const char *table);
 
