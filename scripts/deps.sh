@@ -45,7 +45,7 @@ fi
 
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
-  libidn2-dev publicsuffix libhiredis-dev"
+  libidn2-dev publicsuffix libhiredis-dev libjson-c-dev"
 RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
   m4 util-linux python3 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
   libssl3 libwrap0"
