@@ -46,8 +46,6 @@
 #include "store/store.h"
 #include "util/util.h"
 
-#define SCHEMA_VERSION 7 /* schema_steps[] in src/store/store.c */
-
 typedef struct fixture {
 	char dir[300];
 	mw_store *st;
@@ -688,7 +686,8 @@ static void rule_value(const char *k, const char *v, void *arg)
 		mw_strlcpy(arg, v, 16);
 }
 
-static void check_v4_rows(const char *dir, mw_store *st)
+/* check_v4_rows - the version-4 rows, read through the store; the file at version `current` */
+static void check_v4_rows(const char *dir, mw_store *st, long long current)
 {
 	store_track_query q;
 	track_seen s;
@@ -718,22 +717,29 @@ static void check_v4_rows(const char *dir, mw_store *st)
 	/* the window row still counts */
 	assert_int_equal(store_rcpt_seen(st, "old@free.example", "staff2@example.com", 1100, 600, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(sql_int(dir, "PRAGMA user_version"), SCHEMA_VERSION);
+	assert_int_equal(sql_int(dir, "PRAGMA user_version"), current);
 }
 
 static void test_migrate_from_v4(void **state)
 {
-	char dir[300], err[512];
+	char dir[300], fresh[300], err[512];
 	quar_meta *m = x_calloc(1, sizeof(*m));
+	long long current;
 	mw_store *st;
 	mw_quar *q;
 
 	(void)state;
+	/* the version this program creates (schema_steps[] in src/store/store.c) */
+	tmp_dir(fresh, sizeof(fresh));
+	store_close(open_at(fresh, 1000, 2000));
+	current = sql_int(fresh, "PRAGMA user_version");
+	rm_rf(fresh);
+	assert_true(current >= 7);
 	tmp_dir(dir, sizeof(dir));
 	make_v4(dir);
 	assert_int_equal(sql_int(dir, "PRAGMA user_version"), 4);
 	st = open_at(dir, 100000, 2000);
-	check_v4_rows(dir, st);
+	check_v4_rows(dir, st, current);
 	/* the tables and columns of versions 5 to 7 are there and work */
 	assert_int_equal(store_count(st, "outbox"), 0);
 	assert_int_equal(sql_int(dir, "SELECT count(*) FROM shared"), 0);
@@ -754,7 +760,7 @@ static void test_migrate_from_v4(void **state)
 	store_close(st);
 	/* opening again migrates nothing more and keeps everything */
 	st = open_at(dir, 100000, 2000);
-	check_v4_rows(dir, st);
+	check_v4_rows(dir, st, current);
 	store_close(st);
 	rm_rf(dir);
 	x_free(m);
