@@ -438,7 +438,7 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--mailwarden", default=os.path.join(REPO, os.environ.get("BUILD_DIR", "build"), "mailwarden"))
     ap.add_argument("--sigs", default=os.path.join(REPO, "sigs"))
-    ap.add_argument("--findings", default=None, help="append findings as JSON lines to this file")
+    ap.add_argument("--findings", default=None, help="write findings as JSON lines to this file")
     ap.add_argument("--results", default=None, help="write the long-run summary (RESULTS.md)")
     ap.add_argument("--all-oracles", action="store_true")
     ap.add_argument("--shrink-budget", type=int, default=None)
@@ -503,7 +503,7 @@ def many(ctx, args):
     done = run_cases(ctx, cases, args.batch, progress, deadline)
     findings = [c for c in done if c.finding]
     known = []
-    budget = [args.shrink_budget if args.shrink_budget is not None else (None if args.slice else 3000)]
+    budget = [args.shrink_budget if args.shrink_budget is not None else (None if args.slice else 500)]
     # shrink the shortest recipes first: they are the likeliest minimal classes
     for c in sorted(findings, key=lambda c: (len(gen.parse(c.recipe)), len(c.recipe))):
         classify(ctx, c, known, budget)
@@ -511,7 +511,7 @@ def many(ctx, args):
     for c in sorted(findings, key=lambda c: len(c.recipe)):
         reproducer.setdefault(c.cls, getattr(c, "minimal", None) or c.recipe)
     if args.findings:
-        with open(args.findings, "a") as f:
+        with open(args.findings, "w") as f:
             for c in findings:
                 f.write(json.dumps(c.record()) + "\n")
     elapsed = time.time() - t0
