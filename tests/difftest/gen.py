@@ -66,13 +66,13 @@ def marker():
     return ("MAILWARDEN-TEST-" + "MARKER-7f3a9c1e").encode("ascii")
 
 
-def pe_stub():
+def pe_stub(with_marker=True):
     """An MZ header pointing at a PE header for i386, no sections, no code;
-    the marker sits in the DOS stub area."""
+    the marker (if asked for) sits in the DOS stub area."""
     b = bytearray(256)
     b[0:2] = b"MZ"
     struct.pack_into("<I", b, 0x3C, 0x80)
-    m = marker()
+    m = marker() if with_marker else b"This program cannot be run at all."
     b[0x40:0x40 + len(m)] = m
     b[0x80:0x84] = b"PE\0\0"
     struct.pack_into("<HHIIIHH", b, 0x84, 0x14C, 0, FIXED_TIME, 0, 0, 0xE0, 0x0102)
@@ -83,6 +83,7 @@ PAYLOADS = {
     "eicar": (lambda: eicar() + b"\r\n", "readme.txt"),
     "marker": (lambda: b"Quarterly figures, draft.\n" + marker() + b"\nEnd.\n", "notes.txt"),
     "exe": (pe_stub, "setup.exe"),
+    "pe": (lambda: pe_stub(False), "setup.exe"),  # no signature matches: only names and types can tell
 }
 
 PRE = {
@@ -468,6 +469,11 @@ def m_zip(data, key, arg, rng):
         struct.pack_into("<HH", b, e + 8, 0, 0)
         for z in z64:
             struct.pack_into("<QQ", b, z + 24, 0, 0)
+    elif key == "emptycd":  # a valid empty archive's end record after the local headers, no directory
+        if cd_off < e:
+            tail = bytearray(b[e:])
+            struct.pack_into("<HHII", tail, 8, 0, 0, 0, cd_off)
+            return bytes(b[:cd_off]) + bytes(tail)
     elif key == "nocd":  # local headers only: central directory and end record cut away
         if cd_off != 0xFFFFFFFF and cd_off < len(b):
             return bytes(b[:cd_off])
@@ -561,7 +567,7 @@ PREFIXES = {
 }
 
 MANGLES = {
-    "zip": (m_zip, ["eocd0", "nocd", "cdoff", "crc", "lfhname", "cdname", "encflag", "method99"]),
+    "zip": (m_zip, ["eocd0", "emptycd", "nocd", "cdoff", "crc", "lfhname", "cdname", "encflag", "method99"]),
     "gz": (m_gz, ["crc", "isize", "flag"]),
     "tar": (m_tar, ["chksum", "size"]),
 }
@@ -773,7 +779,7 @@ def random_recipe(rng, weights=None):
     """Draw a recipe.  Biased toward what broke before: zero padding under
     a compressor, inconsistent zip records, truncation."""
     w = weights or {}
-    payload = rng.choice(["eicar", "marker", "marker", "exe"])
+    payload = rng.choice(["eicar", "marker", "marker", "exe", "pe"])
     ptok = Token(payload)
     r = rng.random()
     if r < w.get("pre", 0.3):
@@ -816,6 +822,11 @@ PINNED = [
     "marker+pre=zero512 / lzip / mime.b64",
     "marker+pre=zero1k / gz / mime.b64",
     "exe / zip.deflate+eocd0 / mime.b64",
+    "pe / zip.deflate+eocd0 / mime.b64",
+    "pe+name=report.pdf / zip.deflate+eocd0 / mime.b64",
+    "pe / zip.store+nocd / mime.b64",
+    "pe / zip.deflate+emptycd / mime.b64",
+    "marker / zip.deflate+emptycd / mime.b64",
     "marker / zip.deflate+eocd0 / mime.b64",
     "marker / zip.store+nocd / mime.b64",
     "marker / zip.deflate+crc / mime.b64",
