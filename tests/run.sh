@@ -6,7 +6,7 @@
 #       (zero false positives; prints the hold.first_contact share),
 #   (c) tests/miltertest/run.sh (scripted milter sessions, real daemon),
 #   (c2) tests/difftest/difftest.py --slice: the differential test, a
-#       bounded slice (DIFFTEST_SLICE random cases, default 150, plus the
+#       bounded slice (DIFFTEST_SLICE random cases, default 120, plus the
 #       pinned reproductions), one test per case (tests/difftest/README.md),
 #   (d) pytest tests/integration, once per MTA: "integration[postfix]"
 #       (every test) and "integration[sendmail]" (the tests that go
@@ -114,7 +114,7 @@ run_milter() {
 # run_difftest - the bounded slice of the differential test
 run_difftest() {
 	run_counted "difftest" timeout 900 $PYTHON tests/difftest/difftest.py --slice \
-		--cases "${DIFFTEST_SLICE:-150}" --batch 512 --mailwarden "$BUILD_DIR/mailwarden" \
+		--cases "${DIFFTEST_SLICE:-120}" --batch 512 --mailwarden "$BUILD_DIR/mailwarden" \
 		--findings "$BUILD_DIR/difftest-slice-findings.jsonl"
 }
 
