@@ -474,7 +474,7 @@ def one(ctx, args):
     if c.verdict:
         print("  verdict JSON: %s" % json.dumps(c.verdict))
     if c.finding and not c.crashed:
-        minimal = shrink(ctx, c.recipe, [args.shrink_budget or 40])
+        minimal = shrink(ctx, c.recipe, [40 if args.shrink_budget is None else args.shrink_budget])
         print("  minimal: %s" % minimal)
     if args.write and c.error is None:
         os.makedirs(args.write, exist_ok=True)
