@@ -331,6 +331,9 @@ def candidates(recipe):
     out = []
     for i in range(1, len(toks) - 1):  # drop a layer
         out.append(toks[:i] + toks[i + 1:])
+    for i in range(1, len(toks) - 1):  # the layer's default variant
+        if toks[i].variant is not None:
+            out.append(toks[:i] + [gen.Token(toks[i].kind, None, toks[i].mods)] + toks[i + 1:])
     for i, t in enumerate(toks):  # drop a mod
         for j in range(len(t.mods)):
             nt = gen.Token(t.kind, t.variant, t.mods[:j] + t.mods[j + 1:])
@@ -342,15 +345,21 @@ def candidates(recipe):
     return [gen.unparse(t) for t in out]
 
 
+SHRINK_PER_FINDING = 30
+
+
 def shrink(ctx, recipe, budget):
-    cur = recipe
-    while budget[0] > 0:
+    """Greedy: take the first smaller recipe that is still a finding, until
+    none is (or the budget, global and per finding, is spent)."""
+    cur, mine = recipe, SHRINK_PER_FINDING
+    while budget[0] > 0 and mine > 0:
         for cand in candidates(cur):
             budget[0] -= 1
+            mine -= 1
             if is_finding(ctx, cand):
                 cur = cand
                 break
-            if budget[0] <= 0:
+            if budget[0] <= 0 or mine <= 0:
                 break
         else:
             break
@@ -365,18 +374,29 @@ def class_of(recipe):
     return " / ".join(pre + [str(t) for t in toks[1:-1]] + mime) or "(plain attachment)"
 
 
+def token_covers(small, big):
+    """A minimal recipe's token covers a recipe's token: same kind, the
+    same variant unless the minimal one has the default, its mods a subset."""
+    return (small.kind == big.kind and (small.variant is None or small.variant == big.variant) and
+            all(m in big.mods for m in small.mods))
+
+
 def subsequence(small, big):
     it = iter(big)
-    return all(any(s == b for b in it) for s in small)
+    return all(any(token_covers(s, b) for b in it) for s in small)
 
 
 def classify(ctx, c, known, budget):
     if c.crashed:
         c.cls = "crash"
         return
-    toks = [str(t) for t in gen.parse(c.recipe)]
+    toks = gen.parse(c.recipe)
     for minimal in known:
-        if subsequence([str(t) for t in gen.parse(minimal)][1:], toks[1:]):
+        mt = gen.parse(minimal)
+        if mt[-1].variant in (None, "b64"):
+            mt = mt[:-1]  # plain base64: any MIME form shows it
+        pre = [m for m in mt[0].mods if m[0] == "pre"]
+        if all(m in toks[0].mods for m in pre) and subsequence(mt[1:], toks[1:]):
             c.cls = class_of(minimal)
             return
     if budget[0] is None:  # no shrinking asked for (the slice): the recipe is the class
