@@ -53,7 +53,7 @@ RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
 SENDMAIL_PKGS="sendmail-bin sendmail-cf"
 SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 # The differential test (tests/difftest) builds archives and streams with
-# the tools after valgrind (Debian main has no RAR writer: rar is made by
+# the tools on the last line (Debian main has no RAR writer: rar is made by
 # the generator itself) and asks clamscan (RUN's clamav), 7z and
 # bsdtar/bsdcat (libarchive-tools) as oracles.
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
