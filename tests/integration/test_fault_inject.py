@@ -20,8 +20,8 @@ was not examined, and never a 250 for mail that was then lost.
 
 Every shim test also checks that its fault really fired (the shim's log),
 so a change of code path cannot turn it into a test that cannot fail.
-Some fail until the engine's fixes for issue 14 land: see
-tests/faults/README.md for the list.
+The paths.tmp ones reproduced issue 14 item 2 before the engine fix
+(tests/faults/README.md).
 """
 
 import json
