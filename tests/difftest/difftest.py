@@ -528,7 +528,8 @@ def many(ctx, args):
     for c in sorted(findings, key=lambda c: (len(gen.parse(c.recipe)), len(c.recipe))):
         classify(ctx, c, known, budget)
     reproducer = {}
-    for c in sorted(findings, key=lambda c: len(c.recipe)):
+    # a class's own minimal recipe first, else its shortest finding
+    for c in sorted(findings, key=lambda c: (not hasattr(c, "minimal"), len(c.recipe))):
         reproducer.setdefault(c.cls, getattr(c, "minimal", None) or c.recipe)
     if args.findings:
         with open(args.findings, "w") as f:
