@@ -66,7 +66,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-redis bench-peers test-asan fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest difftest bench bench-store bench-redis bench-peers test-asan fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
@@ -118,11 +118,32 @@ run: deps all
 stop:
 	BUILD_DIR=$(B) sh scripts/lab.sh stop
 
-unit: $(UNIT_BIN) $(TOOL_BIN) all
+# The fault-injection shim (tests/faults/README.md): LD_PRELOAD'ed into
+# mailwarden and mailwardend by tests/integration/test_fault_inject.py.
+# Built without $(CFLAGS): a sanitizer runtime cannot be preloaded.
+FAULT_LIB := $(B)/tools/libmwfault.so
+$(FAULT_LIB): tests/faults/mwfault.c
+	@mkdir -p $(@D)
+	$(SAY) CC $@
+	$(Q)$(CC) -D_GNU_SOURCE $(OPT) -g -std=c11 $(WARN) -fPIC -shared -o $@ $< -ldl -lpthread
+
+unit: $(UNIT_BIN) $(TOOL_BIN) $(FAULT_LIB) all
 
 test: deps
 	$(MAKE) all unit
 	BUILD_DIR=$(B) sh tests/run.sh
+
+# The differential test's long run (tests/difftest/README.md): DIFFTEST_CASES
+# cases or DIFFTEST_SECONDS, whichever ends first; the figures and findings
+# go to tests/difftest/RESULTS.md, every finding to $(B)/difftest-findings.jsonl.
+# `make test` runs a bounded slice of it (suite "difftest" of tests/run.sh).
+DIFFTEST_CASES   ?= 20000
+DIFFTEST_SECONDS ?= 3600
+DIFFTEST_SEED    ?= 1
+difftest: all
+	/usr/bin/python3 tests/difftest/difftest.py --seed $(DIFFTEST_SEED) --cases $(DIFFTEST_CASES) \
+		--seconds $(DIFFTEST_SECONDS) --mailwarden $(B)/mailwarden \
+		--results tests/difftest/RESULTS.md --findings $(B)/difftest-findings.jsonl
 
 # Convenience: one suite at a time (tests/run.sh runs them all).
 miltertest: all

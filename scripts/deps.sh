@@ -52,9 +52,13 @@ RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
 # unpacked, never installed (see above)
 SENDMAIL_PKGS="sendmail-bin sendmail-cf"
 SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
+# The differential test (tests/difftest) builds archives and streams with
+# the tools on the last line (Debian main has no RAR writer: rar is made by
+# the generator itself) and asks clamscan (RUN's clamav), 7z and
+# bsdtar/bsdcat (libarchive-tools) as oracles.
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full redis-server
-  ncompress lzip zstd"
+  ncompress lzip zstd libarchive-tools lz4 lzop arj gcab xorriso cpio"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"

@@ -6,6 +6,9 @@
 #   (b2) tests/benign/run.py: the benign mail set through `mailwarden scan`
 #       (zero false positives; prints the hold.first_contact share),
 #   (c) tests/miltertest/run.sh (scripted milter sessions, real daemon),
+#   (c2) tests/difftest/difftest.py --slice: the differential test, a
+#       bounded slice (DIFFTEST_SLICE random cases, default 120, plus the
+#       pinned reproductions), one test per case (tests/difftest/README.md),
 #   (d) pytest tests/integration, once per MTA: "integration[postfix]"
 #       (every test) and "integration[sendmail]" (the tests that go
 #       through the lab again, with a private Sendmail: docs/sendmail.md),
@@ -15,7 +18,7 @@
 # passed at all (no tests collected is a failure).
 #
 # Environment: BUILD_DIR (default build); SUITES (default "layers unit ref
-# benign milter integration") to run a subset; PYTEST_ARGS extra pytest arguments;
+# benign milter difftest integration") to run a subset; PYTEST_ARGS extra pytest arguments;
 # MW_IT_MTAS (default "postfix sendmail") the MTAs of the integration matrix.
 set -u
 
@@ -23,7 +26,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO" || exit 1
 BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
-SUITES=${SUITES:-layers unit ref benign milter integration}
+SUITES=${SUITES:-layers unit ref benign milter difftest integration}
 PYTHON=/usr/bin/python3 # Debian's, which has pytest (not a pyenv one)
 
 total_pass=0
@@ -114,6 +117,13 @@ run_milter() {
 	run_counted "miltertest" sh tests/miltertest/run.sh
 }
 
+# run_difftest - the bounded slice of the differential test
+run_difftest() {
+	run_counted "difftest" timeout 900 $PYTHON tests/difftest/difftest.py --slice \
+		--cases "${DIFFTEST_SLICE:-120}" --batch 512 --mailwarden "$BUILD_DIR/mailwarden" \
+		--findings "$BUILD_DIR/difftest-slice-findings.jsonl"
+}
+
 # run_integration MTA - the end-to-end suite through one MTA.  The first
 # MTA runs every test; later ones only those using the lab (MW_IT_LAB_ONLY:
 # the scan CLI and docs tests do not depend on the MTA).
@@ -161,6 +171,7 @@ for s in $SUITES; do
 	layers) run_layers ;;
 	benign) run_benign ;;
 	milter) run_milter ;;
+	difftest) run_difftest ;;
 	integration) for m in $MW_IT_MTAS; do run_integration "$m"; done ;;
 	*) echo "tests/run.sh: unknown suite $s" >&2; exit 2 ;;
 	esac
