@@ -150,6 +150,16 @@ int attach_type_declared_doc(const char *mime_type);
 int attach_stage(mw_scan *s);
 
 /*
+ * attach_walk - walk an archive or compressed stream found anywhere in
+ * the content tree (libclamav found it inside a container we do not read
+ * ourselves, a XAR or a PDF) as an attachment's would be: members judged,
+ * given to ClamAV when it did not see them, what cannot be read a finding.
+ * path names it in reasons; name may be NULL.  The content is in memory
+ * (mem), or in the file fd when mem is NULL.
+ */
+void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem, int fd, size_t len);
+
+/*
  * attach_scan_buffer - judge one attachment held in memory as if it were
  * MIME part "1" named name with declared type mime_type (both may be
  * NULL).  av may be NULL (members are not scanned).  For tests, fuzzers,

@@ -7,8 +7,8 @@
  *
  *	rc = at_archive_walk(&ctx, &src, AT_ZIP, "2", "files.zip", 1);
  * DESCRIPTION
- *	Formats: zip, 7z, rar (v4 and v5), LZH/LHA, cab, tar, cpio and ISO
- *	9660, through the compression filters gzip, bzip2, xz/lzma, lzip,
+ *	Formats: zip, 7z, rar (v4 and v5), LZH/LHA, cab, tar, cpio, ISO
+ *	9660, ar and WARC, through the compression filters gzip, bzip2, xz/lzma, lzip,
  *	zstd and compress; a lone compressed file (report.exe.gz) is read
  *	with libarchive's raw format and named after the archive.  Only
  *	formats and filters built into libarchive are enabled: a filter that
@@ -137,6 +137,7 @@ static int (*const formats[])(struct archive *) = {
     archive_read_support_format_zip,  archive_read_support_format_7zip, archive_read_support_format_rar,
     archive_read_support_format_rar5, archive_read_support_format_lha,  archive_read_support_format_cab,
     archive_read_support_format_tar,  archive_read_support_format_cpio, archive_read_support_format_iso9660,
+    archive_read_support_format_ar,   archive_read_support_format_warc,
 };
 
 typedef struct filter {
@@ -208,9 +209,14 @@ int at_container_probe(const at_src *src)
 	struct archive *a;
 	struct archive_entry *e;
 	int container, r;
+	char err[160];
 
-	if (src->len == 0 || (a = at_archive_open(src, AO_OR_RAW, NULL, NULL, 0)) == NULL)
+	if (src->len == 0)
 		return 0;
+	if ((a = at_archive_open(src, AO_OR_RAW, NULL, err, sizeof(err))) == NULL)
+		/* with the raw format every input opens, unless a filter
+		 * recognised it and then failed: compressed data we cannot read */
+		return strstr(err, "Unrecognized archive format") == NULL;
 	r = archive_read_next_header(a, &e);
 	/* data behind a decompression filter, or an archive format that gave a member header */
 	container = archive_filter_count(a) > 1 ||
@@ -393,6 +399,8 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	ms.fd = spool_fd(sp);
 	ms.len = spool_size(sp);
 	t = at_judge(c, &ms, name, NULL, mpart, 1);
+	if (at_carves(t))
+		at_carve(c, &ms, t, 0, mpart, mpath, depth);
 	if (attach_type_flags(t) & ATF_ARCHIVE) {
 		sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
 		if (sub == AW_STOPPED || sub == AW_ERROR)
@@ -432,6 +440,12 @@ static at_walk_rc walk_once(level *l, const at_src *src, int mode, int depth, in
 				encrypted(l, l->part, *members ? "encrypted member" : "encrypted archive headers");
 			else
 				note_broken(l, *members ? "after a member" : "headers");
+			rc = AW_PARTIAL;
+			break;
+		}
+		if (archive_format(l->a) == ARCHIVE_FORMAT_RAW && archive_filter_count(l->a) <= 1) {
+			/* the raw reader took it whole, with no filter: nothing here reads this format */
+			snprintf(l->broken, sizeof(l->broken), "cannot be opened: no reader for this format");
 			rc = AW_PARTIAL;
 			break;
 		}
@@ -517,11 +531,14 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 		verdict_add(c->v, "attach.incomplete", part, "%s %.100s lists no members but holds %zu bytes",
 		            attach_type_name(t), path, src->len);
 	if (is_zip(t) && rc != AW_STOPPED && rc != AW_ERROR) {
-		size_t local = 0;
+		size_t local = 0, end;
 		if (at_zip_local_count(src, c->lim->archive_max_members, &local) && local > (size_t)members)
 			verdict_add(c->v, "attach.inconsistent", part,
 			            "zip %.100s: local headers hold %zu entries, the central directory lists %d", path,
 			            local, members);
+		/* bytes after the first zip's end are not part of it: another archive there? */
+		if ((end = at_zip_end(src)) > 0 && end + 16 < src->len)
+			at_carve(c, src, t, end, part, path, depth);
 	}
 	return rc;
 }

@@ -106,6 +106,25 @@ struct archive *at_archive_open(const at_src *src, int mode, const size_t **cons
 int at_container_probe(const at_src *src);
 
 /*
+ * at_carve - look for an archive or compressed stream hidden in src from
+ * byte `from` on (past the start of a picture, text or unknown data; past
+ * the end of a zip): one that libarchive opens is attach.inconsistent and
+ * is walked as path@OFFSET.  t is src's own true type.  Returns 1 when one
+ * was found.
+ */
+int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth);
+
+/* at_carves - true types whose content is searched for hidden containers */
+int at_carves(attach_type t);
+
+/*
+ * at_zip_end - the offset just past the end of the zip that starts at the
+ * first local header (its end of central directory record and comment),
+ * or 0 when it cannot be told.  Data past it is not part of that archive.
+ */
+size_t at_zip_end(const at_src *src);
+
+/*
  * at_zip_local_count - walk the chain of zip local file headers from the
  * first one; *n gets the number of entries found.  Returns 1 when the
  * chain could be followed to its end (the central directory, or the end

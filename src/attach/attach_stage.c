@@ -221,6 +221,11 @@ static void judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, 
 	attach_type t = at_judge(c, src, name, declared, part, 0);
 	at_walk_rc rc;
 
+	if (at_carves(t) && src->len > 0 && !c->stopped) {
+		char safe[MW_DETAIL_MAX];
+		at_safe_name(safe, sizeof(safe), name ? name : part);
+		at_carve(c, src, t, 0, part, safe, 0);
+	}
 	if (!(attach_type_flags(t) & ATF_ARCHIVE) || src->len == 0 || c->stopped)
 		return;
 	snprintf(path, sizeof(path), "%.40s", part);
@@ -311,6 +316,42 @@ int attach_stage(mw_scan *s)
 	c.scan = s;
 	walk_parts(&c, s, mime_root(s->mime), 0);
 	return 0;
+}
+
+/* walk_in_locale - attach_walk's work, in C.UTF-8 (see judge_leaf) */
+static void walk_in_locale(at_ctx *c, const char *path, const char *name, const at_src *src)
+{
+	attach_type t = true_type(src);
+	char safe[MW_DETAIL_MAX];
+
+	at_safe_name(safe, sizeof(safe), name ? name : path);
+	if (at_carves(t))
+		at_carve(c, src, t, 0, path, safe, 1);
+	else if ((attach_type_flags(t) & ATF_ARCHIVE) && at_archive_walk(c, src, t, path, safe, 1) == AW_ERROR)
+		verdict_add(c->v, "engine.error", path, "archive: cannot write temporary data");
+}
+
+/* attach_walk - see attach.h */
+void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem, int fd, size_t len)
+{
+	at_ctx c;
+	at_src src = {mem, mem ? -1 : fd, len};
+	locale_t old = (locale_t)0;
+
+	memset(&c, 0, sizeof(c));
+	c.lim = &s->env->cfg->lim;
+	c.av = s->env->av;
+	c.tmpdir = s->env->cfg->tmp;
+	c.v = s->verdict;
+	c.ppap = -1;
+	c.ppap_mime = s->mime;
+	c.scan = s;
+	pthread_once(&utf8_once, utf8_locale_init);
+	if (utf8_locale)
+		old = uselocale(utf8_locale);
+	walk_in_locale(&c, path, name, &src);
+	if (utf8_locale)
+		uselocale(old);
 }
 
 /* attach_scan_buffer - see attach.h */

@@ -126,6 +126,9 @@ static const magic magics[] = {
       "7zXZ\0",
       AT_XZ),
     M(0, "\x28\xb5\x2f\xfd", AT_ZSTD),
+    /* compressed data libarchive reads only through an external program
+     * (never run here): known, so that it is "cannot open", not "text" */
+    M(0, "\x89LZO\0\r\n\x1a\n", AT_CONTAINER),
     M(257, "ustar", AT_TAR),
     M(0x8001, "CD001", AT_ISO9660),
     M(0x8801, "CD001", AT_ISO9660),

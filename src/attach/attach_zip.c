@@ -143,3 +143,46 @@ int at_zip_local_count(const at_src *src, size_t max, size_t *n)
 	x_free(extra);
 	return followed;
 }
+
+/* at_zip_end - see attach_int.h */
+size_t at_zip_end(const at_src *src)
+{
+	unsigned char h[LOCAL_LEN], *buf;
+	long long first = first_local(src);
+	unsigned long long off;
+	size_t win, i, end = 0;
+	ssize_t got;
+
+	if (first < 0)
+		return 0;
+	/* follow the chain of local headers to where the central directory starts */
+	off = (unsigned long long)first;
+	while (off + LOCAL_LEN <= src->len) {
+		unsigned flags, nlen, xlen;
+		unsigned long long csize;
+
+		if (at_src_read(src, h, LOCAL_LEN, (size_t)off) != LOCAL_LEN ||
+		    !(h[0] == 'P' && h[1] == 'K' && h[2] == 3 && h[3] == 4))
+			break;
+		flags = le16(h + 6);
+		csize = le32(h + 18);
+		nlen = le16(h + 26);
+		xlen = le16(h + 28);
+		if ((flags & 0x08) || csize == 0xffffffffULL)
+			return 0; /* sizes elsewhere: cannot be told cheaply */
+		off += LOCAL_LEN + nlen + xlen + csize;
+	}
+	/* the first end-of-central-directory record after it */
+	if (off >= src->len)
+		return 0;
+	win = src->len - (size_t)off > FIRST_MAX ? FIRST_MAX : src->len - (size_t)off;
+	buf = x_malloc(win);
+	got = at_src_read(src, buf, win, (size_t)off);
+	for (i = 0; got > 0 && i + 22 <= (size_t)got; i++)
+		if (buf[i] == 'P' && buf[i + 1] == 'K' && buf[i + 2] == 5 && buf[i + 3] == 6) {
+			end = (size_t)off + i + 22 + le16(buf + i + 20);
+			break;
+		}
+	x_free(buf);
+	return end <= src->len ? end : 0;
+}

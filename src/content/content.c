@@ -23,6 +23,7 @@
 #include "av/av.h"
 #include "links/links.h"
 #include "util/log.h"
+#include "util/spool.h"
 
 #include <json-c/json.h>
 #include <stdio.h>
@@ -32,11 +33,50 @@
 #define CONTENT_TEXT_MAX   (4 * 1024 * 1024)
 #define CONTENT_JSON_DEPTH 32
 
+/* an object libclamav found that our own walker must open after the scan */
+typedef struct queued {
+	char path[MW_PART_MAX];
+	char name[96];
+	mw_spool *data;
+	struct queued *next;
+} queued;
+
 typedef struct cstate {
 	char part[MW_PART_MAX]; /* the part the stack belongs to */
 	char types[CONTENT_DEPTH][40];
 	char names[CONTENT_DEPTH][96];
+	queued *queue, **tail;
+	size_t queued_bytes;
 } cstate;
+
+/* enqueue - copy an archive libclamav found in a container we do not read, for attach_walk() after the scan */
+static void enqueue(mw_scan *st, cstate *c, const char *path, const char *name, const void *data, size_t len)
+{
+	const mw_limits *lim = &st->env->cfg->lim;
+	queued *q;
+
+	if (c->queued_bytes + len > lim->archive_max_expanded) {
+		verdict_add(st->verdict, "attach.incomplete", path,
+		            "archive inside a container not walked: over limits.archive_max_expanded (%zu bytes)",
+		            lim->archive_max_expanded);
+		return;
+	}
+	q = x_calloc(1, sizeof(*q));
+	mw_strlcpy(q->path, path, sizeof(q->path));
+	mw_strlcpy(q->name, name ? name : "", sizeof(q->name));
+	q->data = spool_new(lim->archive_member_memory, st->env->cfg->tmp);
+	if (spool_write(q->data, data, len) < 0) {
+		verdict_add(st->verdict, "engine.error", path, "content tree: cannot write temporary data");
+		spool_free(q->data);
+		x_free(q);
+		return;
+	}
+	c->queued_bytes += len;
+	if (c->tail == NULL)
+		c->tail = &c->queue;
+	*c->tail = q;
+	c->tail = &q->next;
+}
 
 /* short_type - "CL_TYPE_MSEXE" -> "MSEXE" */
 static const char *short_type(const char *t)
@@ -133,6 +173,10 @@ static void judge(mw_scan *st, const cstate *c, const av_object *o, const char *
 		verdict_add(st->verdict, "content.embedded_exec", path, "%s inside %s", attach_type_name(t), in);
 	if ((tt = text_type(o->type)) != 0 && o->len <= CONTENT_TEXT_MAX)
 		links_node_text(st, path, (const char *)o->data, o->len, tt == 2);
+	/* an archive inside something we do not walk: libclamav opened it
+	 * (or not), our walker opens it too, and gets what it missed */
+	if ((fl & ATF_ARCHIVE) && !(fl & ATF_DISK))
+		enqueue(st, (cstate *)st->content, path, o->name, o->data, o->len);
 }
 
 /* on_object - one object libclamav is about to scan inside part */
@@ -244,11 +288,29 @@ void content_begin(mw_scan *st)
 
 void content_stage(mw_scan *st)
 {
-	(void)st; /* objects our own parsers extract: see src/extract */
+	cstate *c = st->content;
+	queued *q;
+
+	if (c == NULL)
+		return;
+	for (q = c->queue; q && !scan_over_budget(st, "content"); q = q->next) {
+		attach_walk(st, q->path, q->name[0] ? q->name : NULL, spool_mem(q->data), spool_fd(q->data),
+		            spool_size(q->data));
+	}
 }
 
 void content_end(mw_scan *st)
 {
+	cstate *c = st->content;
+
+	if (c) {
+		queued *q = c->queue, *n;
+		for (; q; q = n) {
+			n = q->next;
+			spool_free(q->data);
+			x_free(q);
+		}
+	}
 	x_free(st->content);
 	st->content = NULL;
 	st->on_object = NULL;

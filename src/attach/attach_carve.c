@@ -1,0 +1,170 @@
+/*
+ * NAME
+ *	attach_carve.c - archives and compressed streams hidden after or
+ *	inside content of another type
+ * SYNOPSIS
+ *	#include "attach/attach_int.h"
+ *
+ *	at_carve(&ctx, &src, t, "2", "photo.gif", 1);
+ * DESCRIPTION
+ *	A file can be two things at once: a GIF whose bytes go on into a
+ *	bzip2 stream, a zip followed by a second zip.  A viewer shows the
+ *	picture; 7-Zip, asked to open the file, looks for archive signatures
+ *	past its start and unpacks what it finds there.  So content that is
+ *	a picture, text or of no known type, and the bytes after the end of a
+ *	zip, are searched for the signatures of the containers libarchive
+ *	reads; where libarchive opens one, that is attach.inconsistent (the
+ *	file is not what it seems) and the hidden archive is walked like any
+ *	other, its members judged and scanned.
+ *
+ *	A signature that does not open is ignored: the bytes "BZh" or
+ *	"PK\3\4" can occur by chance, what matters is what a tool can unpack.
+ * LIMITS
+ *	The first CARVE_WINDOW bytes are searched; at most CARVE_TRIES
+ *	candidate offsets are tried per object.  A hidden archive held in a
+ *	file is copied to a spool (memory up to
+ *	limits.archive_member_memory) before it is walked.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "attach/attach_int.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/spool.h"
+
+#define CARVE_WINDOW (4 * 1024 * 1024)
+#define CARVE_TRIES  8
+
+typedef struct carve_sig {
+	const char *magic;
+	size_t len;
+	attach_type type;
+	const char *name;
+} carve_sig;
+
+#define S(m, t, n)                                                                                                     \
+	{                                                                                                              \
+		m, sizeof(m) - 1, t, n                                                                                 \
+	}
+/* the containers 7-Zip finds past the start of a file, as far as libarchive reads them */
+static const carve_sig sigs[] = {
+    S("PK\x03\x04", AT_ZIP, "zip"),
+    S("\x1f\x8b\x08", AT_GZIP, "gzip"),
+    S("BZh", AT_BZIP2, "bzip2"), /* then a block size digit and the block magic, checked below */
+    S("\xfd"
+      "7zXZ",
+      AT_XZ, "xz"),
+    S("7z\xbc\xaf\x27\x1c", AT_7Z, "7z"),
+    S("Rar!\x1a\x07", AT_RAR, "RAR"),
+    S("\x28\xb5\x2f\xfd", AT_ZSTD, "zstd"),
+    S("MSCF\0\0\0\0", AT_CAB, "cabinet"),
+    S("\x04\x22\x4d\x18", AT_CONTAINER, "lz4"),
+    S("LZIP", AT_CONTAINER, "lzip"),
+};
+
+/* bz2_ok - "BZh" is followed by a block size digit and the block magic 31 41 59 26 53 59 */
+static int bz2_ok(const unsigned char *p, size_t left)
+{
+	return left >= 10 && p[3] >= '1' && p[3] <= '9' && memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0;
+}
+
+/* opens - does libarchive read src as an archive (or data behind a filter)? */
+static int opens(const at_src *src)
+{
+	struct archive *a = at_archive_open(src, AO_OR_RAW, NULL, NULL, 0);
+	struct archive_entry *e;
+	int ok, r;
+
+	if (a == NULL)
+		return 0;
+	r = archive_read_next_header(a, &e);
+	ok = (r == ARCHIVE_OK || r == ARCHIVE_WARN) &&
+	     (archive_filter_count(a) > 1 || archive_format(a) != ARCHIVE_FORMAT_RAW);
+	at_archive_close(a);
+	return ok;
+}
+
+/* walk_at - the hidden container at off: a finding, then a walk of it */
+static int walk_at(at_ctx *c, const at_src *src, size_t off, const carve_sig *s, attach_type outer, const char *part,
+                   const char *path, int depth)
+{
+	char sub_path[MW_DETAIL_MAX];
+	mw_spool *sp = NULL;
+	at_src sub;
+
+	if (src->mem) {
+		sub.mem = src->mem + off;
+		sub.fd = -1;
+		sub.len = src->len - off;
+	} else {
+		unsigned char buf[65536];
+		size_t o = off;
+		sp = spool_new(c->lim->archive_member_memory, c->tmpdir);
+		while (o < src->len) {
+			ssize_t got = at_src_read(src, buf, sizeof(buf), o);
+			if (got <= 0 || spool_write(sp, buf, (size_t)got) < 0) {
+				spool_free(sp);
+				return -1;
+			}
+			o += (size_t)got;
+		}
+		sub.mem = spool_mem(sp);
+		sub.fd = spool_fd(sp);
+		sub.len = spool_size(sp);
+	}
+	if (!opens(&sub)) {
+		spool_free(sp);
+		return 0;
+	}
+	verdict_add(c->v, "attach.inconsistent", part, "%s %.100s carries %s data at offset %zu",
+	            attach_type_name(outer), path, s->name, off);
+	snprintf(sub_path, sizeof(sub_path), "%.120s@%zu", path, off);
+	if (at_archive_walk(c, &sub, s->type, part, sub_path, depth + 1) == AW_PARTIAL)
+		at_av_scan(c, &sub, part, sub_path);
+	spool_free(sp);
+	return 1;
+}
+
+int at_carves(attach_type t)
+{
+	return t == AT_UNKNOWN || t == AT_TEXT || (attach_type_flags(t) & ATF_IMAGE);
+}
+
+/* at_carve - see attach_int.h */
+int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth)
+{
+	unsigned char *buf;
+	size_t win = src->len > CARVE_WINDOW ? CARVE_WINDOW : src->len, i, k;
+	ssize_t got;
+	int tries = 0, found = 0;
+
+	if (c->stopped || src->len < 16 || from >= win)
+		return 0;
+	buf = x_malloc(win);
+	got = at_src_read(src, buf, win, 0);
+	if (got <= 0) {
+		x_free(buf);
+		return 0;
+	}
+	win = (size_t)got;
+	for (i = from > 0 ? from : 1; i + 4 <= win && tries < CARVE_TRIES && !found && !c->stopped; i++) {
+		for (k = 0; k < MW_ARRAY_LEN(sigs); k++) {
+			const carve_sig *s = &sigs[k];
+			if (buf[i] != (unsigned char)s->magic[0] || i + s->len > win ||
+			    memcmp(buf + i, s->magic, s->len) != 0)
+				continue;
+			if (s->type == AT_BZIP2 && !bz2_ok(buf + i, win - i))
+				continue;
+			tries++;
+			if (walk_at(c, src, i, s, t, part, path, depth) > 0)
+				found = 1; /* one hidden container per object: its own walk goes deeper */
+			break;
+		}
+	}
+	x_free(buf);
+	return found;
+}
