@@ -21,6 +21,11 @@
  *	av_mgr_reload(m, 0, ...) reloads only when the directory changed
  *	(cl_statchkdir); force=1 always reloads (SIGHUP, first load).
  *
+ *	Reloads fit the machine: [antivirus] reload_mode auto swaps when two
+ *	engines fit in the memory the process may still use, else reloads in
+ *	place (mail gets 451 meanwhile; a failed load falls back to the last
+ *	good copy).  See av.c.
+ *
  *	ClamAV limits (MaxScanSize, MaxFileSize, MaxRecursion, MaxFiles,
  *	MaxScanTime) come from the configuration; heuristics for encrypted
  *	archives and documents, macros, broken executables and exceeded
@@ -51,6 +56,8 @@ typedef struct av_result {
 	char name[128]; /* signature name, or error text */
 } av_result;
 
+enum { AV_RELOAD_SWAP = 1, AV_RELOAD_INPLACE = 2 };
+
 typedef struct av_info {
 	int loaded;
 	unsigned long sigs;
@@ -60,6 +67,14 @@ typedef struct av_info {
 	char version[32]; /* libclamav version */
 	char last_error[256];
 	char dir[512];
+	/* the last reload (reload_mode, av.c) */
+	int last_mode;       /* AV_RELOAD_SWAP or AV_RELOAD_INPLACE; 0 before the first load */
+	double deferred_s;   /* in place: seconds no engine was serving (mail got 451) */
+	double load_s;       /* seconds to load and compile the current engine */
+	size_t engine_bytes; /* resident memory the current engine added when loaded */
+	size_t need_bytes;   /* estimate for the next engine plus reserve, at the decision */
+	size_t avail_bytes;  /* memory the process could still use, at the decision */
+	int fallback;        /* the current engine is the last good copy, not paths.signatures */
 } av_info;
 
 int av_global_init(char *err, size_t errlen);
@@ -116,6 +131,27 @@ typedef struct av_hooks {
 void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const char *name, const av_hooks *h,
                        av_result *res);
 void av_scan_fd_hooks(const av_engine *e, int fd, const char *name, const av_hooks *h, av_result *res);
+
+/* av_db_options - CL_DB_* load flags from [antivirus] pua, bytecode, phishing */
+unsigned int av_db_options(const mw_config *cfg);
+
+/* av_mem_rss - this process's resident set, bytes (0: unknown) */
+size_t av_mem_rss(void);
+/* av_mem_available - min(MemAvailable, room in every memory cgroup above us); (size_t)-1: unknown */
+size_t av_mem_available(void);
+
+/* ---- signature sets on disk (av_sigset.c) ---- */
+
+/* av_sigset_is_db - 1 when a file name has a ClamAV database extension */
+int av_sigset_is_db(const char *name);
+/* av_sigset_bytes - total size of the database files in dir */
+size_t av_sigset_bytes(const char *dir);
+/* av_sigset_copy - make dst mirror the databases of src (hard links for big files, copies for
+ * small ones, only what changed) and record a manifest; 0 or -1 with err */
+int av_sigset_copy(const char *src, const char *dst, char *err, size_t errlen);
+/* av_sigset_check_copy - 0 when dst still matches its manifest, else -1 with err */
+int av_sigset_check_copy(const char *dst, char *err, size_t errlen);
+
 void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res);
 void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res);
 

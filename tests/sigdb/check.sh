@@ -10,7 +10,7 @@
 set -eu
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 GEN=${1:?usage: check.sh GENDIR}
-[ -f "$GEN/mwgen.info" ] || { echo "check.sh: $GEN has no mwgen.info (tests/sigdb/gen.py OUTDIR)" >&2; exit 2; }
+[ -f "$GEN/mwgen.about" ] || { echo "check.sh: $GEN has no mwgen.about (tests/sigdb/gen.py OUTDIR)" >&2; exit 2; }
 WORK=$(mktemp -d /tmp/mw-sigdb-check.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 

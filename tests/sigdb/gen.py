@@ -11,7 +11,7 @@ Writes into OUTDIR (created; files replaced atomically):
   mwgen.hdu, .hsu, .ndu, .ldu   5 % of each of those counts, named PUA.*:
               potentially unwanted applications, loaded only with CL_DB_PUA
               (the official set also keeps them apart)
-  mwgen.info  what was generated (counts, seed, scale, bytes), one key=value a line
+  mwgen.about  what was generated (counts, seed, scale, bytes), one key=value a line
 
 At scale 1.0 that is the size the issue measured against the official
 database: 2 M MD5 + 3 M SHA-256 file hashes and 150,000 body signatures.
@@ -296,7 +296,7 @@ def main():
     secs = time.monotonic() - t0
     info = ["scale=%g" % a.scale, "seed=%d" % a.seed] + ["%s=%d" % kv for kv in n.items()] + \
         ["signatures=%d" % (sum(n.values()) + len(a.marker)), "bytes=%d" % total, "seconds=%.1f" % secs]
-    write_atomic(os.path.join(a.outdir, "mwgen.info"), ["\n".join(info) + "\n"])
+    write_atomic(os.path.join(a.outdir, "mwgen.about"), ["\n".join(info) + "\n"])
     print("gen.py: %s: %s" % (a.outdir, " ".join(info)))
     return 0
 
