@@ -292,6 +292,16 @@ unsigned long av_engine_sigs(const av_engine *e)
 	return e ? e->sigs : 0;
 }
 
+size_t av_engine_bytes(const av_engine *e)
+{
+	return e ? e->bytes : 0;
+}
+
+double av_engine_load_s(const av_engine *e)
+{
+	return e ? e->load_s : 0;
+}
+
 av_engine *av_mgr_acquire(av_mgr *m)
 {
 	av_engine *e;

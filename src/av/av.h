@@ -94,6 +94,9 @@ void av_engine_release(av_engine *e);
 int av_engine_phishing(const av_engine *e);
 /* av_engine_sigs - number of signatures loaded */
 unsigned long av_engine_sigs(const av_engine *e);
+/* av_engine_bytes, av_engine_load_s - resident memory the engine added, seconds it took to load */
+size_t av_engine_bytes(const av_engine *e);
+double av_engine_load_s(const av_engine *e);
 void av_mgr_info(av_mgr *m, av_info *out);
 
 /* av_engine_load - compile a standalone engine (for the CLI); NULL with err on failure */
@@ -151,6 +154,36 @@ size_t av_sigset_bytes(const char *dir);
 int av_sigset_copy(const char *src, const char *dst, char *err, size_t errlen);
 /* av_sigset_check_copy - 0 when dst still matches its manifest, else -1 with err */
 int av_sigset_check_copy(const char *dst, char *err, size_t errlen);
+
+typedef struct av_sigfile {
+	char name[256];
+	size_t size;
+	int is_cvd;           /* .cvd, .cld or .cud: signed by ClamAV */
+	int verified;         /* cl_cvdverify() accepted it */
+	unsigned int version; /* from the header of a signed file */
+	unsigned int sigs, flevel;
+	char built[48];
+	char error[160];
+} av_sigfile;
+
+/* av_sigfile_describe - size, kind, header and signature check of one file; -1 for a bad signed file */
+int av_sigfile_describe(const char *path, av_sigfile *f);
+/* av_sigset_list - every database file of dir described; count or -1 with err */
+int av_sigset_list(const char *dir, av_sigfile *v, int max, char *err, size_t errlen);
+/* av_sigset_verify - every signed file verifies, unsigned ones only if allowed, and the set
+ * loads with cfg's options: 0 (sigs, load seconds, engine bytes set) or -1 with err */
+int av_sigset_verify(const char *dir, const mw_config *cfg, int allow_unsigned, unsigned long *sigs, double *secs,
+                     size_t *bytes, char *err, size_t errlen);
+/* av_sigset_stage - an empty LIVE.staging (path in staging), holding links to LIVE's files unless replace */
+int av_sigset_stage(const char *live, int replace, char *staging, size_t slen, char *err, size_t errlen);
+/* av_sigset_unstage - remove a staging directory after a failure */
+void av_sigset_unstage(const char *staging);
+/* av_sigset_add - copy src into staging (as name `as` when not NULL); X.cvd drops X.cld and back */
+int av_sigset_add(const char *staging, const char *src, const char *as, char *err, size_t errlen);
+/* av_sigset_install - staging becomes LIVE in one exchange; the old set becomes LIVE.prev */
+int av_sigset_install(const char *staging, const char *live, char *err, size_t errlen);
+/* av_sigset_rollback - LIVE and LIVE.prev change places */
+int av_sigset_rollback(const char *live, char *err, size_t errlen);
 
 void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res);
 void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res);

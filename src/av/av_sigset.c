@@ -18,6 +18,15 @@
  *	modification times in ns) is removed before and written after the
  *	copy, and av_sigset_check_copy() refuses a copy whose files no longer
  *	match it (a linked file rewritten in place changes its mtime).
+ *
+ *	The pipeline (mailwarden sigs, src/cli/cmd_sigs.c): a new set is
+ *	built in LIVE.staging (links to the files that stay, copies of the
+ *	imported ones), verified (every .cvd/.cld by its signature,
+ *	cl_cvdverify; unsigned files only when the caller allows them; then
+ *	a full test load with the daemon's options), and installed with one
+ *	renameat2(RENAME_EXCHANGE): the daemon never sees half a set.  The
+ *	set it replaced becomes LIVE.prev, and a roll back is the same
+ *	exchange the other way.
  * LIMITS
  *	File names up to 255 bytes; at most 4096 files in a set.
  * DIAGNOSTICS
@@ -28,6 +37,7 @@
 #include "av/av.h"
 #include "util/util.h"
 
+#include <clamav.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -327,4 +337,249 @@ int av_sigset_check_copy(const char *dst, char *err, size_t errlen)
 out:
 	x_free(v);
 	return rc;
+}
+
+/* ---- the signature pipeline: describe, verify, install, roll back ---- */
+
+/* is_cvd - .cvd, .cld or .cud: a signed container libclamav verifies */
+static int is_cvd(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	return dot && (strcasecmp(dot, ".cvd") == 0 || strcasecmp(dot, ".cld") == 0 || strcasecmp(dot, ".cud") == 0);
+}
+
+/* av_sigfile_describe - one file: size, signed or not, the header of a signed one, verified */
+int av_sigfile_describe(const char *path, av_sigfile *f)
+{
+	const char *base = strrchr(path, '/');
+	struct stat st;
+
+	memset(f, 0, sizeof(*f));
+	mw_strlcpy(f->name, base ? base + 1 : path, sizeof(f->name));
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(f->error, sizeof(f->error), "%s", stat(path, &st) < 0 ? strerror(errno) : "not a file");
+		return -1;
+	}
+	f->size = (size_t)st.st_size;
+	f->is_cvd = is_cvd(f->name);
+	if (!f->is_cvd)
+		return 0;
+	{
+		struct cl_cvd *h = cl_cvdhead(path);
+		cl_error_t rc;
+		if (h) {
+			f->version = h->version;
+			f->sigs = h->sigs;
+			f->flevel = h->fl;
+			mw_printable(f->built, sizeof(f->built), h->time ? h->time : "", 40, 0);
+			cl_cvdfree(h);
+		}
+		rc = cl_cvdverify(path);
+		if (rc == CL_SUCCESS)
+			f->verified = 1;
+		else
+			snprintf(f->error, sizeof(f->error), "signature check failed: %s", cl_strerror(rc));
+	}
+	return f->verified ? 0 : -1;
+}
+
+int av_sigset_list(const char *dir, av_sigfile *v, int max, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "%.200s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && n < max) {
+		char p[PATH_MAX];
+		if (!av_sigset_is_db(de->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		av_sigfile_describe(p, &v[n++]);
+	}
+	closedir(d);
+	return n;
+}
+
+int av_sigset_verify(const char *dir, const mw_config *cfg, int allow_unsigned, unsigned long *sigs, double *secs,
+                     size_t *bytes, char *err, size_t errlen)
+{
+	av_sigfile *v = x_calloc(SET_MAX, sizeof(*v));
+	int n = av_sigset_list(dir, v, SET_MAX, err, errlen), i, rc = -1;
+	av_engine *e;
+
+	if (n < 0)
+		goto out;
+	if (n == 0) {
+		snprintf(err, errlen, "%.200s: no signature database files", dir);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (v[i].is_cvd && !v[i].verified) {
+			snprintf(err, errlen, "%.100s: %.120s", v[i].name, v[i].error);
+			goto out;
+		}
+		if (!v[i].is_cvd && !allow_unsigned) {
+			snprintf(err, errlen,
+			         "%.100s is not signed (only .cvd/.cld files carry ClamAV's signature); "
+			         "accept unsigned local databases explicitly with --allow-unsigned",
+			         v[i].name);
+			goto out;
+		}
+	}
+	/* the real test: libclamav loads and compiles the set with our options */
+	if ((e = av_engine_load(dir, cfg, err, errlen)) == NULL)
+		goto out;
+	*sigs = av_engine_sigs(e);
+	*secs = av_engine_load_s(e);
+	*bytes = av_engine_bytes(e);
+	av_engine_release(e);
+	rc = 0;
+out:
+	x_free(v);
+	return rc;
+}
+
+/* rm_set - remove a directory of signature files (the files we know, the manifest, then it) */
+static int rm_set(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[PATH_MAX];
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	return rmdir(dir);
+}
+
+void av_sigset_unstage(const char *staging)
+{
+	rm_set(staging);
+}
+
+int av_sigset_stage(const char *live, int replace, char *staging, size_t slen, char *err, size_t errlen)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(staging, slen, "%s.staging", live);
+	if (rm_set(staging) < 0) {
+		snprintf(err, errlen, "%.200s: cannot clear: %s", staging, strerror(errno));
+		return -1;
+	}
+	if (mkdir(staging, 0755) < 0) {
+		snprintf(err, errlen, "%.200s: %s", staging, strerror(errno));
+		return -1;
+	}
+	if (stat(live, &st) == 0) {
+		if (geteuid() == 0 && chown(staging, st.st_uid, st.st_gid) < 0) {
+			snprintf(err, errlen, "%.200s: chown: %s", staging, strerror(errno));
+			return -1;
+		}
+		chmod(staging, st.st_mode & 07777);
+	}
+	if (replace || (d = opendir(live)) == NULL)
+		return 0;
+	/* the files that stay: links (nothing is ever rewritten in place here) */
+	while ((de = readdir(d)) != NULL) {
+		char sp[PATH_MAX], dp[PATH_MAX];
+		if (!av_sigset_is_db(de->d_name))
+			continue;
+		snprintf(sp, sizeof(sp), "%s/%s", live, de->d_name);
+		snprintf(dp, sizeof(dp), "%s/%s", staging, de->d_name);
+		if (link(sp, dp) < 0 && copy_file(sp, dp) < 0) {
+			snprintf(err, errlen, "%.200s: %s", sp, strerror(errno));
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int av_sigset_add(const char *staging, const char *src, const char *as, char *err, size_t errlen)
+{
+	const char *base = as ? as : strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+	char dp[PATH_MAX], other[PATH_MAX];
+	struct stat st;
+	size_t bl = strlen(base);
+
+	if (!av_sigset_is_db(base) || strchr(base, '/') || bl > 200) {
+		snprintf(err, errlen, "%.100s: not a ClamAV database file name (.cvd .cld .ndb .hdb .hsb .ldb ...)",
+		         base);
+		return -1;
+	}
+	snprintf(dp, sizeof(dp), "%s/%s", staging, base);
+	unlink(dp);
+	if (copy_file(src, dp) < 0) {
+		snprintf(err, errlen, "%.200s: %s", src, strerror(errno));
+		return -1;
+	}
+	chmod(dp, 0644);
+	if (stat(staging, &st) == 0 && geteuid() == 0 && chown(dp, st.st_uid, st.st_gid) < 0) {
+		snprintf(err, errlen, "%.200s: chown: %s", dp, strerror(errno));
+		return -1;
+	}
+	/* daily.cvd replaces daily.cld and the other way round: the import wins */
+	if (is_cvd(base)) {
+		mw_strlcpy(other, dp, sizeof(other));
+		other[strlen(other) - 2] = base[bl - 2] == 'v' || base[bl - 2] == 'V' ? 'l' : 'v';
+		unlink(other);
+	}
+	return 0;
+}
+
+int av_sigset_install(const char *staging, const char *live, char *err, size_t errlen)
+{
+	char prev[PATH_MAX];
+
+	snprintf(prev, sizeof(prev), "%s.prev", live);
+	fsync_dir(staging);
+	if (renameat2(AT_FDCWD, staging, AT_FDCWD, live, RENAME_EXCHANGE) < 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "exchanging %.200s and %.200s: %s", staging, live, strerror(errno));
+			return -1;
+		}
+		if (rename(staging, live) < 0) { /* no live set yet */
+			snprintf(err, errlen, "%.200s: %s", live, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	/* staging now holds the old set: it becomes the one to roll back to */
+	rm_set(prev);
+	if (rename(staging, prev) < 0) {
+		snprintf(err, errlen, "%.200s: %s", prev, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int av_sigset_rollback(const char *live, char *err, size_t errlen)
+{
+	char prev[PATH_MAX];
+	struct stat st;
+
+	snprintf(prev, sizeof(prev), "%s.prev", live);
+	if (stat(prev, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%.200s: no previous signature set to roll back to", prev);
+		return -1;
+	}
+	if (renameat2(AT_FDCWD, prev, AT_FDCWD, live, RENAME_EXCHANGE) < 0) {
+		snprintf(err, errlen, "exchanging %.200s and %.200s: %s", prev, live, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

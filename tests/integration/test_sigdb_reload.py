@@ -86,21 +86,37 @@ class Flow:
         self.threads = [threading.Thread(target=self.run, args=(k,)) for k in range(SESSIONS)]
 
     def run(self, k):
+        """run - one sender.  Postfix closes a session after smtpd_hard_error_limit
+        (20) errors with "421 4.7.0 too many errors": a real client retries
+        later, so does this one (a new session); that message counts as 4xx."""
         import smtplib
+
+        from conftest import Reply
+        s = None
         try:
-            s = smtplib.SMTP("127.0.0.1", self.lab.port, timeout=120)
-            s.ehlo("flow.test.example")
             while not self.stop.is_set():
                 with self.lock:
                     i = self.n
                     self.n += 1
-                if i >= 3000:  # bounded whatever happens
+                if i >= 5000:  # bounded whatever happens
                     break
                 token = "%s%04d" % (self.batch, i)
-                r = transact(s, make_message(token, subject="flow %d" % i, body="message %d\n" % i))
+                if s is None:
+                    s = smtplib.SMTP("127.0.0.1", self.lab.port, timeout=120)
+                    s.ehlo("flow.test.example")
+                try:
+                    r = transact(s, make_message(token, subject="flow %d" % i, body="message %d\n" % i))
+                except smtplib.SMTPServerDisconnected as e:
+                    r, s = Reply(421, "disconnected: %s" % e, "session"), None
+                except smtplib.SMTPResponseException as e:
+                    r, s = Reply(e.smtp_code, e.smtp_error.decode(errors="replace"), "session"), None
                 with self.lock:
                     self.replies.append((time.time(), token, r))
-            s.quit()
+                if s is not None and r.code == 421:
+                    s.close()
+                    s = None
+            if s is not None:
+                s.quit()
         except Exception as e:  # reported by the test, never lost
             self.errors.append("session %d: %r" % (k, e))
 
@@ -210,8 +226,10 @@ def test_reload_fits_the_machine(biglab):
     assert lab.milter_pid() == pid, "mailwardend died or restarted\n" + lab.log_tail()
     assert lab.cg.oom_kills() == kills0, "the kernel killed a process in the cgroup"
     accepted, temp = check_flow(flow, lab)
-    assert all(r.code == 451 for r in temp), "4xx other than 451: %s" % temp[:3]
-    print("in place: %d messages answered 250, %d answered 451 during the reload" % (len(accepted), len(temp)))
+    assert all(r.code in (451, 421) for r in temp), "4xx other than 451 (421: session closed): %s" % temp[:3]
+    assert any(r.code == 451 for r in temp), "no 451 while no engine was loaded?"
+    print("in place: %d messages answered 250, %d answered 451, %d closed with 421 during the reload" % (
+        len(accepted), sum(r.code == 451 for r in temp), sum(r.code == 421 for r in temp)))
     # the new signature is active, the old ones still are
     r = lab.send(make_message(new_token(), subject="after", attachments=[att]))
     assert r.perm and "Mailwarden.Test.SigdbNew" in r.text, "new marker not detected: %r" % (r,)
