@@ -90,6 +90,10 @@ done
 secs=$(($(date +%s) - start))
 stop
 
+# What the model cannot run is checked where it is built: the initramfs
+# must carry the drivers of the real board's SD controller (emmc2) and
+# Ethernet (GENET, its UniMAC MDIO bus and the Broadcom PHY).
+mods=$( (gzip -dc "$OUT/initrd.img" 2>/dev/null || cat "$OUT/initrd.img") | cpio -t --quiet 2>/dev/null | tr '\n' ' ')
 pass=0
 fail=0
 {
@@ -102,6 +106,15 @@ fail=0
 			pass=$((pass + 1))
 		else
 			echo "FAIL $name"
+			fail=$((fail + 1))
+		fi
+	done
+	for m in sdhci-iproc genet mdio-bcm-unimac broadcom; do
+		if echo "$mods" | grep -q "/$m.ko"; then
+			echo "PASS initramfs carries $m.ko (real board; not modelled or not used by QEMU)"
+			pass=$((pass + 1))
+		else
+			echo "FAIL initramfs lacks $m.ko"
 			fail=$((fail + 1))
 		fi
 	done

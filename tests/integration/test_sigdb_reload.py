@@ -112,6 +112,8 @@ class Flow:
                     r, s = Reply(e.smtp_code, e.smtp_error.decode(errors="replace"), "session"), None
                 with self.lock:
                     self.replies.append((time.time(), token, r))
+                if r.temp:
+                    time.sleep(0.1)  # as a sending server would, do not spin on 451
                 if s is not None and r.code == 421:
                     s.close()
                     s = None
