@@ -158,6 +158,10 @@ static void set_limits(struct cl_engine *cl, const mw_config *cfg)
 	cl_engine_set_num(cl, CL_ENGINE_MAX_RECURSION, (long long)cfg->lim.av_max_recursion);
 	cl_engine_set_num(cl, CL_ENGINE_MAX_FILES, (long long)cfg->lim.av_max_files);
 	cl_engine_set_num(cl, CL_ENGINE_MAX_SCANTIME, (long long)cfg->lim.av_max_scantime);
+	if (cfg->av_ac_maxdepth == 2) { /* 3 is libclamav's own default: left alone */
+		cl_engine_set_num(cl, CL_ENGINE_AC_MINDEPTH, 2);
+		cl_engine_set_num(cl, CL_ENGINE_AC_MAXDEPTH, 2);
+	}
 	if (cfg->tmp && *cfg->tmp)
 		cl_engine_set_str(cl, CL_ENGINE_TMPDIR, cfg->tmp);
 }

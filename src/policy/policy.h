@@ -116,6 +116,7 @@ typedef struct mw_config {
 	size_t av_pua;            /* load PUA databases (.hdu .hsu .ndu .ldu ...): CL_DB_PUA */
 	size_t av_bytecode;       /* load bytecode signatures (signed only): CL_DB_BYTECODE */
 	size_t av_phishing;       /* load phishing databases (.pdb .wdb): CL_DB_PHISHING(_URLS) */
+	size_t av_ac_maxdepth;    /* CL_ENGINE_AC_MAXDEPTH: depth of libclamav's pattern trie (2 or 3) */
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
