@@ -154,21 +154,19 @@ static const config_key config_keys[] = {
      "TLS to Redis; not available with Debian 12's hiredis 0.14 (yes is refused): use a unix socket, "
      "loopback, or a tunnel"},
     {"antivirus", "reload_mode", K_STR, OFF(av_reload_mode), "auto", 0, 0,
-     "signature reload: swap (new engine built beside the old, no mail deferred), inplace (old engine freed "
-     "first, mail deferred with 451 meanwhile), auto (swap when two engines fit in the memory left)"},
+     "signature reload: swap (beside the old engine), inplace (old engine freed first, mail gets 451 "
+     "meanwhile), auto (swap when two engines fit)"},
     {"antivirus", "reload_reserve", K_SIZE, OFF(av_reload_reserve), "64M", 0, MB(65536),
      "memory that must stay free beside both engines for reload_mode auto to choose swap"},
     {"antivirus", "last_good", K_STR, OFF(av_last_good), "", 0, 0,
-     "copy of the last signature set that loaded, used when a reload in place fails; empty: "
-     "STATE/sigs.last-good; none: no copy"},
+     "copy of the last set that loaded, for a failed in-place reload; empty: STATE/sigs.last-good; none: off"},
     {"antivirus", "pua", K_BOOL, OFF(av_pua), "no", 0, 1,
      "load the potentially-unwanted-application databases (.hdu .hsu .ndu .ldu ...)"},
     {"antivirus", "bytecode", K_BOOL, OFF(av_bytecode), "yes", 0, 1, "load signed bytecode signatures"},
     {"antivirus", "phishing", K_BOOL, OFF(av_phishing), "yes", 0, 1,
      "load phishing databases (.pdb .wdb .gdb) when present (link.phishing)"},
     {"antivirus", "ac_maxdepth", K_COUNT, OFF(av_ac_maxdepth), "3", 2, 3,
-     "depth of libclamav's body-signature trie: 3 is libclamav's default; 2 makes the engine about a quarter "
-     "smaller (tests/sigdb/RESULTS.md), detection unchanged, scans somewhat slower"},
+     "libclamav pattern trie depth: 3 (its default); 2: engine about 27 % smaller, same detection, scans slower"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
     {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
