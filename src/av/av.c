@@ -470,6 +470,8 @@ int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
 			m->info.failed_reloads++;
 			mw_strlcpy(m->info.last_error, err, sizeof(m->info.last_error));
 			rc = -1;
+			if (m->cur)
+				log_err("signatures: reload failed, old engine kept: %s", err);
 			/* nothing serving (start-up): the last good set beats 451 for every message */
 			if (m->cur == NULL && (ne = load_fallback(m, err)) != NULL)
 				fallback = 1;

@@ -282,7 +282,7 @@ int relhelper_start(const char *release_command, const char *release_probe)
 		 * pages with the daemon, and keep them resident (and charged to
 		 * its memory cgroup) after the daemon frees that engine on reload. */
 		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
-		args[0] = (char *)"mailwardend";
+		args[0] = (char *)"mw-release"; /* not found by `pidof mailwardend` */
 		args[1] = (char *)"--release-helper";
 		args[2] = fdarg;
 		args[3] = (char *)release_command;
