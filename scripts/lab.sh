@@ -367,6 +367,11 @@ org_names = Example Corporation, 日本年金機構
 release_command = $release
 # a release cut off by a crash: does this MTA's queue hold it?
 release_probe = $probe
+
+[antivirus]
+# the daemon's copy of the last signature set that loaded (beside, not
+# inside, the state directory, which some tests put on a tiny tmpfs)
+last_good = $MW_DIR/sigs.last-good
 CONF
 	chmod 0644 "$MW_CONF"
 }
