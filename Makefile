@@ -66,7 +66,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest difftest bench bench-store bench-redis bench-peers test-asan fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest difftest bench bench-store bench-redis bench-sigdb bench-peers test-asan fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
@@ -156,16 +156,34 @@ bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss $(B)/bench/redis_be
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
 	$(MAKE) --no-print-directory bench-store
 	$(MAKE) --no-print-directory bench-redis
+	$(MAKE) --no-print-directory bench-sigdb
 
 # the shared store: RCPT decision p50/p99 on SQLite, Redis on loopback and
 # Redis 1 ms away; two gateways on one Redis against one
 bench-redis: $(B)/bench/redis_bench
 	BUILD_DIR=$(B) sh tests/bench/redis_bench.sh
 
+# the realistic signature database (tests/sigdb): load time and RSS at
+# scales 0.25/0.5/1.0, reload peak RSS and mail deferral per reload_mode,
+# libclamav options; writes tests/sigdb/RESULTS.md
+bench-sigdb: all $(B)/sigdb/loadstat
+	BUILD_DIR=$(B) sh tests/sigdb/bench.sh
+
+$(B)/sigdb/loadstat: tests/sigdb/loadstat.c
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -o $@ $< $(PKG_LIBS)
+
 # mailwardend against Debian's clamav-milter + clamd and rspamd, one run
 # (installs them with scripts/deps.sh peers; writes tests/bench/RESULTS.md)
-bench-peers: deps all
+bench-peers: deps all $(B)/bench/nullmilter
 	BUILD_DIR=$(B) sh tests/bench/peers.sh
+
+# the do-nothing libmilter filter: the floor of bench-peers
+$(B)/bench/nullmilter: tests/bench/nullmilter.c
+	@mkdir -p $(@D)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -std=c11 $(WARN) -o $@ $< -l:libmilter.a -lpthread
 
 # The sanitizer build (SAN=1, in build-asan) through the unit, miltertest
 # and end-to-end suites.  Reports of the daemon (which drops privileges)
@@ -226,8 +244,9 @@ format:
 #   make deb          build/firmware/deb/mailwarden_VERSION_arm64.deb
 #   make test-arm64   cross-built unit tests under qemu-user
 #   make qemu-test    boot the qemu-virt-arm64 image, feed mail, drive the console
+#   make rpi4-boot    boot the rpi4 image under QEMU -M raspi4b to its serial console
 BOARD ?= qemu-virt-arm64
-.PHONY: firmware deb test-arm64 qemu-test
+.PHONY: firmware deb test-arm64 qemu-test rpi4-boot
 firmware:
 	bash scripts/firmware-build.sh image $(BOARD)
 
@@ -240,6 +259,12 @@ test-arm64:
 qemu-test:
 	bash scripts/firmware-build.sh image qemu-virt-arm64
 	python3 tests/qemu/run.py
+
+# the rpi4 SD image's own kernel, dtb and initramfs under QEMU -M raspi4b
+# (QEMU >= 9) to the serial console (scripts/rpi4-boot.sh)
+rpi4-boot:
+	bash scripts/firmware-build.sh image rpi4
+	bash scripts/rpi4-boot.sh
 
 clean:
 	rm -rf $(B)

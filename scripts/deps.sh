@@ -13,7 +13,13 @@
 #
 # `firmware` is the arm64 appliance toolchain (cross compiler, mmdebstrap,
 # qemu-user-static for the emulated chroot and the arm64 unit tests,
-# qemu-system-arm for the system test, image tools).  binfmt-support is
+# qemu-system-arm for the system test, image tools).  QEMU 7.2 of bookworm
+# has no Raspberry Pi 4 model (-M raspi4b, QEMU 9 and later), so
+# qemu-system-arm (and its -common/-data) comes from bookworm-backports
+# (QEMU 10): the suite is added with the host's own Debian archive URI and
+# pinned so that only those QEMU packages are taken from it (priority 500)
+# and nothing else is ever upgraded from there (100 for the rest, as
+# backports' own default).  binfmt-support is
 # left out on purpose: scripts/firmware-build.sh registers qemu-aarch64 in
 # binfmt_misc only for the duration of a root filesystem build.
 #
@@ -63,6 +69,34 @@ FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"
 PEERS="clamav-daemon clamav-milter rspamd linux-perf"
+
+# backports_qemu - qemu-system-arm from bookworm-backports (pinned), once
+backports_qemu() {
+	[ "$what" = firmware ] || return 0
+	command -v qemu-system-aarch64 >/dev/null 2>&1 &&
+		qemu-system-aarch64 -M help 2>/dev/null | grep -q '^raspi4b' && return 0
+	[ "$(id -u)" = 0 ] || { echo "deps.sh: need root to install QEMU from bookworm-backports" >&2; exit 1; }
+	src=/etc/apt/sources.list.d/mailwarden-backports.sources
+	if [ ! -f "$src" ]; then
+		uri=""
+		[ -f /etc/apt/sources.list.d/debian.sources ] &&
+			uri=$(awk '/^URIs:/ {u = $2} /^Suites:/ {for (i = 2; i <= NF; i++) if ($i == "bookworm") {print u; exit}}' \
+				/etc/apt/sources.list.d/debian.sources)
+		[ -z "$uri" ] && [ -f /etc/apt/sources.list ] &&
+			uri=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list)
+		[ -n "$uri" ] || { echo "deps.sh: no bookworm archive in the apt sources to take backports from" >&2; exit 1; }
+		printf '%s\n' "# scripts/deps.sh firmware: QEMU 10 (-M raspi4b) from bookworm-backports" \
+			"Types: deb" "URIs: $uri" "Suites: bookworm-backports" "Components: main" \
+			"Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >"$src"
+	fi
+	printf '%s\n' "# scripts/deps.sh firmware: only QEMU's system emulator from bookworm-backports" \
+		"Package: *" "Pin: release n=bookworm-backports" "Pin-Priority: 100" "" \
+		"Package: qemu-system-arm qemu-system-common qemu-system-data" \
+		"Pin: release n=bookworm-backports" "Pin-Priority: 500" >/etc/apt/preferences.d/mailwarden-backports
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		qemu-system-arm qemu-system-common qemu-system-data
+}
 
 case $what in
 build) pkgs=$BUILD ;;
@@ -126,6 +160,7 @@ want_sendmail=no
 case $what in run | test | all) [ "${SENDMAIL:-yes}" = no ] || want_sendmail=yes ;; esac
 
 if [ -z "$missing" ]; then
+	backports_qemu
 	stop_peer_services
 	if [ $want_sendmail = yes ] && ! sendmail_unpacked; then
 		unpack_sendmail
@@ -150,6 +185,7 @@ fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+backports_qemu
 stop_peer_services
 if [ $want_sendmail = yes ] && ! sendmail_unpacked; then
 	unpack_sendmail

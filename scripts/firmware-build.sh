@@ -174,6 +174,14 @@ do_deb() {
 BINFMT_MOUNTED=0
 BINFMT_OURS=0
 binfmt_on() {
+	# One emulated build at a time on this machine: another checkout's
+	# build removes the entry it registered when it exits, which would
+	# pull qemu-aarch64 away from under our dpkg.  Held until we exit.
+	if [ -z "${BINFMT_LOCKED:-}" ]; then
+		exec 9>/var/lock/mailwarden-binfmt.lock
+		flock 9
+		BINFMT_LOCKED=1
+	fi
 	if [ ! -e "$BINFMT/register" ]; then
 		mount -t binfmt_misc binfmt_misc "$BINFMT" || die "cannot mount binfmt_misc"
 		BINFMT_MOUNTED=1

@@ -23,6 +23,7 @@
 #   MILTER            unix | inet | none                (default unix)
 #   MILTER_INET_PORT  mailwardend port when MILTER=inet (default 2527)
 #   MW_ARGS           extra mailwardend arguments
+#   MW_CGROUP         a cgroup directory mailwardend is started in (memory tests)
 #   SIGS_DIR          signature directory               (default $REPO/sigs)
 #   LISTS_DIR         shipped lists (paths.lists)  (default $REPO/data/lists if
 #                     it exists, else an empty $RUN_DIR/mailwarden/lists)
@@ -385,6 +386,11 @@ org_names = Example Corporation, 日本年金機構
 release_command = $release
 # a release cut off by a crash: does this MTA's queue hold it?
 release_probe = $probe
+
+[antivirus]
+# the daemon's copy of the last signature set that loaded (beside, not
+# inside, the state directory, which some tests put on a tiny tmpfs)
+last_good = $MW_DIR/sigs.last-good
 CONF
 	chmod 0644 "$MW_CONF"
 }
@@ -419,9 +425,24 @@ start_milter() {
 	esac
 	write_mw_conf "$lists"
 	echo "==== $(date '+%F %T') start: $MAILWARDEND -f -c $MW_CONF -p $spec $MW_ARGS" >>"$LOG_DIR/mailwardend.log"
-	# shellcheck disable=SC2086
-	setsid "$MAILWARDEND" -f -c "$MW_CONF" -p "$spec" -u "$LAB_USER" \
-		$MW_ARGS </dev/null >>"$LOG_DIR/mailwardend.log" 2>&1 &
+	if [ -n "${MW_CGROUP:-}" ]; then
+		# MW_CGROUP: start the daemon inside that (memory) cgroup, so every
+		# byte it allocates is charged there from the first one
+		# shellcheck disable=SC2016,SC2086
+		setsid sh -c 'echo $$ >"$1/cgroup.procs" || exit 1; shift; exec "$@"' sh "$MW_CGROUP" \
+			"$MAILWARDEND" -f -c "$MW_CONF" -p "$spec" -u "$LAB_USER" \
+			$MW_ARGS </dev/null >>"$LOG_DIR/mailwardend.log" 2>&1 &
+		cg_pid=$!
+		n=0
+		while [ "$(cat /proc/$cg_pid/comm 2>/dev/null)" = sh ] && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+	else
+		# shellcheck disable=SC2086
+		setsid "$MAILWARDEND" -f -c "$MW_CONF" -p "$spec" -u "$LAB_USER" \
+			$MW_ARGS </dev/null >>"$LOG_DIR/mailwardend.log" 2>&1 &
+	fi
 	echo $! >"$PID_DIR/mailwardend.pid"
 	record_start "$PID_DIR/mailwardend.pid"
 	n=0

@@ -8,8 +8,28 @@
  *	pointer to the current av_engine under a mutex held only to copy the
  *	pointer and take a reference; loading and compiling happen outside
  *	the lock, serialised by a second mutex so two reloads never race.
+ *
+ *	Reloads that fit the machine.  Each load measures the engine it
+ *	built (resident set before and after: libclamav has no public memory
+ *	statistics).  Before a reload the next engine is estimated from the
+ *	last one, scaled by the size of the database files, and compared
+ *	with what the process may still use (av_mem.c: MemAvailable and
+ *	every cgroup limit above it).  [antivirus] reload_mode:
+ *	  swap     the new engine is built beside the old one, then swapped:
+ *	           no mail waits, but for a while two engines are resident;
+ *	  inplace  the current engine is taken away first (acquire returns
+ *	           NULL, so mail is answered 451 through av.unavailable, never
+ *	           accepted unscanned), the scans in flight finish, it is
+ *	           freed, then the new database is loaded; if that fails the
+ *	           last good copy (av_sigset.c) is loaded instead;
+ *	  auto     swap when the estimate plus reload_reserve fits, else in
+ *	           place (the default).
+ *	The mode, the estimate and the time mail was deferred are logged and
+ *	kept in av_info.
  * LIMITS
  *	From [limits] av_max_*: scan size, file size, recursion, files, time.
+ *	An in-place reload waits for the scans in flight at most
+ *	limits.scan_time + 5 s before it frees the old engine.
  * DIAGNOSTICS
  *	Load failures are returned as text; libclamav's own warnings and
  *	errors are logged through the message callback.
@@ -22,11 +42,13 @@
 #include "util/util.h"
 
 #include <clamav.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <unistd.h>
 
 struct av_engine {
 	struct cl_engine *cl;
@@ -34,7 +56,10 @@ struct av_engine {
 	unsigned int sigs;
 	size_t max_filesize;
 	size_t max_scansize;
-	int phishing; /* the directory holds phishing databases (.pdb, .wdb, .gdb) */
+	int phishing;    /* the directory holds phishing databases (.pdb, .wdb, .gdb) */
+	size_t bytes;    /* resident memory it added when loaded (0: not measured) */
+	size_t db_bytes; /* size of the database files it was loaded from */
+	double load_s;   /* seconds to load and compile */
 };
 
 /* has_phishing_dbs - ClamAV's phishing checks need .pdb/.wdb/.gdb files */
@@ -160,6 +185,10 @@ static void set_limits(struct cl_engine *cl, const mw_config *cfg)
 	cl_engine_set_num(cl, CL_ENGINE_MAX_RECURSION, (long long)cfg->lim.av_max_recursion);
 	cl_engine_set_num(cl, CL_ENGINE_MAX_FILES, (long long)cfg->lim.av_max_files);
 	cl_engine_set_num(cl, CL_ENGINE_MAX_SCANTIME, (long long)cfg->lim.av_max_scantime);
+	if (cfg->av_ac_maxdepth == 2) { /* 3 is libclamav's own default: left alone */
+		cl_engine_set_num(cl, CL_ENGINE_AC_MINDEPTH, 2);
+		cl_engine_set_num(cl, CL_ENGINE_AC_MAXDEPTH, 2);
+	}
 	if (cfg->tmp && *cfg->tmp)
 		cl_engine_set_str(cl, CL_ENGINE_TMPDIR, cfg->tmp);
 }
@@ -211,6 +240,28 @@ static int props(const char *json, int rc, void *context)
 	return CL_CLEAN;
 }
 
+/* av_db_options - the CL_DB_* flags of [antivirus] pua, bytecode, phishing */
+unsigned int av_db_options(const mw_config *cfg)
+{
+	unsigned int o = 0;
+
+	if (cfg->av_phishing)
+		o |= CL_DB_PHISHING | CL_DB_PHISHING_URLS;
+	if (cfg->av_bytecode)
+		o |= CL_DB_BYTECODE;
+	if (cfg->av_pua)
+		o |= CL_DB_PUA;
+	return o;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* av_engine_load - load and compile every database in dir */
 av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size_t errlen)
 {
@@ -219,6 +270,8 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	struct stat st;
 	cl_error_t rc;
 	av_engine *e;
+	size_t rss0 = av_mem_rss(), rss1;
+	double t0 = mono_now();
 
 	if (cl == NULL) {
 		snprintf(err, errlen, "cl_engine_new failed");
@@ -235,7 +288,7 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	 * libclamav visits inside it (the content tree) would depend on
 	 * which mail came before.  The same message gets the same findings. */
 	cl_engine_set_num(cl, CL_ENGINE_DISABLE_CACHE, 1);
-	rc = cl_load(dir, cl, &sigs, CL_DB_STDOPT);
+	rc = cl_load(dir, cl, &sigs, av_db_options(cfg));
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "loading %.200s: %s", dir, cl_strerror(rc));
 		goto fail;
@@ -256,6 +309,10 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	e->phishing = has_phishing_dbs(dir);
 	e->max_filesize = cfg->lim.av_max_filesize;
 	e->max_scansize = cfg->lim.av_max_scansize;
+	e->load_s = mono_now() - t0;
+	rss1 = av_mem_rss();
+	e->bytes = rss1 > rss0 ? rss1 - rss0 : 0;
+	e->db_bytes = av_sigset_bytes(dir);
 	return e;
 fail:
 	cl_engine_free(cl);
@@ -281,6 +338,7 @@ void av_engine_release(av_engine *e)
 	if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		cl_engine_free(e->cl);
 		x_free(e);
+		malloc_trim(0); /* give the engine's pages back, so the next reload's estimate holds */
 	}
 }
 
@@ -292,6 +350,16 @@ int av_engine_phishing(const av_engine *e)
 unsigned long av_engine_sigs(const av_engine *e)
 {
 	return e ? e->sigs : 0;
+}
+
+size_t av_engine_bytes(const av_engine *e)
+{
+	return e ? e->bytes : 0;
+}
+
+double av_engine_load_s(const av_engine *e)
+{
+	return e ? e->load_s : 0;
 }
 
 av_engine *av_mgr_acquire(av_mgr *m)
@@ -306,12 +374,132 @@ av_engine *av_mgr_acquire(av_mgr *m)
 	return e;
 }
 
-/* av_mgr_reload - compile beside the old engine and swap */
+/* last_good_dir - where the copy of the last set that loaded lives; NULL: none */
+static const char *last_good_dir(const mw_config *cfg, char *buf, size_t len)
+{
+	if (strcmp(cfg->av_last_good, "none") == 0)
+		return NULL;
+	if (*cfg->av_last_good)
+		return cfg->av_last_good;
+	snprintf(buf, len, "%s/sigs.last-good", cfg->state);
+	return buf;
+}
+
+/*
+ * choose_mode - swap or in place for the next load.  The next engine is
+ * the current one scaled by the database files; with nothing measured
+ * yet (or nothing loaded) a swap costs nothing extra, so it is a swap.
+ */
+static int choose_mode(av_mgr *m, size_t db_bytes, size_t *need, size_t *avail, char *why, size_t whylen)
+{
+	const char *mode = m->cfg->av_reload_mode;
+	av_engine *cur = m->cur;
+	double scale;
+
+	*need = 0;
+	*avail = av_mem_available();
+	if (cur == NULL) {
+		snprintf(why, whylen, "nothing loaded");
+		return AV_RELOAD_SWAP;
+	}
+	scale = cur->db_bytes && db_bytes ? (double)db_bytes / (double)cur->db_bytes : 1.0;
+	*need = (size_t)((double)cur->bytes * scale * 1.05) + m->cfg->av_reload_reserve;
+	if (strcmp(mode, "swap") == 0) {
+		snprintf(why, whylen, "reload_mode swap");
+		return AV_RELOAD_SWAP;
+	}
+	if (strcmp(mode, "inplace") == 0) {
+		snprintf(why, whylen, "reload_mode inplace");
+		return AV_RELOAD_INPLACE;
+	}
+	if (cur->bytes == 0 || *avail == (size_t)-1) {
+		snprintf(why, whylen, "auto: engine size or free memory unknown");
+		return AV_RELOAD_SWAP;
+	}
+	snprintf(why, whylen, "auto: next engine ~%zu MB + reserve %zu MB %s %zu MB available",
+	         (*need - m->cfg->av_reload_reserve) >> 20, m->cfg->av_reload_reserve >> 20,
+	         *need <= *avail ? "fits in" : "does not fit in", *avail >> 20);
+	return *need <= *avail ? AV_RELOAD_SWAP : AV_RELOAD_INPLACE;
+}
+
+/* wait_idle - until only our reference is left on e, at most limit seconds; 1 when idle */
+static int wait_idle(av_engine *e, double limit)
+{
+	double end = mono_now() + limit;
+
+	while (__atomic_load_n(&e->refs, __ATOMIC_ACQUIRE) > 1) {
+		if (mono_now() > end)
+			return 0;
+		usleep(10000);
+	}
+	return 1;
+}
+
+/* publish - make ne current (may be NULL); returns the engine it replaced */
+static av_engine *publish(av_mgr *m, av_engine *ne, int fallback)
+{
+	av_engine *old;
+
+	pthread_mutex_lock(&m->lock);
+	old = m->cur;
+	m->cur = ne;
+	m->info.loaded = ne != NULL;
+	m->info.sigs = ne ? ne->sigs : 0;
+	if (ne) {
+		m->info.loaded_at = time(NULL);
+		m->info.engine_bytes = ne->bytes;
+		m->info.load_s = ne->load_s;
+		m->info.fallback = fallback;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return old;
+}
+
+/* load_fallback - the last good copy, when it is intact; err: why the live set failed */
+static av_engine *load_fallback(av_mgr *m, const char *err)
+{
+	char buf[1024], e2[512];
+	const char *lg = last_good_dir(m->cfg, buf, sizeof(buf));
+	av_engine *ne;
+
+	if (lg == NULL)
+		return NULL;
+	if (av_sigset_check_copy(lg, e2, sizeof(e2)) < 0) {
+		log_err("signatures: no usable last good copy: %s", e2);
+		return NULL;
+	}
+	ne = av_engine_load(lg, m->cfg, e2, sizeof(e2));
+	if (ne == NULL) {
+		log_err("signatures: the last good copy %s does not load either: %s", lg, e2);
+		return NULL;
+	}
+	log_err("signatures: %s; serving the last good copy %s (%u signatures) until a database loads", err, lg,
+	        ne->sigs);
+	return ne;
+}
+
+/* keep_copy - after a good load: the last good copy mirrors the live directory */
+static void keep_copy(av_mgr *m)
+{
+	char buf[1024], err[512];
+	const char *lg = last_good_dir(m->cfg, buf, sizeof(buf));
+
+	if (lg && av_sigset_copy(m->cfg->signatures, lg, err, sizeof(err)) < 0)
+		log_warn("signatures: last good copy not updated: %s", err);
+}
+
+/*
+ * av_mgr_reload - load the signature directory as the next engine: beside
+ * the current one (swap) or in its place, as choose_mode() says.
+ */
 int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
 {
-	av_engine *ne, *old;
+	av_engine *ne = NULL, *old;
 	struct cl_stat st;
-	int rc = 0;
+	size_t need, avail, db_bytes;
+	char why[200];
+	int rc = 0, mode, fallback = 0;
+	double t0;
 
 	pthread_mutex_lock(&m->reload_lock);
 	if (!force && m->have_stat && cl_statchkdir(&m->dbstat) != 1)
@@ -320,33 +508,71 @@ int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
 	 * load is seen by the next check. */
 	memset(&st, 0, sizeof(st));
 	cl_statinidir(m->cfg->signatures, &st);
-	ne = av_engine_load(m->cfg->signatures, m->cfg, err, errlen);
-	if (ne == NULL) {
-		m->info.failed_reloads++;
-		mw_strlcpy(m->info.last_error, err, sizeof(m->info.last_error));
-		if (m->have_stat)
-			cl_statfree(&m->dbstat);
-		m->dbstat = st; /* do not retry the same broken state every period */
-		m->have_stat = 1;
-		rc = -1;
-		goto out;
-	}
 	if (m->have_stat)
 		cl_statfree(&m->dbstat);
-	m->dbstat = st;
+	m->dbstat = st; /* a broken state is not retried every period, only when it changes */
 	m->have_stat = 1;
-	pthread_mutex_lock(&m->lock);
-	old = m->cur;
-	m->cur = ne;
-	m->info.loaded = 1;
-	m->info.sigs = ne->sigs;
-	m->info.loaded_at = time(NULL);
-	if (old)
+	db_bytes = av_sigset_bytes(m->cfg->signatures);
+	mode = choose_mode(m, db_bytes, &need, &avail, why, sizeof(why));
+	m->info.last_mode = mode;
+	m->info.avail_bytes = avail;
+	m->info.need_bytes = need;
+	t0 = mono_now();
+	if (mode == AV_RELOAD_SWAP) {
+		if (m->cur)
+			log_info("signatures: reload by swap (%s)", why);
+		ne = av_engine_load(m->cfg->signatures, m->cfg, err, errlen);
+		if (ne == NULL) {
+			m->info.failed_reloads++;
+			mw_strlcpy(m->info.last_error, err, sizeof(m->info.last_error));
+			rc = -1;
+			if (m->cur)
+				log_err("signatures: reload failed, old engine kept: %s", err);
+			/* nothing serving (start-up): the last good set beats 451 for every message */
+			if (m->cur == NULL && (ne = load_fallback(m, err)) != NULL)
+				fallback = 1;
+			if (ne == NULL)
+				goto out;
+		}
+		m->info.deferred_s = 0;
+	} else {
+		log_warn("signatures: reload in place (%s): mail is deferred (451) until the new engine is ready", why);
+		old = publish(m, NULL, 0);
+		if (!wait_idle(old, (double)m->cfg->lim.scan_time / 1000.0 + 5.0))
+			log_warn("signatures: scans still hold the old engine; it is freed when they finish");
+		av_engine_release(old);
+		ne = av_engine_load(m->cfg->signatures, m->cfg, err, errlen);
+		if (ne == NULL) {
+			m->info.failed_reloads++;
+			mw_strlcpy(m->info.last_error, err, sizeof(m->info.last_error));
+			rc = -1;
+			if ((ne = load_fallback(m, err)) != NULL)
+				fallback = 1;
+			else
+				log_err("signatures: %s; no engine: every message is deferred (451) until a "
+				        "database loads",
+				        err);
+		}
+		m->info.deferred_s = mono_now() - t0;
+	}
+	old = publish(m, ne, fallback);
+	if (ne && old)
 		m->info.reloads++;
-	m->info.last_error[0] = 0;
-	pthread_mutex_unlock(&m->lock);
+	if (ne && !fallback)
+		m->info.last_error[0] = 0;
 	av_engine_release(old);
-	rc = 1;
+	if (mode == AV_RELOAD_INPLACE)
+		log_info("signatures: in-place reload %s in %.1f s; mail was deferred for %.1f s",
+		         ne ? (fallback ? "fell back to the last good copy" : "done") : "FAILED", mono_now() - t0,
+		         m->info.deferred_s);
+	if (ne)
+		log_info("signatures: %u signatures, engine ~%zu MB, loaded in %.1f s (%s)", ne->sigs, ne->bytes >> 20,
+		         ne->load_s, mode == AV_RELOAD_SWAP ? "swap" : "in place");
+	if (ne && !fallback) {
+		keep_copy(m);
+		if (rc == 0)
+			rc = 1;
+	}
 out:
 	pthread_mutex_unlock(&m->reload_lock);
 	return rc;

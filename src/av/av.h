@@ -21,6 +21,11 @@
  *	av_mgr_reload(m, 0, ...) reloads only when the directory changed
  *	(cl_statchkdir); force=1 always reloads (SIGHUP, first load).
  *
+ *	Reloads fit the machine: [antivirus] reload_mode auto swaps when two
+ *	engines fit in the memory the process may still use, else reloads in
+ *	place (mail gets 451 meanwhile; a failed load falls back to the last
+ *	good copy).  See av.c.
+ *
  *	ClamAV limits (MaxScanSize, MaxFileSize, MaxRecursion, MaxFiles,
  *	MaxScanTime) come from the configuration; heuristics for encrypted
  *	archives and documents, macros, broken executables and exceeded
@@ -51,6 +56,8 @@ typedef struct av_result {
 	char name[128]; /* signature name, or error text */
 } av_result;
 
+enum { AV_RELOAD_SWAP = 1, AV_RELOAD_INPLACE = 2 };
+
 typedef struct av_info {
 	int loaded;
 	unsigned long sigs;
@@ -60,6 +67,14 @@ typedef struct av_info {
 	char version[32]; /* libclamav version */
 	char last_error[256];
 	char dir[512];
+	/* the last reload (reload_mode, av.c) */
+	int last_mode;       /* AV_RELOAD_SWAP or AV_RELOAD_INPLACE; 0 before the first load */
+	double deferred_s;   /* in place: seconds no engine was serving (mail got 451) */
+	double load_s;       /* seconds to load and compile the current engine */
+	size_t engine_bytes; /* resident memory the current engine added when loaded */
+	size_t need_bytes;   /* estimate for the next engine plus reserve, at the decision */
+	size_t avail_bytes;  /* memory the process could still use, at the decision */
+	int fallback;        /* the current engine is the last good copy, not paths.signatures */
 } av_info;
 
 int av_global_init(char *err, size_t errlen);
@@ -79,6 +94,9 @@ void av_engine_release(av_engine *e);
 int av_engine_phishing(const av_engine *e);
 /* av_engine_sigs - number of signatures loaded */
 unsigned long av_engine_sigs(const av_engine *e);
+/* av_engine_bytes, av_engine_load_s - resident memory the engine added, seconds it took to load */
+size_t av_engine_bytes(const av_engine *e);
+double av_engine_load_s(const av_engine *e);
 void av_mgr_info(av_mgr *m, av_info *out);
 
 /* av_engine_load - compile a standalone engine (for the CLI); NULL with err on failure */
@@ -120,6 +138,57 @@ typedef struct av_hooks {
 void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const char *name, const av_hooks *h,
                        av_result *res);
 void av_scan_fd_hooks(const av_engine *e, int fd, const char *name, const av_hooks *h, av_result *res);
+
+/* av_db_options - CL_DB_* load flags from [antivirus] pua, bytecode, phishing */
+unsigned int av_db_options(const mw_config *cfg);
+
+/* av_mem_rss - this process's resident set, bytes (0: unknown) */
+size_t av_mem_rss(void);
+/* av_mem_available - min(MemAvailable, room in every memory cgroup above us); (size_t)-1: unknown */
+size_t av_mem_available(void);
+
+/* ---- signature sets on disk (av_sigset.c) ---- */
+
+/* av_sigset_is_db - 1 when a file name has a ClamAV database extension */
+int av_sigset_is_db(const char *name);
+/* av_sigset_bytes - total size of the database files in dir */
+size_t av_sigset_bytes(const char *dir);
+/* av_sigset_copy - make dst mirror the databases of src (hard links for big files, copies for
+ * small ones, only what changed) and record a manifest; 0 or -1 with err */
+int av_sigset_copy(const char *src, const char *dst, char *err, size_t errlen);
+/* av_sigset_check_copy - 0 when dst still matches its manifest, else -1 with err */
+int av_sigset_check_copy(const char *dst, char *err, size_t errlen);
+
+typedef struct av_sigfile {
+	char name[256];
+	size_t size;
+	int is_cvd;           /* .cvd, .cld or .cud: signed by ClamAV */
+	int verified;         /* cl_cvdverify() accepted it */
+	unsigned int version; /* from the header of a signed file */
+	unsigned int sigs, flevel;
+	char built[48];
+	char error[160];
+} av_sigfile;
+
+/* av_sigfile_describe - size, kind, header and signature check of one file; -1 for a bad signed file */
+int av_sigfile_describe(const char *path, av_sigfile *f);
+/* av_sigset_list - every database file of dir described; count or -1 with err */
+int av_sigset_list(const char *dir, av_sigfile *v, int max, char *err, size_t errlen);
+/* av_sigset_verify - every signed file verifies, unsigned ones only if allowed, and the set
+ * loads with cfg's options: 0 (sigs, load seconds, engine bytes set) or -1 with err */
+int av_sigset_verify(const char *dir, const mw_config *cfg, int allow_unsigned, unsigned long *sigs, double *secs,
+                     size_t *bytes, char *err, size_t errlen);
+/* av_sigset_stage - an empty LIVE.staging (path in staging), holding links to LIVE's files unless replace */
+int av_sigset_stage(const char *live, int replace, char *staging, size_t slen, char *err, size_t errlen);
+/* av_sigset_unstage - remove a staging directory after a failure */
+void av_sigset_unstage(const char *staging);
+/* av_sigset_add - copy src into staging (as name `as` when not NULL); X.cvd drops X.cld and back */
+int av_sigset_add(const char *staging, const char *src, const char *as, char *err, size_t errlen);
+/* av_sigset_install - staging becomes LIVE in one exchange; the old set becomes LIVE.prev */
+int av_sigset_install(const char *staging, const char *live, char *err, size_t errlen);
+/* av_sigset_rollback - LIVE and LIVE.prev change places */
+int av_sigset_rollback(const char *live, char *err, size_t errlen);
+
 void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res);
 void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res);
 

@@ -39,5 +39,6 @@ mw_config *load_config(cli_opts *o);
 
 int cmd_quarantine(cli_opts *o);
 int cmd_track(cli_opts *o);
+int cmd_sigs(cli_opts *o);
 
 #endif

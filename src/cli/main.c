@@ -66,6 +66,15 @@ static const char usage_text[] = "Usage: mailwarden COMMAND [OPTIONS]\n"
                                  "        [--link D] [--action A] [--since T] [--until T] [--limit N] [--json]\n"
                                  "                          who got what: T is an age (30m, 24h, 7d) or a\n"
                                  "                          date (2026-11-22 or 2026-11-22T10:00)\n"
+                                 "  sigs status|verify [DIR]|rollback   signature sets: live, previous,\n"
+                                 "                          last good; verify checks .cvd/.cld signatures and\n"
+                                 "                          loads the set; rollback restores the previous set\n"
+                                 "  sigs import [--allow-unsigned] [--replace] PATH...|--paste NAME\n"
+                                 "                          new signature files (USB stick, or pasted):\n"
+                                 "                          verified, swapped in, the daemon reloaded;\n"
+                                 "                          unsigned .ndb/.hdb... only with --allow-unsigned\n"
+                                 "                          (recorded in the audit trail)\n"
+                                 "  sigs update             freshclam into a staging copy, verified, swapped in\n"
                                  "  ctl [--socket PATH] COMMAND [ARG]...   one command to mailwardend's control\n"
                                  "                          socket (mailwarden ctl help lists them); exit 0 OK,\n"
                                  "                          1 ERR, 4 cannot connect\n"
@@ -441,6 +450,7 @@ static const command commands[] = {
     {"config", cmd_config, "sample, check or show the configuration"},
     {"quarantine", cmd_quarantine, "list, show, release or delete quarantined mail"},
     {"track", cmd_track, "find messages by sender, recipient, subject, attachment, link, time"},
+    {"sigs", cmd_sigs, "signature sets: status, verify, import, update, rollback"},
     {"ctl", cmd_ctl, "one command to the daemon's control socket"},
     {"console", cmd_console, "the serial console"},
     {"help", cmd_help, "usage"},
@@ -504,7 +514,7 @@ int main(int argc, char **argv)
 	}
 	argv++;
 	argc--;
-	if (cmd->run == cmd_ctl || cmd->run == cmd_console) {
+	if (cmd->run == cmd_ctl || cmd->run == cmd_console || cmd->run == cmd_sigs) {
 		/* they parse their own options: their words may look like options */
 		o.argc = argc - 1;
 		o.argv = argv + 1;

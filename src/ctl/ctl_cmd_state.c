@@ -411,6 +411,14 @@ static void sigs_lines(ctl_conn *c, const av_info *ai)
 	ctl_out(c, "directory   %s", ai->dir);
 	ctl_out(c, "libclamav   %s", ai->version);
 	ctl_out(c, "reloads     %lu (%lu failed)", ai->reloads, ai->failed_reloads);
+	if (ai->loaded)
+		ctl_out(c, "engine      ~%zu MB, loaded in %.1f s%s", ai->engine_bytes >> 20, ai->load_s,
+		        ai->fallback ? ", FROM THE LAST GOOD COPY" : "");
+	if (ai->last_mode)
+		ctl_out(c, "last load   %s%s", ai->last_mode == AV_RELOAD_SWAP ? "swap" : "in place",
+		        ai->last_mode == AV_RELOAD_INPLACE ? "" : " (no mail deferred)");
+	if (ai->last_mode == AV_RELOAD_INPLACE)
+		ctl_out(c, "deferred    %.1f s (mail got 451 meanwhile)", ai->deferred_s);
 	if (ai->last_error[0])
 		ctl_out(c, "last error  %s", ai->last_error);
 }

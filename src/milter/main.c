@@ -184,7 +184,7 @@ static void *reload_thread(void *arg)
 			rescan_after_reload();
 			break;
 		}
-		case -1: log_err("signature reload failed, old engine kept: %s", err); break;
+		case -1: log_err("signature reload failed: %s (what serves now is logged above)", err); break;
 		default: break;
 		}
 	}
@@ -480,6 +480,8 @@ int main(int argc, char **argv)
 	sigset_t set;
 	mw_config *cfg;
 
+	if (argc == 5 && strcmp(argv[1], "--release-helper") == 0)
+		return relhelper_main(argc, argv); /* relhelper.c, started by the daemon itself */
 	while ((c = getopt_long(argc, argv, "c:o:p:u:P:fdthV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;

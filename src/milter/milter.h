@@ -45,6 +45,8 @@ void daemon_env(mw_env *env, const mw_config *cfg, const mw_lists *lists, av_eng
 
 /* relhelper_start - fork the root release helper (no-op unless root); it runs only these two commands */
 int relhelper_start(const char *release_command, const char *release_probe);
+/* relhelper_main - main() of the exec'd helper (argv: --release-helper FD COMMAND PROBE) */
+int relhelper_main(int argc, char **argv);
 
 /* snapshot.c: the current configuration and lists (see there) */
 void snap_init(const char *path, const char *const *ov, size_t n, mw_config *cfg, mw_lists *lists);

@@ -18,7 +18,9 @@
  *	message (or /dev/null) on a
  *	pipe passed over a SOCK_SEQPACKET socketpair (SCM_RIGHTS).  Anything
  *	else is refused.  It answers with the command's wait status and exits
- *	when the daemon goes away (PR_SET_PDEATHSIG, or end of file).  A
+ *	when the daemon goes away (PR_SET_PDEATHSIG, or end of file).  The
+ *	child re-executes mailwardend (--release-helper FD COMMAND PROBE, from
+ *	/proc/self/exe) so it holds none of the daemon's memory.  A
  *	command still running after RELEASE_TIMEOUT seconds is killed.
  *
  *	Request: argv strings, NUL-terminated, back to back, in one packet,
@@ -228,6 +230,19 @@ static int rh_wait(void *ctx, long handle, int timeout_s, int *status, char *err
 
 static const outcome_runner helper_runner = {rh_start, rh_wait, NULL};
 
+/* relhelper_main - the helper after exec: mailwardend --release-helper FD COMMAND PROBE */
+int relhelper_main(int argc, char **argv)
+{
+	if (argc != 5 || atoi(argv[2]) < 3)
+		return 2;
+	prctl(PR_SET_NAME, "mw-release", 0, 0, 0);
+	if (getppid() == 1)
+		return 0;
+	signal(SIGHUP, SIG_IGN);
+	rh_serve(atoi(argv[2]), argv[3], argv[4]);
+	return 0;
+}
+
 int relhelper_start(const char *release_command, const char *release_probe)
 {
 	int sv[2];
@@ -254,6 +269,7 @@ int relhelper_start(const char *release_command, const char *release_probe)
 		return -1;
 	}
 	if (pid == 0) {
+		char fdarg[16], *args[6];
 		int fd;
 		/* keep nothing of the daemon's: not its listening socket, not the database */
 		for (fd = 3; fd < 1024; fd++)
@@ -262,7 +278,19 @@ int relhelper_start(const char *release_command, const char *release_probe)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(0);
-		prctl(PR_SET_NAME, "mw-release", 0, 0, 0);
+		/* A fresh image: a forked copy would share the signature engine's
+		 * pages with the daemon, and keep them resident (and charged to
+		 * its memory cgroup) after the daemon frees that engine on reload. */
+		snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
+		args[0] = (char *)"mw-release"; /* not found by `pidof mailwardend` */
+		args[1] = (char *)"--release-helper";
+		args[2] = fdarg;
+		args[3] = (char *)release_command;
+		args[4] = (char *)(release_probe ? release_probe : "");
+		args[5] = NULL;
+		fcntl(sv[1], F_SETFD, 0);
+		execv("/proc/self/exe", args);
+		prctl(PR_SET_NAME, "mw-release", 0, 0, 0); /* no /proc: serve from the copy */
 		signal(SIGHUP, SIG_IGN);
 		rh_serve(sv[1], release_command, release_probe);
 	}

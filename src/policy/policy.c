@@ -153,6 +153,20 @@ static const config_key config_keys[] = {
     {"store", "tls", K_BOOL, OFF(store_tls), "no", 0, 1,
      "TLS to Redis; not available with Debian 12's hiredis 0.14 (yes is refused): use a unix socket, "
      "loopback, or a tunnel"},
+    {"antivirus", "reload_mode", K_STR, OFF(av_reload_mode), "auto", 0, 0,
+     "signature reload: swap (beside the old engine), inplace (old engine freed first, mail gets 451 "
+     "meanwhile), auto (swap when two engines fit)"},
+    {"antivirus", "reload_reserve", K_SIZE, OFF(av_reload_reserve), "64M", 0, MB(65536),
+     "memory that must stay free beside both engines for reload_mode auto to choose swap"},
+    {"antivirus", "last_good", K_STR, OFF(av_last_good), "", 0, 0,
+     "copy of the last set that loaded, for a failed in-place reload; empty: STATE/sigs.last-good; none: off"},
+    {"antivirus", "pua", K_BOOL, OFF(av_pua), "no", 0, 1,
+     "load the potentially-unwanted-application databases (.hdu .hsu .ndu .ldu ...)"},
+    {"antivirus", "bytecode", K_BOOL, OFF(av_bytecode), "yes", 0, 1, "load signed bytecode signatures"},
+    {"antivirus", "phishing", K_BOOL, OFF(av_phishing), "yes", 0, 1,
+     "load phishing databases (.pdb .wdb .gdb) when present (link.phishing)"},
+    {"antivirus", "ac_maxdepth", K_COUNT, OFF(av_ac_maxdepth), "3", 2, 3,
+     "libclamav pattern trie depth: 3 (its default); 2: engine about 27 % smaller, same detection, scans slower"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
     {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
@@ -546,6 +560,12 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		         "%s: [store] tls = yes: this build's hiredis (Debian 12: 0.14) has no TLS; use a unix socket, "
 		         "loopback or a tunnel",
 		         c->source);
+		goto fail;
+	}
+	if (strcmp(c->av_reload_mode, "auto") != 0 && strcmp(c->av_reload_mode, "swap") != 0 &&
+	    strcmp(c->av_reload_mode, "inplace") != 0) {
+		snprintf(err, errlen, "%s: [antivirus] reload_mode: \"%.40s\" is not auto, swap or inplace", c->source,
+		         c->av_reload_mode);
 		goto fail;
 	}
 	*out = c;

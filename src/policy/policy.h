@@ -109,6 +109,14 @@ typedef struct mw_config {
 	size_t console_idle;       /* seconds without input before logout; 0: never */
 	size_t console_max_delay;  /* longest delay after failed logins, seconds */
 	size_t console_iterations; /* PBKDF2-SHA256 iterations for new passwords */
+	/* [antivirus] (src/av) */
+	char *av_reload_mode;     /* auto, swap or inplace */
+	size_t av_reload_reserve; /* bytes that must stay free beside two engines for a swap */
+	char *av_last_good;       /* copy of the last set that loaded; "" = STATE/sigs.last-good, "none" = off */
+	size_t av_pua;            /* load PUA databases (.hdu .hsu .ndu .ldu ...): CL_DB_PUA */
+	size_t av_bytecode;       /* load bytecode signatures (signed only): CL_DB_BYTECODE */
+	size_t av_phishing;       /* load phishing databases (.pdb .wdb): CL_DB_PHISHING(_URLS) */
+	size_t av_ac_maxdepth;    /* CL_ENGINE_AC_MAXDEPTH: depth of libclamav's pattern trie (2 or 3) */
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */

@@ -27,7 +27,11 @@ here by PID; the system's clamav/rspamd services are never used):
                   the packaged local files; antivirus module -> the same
                   clamd (scan_mime_parts, scan_text_mime, action reject).
 
-Environment: BUILD_DIR, PEERS_PORT_BASE (2560), PEERS_SESSIONS (10),
+The floor: tests/bench/nullmilter.c, a libmilter filter that receives the
+same steps as mailwardend and does nothing (BASE+5).
+
+Environment: BUILD_DIR, PEERS_SIGDB_SCALE (0: only sigs/; e.g. 1.0: the
+realistic generated database for mailwardend and clamd), PEERS_PORT_BASE (2560), PEERS_SESSIONS (10),
 PEERS_ROUNDS (3), PEERS_PLAIN (1000), PEERS_ATTACH (200), PEERS_INFECTED
 (200), PEERS_MIXED (400), PEERS_SOAK (20000), PEERS_SOAK_SECONDS (240),
 PEERS_BUDGET (780: later rounds are skipped past it), PEERS_KEEP=1 keeps
@@ -67,10 +71,13 @@ SOAK_SECONDS = ENV("PEERS_SOAK_SECONDS", 240)
 BUDGET = ENV("PEERS_BUDGET", 780)
 OUT = os.environ.get("PEERS_OUT", os.path.join(REPO, "tests", "bench", "RESULTS.md"))
 
-CONFIGS = ["none", "mailwardend", "clamav", "rspamd"]
-LABEL = {"none": "no milter (ceiling)", "mailwardend": "mailwardend",
+CONFIGS = ["none", "floor", "mailwardend", "clamav", "rspamd"]
+LABEL = {"none": "no milter (ceiling)", "floor": "do-nothing libmilter filter (floor)", "mailwardend": "mailwardend",
          "clamav": "clamav-milter + clamd", "rspamd": "rspamd proxy + clamd"}
-PORT = {"mailwardend": BASE, "none": BASE + 2, "clamav": BASE + 3, "rspamd": BASE + 4}
+PORT = {"mailwardend": BASE, "none": BASE + 2, "clamav": BASE + 3, "rspamd": BASE + 4, "floor": BASE + 5}
+# PEERS_SIGDB_SCALE > 0: the realistic database (tests/sigdb/gen.py at that
+# scale, beside sigs/) for mailwardend and clamd alike
+SIGDB_SCALE = float(os.environ.get("PEERS_SIGDB_SCALE", "0"))
 WORKLOADS = ["plain", "attach", "infected", "mixed"]
 
 # rspamd modules that do DNS or HTTP (or need Redis, which is not set up)
@@ -203,6 +210,8 @@ def procs_of(cfg):
             out.append(("mailwardend", p))
     if cfg in ("clamav", "rspamd") and "clamd" in PROCS:
         out.append(("clamd", PROCS["clamd"].pid))
+    if cfg == "floor" and "nullmilter" in PROCS:
+        out.append(("nullmilter", PROCS["nullmilter"].pid))
     if cfg == "clamav" and "clamav-milter" in PROCS:
         out.append(("clamav-milter", PROCS["clamav-milter"].pid))
     if cfg == "rspamd" and "rspamd" in PROCS:
@@ -277,8 +286,11 @@ def setup_clamav():
     d = os.path.join(RUN, "clamav")
     for sub in ("", "db", "tmp", "mtmp"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
-    for f in os.listdir(os.path.join(REPO, "sigs")):
-        shutil.copy(os.path.join(REPO, "sigs", f), os.path.join(d, "db", f))
+    for f in os.listdir(os.path.join(RUN, "sigs")):
+        try:  # the generated database is large: links where possible
+            os.link(os.path.join(RUN, "sigs", f), os.path.join(d, "db", f))
+        except OSError:
+            shutil.copy(os.path.join(RUN, "sigs", f), os.path.join(d, "db", f))
     sh(["chown", "-R", "clamav:clamav", d])
     os.chmod(d, 0o755)
     own = {"LocalSocket": os.path.join(d, "clamd.sock"), "LocalSocketMode": "666",
@@ -386,13 +398,14 @@ def start_mailwardend():
 def add_postfix_services(clamav_sock, rspamd_sock):
     etc = os.path.join(RUN, "postfix", "etc")
     lines = ["# bench-peers: one smtpd per configuration, same Postfix, same sink"]
-    for cfg, spec in (("none", ""), ("clamav", "unix:" + clamav_sock), ("rspamd", "unix:" + rspamd_sock)):
+    for cfg, spec in (("none", ""), ("clamav", "unix:" + clamav_sock), ("rspamd", "unix:" + rspamd_sock),
+                      ("floor", "unix:" + os.path.join(RUN, "null.sock"))):
         lines.append("127.0.0.1:%d inet n - n - - smtpd -o smtpd_milters=%s -o syslog_name=peers-%s" %
                      (PORT[cfg], spec, cfg))
     with open(os.path.join(etc, "master.cf"), "a") as f:
         f.write("\n".join(lines) + "\n")
     sh(["postfix", "-c", etc, "reload"])
-    for cfg in ("none", "clamav", "rspamd"):
+    for cfg in ("none", "clamav", "rspamd", "floor"):
         wait_for(lambda: smtp_up(PORT[cfg]), "smtpd on %d" % PORT[cfg], 30)
 
 
@@ -489,7 +502,7 @@ def check_cell(c, msgs):
         return "FAIL: %d tempfail, %d errors" % (c["tempfail"], c["errors"])
     if c["accepted"] + c["refused"] != n:
         return "FAIL: %d answered of %d" % (c["accepted"] + c["refused"], n)
-    if c["cfg"] == "none":
+    if c["cfg"] in ("none", "floor"):
         want = (0, 0, n)
     elif c["cfg"] in ("clamav", "rspamd"):
         want = (av, 0, n - av)
@@ -527,7 +540,7 @@ def predict_mailwardend(wl, msgs):
                 f.write(b"From: <%s>\r\nSubject: hello\r\n\r\nhello\r\n" % m.sender.encode())
             for f in ([warm] if m.known else []) + [path]:
                 p = subprocess.run([os.path.join(BUILD_DIR, "mailwarden"), "scan", "-c",
-                                os.path.join(RUN, "mailwarden.conf"), "--sigs", os.path.join(RUN, "sigs"),
+                                os.path.join(RUN, "mailwarden.conf"), "--sigs", os.path.join(REPO, "sigs"),
                                 "--state", st, "-o", "limits.max_message_size=100M", "--from", m.sender,
                                 "--rcpt", m.rcpt, f], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                timeout=120)
@@ -700,7 +713,9 @@ def report(cells, startup, scale, soakr, meta):
              "(PIPELINING), every message with its own envelope sender. Latency: MAIL sent -> final reply "
              "of that message. msg/s: messages answered / wall time of the run. Rounds: %d (%s); run "
              "time %.0f s." % (SESSIONS, meta["rounds"], ", ".join(CONFIGS), meta["seconds"]))
-    L.append("- Signatures: only the project's sigs/ (a copy) for libclamav in mailwardend and for clamd; "
+    L.append("- Signatures: %s for libclamav in mailwardend and for clamd; " % (
+        "the project's sigs/ plus the generated realistic database at scale %g (tests/sigdb/gen.py)" % SIGDB_SCALE
+        if SIGDB_SCALE > 0 else "only the project's sigs/ (a copy)") +
              "no freshclam, no network. rspamd: modules doing DNS/HTTP or needing Redis disabled (%s); "
              "left on: the local rules (regexp, chartable, mime_types with the packaged map, mid, "
              "once_received, forged_recipients, maillist, milter_headers, force_actions, trie, "
@@ -753,16 +768,16 @@ def report(cells, startup, scale, soakr, meta):
             break
     L.append("## Throughput ratios (row / column, medians)")
     L.append("")
-    L.append("| workload | mailwardend / ceiling | mailwardend / clamav-milter+clamd | mailwardend / rspamd "
-             "| clamav-milter+clamd / ceiling | rspamd / ceiling | rspamd / clamav-milter+clamd | "
-             "p50 latency mailwardend / clamav-milter |")
-    L.append("|---|---|---|---|---|---|---|---|")
+    L.append("| workload | mailwardend / floor | mailwardend / ceiling | mailwardend / clamav-milter+clamd "
+             "| mailwardend / rspamd | clamav-milter+clamd / ceiling | rspamd / ceiling | rspamd / clamav-milter+clamd "
+             "| p50 latency mailwardend / clamav-milter |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
     for wl in WORKLOADS:
         m = {cfg: med([c["mps"] for c in agg.get((wl, cfg), [])]) for cfg in CONFIGS}
         p = {cfg: med([c["p50"] for c in agg.get((wl, cfg), [])]) for cfg in CONFIGS}
         r = lambda a, b: "%.2f" % (m[a] / m[b]) if m[a] == m[a] and m[b] == m[b] and m[b] else "-"  # noqa
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            wl, r("mailwardend", "none"), r("mailwardend", "clamav"), r("mailwardend", "rspamd"),
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            wl, r("mailwardend", "floor"), r("mailwardend", "none"), r("mailwardend", "clamav"), r("mailwardend", "rspamd"),
             r("clamav", "none"), r("rspamd", "none"), r("rspamd", "clamav"),
             "%.2f" % (p["mailwardend"] / p["clamav"]) if p["clamav"] == p["clamav"] and p["clamav"] else "-"))
     L.append("")
@@ -845,6 +860,14 @@ def main():
     RUN = tempfile.mkdtemp(prefix="mw-peers.", dir="/tmp")
     os.chmod(RUN, 0o755)
     shutil.copytree(os.path.join(REPO, "sigs"), os.path.join(RUN, "sigs"))
+    if SIGDB_SCALE > 0:
+        gen_dir = os.path.join(BUILD_DIR, "sigdb-cache", "scale-%g" % SIGDB_SCALE)
+        if not os.path.exists(os.path.join(gen_dir, "mwgen.about")):
+            sh([sys.executable, os.path.join(REPO, "tests", "sigdb", "gen.py"), "--scale", str(SIGDB_SCALE), gen_dir])
+        for f in os.listdir(gen_dir):
+            if f.startswith("mwgen."):
+                shutil.copy(os.path.join(gen_dir, f), os.path.join(RUN, "sigs", f))
+        sh(["chmod", "-R", "a+rX", os.path.join(RUN, "sigs")])
     meta = meta_info()
     ok = False
     try:
@@ -857,6 +880,11 @@ def main():
         startup["clamd"] = t["clamd"]
         startup["clamav-milter (clamd already up)"] = t["clamav-milter"]
         startup["clamd + clamav-milter"] = t["total"]
+        start_proc("nullmilter", [os.path.join(BUILD_DIR, "bench", "nullmilter"),
+                                  "unix:" + os.path.join(RUN, "null.sock")], "nullmilter.log")
+        startup["do-nothing milter"] = wait_for(lambda: milter_ready(os.path.join(RUN, "null.sock")),
+                                                "nullmilter", 30, PROCS["nullmilter"])
+        os.chmod(os.path.join(RUN, "null.sock"), 0o666)
         rd, rsock, rcmd = setup_rspamd(os.path.join(cd, "clamd.sock"))
         startup["rspamd (clamd already up)"] = start_rspamd(rsock, rcmd)
         say("start-up: %s" % ", ".join("%s %.2f s" % kv for kv in startup.items()))

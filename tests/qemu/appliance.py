@@ -49,14 +49,18 @@ def redis_fwd():
     return ",guestfwd=tcp:10.0.2.100:6379-tcp:%s" % target if target else ""
 
 
-def qemu_args(image_dir, smtp_port, serial, shell=None):
+def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None):
     """qemu_args - the command line; serial is a chardev spec or 'stdio';
-    shell, a chardev spec (id sh0) for the test shell on hvc0, or None"""
+    shell, a chardev spec (id sh0) for the test shell on hvc0, or None;
+    extra_disk, a raw image attached read-only as one more virtio disk
+    (what a USB stick is to the appliance), or None.  Memory: QEMU_MEM MB,
+    default 2048, what the appliance needs with the full signature
+    database (firmware/README.md)"""
     with open(os.path.join(image_dir, "cmdline")) as f:
         cmdline = f.read().strip()
     args = [
         "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57",
-        "-smp", os.environ.get("QEMU_SMP", "2"), "-m", os.environ.get("QEMU_MEM", "1024"),
+        "-smp", os.environ.get("QEMU_SMP", "2"), "-m", os.environ.get("QEMU_MEM", "2048"),
         "-accel", "tcg,thread=multi",
         "-kernel", os.path.join(image_dir, "vmlinuz"),
         "-initrd", os.path.join(image_dir, "initrd.img"),
@@ -70,6 +74,9 @@ def qemu_args(image_dir, smtp_port, serial, shell=None):
         "-device", "virtio-rng-device",
         "-snapshot", "-no-reboot", "-display", "none",
     ]
+    if extra_disk:
+        args += ["-drive", "if=none,id=extra,format=raw,readonly=on,file=" + extra_disk,
+                 "-device", "virtio-blk-device,drive=extra"]
     if serial == "stdio":
         args += ["-serial", "mon:stdio"]
     else:
@@ -83,8 +90,9 @@ def qemu_args(image_dir, smtp_port, serial, shell=None):
 class Machine:
     """Machine - one QEMU process, started and stopped by PID"""
 
-    def __init__(self, image_dir, workdir):
+    def __init__(self, image_dir, workdir, extra_disk=None):
         self.image_dir = image_dir
+        self.extra_disk = extra_disk
         self.workdir = workdir
         self.smtp_port = free_port()
         self.sock_path = os.path.join(workdir, "serial.sock")
@@ -101,7 +109,7 @@ class Machine:
                 os.unlink(p)
         chardev = "socket,id=ser0,path=%s,server=on,wait=on,logfile=%s" % (self.sock_path, self.serial_log)
         shell = "socket,id=sh0,path=%s,server=on,wait=off,logfile=%s" % (self.shell_path, self.shell_log)
-        args = qemu_args(self.image_dir, self.smtp_port, chardev, shell)
+        args = qemu_args(self.image_dir, self.smtp_port, chardev, shell, self.extra_disk)
         with open(self.qemu_log, "w") as log:
             log.write(" ".join(args) + "\n")
             log.flush()

@@ -299,6 +299,10 @@ def run_checks(m, sh, adm, times):
     else:
         check("offline signature update: new .ndb + SIGHUP", False, "could not write the signature")
 
+    # --- a realistic database, imported as from a USB stick (issue 17) --------
+    if SIGDB:
+        sigdb_checks(m, sh, times)
+
     # --- the administrator's console on the serial port ---------------------
     console_checks(m, sh, adm, kept)
 
@@ -370,7 +374,60 @@ def console_checks(m, sh, adm, kept):
     check("console: logout returns to the login prompt", adm.logout())
 
 
+SIGDB_SCALE = float(os.environ.get("QEMU_SIGDB_SCALE", "0"))  # e.g. 0.05; off until timed in CI
+SIGDB_MARKER = "MAILWARDEN-SIGDB-QEMU-" + uuid.uuid4().hex[:8].upper()
+SIGDB = None  # the disk image with the generated database, made by make_sigdb()
+
+
+def make_sigdb(workdir):
+    """make_sigdb - tests/sigdb/gen.py at QEMU_SIGDB_SCALE (0: off) plus one
+    marker signature, on an ext4 image labelled MWSIGDB (the "USB stick")"""
+    if SIGDB_SCALE <= 0:
+        return None
+    d = os.path.join(workdir, "sigdb")
+    subprocess.run([sys.executable, os.path.join(REPO, "tests", "sigdb", "gen.py"), "--scale", str(SIGDB_SCALE),
+                    "--marker", "Mailwarden.Test.SigdbQemu=" + SIGDB_MARKER, d], check=True,
+                   stdout=subprocess.DEVNULL)
+    size_mb = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) * 13 // 10 // 2**20 + 16
+    img = os.path.join(workdir, "sigdb.img")
+    if os.path.exists(img):
+        os.unlink(img)
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-L", "MWSIGDB", "-d", d, img, "%dM" % size_mb], check=True)
+    return img
+
+
+def sigdb_checks(m, sh, times):
+    """sigdb_checks - `mailwarden sigs import` of the generated set from the
+    extra disk on the appliance itself: verified, swapped in, reloaded;
+    its marker refused, the old signatures still in force"""
+    st, _ = sh.run("mkdir -p /mnt/sigdb && mount -o ro $(findfs LABEL=MWSIGDB) /mnt/sigdb", 60)
+    if not check("sigdb: the database disk mounts (LABEL=MWSIGDB)", st == 0):
+        return
+    t0 = time.monotonic()
+    st, out = sh.run("mailwarden sigs import --allow-unsigned --who qemu-test -c /data/etc/mailwarden.conf "
+                     "/mnt/sigdb 2>&1 | tail -n 8", 1800)
+    took = time.monotonic() - t0
+    check("sigdb: `mailwarden sigs import` of scale %g verified, installed, daemon reloaded" % SIGDB_SCALE,
+          st == 0 and "daemon reloaded" in out, out.strip().replace("\n", " | ")[:300])
+    st, log = sh.run("grep 'signatures: [0-9]* signatures, engine' /var/log/mailwardend.log | tail -n 1", 30)
+    mt = re.search(r"signatures: (\d+) signatures, engine ~(\d+) MB, loaded in ([0-9.]+) s", log)
+    if mt:
+        times["sigdb_load"] = float(mt.group(3))
+        times["sigdb_import"] = took
+        print("sigdb: scale %g: %s signatures, engine ~%s MB, loaded in %s s on the guest (import %.0f s)" % (
+            SIGDB_SCALE, mt.group(1), mt.group(2), mt.group(3), took))
+    check("sigdb: the daemon logged the load (signatures, engine size, seconds)", mt is not None, log.strip()[:200])
+    tok = token()
+    res = send(m, mime_mail(tok, "Sigdb " + tok, "text " + SIGDB_MARKER), tok)
+    check("sigdb: the imported set's marker refused with 550", data_code(res) == 550, reply(res))
+    tok = token()
+    res = send(m, mime_mail(tok, "Eicar " + tok, "text", ("eicar.com", eicar(), "application/octet-stream")), tok)
+    check("sigdb: EICAR still refused with the big set", data_code(res) == 550, reply(res))
+    sh.run("umount /mnt/sigdb", 30)
+
+
 def main():
+    global SIGDB
     image_dir = os.environ.get("IMAGE_DIR", appliance.IMAGE_DIR)
     workdir = os.environ.get("QEMU_WORKDIR", os.path.join(REPO, "build", "firmware", "qemu-test"))
     boot_timeout = int(os.environ.get("BOOT_TIMEOUT", "300"))
@@ -382,7 +439,8 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     t0 = time.monotonic()
     times = {}
-    m = appliance.Machine(image_dir, workdir).start()
+    SIGDB = make_sigdb(workdir)
+    m = appliance.Machine(image_dir, workdir, SIGDB).start()
     serial = shell = None
     try:
         serial = appliance.Serial(m.sock_path)

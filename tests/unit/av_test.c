@@ -2,7 +2,9 @@
  * av_test.c - the in-process ClamAV engine with the project's own
  * signature files: detection from memory and from a descriptor, reload
  * beside a running engine, failed reload keeps the old engine, no
- * database means no engine.
+ * database means no engine; reloads in place; the last good copy (links,
+ * copies, a manifest that notices a file rewritten in place); staging,
+ * install and roll back of signature sets; the memory probes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,11 +39,11 @@ static const char marker[] = "MAILWARDEN-TEST-MARKER-7f3a9c1e";
 static mw_config *cfg_for(const char *dir)
 {
 	char ov[600], err[512];
-	const char *ovs[1] = {ov};
+	const char *ovs[2] = {ov, "antivirus.last_good=none"}; /* never the system's state directory */
 	mw_config *c = NULL;
 
 	snprintf(ov, sizeof(ov), "paths.signatures=%s", dir);
-	assert_int_equal(config_load(NULL, ovs, 1, &c, err, sizeof(err)), 0);
+	assert_int_equal(config_load(NULL, ovs, 2, &c, err, sizeof(err)), 0);
 	return c;
 }
 
@@ -206,12 +208,177 @@ static void test_reload_swap(void **state)
 	config_unref(c);
 }
 
+static void put_file(const char *path, const char *text, size_t pad)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	while (pad-- > 0) /* comment lines make a big, loadable .ndb-like file */
+		fputc(pad % 64 == 0 ? '\n' : '#', f);
+	fclose(f);
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char p[600];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/* the last good copy: only changed files rewritten, a rewrite in place noticed */
+static void test_last_good_copy(void **state)
+{
+	char tmpl[] = "/tmp/mw-avtest-lg.XXXXXX", src[600], dst[600], p[700], err[512];
+	char *base = mkdtemp(tmpl);
+	FILE *f;
+
+	(void)state;
+	assert_non_null(base);
+	snprintf(src, sizeof(src), "%s/sigs", base);
+	snprintf(dst, sizeof(dst), "%s/last-good", base);
+	assert_int_equal(mkdir(src, 0755), 0);
+	snprintf(p, sizeof(p), "%s/small.ndb", src);
+	put_file(p, "T.Small:0:*:4d41494c57415244454e2d534d414c4c\n", 0);
+	snprintf(p, sizeof(p), "%s/big.hdb", src);
+	put_file(p, "", 2 * 1024 * 1024);
+	snprintf(p, sizeof(p), "%s/notes.txt", src);
+	put_file(p, "not a database\n", 0);
+	assert_int_equal(av_sigset_copy(src, dst, err, sizeof(err)), 0);
+	assert_true(exists(dst, "small.ndb") && exists(dst, "big.hdb") && !exists(dst, "notes.txt"));
+	assert_int_equal(av_sigset_check_copy(dst, err, sizeof(err)), 0);
+	/* the live small file edited: the copy keeps the old contents */
+	snprintf(p, sizeof(p), "%s/small.ndb", src);
+	put_file(p, "T.Other:0:*:4d41494c57415244454e2d4f54484552\n", 0);
+	assert_int_equal(av_sigset_check_copy(dst, err, sizeof(err)), 0);
+	/* the live big file rewritten in place: a hard link shares it, the manifest notices */
+	snprintf(p, sizeof(p), "%s/big.hdb", src);
+	sleep(1);
+	f = fopen(p, "r+");
+	assert_non_null(f);
+	fputs("changed", f);
+	fclose(f);
+	assert_int_equal(av_sigset_check_copy(dst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "big.hdb"));
+	/* the next copy after a good load repairs it */
+	assert_int_equal(av_sigset_copy(src, dst, err, sizeof(err)), 0);
+	assert_int_equal(av_sigset_check_copy(dst, err, sizeof(err)), 0);
+	snprintf(p, sizeof(p), "rm -rf %s", base);
+	assert_int_equal(system(p), 0);
+}
+
+/* a new set: staged, installed in one exchange, the old one kept and restored */
+static void test_stage_install_rollback(void **state)
+{
+	char tmpl[] = "/tmp/mw-avtest-st.XXXXXX", live[600], staging[700], p[700], prev[700], err[512];
+	char *base = mkdtemp(tmpl);
+	mw_config *cfg;
+	unsigned long sigs = 0;
+	double secs;
+	size_t bytes;
+
+	(void)state;
+	assert_non_null(base);
+	snprintf(live, sizeof(live), "%s/sigs", base);
+	snprintf(prev, sizeof(prev), "%s.prev", live);
+	assert_int_equal(mkdir(live, 0755), 0);
+	snprintf(p, sizeof(p), "%s/a.ndb", live);
+	put_file(p, "T.A:0:*:4d41494c57415244454e2d412d41414141\n", 0);
+	snprintf(p, sizeof(p), "%s/b.ndb", base);
+	put_file(p, "T.B:0:*:4d41494c57415244454e2d422d42424242\n", 0);
+	cfg = cfg_for(live);
+	assert_int_equal(av_sigset_stage(live, 0, staging, sizeof(staging), err, sizeof(err)), 0);
+	assert_int_equal(av_sigset_add(staging, p, NULL, err, sizeof(err)), 0);
+	assert_true(exists(staging, "a.ndb") && exists(staging, "b.ndb"));
+	/* unsigned files are refused unless allowed */
+	assert_int_equal(av_sigset_verify(staging, cfg, 0, &sigs, &secs, &bytes, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--allow-unsigned"));
+	assert_int_equal(av_sigset_verify(staging, cfg, 1, &sigs, &secs, &bytes, err, sizeof(err)), 0);
+	assert_int_equal(sigs, 2);
+	assert_int_equal(av_sigset_install(staging, live, err, sizeof(err)), 0);
+	assert_true(exists(live, "a.ndb") && exists(live, "b.ndb"));
+	assert_true(exists(prev, "a.ndb") && !exists(prev, "b.ndb"));
+	assert_int_equal(access(staging, F_OK), -1);
+	assert_int_equal(av_sigset_rollback(live, err, sizeof(err)), 0);
+	assert_true(exists(live, "a.ndb") && !exists(live, "b.ndb"));
+	/* a file that is no database is refused by name */
+	snprintf(p, sizeof(p), "%s/readme.txt", base);
+	put_file(p, "x\n", 0);
+	assert_int_equal(av_sigset_stage(live, 0, staging, sizeof(staging), err, sizeof(err)), 0);
+	assert_int_equal(av_sigset_add(staging, p, NULL, err, sizeof(err)), -1);
+	av_sigset_unstage(staging);
+	config_unref(cfg);
+	snprintf(p, sizeof(p), "rm -rf %s", base);
+	assert_int_equal(system(p), 0);
+}
+
+/* reload_mode inplace: no engine while loading, then the new one; a broken set falls back */
+static void test_reload_inplace(void **state)
+{
+	char tmpl[] = "/tmp/mw-avtest-ip.XXXXXX", dir[600], p[700], err[512], ov[4][700];
+	const char *ovs[4] = {ov[0], ov[1], ov[2], ov[3]};
+	char *base = mkdtemp(tmpl);
+	mw_config *cfg;
+	av_mgr *m;
+	av_info info;
+	av_result r;
+	av_engine *e;
+
+	(void)state;
+	assert_non_null(base);
+	snprintf(dir, sizeof(dir), "%s/sigs", base);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(p, sizeof(p), "cp %s/*.ndb %s/", SIGS_DIR, dir);
+	assert_int_equal(system(p), 0);
+	snprintf(ov[0], sizeof(ov[0]), "paths.signatures=%s", dir);
+	snprintf(ov[1], sizeof(ov[1]), "paths.state=%s", base);
+	snprintf(ov[2], sizeof(ov[2]), "antivirus.reload_mode=inplace");
+	snprintf(ov[3], sizeof(ov[3]), "paths.tmp=%s", base);
+	assert_int_equal(config_load(NULL, ovs, 4, &cfg, err, sizeof(err)), 0);
+	m = av_mgr_new(cfg);
+	assert_int_equal(av_mgr_reload(m, 1, err, sizeof(err)), 1);
+	snprintf(p, sizeof(p), "%s/sigs.last-good", base);
+	assert_int_equal(av_sigset_check_copy(p, err, sizeof(err)), 0);
+	assert_int_equal(av_mgr_reload(m, 1, err, sizeof(err)), 1);
+	av_mgr_info(m, &info);
+	assert_int_equal(info.last_mode, AV_RELOAD_INPLACE);
+	assert_int_equal(info.fallback, 0);
+	/* a broken file: the in-place load fails, the last good copy serves */
+	snprintf(p, sizeof(p), "%s/broken.ndb", dir);
+	put_file(p, "Broken:0:*:zz\n", 0);
+	assert_int_equal(av_mgr_reload(m, 1, err, sizeof(err)), -1);
+	av_mgr_info(m, &info);
+	assert_int_equal(info.loaded, 1);
+	assert_int_equal(info.fallback, 1);
+	e = av_mgr_acquire(m);
+	assert_non_null(e);
+	av_scan_mem(e, marker, strlen(marker), "t", &r);
+	assert_int_equal(r.status, AV_FOUND);
+	av_engine_release(e);
+	av_mgr_free(m);
+	config_unref(cfg);
+	snprintf(p, sizeof(p), "rm -rf %s", base);
+	assert_int_equal(system(p), 0);
+}
+
+static void test_memory_probes(void **state)
+{
+	(void)state;
+	assert_true(av_mem_rss() > 1024 * 1024);
+	assert_true(av_mem_available() > 1024 * 1024);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scan_memory),
 	    cmocka_unit_test(test_scan_fd),
 	    cmocka_unit_test(test_reload_swap),
+	    cmocka_unit_test(test_last_good_copy),
+	    cmocka_unit_test(test_stage_install_rollback),
+	    cmocka_unit_test(test_reload_inplace),
+	    cmocka_unit_test(test_memory_probes),
 	};
 	return cmocka_run_group_tests_name("av", tests, setup, NULL);
 }
