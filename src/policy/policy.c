@@ -201,6 +201,11 @@ static const config_key config_keys[] = {
      "distinct links per message judged by the links stage; more gives link.limits"},
     {"limits", "max_html_bytes", K_SIZE, OFF(lim.max_html_bytes), "4M", 64 * 1024, MB(1024),
      "text and HTML bytes per message read for links; more gives link.limits"},
+    {"limits", "extract_max_object", K_SIZE, OFF(lim.extract_max_object), "20M", 64 * 1024, MB(1024),
+     "bytes of one object decoded by an extractor (uuencode in text, a PDF embedded file, ...); "
+     "more gives content.limits"},
+    {"limits", "image_max_pixels", K_COUNT, OFF(lim.image_max_pixels), "8388608", 65536, 268435456,
+     "pixels of one image decoded to look for a QR code; larger gives content.limits"},
 };
 
 /* ---- value parsing ---- */

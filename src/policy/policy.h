@@ -50,6 +50,8 @@ typedef struct mw_limits {
 	size_t archive_member_memory; /* member bytes held in memory before spilling */
 	size_t max_urls;              /* distinct links judged per message (links) */
 	size_t max_html_bytes;        /* text and HTML bytes read for links per message */
+	size_t extract_max_object;    /* bytes of one object decoded by an extractor (src/extract) */
+	size_t image_max_pixels;      /* pixels of one image decoded for QR codes (src/extract) */
 } mw_limits;
 
 typedef struct mw_strlist {
