@@ -94,6 +94,8 @@ static void fork_out(ex_out *o, const unsigned char *b, size_t have, size_t *off
 	size_t avail = have > *off ? have - *off : 0, n = flen < avail ? flen : avail;
 	char rname[80];
 
+	if (n > ex_budget(o))
+		n = ex_budget(o); /* the buffer's slack is for the header and CRCs, not for the fork */
 	if (cut) {
 		/* content.limits already said so */
 	} else if (n < flen)

@@ -280,7 +280,11 @@ static int b64ish(const char *p, size_t n)
 	return n > 0 && good * 100 >= n * 98;
 }
 
-/* quoted_after - the string literal after needle (and '(' or '=' / ',' ) in s; 1 when found */
+/*
+ * quoted_after - the string literal that is argument arg (0: the first,
+ * also after '=') after needle in s, within the same statement: commas
+ * are counted at the call's own parenthesis level.  1 when found.
+ */
 static int quoted_after(const char *s, size_t n, const char *needle, int arg, span *out)
 {
 	const char *at = s;
@@ -288,11 +292,11 @@ static int quoted_after(const char *s, size_t n, const char *needle, int arg, sp
 
 	while ((at = ex_memcasemem(at, left, needle, strlen(needle))) != NULL) {
 		size_t i = (size_t)(at - s) + strlen(needle), e;
-		int commas = 0;
-		while (i < n && i - (size_t)(at - s) < 200) {
+		int commas = 0, depth = 0;
+		while (i < n && i - (size_t)(at - s) < 400) {
 			char c = s[i];
 			if (c == '\'' || c == '"' || c == '`') {
-				if (commas >= arg) {
+				if (commas >= arg && depth <= 1) {
 					e = literal_end(s, n, i + 1, c);
 					out->p = s + i + 1;
 					out->n = e > i + 1 ? e - i - 2 : 0;
@@ -301,9 +305,13 @@ static int quoted_after(const char *s, size_t n, const char *needle, int arg, sp
 				i = literal_end(s, n, i + 1, c);
 				continue;
 			}
-			if (c == ',')
+			if (c == '(' || c == '[' || c == '{')
+				depth++;
+			else if ((c == ')' || c == ']' || c == '}') && --depth <= 0)
+				break;
+			else if (c == ',' && depth <= 1)
 				commas++;
-			else if (c == ';' || c == ')' || c == '\n')
+			else if (c == ';' || c == '\n')
 				break;
 			i++;
 		}

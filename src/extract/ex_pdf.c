@@ -121,9 +121,9 @@ typedef struct pdf {
 	size_t nautorefs;
 	/* objnum -> action kind; EF target objnum -> file name */
 	pmap *actions;
-	size_t nactions;
+	size_t nactions, aactions;
 	pmap *files;
-	size_t nfiles;
+	size_t nfiles, afiles;
 	efile *efiles;
 	size_t nefiles, aefiles;
 	mw_buf links; /* context NUL url NUL ..., emitted at the end unless encrypted */
@@ -410,6 +410,15 @@ static void ref(pdf *d, ctr *c, const char *key, long obj)
 		d->autorefs[d->nautorefs++] = obj;
 }
 
+/* pmap_room - room for one more entry (the caller keeps n below EX_PDF_MAP) */
+static void pmap_room(pmap **v, size_t n, size_t *a)
+{
+	if (n == *a) {
+		*a = *a ? *a * 2 : 16;
+		*v = x_realloc(*v, *a * sizeof(**v));
+	}
+}
+
 /* dict_end - a dictionary closes: is it an action, a file specification? */
 static void dict_end(pdf *d, ctr *c, ctr *parent, long objnum, int top)
 {
@@ -435,6 +444,7 @@ static void dict_end(pdf *d, ctr *c, ctr *parent, long objnum, int top)
 			add_link(d, target, strlen(target),
 			         strcmp(c->s, "SubmitForm") == 0 ? "PDF form submit" : "PDF action");
 		if (top && objnum >= 0 && d->nactions < EX_PDF_MAP) {
+			pmap_room(&d->actions, d->nactions, &d->aactions);
 			d->actions[d->nactions].obj = objnum;
 			snprintf(d->actions[d->nactions].what, PDF_NAME, "%s", c->s);
 			d->nactions++;
@@ -444,6 +454,7 @@ static void dict_end(pdf *d, ctr *c, ctr *parent, long objnum, int top)
 		d->auto_doc_js = 1;
 	if (c->ef_ref >= 0 && (c->uf[0] || c->f[0]) && d->nfiles < EX_PDF_MAP &&
 	    (strcmp(c->type, "Filespec") == 0 || strcmp(c->type, "F") == 0 || c->type[0] == 0) && c->has_ef) {
+		pmap_room(&d->files, d->nfiles, &d->afiles);
 		d->files[d->nfiles].obj = c->ef_ref;
 		snprintf(d->files[d->nfiles].name, sizeof(d->files[0].name), "%s", c->uf[0] ? c->uf : c->f);
 		d->nfiles++;
@@ -715,8 +726,6 @@ int ex_pdf(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit
 	ex_out_init(&o, emit, lim, "PDF");
 	memset(&d, 0, sizeof(d));
 	d.o = &o;
-	d.actions = x_calloc(EX_PDF_MAP, sizeof(*d.actions));
-	d.files = x_calloc(EX_PDF_MAP, sizeof(*d.files));
 	buf_init(&d.links, 0);
 	buf_init(&d.strbuf, EX_PDF_STR);
 	parse(&d, in, len, -1, 0);

@@ -11,7 +11,8 @@
  *	over white), libjpeg-turbo (decoded straight to JCS_GRAYSCALE), giflib
  *	(the first frame, palette mapped to luma, the transparent colour as
  *	white).  libzbar then looks for QR codes only (other symbologies are
- *	off: they carry product numbers, not links), inverted codes too.
+ *	off: they carry product numbers, not links); an image without a code
+ *	is looked at once more inverted (light modules on dark).
  *
  *	A QR code whose text is or holds a URL gives the link (context "QR
  *	code") and the finding image.qr_link: a link in a picture is out of
@@ -81,6 +82,8 @@ static int dec_png(const ex_out *o, const void *in, size_t len, grey *g)
 	g->px = x_malloc(PNG_IMAGE_SIZE(img));
 	if (!png_image_finish_read(&img, &white, g->px, 0, NULL)) {
 		png_image_free(&img);
+		x_free(g->px);
+		g->px = NULL;
 		return DEC_BAD;
 	}
 	return DEC_OK;
@@ -138,6 +141,7 @@ static int dec_jpeg(const ex_out *o, const void *in, size_t len, grey *g)
 	g->w = ci.output_width;
 	g->h = ci.output_height;
 	px = x_malloc((size_t)g->w * g->h);
+	memset(px, 255, (size_t)g->w * g->h); /* rows a truncated file never fills stay white */
 	while (ci.output_scanline < ci.output_height) {
 		JSAMPROW row = px + (size_t)ci.output_scanline * g->w;
 		if (jpeg_read_scanlines(&ci, &row, 1) != 1)
@@ -215,6 +219,7 @@ static int dec_gif(const ex_out *o, const void *in, size_t len, grey *g)
 			             : (unsigned char)((299 * c->Red + 587 * c->Green + 114 * c->Blue) / 1000);
 		}
 		g->px = x_malloc((size_t)w * h);
+		memset(g->px, 255, (size_t)w * h); /* rows a truncated file never fills stay white */
 		line = x_malloc(w);
 		for (pass = 0; pass < (gf->Image.Interlace ? 4 : 1); pass++) {
 			unsigned start = gf->Image.Interlace ? (unsigned)ioff[pass] : 0;
@@ -228,7 +233,7 @@ static int dec_gif(const ex_out *o, const void *in, size_t len, grey *g)
 			}
 		}
 	first_done:
-		rc = DEC_OK; /* what decoded before an error is kept: the rest stays as allocated */
+		rc = DEC_OK; /* what decoded before an error is kept */
 		break;
 	}
 done:
@@ -268,7 +273,7 @@ int ex_qr(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit)
 	grey g = {NULL, 0, 0};
 	const char *kind;
 	ex_out o;
-	int rc;
+	int rc, pass, found = 0;
 
 	ex_out_init(&o, emit, lim, "image");
 	if (len >= 8 && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0) {
@@ -298,19 +303,28 @@ int ex_qr(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit)
 	}
 	zbar_image_scanner_set_config(sc, 0, ZBAR_CFG_ENABLE, 0);
 	zbar_image_scanner_set_config(sc, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
-	zbar_image_scanner_set_config(sc, 0, ZBAR_CFG_TEST_INVERTED, 1);
-	if ((im = zbar_image_create()) == NULL) {
-		zbar_image_scanner_destroy(sc);
-		x_free(g.px);
-		return -1;
+	/*
+	 * Inverted codes (light on dark) get a second pass over our own
+	 * inverted copy: zbar's ZBAR_CFG_TEST_INVERTED writes past the end of
+	 * its copy when width x height is not a multiple of 8 (valgrind,
+	 * zbar 0.23.92), so it stays off.
+	 */
+	for (pass = 0; pass < 2 && found == 0 && !o.stop; pass++) {
+		if (pass == 1) {
+			size_t k, np = (size_t)g.w * g.h;
+			for (k = 0; k < np; k++)
+				g.px[k] = (unsigned char)(255 - g.px[k]);
+		}
+		if ((im = zbar_image_create()) == NULL)
+			break;
+		zbar_image_set_format(im, zbar_fourcc('Y', '8', '0', '0'));
+		zbar_image_set_size(im, g.w, g.h);
+		zbar_image_set_data(im, g.px, (unsigned long)g.w * g.h, NULL);
+		if (zbar_scan_image(sc, im) > 0)
+			for (sym = zbar_image_first_symbol(im); sym && !o.stop; sym = zbar_symbol_next(sym), found++)
+				qr_text(&o, zbar_symbol_get_data(sym), zbar_symbol_get_data_length(sym));
+		zbar_image_destroy(im);
 	}
-	zbar_image_set_format(im, zbar_fourcc('Y', '8', '0', '0'));
-	zbar_image_set_size(im, g.w, g.h);
-	zbar_image_set_data(im, g.px, (unsigned long)g.w * g.h, NULL);
-	if (zbar_scan_image(sc, im) > 0)
-		for (sym = zbar_image_first_symbol(im); sym && !o.stop; sym = zbar_symbol_next(sym))
-			qr_text(&o, zbar_symbol_get_data(sym), zbar_symbol_get_data_length(sym));
-	zbar_image_destroy(im);
 	zbar_image_scanner_destroy(sc);
 	x_free(g.px);
 	return ex_out_rc(&o);

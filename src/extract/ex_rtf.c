@@ -277,6 +277,8 @@ static void text_char(rtf *r, unsigned char c)
 		return;
 	switch (g->dest) {
 	case D_OBJDATA:
+		if (!r->obj.active)
+			return; /* the object already ended (an \object group closed inside its data) */
 		if (c >= '0' && c <= '9')
 			v = c - '0';
 		else if (c >= 'a' && c <= 'f')
@@ -338,7 +340,7 @@ static void control(rtf *r, const char *w, size_t wl)
 	} else if (IS("template")) {
 		g->dest = D_TEMPLATE;
 		buf_reset(&r->text);
-	} else if (first && g->star && g->dest != D_OBJDATA) {
+	} else if (first && g->star) {
 		g->dest = D_SKIP; /* an ignorable destination we do not know */
 	}
 #undef IS
@@ -405,7 +407,8 @@ int ex_rtf(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit
 					size_t k, nb = neg ? 0 : (size_t)param;
 					if (nb > len - i)
 						nb = len - i;
-					if (r.depth && r.depth <= EX_RTF_DEPTH && r.g[r.depth - 1].dest == D_OBJDATA)
+					if (r.obj.active && r.depth && r.depth <= EX_RTF_DEPTH &&
+					    r.g[r.depth - 1].dest == D_OBJDATA)
 						for (k = 0; k < nb; k++)
 							buf_putc(&r.obj.data, s[i + k]);
 					i += nb;

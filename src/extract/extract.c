@@ -213,7 +213,7 @@ static char *safe_name(const char *name, size_t n)
 /* ex_object - see ex_int.h */
 int ex_object(ex_out *o, const char *name, size_t namelen, const char *type, const void *data, size_t len)
 {
-	char *n = NULL;
+	char *n = NULL, t[128];
 
 	if (o->stop)
 		return 1;
@@ -233,7 +233,14 @@ int ex_object(ex_out *o, const char *name, size_t namelen, const char *type, con
 		return 0;
 	if (name && namelen)
 		n = safe_name(name, namelen);
-	if (o->e->object(o->e->ctx, n, type, data ? data : "", len))
+	if (type) {
+		/* a type hint comes from the input (FMTTYPE, data: URLs): printable ASCII only */
+		size_t i;
+		for (i = 0; type[i] && i < sizeof(t) - 1; i++)
+			t[i] = (unsigned char)type[i] > 0x20 && (unsigned char)type[i] < 0x7f ? type[i] : '?';
+		t[i] = 0;
+	}
+	if (o->e->object(o->e->ctx, n, type ? t : NULL, data ? data : "", len))
 		o->stop = 1;
 	x_free(n);
 	return o->stop;
@@ -242,7 +249,7 @@ int ex_object(ex_out *o, const char *name, size_t namelen, const char *type, con
 /* ex_link - see ex_int.h */
 int ex_link(ex_out *o, const char *url, size_t len, const char *context)
 {
-	char buf[EX_URL_MAX + 1];
+	char buf[EX_URL_MAX + 1], ctx[128];
 	size_t i;
 
 	if (o->stop)
@@ -266,7 +273,9 @@ int ex_link(ex_out *o, const char *url, size_t len, const char *context)
 	o->nlinks++;
 	if (o->e == NULL || o->e->link == NULL)
 		return 0;
-	if (o->e->link(o->e->ctx, buf, context ? context : o->fmt))
+	/* the context may quote the input (a property name): printable */
+	mw_printable(ctx, sizeof(ctx), context ? context : o->fmt, sizeof(ctx) - 4, 1);
+	if (o->e->link(o->e->ctx, buf, ctx))
 		o->stop = 1;
 	return o->stop;
 }

@@ -2,14 +2,16 @@
 """extract-fixtures.py - build the content-tree fixtures (documents, web
 pages, calendars, QR images, legacy encodings) into DIR.
 
-Usage: extract-fixtures.py DIR
+Usage: extract-fixtures.py DIR [--no-marker]
 
 Harmless stand-ins only: every "payload" is a PE stub that carries only the
 magic numbers, or the ClamAV test marker of sigs/mailwarden-test.ndb
 (assembled here, never stored whole); every domain is reserved (*.example).
 Used by tests/unit/extract_test.c (our own extractors) and by
 tests/tools/clamav_probe.c, which shows what libclamav itself reports for
-the same files (src/extract/README.md).  QR images need `qrencode` and
+the same files (src/extract/README.md).  --no-marker leaves the marker out
+of the payload: that is how the fuzz seeds in tests/fuzz/seeds/ were made,
+so no file in the repository holds the marker whole.  QR images need `qrencode` and
 python3-pil; files that cannot be made are simply missing and the tests
 that need them skip.
 
@@ -34,6 +36,9 @@ Files made (all in DIR):
   yenc.txt           a yEnc-encoded payload.exe (crc32 set)
   binhex.txt         a BinHex 4.0 payload.exe (RLE and CRCs)
   qr.png qr.jpg qr.gif  a QR code of https://qr-login.example/verify
+  noqr.png           a picture without a QR code (a grey gradient)
+  package.ole        the OLE object of external.docx alone (a Package payload.exe)
+  plain.zip          a zip that is no document (nothing to report)
 """
 
 import base64
@@ -57,7 +62,7 @@ def pe_stub(extra=b""):
     return bytes(h) + b"PE\0\0" + b"\0" * 60 + extra
 
 
-PAYLOAD = pe_stub(b" " + MARKER + b" ")
+PAYLOAD = pe_stub(b" " + (b"no marker" if "--no-marker" in sys.argv else MARKER) + b" ")
 
 
 def write(d, name, data):
@@ -478,6 +483,9 @@ def qr_images(d):
     im = Image.open(png).convert("RGB")
     im.save(os.path.join(d, "qr.jpg"), quality=90)
     im.convert("P").save(os.path.join(d, "qr.gif"))
+    grad = Image.new("L", (120, 80))
+    grad.putdata([(x * 2 + y) % 256 for y in range(80) for x in range(120)])
+    grad.save(os.path.join(d, "noqr.png"))
 
 
 def main():
@@ -486,6 +494,8 @@ def main():
     write(d, "actions.pdf", pdf_actions())
     write(d, "objstm.pdf", pdf_objstm())
     write(d, "external.docx", docx_external())
+    write(d, "package.ole", cfb([("\x01Ole10Native", ole10native("payload.exe", PAYLOAD))]))
+    write(d, "plain.zip", zbytes([("minutes.txt", "Minutes of the meeting.\n"), ("data.csv", "a,b\n1,2\n")]))
     write(d, "macrosheet.xlsm", xlsm_macrosheet())
     write(d, "xlm.xls", xls_xlm())
     write(d, "external.odt", odt_external())
