@@ -11,8 +11,12 @@
  *	over white), libjpeg-turbo (decoded straight to JCS_GRAYSCALE), giflib
  *	(the first frame, palette mapped to luma, the transparent colour as
  *	white).  libzbar then looks for QR codes only (other symbologies are
- *	off: they carry product numbers, not links); an image without a code
- *	is looked at once more inverted (light modules on dark).
+ *	off: they carry product numbers, not links).  A picture larger than
+ *	EX_QR_SCAN_PIXELS is shrunk first (JPEG: decoded at 1/2, 1/4 or 1/8
+ *	scale by libjpeg; others: averaged blocks): zbar's time grows with the
+ *	pixels, and a code meant to be scanned from a screen survives it.  A
+ *	mostly dark picture without a code is looked at once more inverted
+ *	(light modules on dark).
  *
  *	A QR code whose text is or holds a URL gives the link (context "QR
  *	code") and the finding image.qr_link: a link in a picture is out of
@@ -45,6 +49,8 @@
 #include <string.h>
 #include <strings.h>
 #include <zbar.h>
+
+#define EX_QR_SCAN_PIXELS (2 * 1024 * 1024) /* pixels zbar looks at: larger pictures are shrunk first */
 
 typedef struct grey {
 	unsigned char *px;
@@ -133,6 +139,13 @@ static int dec_jpeg(const ex_out *o, const void *in, size_t len, grey *g)
 		return DEC_TOO_BIG;
 	}
 	ci.out_color_space = JCS_GRAYSCALE;
+	/* decode a large photo at 1/2, 1/4 or 1/8 scale: cheap, and enough for a QR code */
+	ci.scale_num = 1;
+	ci.scale_denom = 1;
+	while (ci.scale_denom < 8 &&
+	       (unsigned long)(ci.image_width / (ci.scale_denom * 2)) * (ci.image_height / (ci.scale_denom * 2)) >=
+	           EX_QR_SCAN_PIXELS)
+		ci.scale_denom *= 2;
 	jpeg_start_decompress(&ci);
 	if (ci.output_components != 1 || too_big(o, ci.output_width, ci.output_height)) {
 		jpeg_destroy_decompress(&ci);
@@ -246,6 +259,48 @@ done:
 	return rc;
 }
 
+/*
+ * shrink - average f x f blocks until the picture has at most
+ * EX_QR_SCAN_PIXELS pixels: zbar's time grows with the pixel count, and a
+ * QR code meant to be scanned from a screen survives it.
+ */
+static void shrink(grey *g)
+{
+	unsigned f = 1, w, h, x, y, i, j;
+	unsigned char *px;
+
+	while ((unsigned long)(g->w / f) * (g->h / f) > EX_QR_SCAN_PIXELS)
+		f++;
+	if (f == 1)
+		return;
+	w = g->w / f;
+	h = g->h / f;
+	px = x_malloc((size_t)w * h);
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			unsigned long sum = 0;
+			for (j = 0; j < f; j++)
+				for (i = 0; i < f; i++)
+					sum += g->px[(size_t)(y * f + j) * g->w + x * f + i];
+			px[(size_t)y * w + x] = (unsigned char)(sum / ((unsigned long)f * f));
+		}
+	x_free(g->px);
+	g->px = px;
+	g->w = w;
+	g->h = h;
+}
+
+/* dark - the picture is mostly dark (an inverted code is light on dark) */
+static int dark(const grey *g)
+{
+	unsigned long long sum = 0;
+	size_t i, n = (size_t)g->w * g->h;
+
+	for (i = 0; i < n; i += 7)
+		sum += g->px[i];
+	return n > 0 && sum / ((n + 6) / 7) < 128;
+}
+
 /* qr_text - one decoded QR text: a link and a finding when it holds a URL */
 static void qr_text(ex_out *o, const char *d, size_t n)
 {
@@ -297,6 +352,7 @@ int ex_qr(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit)
 	}
 	if (rc != DEC_OK || g.px == NULL)
 		return 0;
+	shrink(&g);
 	if ((sc = zbar_image_scanner_create()) == NULL) {
 		x_free(g.px);
 		return -1;
@@ -304,12 +360,12 @@ int ex_qr(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit)
 	zbar_image_scanner_set_config(sc, 0, ZBAR_CFG_ENABLE, 0);
 	zbar_image_scanner_set_config(sc, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
 	/*
-	 * Inverted codes (light on dark) get a second pass over our own
-	 * inverted copy: zbar's ZBAR_CFG_TEST_INVERTED writes past the end of
-	 * its copy when width x height is not a multiple of 8 (valgrind,
-	 * zbar 0.23.92), so it stays off.
+	 * A mostly dark picture gets a second pass over our own inverted
+	 * copy (a light-on-dark code): zbar's ZBAR_CFG_TEST_INVERTED writes
+	 * past the end of its copy when width x height is not a multiple of 8
+	 * (valgrind, zbar 0.23.92), so it stays off.
 	 */
-	for (pass = 0; pass < 2 && found == 0 && !o.stop; pass++) {
+	for (pass = 0; pass < (dark(&g) ? 2 : 1) && found == 0 && !o.stop; pass++) {
 		if (pass == 1) {
 			size_t k, np = (size_t)g.w * g.h;
 			for (k = 0; k < np; k++)

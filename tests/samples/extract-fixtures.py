@@ -36,7 +36,11 @@ Files made (all in DIR):
   yenc.txt           a yEnc-encoded payload.exe (crc32 set)
   binhex.txt         a BinHex 4.0 payload.exe (RLE and CRCs)
   qr.png qr.jpg qr.gif  a QR code of https://qr-login.example/verify
+  qr-inverted.png    the same code, light on dark
+  qr-in-photo.jpg    the code small in the corner of a 3000 x 2000 photo (shrunk before reading)
   noqr.png           a picture without a QR code (a grey gradient)
+  dde.docx           a DDEAUTO field in word/document.xml
+  macro.odt          ODF with a Basic module and a macro bound to document open
   package.ole        the OLE object of external.docx alone (a Package payload.exe)
   plain.zip          a zip that is no document (nothing to report)
 """
@@ -304,6 +308,33 @@ def odt_external():
     return buf.getvalue()
 
 
+def docx_dde():
+    document = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                'wordprocessingml/2006/main"><w:body><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                '<w:r><w:instrText xml:space="preserve"> DDEAUTO c:\\windows\\system32\\cmd.exe "/k calc" '
+                '</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body></w:document>')
+    return zbytes([("[Content_Types].xml", "<Types/>"), ("word/document.xml", document)])
+
+
+def odt_macro():
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
+               'xmlns:xlink="http://www.w3.org/1999/xlink"><office:scripts><office:event-listeners>'
+               '<script:event-listener script:language="ooo:script" script:event-name="office:load" '
+               'xlink:href="vnd.sun.star.script:Standard.Module1.Main?language=Basic&amp;location=document"/>'
+               '</office:event-listeners></office:scripts><office:body><office:text/></office:body>'
+               '</office:document-content>')
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        z.writestr("Basic/script-lc.xml", "<library:libraries/>", zipfile.ZIP_DEFLATED)
+        z.writestr("Basic/Standard/Module1.xml", "<script:module>Sub Main\nShell(\"calc\")\nEnd Sub</script:module>",
+                   zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
 # ------------------------------------------------------------------ RTF, OneNote
 
 def rtf_object():
@@ -483,6 +514,12 @@ def qr_images(d):
     im = Image.open(png).convert("RGB")
     im.save(os.path.join(d, "qr.jpg"), quality=90)
     im.convert("P").save(os.path.join(d, "qr.gif"))
+    from PIL import ImageOps
+    ImageOps.invert(im).save(os.path.join(d, "qr-inverted.png"))
+    photo = Image.merge("RGB", [Image.effect_noise((3000, 2000), 40), Image.linear_gradient("L").resize((3000, 2000)),
+                                Image.radial_gradient("L").resize((3000, 2000))])
+    photo.paste(im, (2600, 1600))
+    photo.save(os.path.join(d, "qr-in-photo.jpg"), quality=90)
     grad = Image.new("L", (120, 80))
     grad.putdata([(x * 2 + y) % 256 for y in range(80) for x in range(120)])
     grad.save(os.path.join(d, "noqr.png"))
@@ -499,6 +536,8 @@ def main():
     write(d, "macrosheet.xlsm", xlsm_macrosheet())
     write(d, "xlm.xls", xls_xlm())
     write(d, "external.odt", odt_external())
+    write(d, "dde.docx", docx_dde())
+    write(d, "macro.odt", odt_macro())
     write(d, "object.rtf", rtf_object())
     write(d, "embedded.one", onenote())
     write(d, "smuggling.html", smuggling_html())

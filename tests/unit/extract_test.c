@@ -753,6 +753,27 @@ static void test_office(void **state)
 	rec_free(&r);
 	x_free(data);
 
+	data = slurp("dde.docx", &len);
+	assert_non_null(data);
+	rec_init(&r);
+	run(ex_office, data, len, NULL, &r);
+	want("dde.docx", &r, YES("F doc.auto_action word/document.xml: DDE field DDEAUTO c:?windows?system32?cmd.exe"),
+	     NONE);
+	rec_free(&r);
+	x_free(data);
+
+	data = slurp("macro.odt", &len);
+	assert_non_null(data);
+	rec_init(&r);
+	run(ex_office, data, len, NULL, &r);
+	want(
+	    "macro.odt", &r,
+	    YES("F doc.auto_action content.xml: event office:load runs macro vnd.sun.star.script:Standard.Module1.Main",
+	        "F attach.macro OpenDocument macro module Basic/Standard/Module1.xml"),
+	    NONE);
+	rec_free(&r);
+	x_free(data);
+
 	data = slurp("plain.zip", &len);
 	assert_non_null(data);
 	rec_init(&r);
@@ -901,7 +922,7 @@ static void test_rtf(void **state)
 
 static void test_qr(void **state)
 {
-	static const char *const files[] = {"qr.png", "qr.jpg", "qr.gif"};
+	static const char *const files[] = {"qr.png", "qr.jpg", "qr.gif", "qr-inverted.png", "qr-in-photo.jpg"};
 	ex_limits lim;
 	size_t i, len;
 	char *data;
