@@ -27,7 +27,6 @@
  */
 #include "extract/ex_int.h"
 #include "mime/mime_decode.h"
-#include "policy/policy.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,17 +115,6 @@ void ex_limits_default(ex_limits *lim)
 	lim->max_links = EX_DEF_MAX_LINKS;
 	lim->max_depth = EX_DEF_MAX_DEPTH;
 	lim->max_pixels = EX_DEF_MAX_PIXELS;
-}
-
-/* ex_limits_from_config - see extract.h for which key feeds which field */
-void ex_limits_from_config(const mw_limits *cfg, ex_limits *lim)
-{
-	lim->max_objects = cfg->archive_max_members;
-	lim->max_object = cfg->extract_max_object;
-	lim->max_decoded = cfg->archive_max_expanded;
-	lim->max_links = cfg->max_urls;
-	lim->max_depth = cfg->archive_max_depth;
-	lim->max_pixels = cfg->image_max_pixels;
 }
 
 /* ex_out_init - wrap out; lim NULL: defaults */

@@ -6,7 +6,7 @@
  *	#include "extract/extract.h"
  *
  *	ex_limits lim;
- *	ex_limits_from_config(&cfg->lim, &lim);
+ *	config_extract_limits(cfg, &lim);	(policy/policy.h: the [limits] values)
  *	mw_emit out = {my_object, my_link, my_finding, ctx};
  *	rc = ex_uuencode(text, len, &lim, &out);
  *
@@ -51,8 +51,6 @@
 
 #include <stddef.h>
 
-struct mw_limits;
-
 typedef struct mw_emit {
 	/* a child object found inside the input: name may be NULL; type_hint a MIME type or NULL */
 	int (*object)(void *ctx, const char *name, const char *type_hint, const void *data, size_t len);
@@ -83,8 +81,11 @@ typedef struct ex_limits {
 /* ex_limits_default - the EX_DEF_ values */
 void ex_limits_default(ex_limits *lim);
 
-/* ex_limits_from_config - the values of the [limits] section (see each field's key above) */
-void ex_limits_from_config(const struct mw_limits *cfg, ex_limits *lim);
+/*
+ * The values of the [limits] section (each field's key is in the
+ * comments of EX_DEF_ above) are mapped by config_extract_limits() in
+ * policy/policy.h: this module sits below the configuration (layer 1).
+ */
 
 /* The extractors; each also in ex_formats[].  See the .c file of each for what it finds. */
 int ex_uuencode(const void *in, size_t len, const ex_limits *lim, const mw_emit *out); /* ex_uu.c */

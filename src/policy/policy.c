@@ -24,6 +24,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
+#include "extract/extract.h"
 #include "policy/policy.h"
 #include "util/util.h"
 
@@ -759,4 +760,15 @@ mw_config *config_open(const char *prog, const char *path, const char *const *ov
 		return NULL;
 	}
 	return cfg;
+}
+
+/* config_extract_limits - see policy.h */
+void config_extract_limits(const mw_config *c, ex_limits *out)
+{
+	out->max_objects = c->lim.archive_max_members;
+	out->max_object = c->lim.extract_max_object;
+	out->max_decoded = c->lim.archive_max_expanded;
+	out->max_links = c->lim.max_urls;
+	out->max_depth = c->lim.archive_max_depth;
+	out->max_pixels = c->lim.image_max_pixels;
 }

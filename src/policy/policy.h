@@ -153,6 +153,14 @@ void config_write_sample(struct mw_buf *out);
 /* config_write_effective - print the effective value of every key */
 void config_write_effective(const mw_config *c, struct mw_buf *out);
 
+/*
+ * config_extract_limits - the ex_limits of src/extract from [limits]:
+ * archive_max_members, extract_max_object, archive_max_expanded,
+ * max_urls, archive_max_depth, image_max_pixels.
+ */
+struct ex_limits;
+void config_extract_limits(const mw_config *c, struct ex_limits *out);
+
 /* config_apply_verdict - map each reason to its configured action; strongest wins */
 void config_apply_verdict(const mw_config *c, mw_verdict *v);
 

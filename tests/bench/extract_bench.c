@@ -220,7 +220,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "extract_bench: %s\n", err);
 		return 2;
 	}
-	ex_limits_from_config(&cfg->lim, &lim);
+	config_extract_limits(cfg, &lim);
 	for (i = 0; i < MW_ARRAY_LEN(in); i++)
 		buf_init(&in[i].b, 0);
 	in[0].name = "text 1 MB (legacy)";

@@ -18,7 +18,7 @@
 #ifndef MW_FUZZ_EXTRACT_H
 #define MW_FUZZ_EXTRACT_H
 
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "extract/extract.h"
 
 #include <stdint.h>

@@ -1003,7 +1003,7 @@ static void test_table_and_sniff(void **state)
 	}
 	/* the defaults of [limits] are the EX_DEF_ values */
 	assert_int_equal(config_load(NULL, NULL, 0, &cfg, err, sizeof(err)), 0);
-	ex_limits_from_config(&cfg->lim, &a);
+	config_extract_limits(cfg, &a);
 	ex_limits_default(&b);
 	assert_memory_equal(&a, &b, sizeof(a));
 	config_unref(cfg);
