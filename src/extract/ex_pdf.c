@@ -151,7 +151,7 @@ static int is_ws(unsigned char c)
 /* lit_string - ( ... ) with nesting and escapes, from after '(' */
 static void lit_string(lexer *lx, mw_buf *b)
 {
-	int depth = 1;
+	size_t depth = 1;
 
 	while (lx->i < lx->n) {
 		unsigned char c = lx->p[lx->i++];
@@ -229,6 +229,10 @@ static void next(lexer *lx, tok *t, mw_buf *sb)
 				lx->i++;
 			continue;
 		}
+		if (lx->i < lx->n && (p[lx->i] == ')' || p[lx->i] == '{' || p[lx->i] == '}')) {
+			lx->i++; /* stray or PostScript-calculator delimiters: skipped here, not by recursion */
+			continue;
+		}
 		break;
 	}
 	if (lx->i >= lx->n)
@@ -279,12 +283,6 @@ static void next(lexer *lx, tok *t, mw_buf *sb)
 	case ']':
 		lx->i++;
 		t->t = T_ENDARR;
-		return;
-	case ')':
-	case '{':
-	case '}':
-		lx->i++;
-		next(lx, t, sb);
 		return;
 	default: break;
 	}

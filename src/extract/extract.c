@@ -28,6 +28,7 @@
 #include "extract/ex_int.h"
 #include "mime/mime_decode.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -273,10 +274,14 @@ const char *ex_memcasemem(const char *h, size_t hl, const char *needle, size_t n
 {
 	size_t i;
 
+	unsigned char lo, up;
+
 	if (nl == 0 || nl > hl)
 		return NULL;
+	lo = (unsigned char)tolower((unsigned char)needle[0]);
+	up = (unsigned char)toupper((unsigned char)needle[0]);
 	for (i = 0; i + nl <= hl; i++)
-		if (strncasecmp(h + i, needle, nl) == 0)
+		if (((unsigned char)h[i] == lo || (unsigned char)h[i] == up) && strncasecmp(h + i, needle, nl) == 0)
 			return h + i;
 	return NULL;
 }

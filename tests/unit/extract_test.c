@@ -693,6 +693,18 @@ static void test_pdf(void **state)
 		want(c[i].name, &r, c[i].yes[0] ? c[i].yes : NULL, c[i].no[0] ? c[i].no : NULL);
 		rec_free(&r);
 	}
+	/* 4 MB of stray delimiters: skipped in a loop (this once recursed, one frame per byte) */
+	{
+		size_t n = 4u << 20;
+		char *p = x_malloc(n);
+		memset(p, ')', n);
+		memcpy(p, "%PDF-1.4 ", 9);
+		rec_init(&r);
+		run(ex_pdf, p, n, NULL, &r);
+		want("stray delimiters", &r, NONE, YES("F", "L", "O"));
+		rec_free(&r);
+		x_free(p);
+	}
 	/* files made by the fixture script: embedded file with its name, object stream */
 	if ((data = slurp("actions.pdf", &len)) != NULL) {
 		rec_init(&r);
