@@ -13,7 +13,7 @@
  *	*.rels		relationships.  An external target (TargetMode
  *			"External") is a link; one loaded when the document
  *			opens (attachedTemplate, oleObject, frame, subDocument,
- *			externalLinkPath, or any mhtml: / "!x-usc:" target, or
+ *			aFChunk, or any mhtml: / "!x-usc:" target, or
  *			an image from a UNC or file: path that leaks the user's
  *			credentials) is doc.remote_content (remote template
  *			injection, CVE-2017-0199, CVE-2022-30190).
@@ -172,8 +172,7 @@ static void elements(ex_out *o, const char *s, size_t n, const char *tag, const 
 }
 
 /* Relationship types whose external target is loaded when the document opens. */
-static const char *const loads_on_open[] = {"attachedTemplate", "oleObject",        "frame",
-                                            "subDocument",      "externalLinkPath", "aFChunk"};
+static const char *const loads_on_open[] = {"attachedTemplate", "oleObject", "frame", "subDocument", "aFChunk"};
 
 /* relationship - one <Relationship .../> */
 static void relationship(ex_out *o, const char *e, size_t n, const char *member)

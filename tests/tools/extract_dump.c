@@ -4,6 +4,7 @@
  *	what it emits
  * SYNOPSIS
  *	extract_dump [-f FORMAT] [-r DEPTH] [-o DIR] FILE
+ *	extract_dump -m [-r DEPTH] MESSAGE
  *	extract_dump -l
  * DESCRIPTION
  *	Runs the extractor FORMAT (default: the one ex_sniff() picks for the
@@ -22,6 +23,12 @@
  *	N-NAME (N counts from 1).  -l lists the formats.
  *
  *	The last line is "rc N" (the extractor's return value).
+ *
+ *	With -m, FILE is a message: it is parsed by src/mime and every leaf
+ *	goes to the extractor its type calls for (text/plain: legacy,
+ *	text/html: html and legacy, text/calendar: ics, image/...: qr, anything
+ *	else: what ex_sniff() picks), under a line "part ID TYPE (FORMAT)":
+ *	a preview of the content tree the engine will build.
  * DIAGNOSTICS
  *	Exit 0; 1 when FILE cannot be read; 2 on usage errors.
  * SEE ALSO
@@ -30,6 +37,7 @@
  *	GPL-2.0-or-later
  */
 #include "extract/extract.h"
+#include "mime/mime.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -144,6 +152,63 @@ static char *slurp(const char *path, size_t *len)
 	return p ? p : malloc(1);
 }
 
+/* leaf_format - the extractor for one MIME leaf */
+static const ex_format *leaf_format(const mime_part *p, const void *data, size_t len)
+{
+	const char *t = mime_part_type(p);
+
+	if (strcmp(t, "text/plain") == 0)
+		return ex_format_find("legacy");
+	if (strcmp(t, "text/html") == 0 || strcmp(t, "image/svg+xml") == 0)
+		return ex_format_find("html");
+	if (strcmp(t, "text/calendar") == 0)
+		return ex_format_find("ics");
+	if (strncmp(t, "image/", 6) == 0)
+		return ex_format_find("qr");
+	return ex_sniff(data, len);
+}
+
+/* walk - every leaf of the MIME tree through its extractor */
+static void walk(const mime_part *p, dump *d, int depth)
+{
+	size_t i;
+
+	if (depth > 100)
+		return;
+	if (mime_part_is_leaf(p)) {
+		const void *data;
+		int fd;
+		size_t len;
+		char *tmp = NULL;
+		const ex_format *f;
+		mw_emit e = {on_object, on_link, on_finding, d};
+
+		mime_part_body(p, &data, &fd, &len);
+		if (data == NULL) {
+			tmp = malloc(len ? len : 1);
+			if (tmp == NULL || pread(fd, tmp, len, 0) != (ssize_t)len) {
+				free(tmp);
+				return;
+			}
+			data = tmp;
+		}
+		f = leaf_format(p, data, len);
+		printf("part %s %s (%s)\n", *mime_part_id(p) ? mime_part_id(p) : "-", mime_part_type(p),
+		       f ? f->name : "none");
+		if (f) {
+			d->level = 1;
+			f->run(data, len, d->lim, &e);
+			if (strcmp(f->name, "html") == 0)
+				ex_legacy_text(data, len, d->lim, &e);
+			d->level = 0;
+		}
+		free(tmp);
+		return;
+	}
+	for (i = 0; i < mime_part_nchildren(p); i++)
+		walk(mime_part_child(p, i), d, depth + 1);
+}
+
 int main(int argc, char **argv)
 {
 	const char *fmt = NULL;
@@ -154,10 +219,11 @@ int main(int argc, char **argv)
 	mw_emit e = {on_object, on_link, on_finding, &d};
 	size_t len, i, n;
 	char *data;
-	int c, rc;
+	int c, rc, msg = 0;
 
-	while ((c = getopt(argc, argv, "f:r:o:l")) != -1) {
+	while ((c = getopt(argc, argv, "f:r:o:lm")) != -1) {
 		switch (c) {
+		case 'm': msg = 1; break;
 		case 'f': fmt = optarg; break;
 		case 'r': d.max_level = atoi(optarg); break;
 		case 'o': d.outdir = optarg; break;
@@ -177,6 +243,18 @@ int main(int argc, char **argv)
 		perror(argv[optind]);
 		return 1;
 	}
+	if (msg) {
+		mime_parser *mp = mime_parser_new(NULL, NULL);
+		d.max_level += 1; /* the leaf itself is level 1 */
+		if (mime_parser_feed(mp, data, len) < 0 || mime_parser_finish(mp) < 0) {
+			perror("mime");
+			return 1;
+		}
+		walk(mime_root(mp), &d, 0);
+		mime_parser_free(mp);
+		free(data);
+		return 0;
+	}
 	f = fmt ? ex_format_find(fmt) : ex_sniff(data, len);
 	if (f == NULL) {
 		fprintf(stderr, "extract_dump: no format %s (extract_dump -l)\n", fmt ? fmt : "for this content");
@@ -189,6 +267,6 @@ int main(int argc, char **argv)
 	free(data);
 	return 0;
 usage:
-	fprintf(stderr, "usage: extract_dump [-f FORMAT] [-r DEPTH] [-o DIR] FILE | -l\n");
+	fprintf(stderr, "usage: extract_dump [-f FORMAT] [-r DEPTH] [-o DIR] FILE | -m [-r DEPTH] MESSAGE | -l\n");
 	return 2;
 }

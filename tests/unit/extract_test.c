@@ -765,6 +765,16 @@ static void test_office(void **state)
 	rec_free(&r);
 	x_free(data);
 
+	/* an Excel link to another workbook asks before it updates: a link, no finding */
+	data = slurp("macrosheet.xlsm", &len);
+	assert_non_null(data);
+	rec_init(&r);
+	run(ex_office, data, len, NULL, &r);
+	want("macrosheet.xlsm", &r, YES("L https://xlsx-link.example/book.xlsx (OOXML externalLinkPath relationship)"),
+	     YES("F"));
+	rec_free(&r);
+	x_free(data);
+
 	data = slurp("dde.docx", &len);
 	assert_non_null(data);
 	rec_init(&r);
