@@ -799,7 +799,9 @@ static void do_line(mime_parser *p, const char *s, size_t n, int piece, int has_
 		on_boundary(p, level, close);
 		return;
 	}
-	if (first && !piece && p->state == ST_BODY && p->cur->sniff && sniff_boundary(p, s, n))
+	/* only the stream that stores the part's content looks for its boundary: a stream
+	 * decoding an encoded part into a sub-stream must not (the sub-stream owns the leaf) */
+	if (first && !piece && p->state == ST_BODY && p->cur->sniff && p->sub == NULL && sniff_boundary(p, s, n))
 		return;
 	switch (p->state) {
 	case ST_HEADERS: header_line(p, s, n, first, piece, eol, neol); break;
