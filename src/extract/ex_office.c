@@ -21,14 +21,14 @@
  *			are read with ex_ole: Package objects give their files
  *			with their names, Equation Editor objects and links
  *			are findings.
- *	activeX/	ActiveX controls: doc.activex, with the class id.
- *	word/document.xml  DDE and DDEAUTO fields: doc.auto_action.
+ *	activeX/	ActiveX controls: content.active, with the class id.
+ *	word/document.xml  DDE and DDEAUTO fields: content.auto_action.
  *	xl/externalLinks/  DDE links (<ddeLink ddeService=...>):
- *			doc.auto_action.
+ *			content.auto_action.
  *	ODF content.xml, styles.xml  xlink:href links; objects, sections,
  *			DDE sources and table sources taken from elsewhere are
  *			doc.remote_content; <script:event-listener> binds a
- *			macro to an event: doc.auto_action.
+ *			macro to an event: content.auto_action.
  *	ODF Basic/, Scripts/  macro modules: attach.macro.
  *
  *	Members themselves (document.xml, media, embeddings as files) are
@@ -42,8 +42,8 @@
  *	counts against max_decoded, so a zip bomb ends the read with
  *	content.limits.  XML scans are linear in the member.
  * DIAGNOSTICS
- *	Findings: doc.remote_content, doc.ole_object, doc.activex,
- *	doc.auto_action, attach.macro, content.damaged (not a zip, a member
+ *	Findings: doc.remote_content, doc.ole_object, content.active,
+ *	content.auto_action, attach.macro, content.damaged (not a zip, a member
  *	that cannot be read), content.limits.
  * SEE ALSO
  *	ECMA-376 Part 2 (Open Packaging Conventions), OASIS ODF 1.2, ex_ole.c
@@ -219,9 +219,9 @@ static void activex(ex_out *o, const char *e, size_t n, const char *member)
 	span id;
 
 	if (xml_attr(e, n, "classid", &id))
-		ex_finding(o, "doc.activex", "%s: ActiveX control %.*s", member, (int)(id.n < 60 ? id.n : 60), id.p);
+		ex_finding(o, "content.active", "%s: ActiveX control %.*s", member, (int)(id.n < 60 ? id.n : 60), id.p);
 	else
-		ex_finding(o, "doc.activex", "%s: ActiveX control", member);
+		ex_finding(o, "content.active", "%s: ActiveX control", member);
 }
 
 /* dde_link - Excel <ddeLink ddeService= ddeTopic=> */
@@ -231,8 +231,8 @@ static void dde_link(ex_out *o, const char *e, size_t n, const char *member)
 
 	xml_attr(e, n, "ddeService", &svc);
 	xml_attr(e, n, "ddeTopic", &topic);
-	ex_finding(o, "doc.auto_action", "%s: DDE link runs %.*s %.*s", member, (int)(svc.n < 60 ? svc.n : 60), svc.p,
-	           (int)(topic.n < 100 ? topic.n : 100), topic.p);
+	ex_finding(o, "content.auto_action", "%s: DDE link runs %.*s %.*s", member, (int)(svc.n < 60 ? svc.n : 60),
+	           svc.p, (int)(topic.n < 100 ? topic.n : 100), topic.p);
 }
 
 /* dde_fields - a field instruction (instrText text or fldSimple instr) that starts with DDE or DDEAUTO */
@@ -248,7 +248,7 @@ static void dde_fields(ex_out *o, const char *s, size_t n, const char *member)
 		if (b > s && (b[-1] == '>' || b[-1] == '"') && (left == w || !isalnum((unsigned char)p[w]))) {
 			const char *end = memchr(p, '<', left);
 			size_t l = end ? (size_t)(end - p) : left;
-			ex_finding(o, "doc.auto_action", "%s: DDE field %.*s", member, (int)(l < 150 ? l : 150), p);
+			ex_finding(o, "content.auto_action", "%s: DDE field %.*s", member, (int)(l < 150 ? l : 150), p);
 			return;
 		}
 		p += 3;
@@ -291,8 +291,8 @@ static void event_listener(ex_out *o, const char *e, size_t n, const char *membe
 	xml_attr(e, n, "event-name", &ev);
 	if (!xml_attr(e, n, "macro-name", &mac))
 		xml_attr(e, n, "href", &mac);
-	ex_finding(o, "doc.auto_action", "%s: event %.*s runs macro %.*s", member, (int)(ev.n < 40 ? ev.n : 40), ev.p,
-	           (int)(mac.n < 100 ? mac.n : 100), mac.p);
+	ex_finding(o, "content.auto_action", "%s: event %.*s runs macro %.*s", member, (int)(ev.n < 40 ? ev.n : 40),
+	           ev.p, (int)(mac.n < 100 ? mac.n : 100), mac.p);
 }
 
 /* read_member - the current member into b (cap ex_budget()), counted against max_decoded */
@@ -372,7 +372,7 @@ int ex_office(const void *in, size_t len, const ex_limits *lim, const mw_emit *e
 		}
 		if (kind == M_ACTIVEX && !ends_with(name, ".xml")) {
 			if (!activex_told++ && !strstr(name, ".rels"))
-				ex_finding(&o, "doc.activex", "%s: ActiveX control", member);
+				ex_finding(&o, "content.active", "%s: ActiveX control", member);
 			continue;
 		}
 		if (kind == M_SKIP)

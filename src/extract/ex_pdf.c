@@ -20,7 +20,7 @@
  *			SubmitForm, GoToR, GoToE, ImportData and Launch
  *			actions when it is a URL or UNC path, and URLs written
  *			in /JS JavaScript strings.
- *	doc.auto_action	an action that runs when the document opens
+ *	content.auto_action	an action that runs when the document opens
  *			(/OpenAction, /AA, document-level /Names /JavaScript):
  *			JavaScript, Launch, SubmitForm, ImportData, GoToR,
  *			GoToE or URI; and every /Launch action (it starts a
@@ -47,7 +47,7 @@
  *	within that same budget; EX_PDF_MAP actions and file specifications
  *	are remembered.  Linear in the input plus what is inflated.
  * DIAGNOSTICS
- *	Findings: doc.auto_action, doc.embedded_file, content.damaged,
+ *	Findings: content.auto_action, doc.embedded_file, content.damaged,
  *	content.limits.
  * SEE ALSO
  *	ISO 32000-1 (7.3 objects, 7.5.7 object streams, 12.6 actions, 7.11
@@ -431,10 +431,10 @@ static void dict_end(pdf *d, ctr *c, ctr *parent, long objnum, int top)
 		mw_strlcpy(parent->f, c->f, sizeof(parent->f)); /* /F << /F (url) /FS /URL >> */
 	if (c->s[0]) {
 		if (strcmp(c->s, "Launch") == 0)
-			ex_finding(o, "doc.auto_action", "PDF Launch action%s runs %.150s", c->autox ? " on open" : "",
-			           target[0] ? target : "a program");
+			ex_finding(o, "content.auto_action", "PDF Launch action%s runs %.150s",
+			           c->autox ? " on open" : "", target[0] ? target : "a program");
 		else if (c->autox && is_auto_kind(c->s))
-			ex_finding(o, "doc.auto_action", "PDF runs a %s action when opened%s%.150s", c->s,
+			ex_finding(o, "content.auto_action", "PDF runs a %s action when opened%s%.150s", c->s,
 			           target[0] ? ": " : "", target);
 		if ((strcmp(c->s, "Launch") == 0 || strcmp(c->s, "SubmitForm") == 0 || strcmp(c->s, "GoToR") == 0 ||
 		     strcmp(c->s, "GoToE") == 0 || strcmp(c->s, "ImportData") == 0) &&
@@ -732,12 +732,12 @@ int ex_pdf(const void *in, size_t len, const ex_limits *lim, const mw_emit *emit
 		for (j = 0; j < d.nactions; j++)
 			if (d.actions[j].obj == d.autorefs[i] && is_auto_kind(d.actions[j].what) &&
 			    strcmp(d.actions[j].what, "Launch") != 0) {
-				ex_finding(&o, "doc.auto_action", "PDF runs a %s action when opened",
+				ex_finding(&o, "content.auto_action", "PDF runs a %s action when opened",
 				           d.actions[j].what);
 				break;
 			}
 	if (d.auto_doc_js && !o.stop)
-		ex_finding(&o, "doc.auto_action", "PDF has document-level JavaScript (runs when opened)");
+		ex_finding(&o, "content.auto_action", "PDF has document-level JavaScript (runs when opened)");
 	if (d.encrypted) {
 		ex_finding(&o, "content.damaged", "encrypted PDF: its strings (links, file names) cannot be read");
 	} else {

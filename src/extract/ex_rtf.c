@@ -29,7 +29,7 @@
  *			doc.remote_content (RTF template injection).
  *	\fldinst	HYPERLINK gives a link; INCLUDEPICTURE, INCLUDETEXT,
  *			IMPORT and LINK with a URL or UNC path a link and
- *			doc.remote_content; DDE and DDEAUTO doc.auto_action.
+ *			doc.remote_content; DDE and DDEAUTO content.auto_action.
  *
  *	libclamav 1.4 extracts \objdata only when the control word is
  *	followed by a space (src/extract/README.md), and loses the names.
@@ -39,7 +39,7 @@
  *	ex_budget() bytes; class names to 64 bytes, field instructions and
  *	templates to EX_URL_MAX.  Linear in the input.
  * DIAGNOSTICS
- *	Findings: doc.ole_object, doc.remote_content, doc.auto_action,
+ *	Findings: doc.ole_object, doc.remote_content, content.auto_action,
  *	content.damaged, content.limits.
  * SEE ALSO
  *	Rich Text Format (RTF) Specification 1.9.1, [MS-OLEDS] 2.2 (OLE1),
@@ -209,7 +209,7 @@ static void field(rtf *r, const char *s, size_t n)
 	if (kwl == 0)
 		return;
 	if ((kwl == 3 && strncasecmp(kw, "DDE", 3) == 0) || (kwl == 7 && strncasecmp(kw, "DDEAUTO", 7) == 0)) {
-		ex_finding(r->o, "doc.auto_action", "RTF %.*s field runs %.*s", (int)kwl, kw,
+		ex_finding(r->o, "content.auto_action", "RTF %.*s field runs %.*s", (int)kwl, kw,
 		           (int)(n - i < 120 ? n - i : 120), s + i);
 		return;
 	}

@@ -651,14 +651,14 @@ static void test_pdf(void **state)
 	     ">> "
 	     "/Annots [<< /A << /S /URI /URI (https://a.example/\\(1\\)) >> >> << /A << /URI "
 	     "<68747470733a2f2f682e6578616d706c65> >> >>] >> endobj",
-	     {"F doc.auto_action PDF runs a JavaScript action when opened", "L https://a.example/(1) (PDF link)",
+	     {"F content.auto_action PDF runs a JavaScript action when opened", "L https://a.example/(1) (PDF link)",
 	      "L https://h.example (PDF link)", "L https://js.example/x (PDF JavaScript)", NULL},
 	     {NULL}},
 	    {"OpenAction by reference",
 	     "%PDF-1.4\n1 0 obj << /Type /Catalog /OpenAction 7 0 R >> endobj\n"
 	     "7 0 obj << /S /SubmitForm /F << /F (https://sub.example/f) /FS /URL >> >> endobj",
-	     {"F doc.auto_action PDF runs a SubmitForm action when opened", "L https://sub.example/f (PDF form submit)",
-	      NULL},
+	     {"F content.auto_action PDF runs a SubmitForm action when opened",
+	      "L https://sub.example/f (PDF form submit)", NULL},
 	     {NULL}},
 	    {"a link is no action",
 	     "%PDF-1.4\n1 0 obj << /Annots [<< /A << /S /URI /URI (https://b.example/) >> >>] >> endobj",
@@ -666,11 +666,11 @@ static void test_pdf(void **state)
 	     {"F", NULL}},
 	    {"Launch on click",
 	     "%PDF-1.4\n3 0 obj << /A << /S /Launch /Win << /F (cmd.exe) /P (/c x) >> >> >> endobj",
-	     {"F doc.auto_action PDF Launch action runs cmd.exe", NULL},
+	     {"F content.auto_action PDF Launch action runs cmd.exe", NULL},
 	     {NULL}},
 	    {"document JavaScript",
 	     "%PDF-1.4\n1 0 obj << /Type /Catalog /Names << /JavaScript 5 0 R >> >> endobj",
-	     {"F doc.auto_action PDF has document-level JavaScript", NULL},
+	     {"F content.auto_action PDF has document-level JavaScript", NULL},
 	     {NULL}},
 	    {"encrypted",
 	     "%PDF-1.4\n1 0 obj << /A << /URI (\x8f\x01\x02zz) >> >> endobj\ntrailer << /Encrypt 9 0 R >>",
@@ -710,8 +710,8 @@ static void test_pdf(void **state)
 		rec_init(&r);
 		run(ex_pdf, data, len, NULL, &r);
 		want("actions.pdf", &r,
-		     YES("F doc.auto_action PDF Launch action runs cmd.exe",
-		         "F doc.auto_action PDF runs a JavaScript action", "L https://pdf-link.example/login?id=1",
+		     YES("F content.auto_action PDF Launch action runs cmd.exe",
+		         "F content.auto_action PDF runs a JavaScript action", "L https://pdf-link.example/login?id=1",
 		         "F doc.embedded_file PDF embeds payload.exe", "O payload.exe - "),
 		     NONE);
 		assert_memory_equal(r.last_obj.p, "MZ", 2);
@@ -748,7 +748,7 @@ static void test_office(void **state)
 	         "https://templates.example",
 	         "F doc.remote_content word/_rels/document.xml.rels: oleObject loaded from file://///smb-share.example",
 	         "F doc.ole_object word/embeddings/oleObject1.bin: OLE Package object carries payload.exe",
-	         "O payload.exe - ", "F doc.activex word/activeX/activeX1.xml: ActiveX control {8856F961"),
+	         "O payload.exe - ", "F content.active word/activeX/activeX1.xml: ActiveX control {8856F961"),
 	     YES("F doc.remote_content word/_rels/document.xml.rels: hyperlink",
 	         "F doc.remote_content word/_rels/document.xml.rels: image"));
 	rec_free(&r);
@@ -779,8 +779,8 @@ static void test_office(void **state)
 	assert_non_null(data);
 	rec_init(&r);
 	run(ex_office, data, len, NULL, &r);
-	want("dde.docx", &r, YES("F doc.auto_action word/document.xml: DDE field DDEAUTO c:?windows?system32?cmd.exe"),
-	     NONE);
+	want("dde.docx", &r,
+	     YES("F content.auto_action word/document.xml: DDE field DDEAUTO c:?windows?system32?cmd.exe"), NONE);
 	rec_free(&r);
 	x_free(data);
 
@@ -788,11 +788,11 @@ static void test_office(void **state)
 	assert_non_null(data);
 	rec_init(&r);
 	run(ex_office, data, len, NULL, &r);
-	want(
-	    "macro.odt", &r,
-	    YES("F doc.auto_action content.xml: event office:load runs macro vnd.sun.star.script:Standard.Module1.Main",
-	        "F attach.macro OpenDocument macro module Basic/Standard/Module1.xml"),
-	    NONE);
+	want("macro.odt", &r,
+	     YES("F content.auto_action content.xml: event office:load runs macro "
+	         "vnd.sun.star.script:Standard.Module1.Main",
+	         "F attach.macro OpenDocument macro module Basic/Standard/Module1.xml"),
+	     NONE);
 	rec_free(&r);
 	x_free(data);
 
@@ -909,7 +909,7 @@ static void test_rtf(void **state)
 	want("RTF fields", &r,
 	     YES("F doc.remote_content RTF template https://tpl.example/t.dotm",
 	         "L https://tpl.example/t.dotm (RTF template)", "L https://link.example/a (RTF hyperlink)",
-	         "F doc.remote_content RTF INCLUDEPICTURE field loads", "F doc.auto_action RTF DDEAUTO field runs"),
+	         "F doc.remote_content RTF INCLUDEPICTURE field loads", "F content.auto_action RTF DDEAUTO field runs"),
 	     NONE);
 	rec_free(&r);
 
