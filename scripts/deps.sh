@@ -51,7 +51,7 @@ fi
 
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
-  libidn2-dev publicsuffix libhiredis-dev libjson-c-dev"
+  libidn2-dev publicsuffix libhiredis-dev libjson-c-dev libzbar-dev libpng-dev libjpeg-dev libgif-dev zlib1g-dev"
 RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
   m4 util-linux python3 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
   libssl3 libwrap0"
@@ -64,7 +64,8 @@ SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 # bsdtar/bsdcat (libarchive-tools) as oracles.
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full redis-server
-  ncompress lzip zstd libarchive-tools lz4 lzop arj gcab xorriso cpio"
+  ncompress lzip zstd libarchive-tools lz4 lzop arj gcab xorriso cpio
+  qrencode python3-pil"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"

@@ -321,7 +321,14 @@ static void note_broken(level *l, const char *where)
 	snprintf(l->broken, sizeof(l->broken), "%s: %s", where, safe);
 }
 
-/* unpack - read the current member into a new spool; NULL with *rc set when it cannot */
+/*
+ * unpack - read the current member into a new spool.  When the data
+ * breaks off (damaged or truncated data, a method libarchive lists but
+ * does not decode, an encrypted member), *rc is AW_PARTIAL and the spool
+ * holds what was read, so the member's name and the start of its content
+ * are still judged.  NULL with *rc set when a limit stopped the walk or a
+ * spill file failed.
+ */
 static mw_spool *unpack(level *l, const char *part, at_walk_rc *rc)
 {
 	mw_spool *sp = spool_new(l->c->lim->archive_member_memory, l->c->tmpdir);
@@ -340,7 +347,7 @@ static mw_spool *unpack(level *l, const char *part, at_walk_rc *rc)
 			else
 				note_broken(l, "member");
 			*rc = AW_PARTIAL;
-			goto fail;
+			break;
 		}
 		l->c->expanded += (size_t)got;
 		l->expanded += (size_t)got;

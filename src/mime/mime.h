@@ -145,4 +145,12 @@ void mime_part_body(const mime_part *part, const void **data, int *fd, size_t *l
  */
 char *mime_part_text(const mime_part *part, size_t max, size_t *len);
 
+/*
+ * mime_part_utf16 - "UTF-16LE" or "UTF-16BE" when a text leaf declares
+ * another charset (or none) but its content is UTF-16 (a byte order
+ * mark, or ASCII with a NUL every other byte); mime_part_text() then
+ * converts from UTF-16.  NULL otherwise.
+ */
+const char *mime_part_utf16(const mime_part *part);
+
 #endif

@@ -213,10 +213,12 @@ static void interpret_type(mime_parser *p, mime_part *part)
 		char *b = mime_param_raw(part->ct_raw, ctlen, "boundary", lim->max_boundary + 1);
 		if (b == NULL || *b == 0)
 			mime_problem_add(p, MIME_PROB_MALFORMED, part, "multipart without boundary");
-		else if (strlen(b) > lim->max_boundary)
+		else if (strlen(b) > lim->max_boundary) {
 			mime_problem_add(p, MIME_PROB_LIMITS, part, "boundary too long");
-		else
+			part->boundary_bad = 1;
+		} else {
 			part->boundary = x_strdup(b);
+		}
 		x_free(b);
 	}
 }

@@ -20,6 +20,8 @@
 #define MIME_MEM_TOTAL_PARTS 8           /* in-memory content: 8 x mem_part_max per message */
 #define MIME_OBUF_SIZE       (64 * 1024) /* decoded bytes batched before spool_write */
 #define MIME_PIECE_MIN       8192        /* long lines are handled in pieces of this size */
+#define MIME_UTF16_SNIFF     1024        /* bytes of a text leaf looked at for UTF-16 */
+#define MIME_UTF16_MIN_PAIRS 8           /* code units needed to call BOM-less text UTF-16 */
 
 typedef struct mime_hdr {
 	char *name;  /* as sent, trimmed */
@@ -57,6 +59,9 @@ struct mime_part {
 	int is_container;  /* multipart or message with children */
 	int seen_boundary; /* multipart: a delimiter line was seen */
 	int closed;        /* multipart: close delimiter seen */
+	int sniff;         /* multipart without boundary parameter: looking for one in the body */
+	int boundary_bad;  /* a boundary parameter was there but unusable (too long) */
+	const char *utf16; /* text leaf that is really "UTF-16LE" / "UTF-16BE" (static string) */
 
 	mw_spool *spool; /* leaf content */
 };

@@ -29,6 +29,20 @@
  *	before a boundary belongs to the boundary (RFC 2046 5.1.1), so each
  *	body line's line end is held back until the next line is known.
  *
+ *	Hostile structures mail readers repair are repaired the same way,
+ *	never skipped, and always reported:
+ *	- a multipart (or message/rfc822) whose body is base64 or
+ *	  quoted-printable encoded is decoded, and the decoded bytes are
+ *	  parsed by a sub-stream (start_sub) as the part's body; boundaries
+ *	  inside the encoding match only the sub-stream's own multiparts;
+ *	- a multipart without a boundary parameter keeps its body as content
+ *	  until a line "--X" shows the boundary (sniff_boundary); from there
+ *	  it is an ordinary multipart, and without such a line its content
+ *	  stays a leaf that is scanned whole;
+ *	- a text leaf that declares another charset but holds UTF-16 (byte
+ *	  order mark, or a NUL every other byte) is converted from UTF-16 by
+ *	  mime_part_text(), so link and text checks read what a reader shows.
+ *
  *	The first header line of a part without a colon starts the body
  *	(parts with no header section); a later one is reported and skipped
  *	so that it cannot end the header section early and hide a
@@ -41,7 +55,9 @@
  *	max_header_line	bytes of one unfolded field; the rest is dropped.
  *	max_headers	fields stored per part (see mime_header.c).
  *	max_depth	a multipart or message/rfc822 part at this depth is an
- *			opaque leaf: its raw body is its content.
+ *			opaque leaf: its body (transfer decoded) is its content.
+ *			Encoded layers count as ordinary nesting, so sub-streams
+ *			are at most max_depth deep.
  *	max_parts	parts in the tree, root included; content of parts
  *			beyond it is skipped (not scanned) until the next
  *			boundary; the problem tells policy so.
@@ -56,7 +72,9 @@
  * DIAGNOSTICS
  *	Problems (with mime_header.c's): "boundary never closed", "boundary
  *	not found" (a multipart whose boundary never appears: all its
- *	content was preamble), "empty multipart", "NUL byte in body",
+ *	content was preamble), "empty multipart", "encoded multipart",
+ *	"encoded message/rfc822", "boundary taken from the body", "text
+ *	declared CHARSET is UTF-16LE" (or BE), "NUL byte in body",
  *	"invalid base64", "invalid quoted-printable", "header line too
  *	long", "header without colon", "continuation without header",
  *	"nesting too deep", "too many parts", "decoded size limit".
@@ -77,6 +95,12 @@
 enum { ST_HEADERS, ST_BODY, ST_IGNORE };
 
 struct mime_parser {
+	/*
+	 * The parser that owns the tree, the problems and the per-message
+	 * counters: itself for the parser made by mime_parser_new(), the
+	 * outermost one for a sub-stream (see start_sub()).
+	 */
+	mime_parser *top;
 	mime_limits lim;
 	char *tmpdir;
 	mime_part *root;
@@ -84,6 +108,10 @@ struct mime_parser {
 	size_t nparts, aparts;
 	mime_problem prob[MIME_PROB_MAX];
 	size_t nprob, prob_dropped;
+	size_t hdr_bytes;
+	size_t decoded, mem_used;
+	int decoded_full;
+	int err;
 
 	/* Line assembly. */
 	char *lb;
@@ -95,24 +123,30 @@ struct mime_parser {
 	mime_part *cur;
 	mw_buf hdr; /* the field being collected */
 	int hdr_active, hdr_skip;
-	size_t hdr_bytes;
 
 	mime_part **stack; /* open multiparts, outermost first */
 	size_t nstack;
 
 	/* The open leaf. */
 	int leaf;
+	mime_cte cte; /* its transfer encoding as this stream decodes it */
 	mime_b64 b64;
 	mime_qp qp;
 	char eol[2];
 	size_t neol;
 	unsigned char *obuf;
 	size_t olen, osize;
-	size_t decoded, mem_used;
-	int decoded_full;
+
+	/*
+	 * A sub-stream: the open leaf is a transfer-encoded multipart or
+	 * message (base), and its decoded bytes are parsed by sub instead
+	 * of being stored.  In a sub-stream, base is the part whose decoded
+	 * body it reads.
+	 */
+	mime_parser *sub;
+	mime_part *base;
 
 	int finished;
-	int err;
 };
 
 /* mime_limits_default - fill in the MIME_DEF_ values */
@@ -136,7 +170,7 @@ const mime_limits *mime_parser_limits(const mime_parser *p)
 /* mime_parser_hdr_bytes - the stored-header byte counter, for mime_header.c */
 size_t *mime_parser_hdr_bytes(mime_parser *p)
 {
-	return &p->hdr_bytes;
+	return &p->top->hdr_bytes;
 }
 
 /* mime_problem_add - record a problem once; part may be NULL (top level) */
@@ -145,6 +179,7 @@ void mime_problem_add(mime_parser *p, mime_prob_kind kind, const mime_part *part
 	const char *id = part ? part->id : "";
 	size_t i;
 
+	p = p->top;
 	for (i = 0; i < p->nprob; i++)
 		if (p->prob[i].kind == kind && strcmp(p->prob[i].part, id) == 0 &&
 		    strcmp(p->prob[i].detail, detail) == 0)
@@ -165,6 +200,7 @@ static mime_part *new_part(mime_parser *p, mime_part *parent)
 	mime_part *part = x_calloc(1, sizeof(*part));
 	char id[32];
 
+	p = p->top;
 	part->parent = parent;
 	if (parent == NULL) {
 		part->id = x_strdup("");
@@ -223,6 +259,36 @@ static size_t clamp(size_t v, size_t lo, size_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* stream_init - the line and leaf state of a (sub-)stream; limits already set */
+static void stream_init(mime_parser *p, mime_parser *top)
+{
+	p->top = top;
+	p->piece = 2 * p->lim.max_boundary + 16;
+	if (p->piece < MIME_PIECE_MIN)
+		p->piece = MIME_PIECE_MIN;
+	p->lb = x_malloc(p->piece);
+	p->osize = MIME_OBUF_SIZE;
+	if (p->osize < p->piece + 2 * MIME_QP_SLACK)
+		p->osize = p->piece + 2 * MIME_QP_SLACK;
+	p->obuf = x_malloc(p->osize);
+	buf_init(&p->hdr, p->lim.max_header_line);
+	p->stack = x_malloc((p->lim.max_depth + 2) * sizeof(*p->stack));
+}
+
+/* stream_free - a stream's own buffers and its open sub-streams (not the tree) */
+static void stream_free(mime_parser *p)
+{
+	if (p->sub) {
+		stream_free(p->sub);
+		x_free(p->sub);
+		p->sub = NULL;
+	}
+	x_free(p->stack);
+	x_free(p->lb);
+	x_free(p->obuf);
+	buf_free(&p->hdr);
+}
+
 /* mime_parser_new - create a parser; limits are copied */
 mime_parser *mime_parser_new(const mime_limits *lim, const char *tmpdir)
 {
@@ -238,16 +304,7 @@ mime_parser *mime_parser_new(const mime_limits *lim, const char *tmpdir)
 	p->lim.max_parts = clamp(p->lim.max_parts, 1, (size_t)-1 / 2);
 	p->lim.max_boundary = clamp(p->lim.max_boundary, 1, 4096);
 	p->tmpdir = tmpdir ? x_strdup(tmpdir) : NULL;
-	p->piece = 2 * p->lim.max_boundary + 16;
-	if (p->piece < MIME_PIECE_MIN)
-		p->piece = MIME_PIECE_MIN;
-	p->lb = x_malloc(p->piece);
-	p->osize = MIME_OBUF_SIZE;
-	if (p->osize < p->piece + 2 * MIME_QP_SLACK)
-		p->osize = p->piece + 2 * MIME_QP_SLACK;
-	p->obuf = x_malloc(p->osize);
-	buf_init(&p->hdr, p->lim.max_header_line);
-	p->stack = x_malloc((p->lim.max_depth + 2) * sizeof(*p->stack));
+	stream_init(p, p);
 	p->root = new_part(p, NULL);
 	p->cur = p->root;
 	p->state = ST_HEADERS;
@@ -269,30 +326,38 @@ void mime_parser_free(mime_parser *p)
 		x_free((char *)p->prob[i].detail);
 	}
 	x_free(p->parts);
-	x_free(p->stack);
-	x_free(p->lb);
-	x_free(p->obuf);
+	stream_free(p);
 	x_free(p->tmpdir);
-	buf_free(&p->hdr);
 	x_free(p);
 }
 
-/* flush_obuf - decoded bytes to the open leaf's spool, within max_decoded */
+static int stream_feed(mime_parser *p, const void *buf, size_t len);
+static void stream_finish(mime_parser *p);
+
+/* flush_obuf - decoded bytes to the open leaf's spool (within max_decoded), or to the sub-stream */
 static void flush_obuf(mime_parser *p)
 {
+	mime_parser *t = p->top;
 	size_t n = p->olen;
 
 	p->olen = 0;
-	if (n == 0 || p->decoded_full || p->err)
+	if (n == 0 || t->err)
 		return;
-	if (n > p->lim.max_decoded - p->decoded) {
-		n = p->lim.max_decoded - p->decoded;
-		p->decoded_full = 1;
+	if (p->sub) {
+		/* the sub-stream's leaves count against max_decoded themselves */
+		stream_feed(p->sub, p->obuf, n);
+		return;
+	}
+	if (t->decoded_full)
+		return;
+	if (n > t->lim.max_decoded - t->decoded) {
+		n = t->lim.max_decoded - t->decoded;
+		t->decoded_full = 1;
 		mime_problem_add(p, MIME_PROB_LIMITS, p->cur, "decoded size limit");
 	}
-	p->decoded += n;
+	t->decoded += n;
 	if (spool_write(p->cur->spool, p->obuf, n) < 0)
-		p->err = errno ? errno : EIO;
+		t->err = errno ? errno : EIO;
 }
 
 /* emit - transfer decode a piece of the open leaf's body */
@@ -302,14 +367,14 @@ static void emit(mime_parser *p, const char *s, size_t n)
 
 	if (n == 0)
 		return;
-	switch (p->cur->cte) {
+	switch (p->cte) {
 	case CTE_B64: need = MIME_B64_OUT_MAX(n); break;
 	case CTE_QP: need = n + MIME_QP_SLACK; break;
 	default: need = n; break;
 	}
 	if (p->osize - p->olen < need)
 		flush_obuf(p);
-	switch (p->cur->cte) {
+	switch (p->cte) {
 	case CTE_B64: p->olen += mime_b64_decode(&p->b64, s, n, p->obuf + p->olen); break;
 	case CTE_QP: p->olen += mime_qp_decode(&p->qp, s, n, p->obuf + p->olen); break;
 	default:
@@ -319,21 +384,81 @@ static void emit(mime_parser *p, const char *s, size_t n)
 	}
 }
 
-/* start_leaf - the current part's body is content */
-static void start_leaf(mime_parser *p)
+/* start_decoding - the current part's body is decoded from here on */
+static void start_decoding(mime_parser *p)
 {
-	size_t max = p->lim.mem_part_max;
-	size_t budget = max > (size_t)-1 / MIME_MEM_TOTAL_PARTS ? (size_t)-1 : max * MIME_MEM_TOTAL_PARTS;
-	size_t left = budget > p->mem_used ? budget - p->mem_used : 0;
-	size_t mem = max < left ? max : left;
-
-	p->cur->spool = spool_new(mem, p->tmpdir);
+	/* A sub-stream reads its base part's body already decoded. */
+	p->cte = p->cur == p->base ? CTE_BINARY : p->cur->cte;
 	mime_b64_init(&p->b64);
 	mime_qp_init(&p->qp);
 	p->neol = 0;
 	p->olen = 0;
 	p->leaf = 1;
 	p->state = ST_BODY;
+}
+
+/* start_leaf - the current part's body is content */
+static void start_leaf(mime_parser *p)
+{
+	mime_parser *t = p->top;
+	size_t max = t->lim.mem_part_max;
+	size_t budget = max > (size_t)-1 / MIME_MEM_TOTAL_PARTS ? (size_t)-1 : max * MIME_MEM_TOTAL_PARTS;
+	size_t left = budget > t->mem_used ? budget - t->mem_used : 0;
+	size_t mem = max < left ? max : left;
+
+	p->cur->spool = spool_new(mem, t->tmpdir);
+	start_decoding(p);
+}
+
+/* utf16_kind - "UTF-16LE"/"UTF-16BE" when text content is really UTF-16, else NULL */
+static const char *utf16_kind(const unsigned char *b, size_t n)
+{
+	size_t i, pairs, le = 0, be = 0;
+
+	if (n >= 2 && b[0] == 0xff && b[1] == 0xfe)
+		return "UTF-16LE";
+	if (n >= 2 && b[0] == 0xfe && b[1] == 0xff)
+		return "UTF-16BE";
+	/* No byte order mark: ASCII code units with a NUL every other byte. */
+	pairs = n / 2;
+	if (pairs < MIME_UTF16_MIN_PAIRS)
+		return NULL;
+	for (i = 0; i < pairs; i++) {
+		unsigned char a = b[2 * i], c = b[2 * i + 1];
+		if (a != 0 && c == 0)
+			le++;
+		else if (a == 0 && c != 0)
+			be++;
+	}
+	if (le * 10 >= pairs * 7)
+		return "UTF-16LE";
+	if (be * 10 >= pairs * 7)
+		return "UTF-16BE";
+	return NULL;
+}
+
+/* declared_utf16 - the declared charset already is a 16- or 32-bit Unicode form */
+static int declared_utf16(const char *cs)
+{
+	return cs && (strncmp(cs, "utf-16", 6) == 0 || strncmp(cs, "utf-32", 6) == 0 || strncmp(cs, "ucs-", 4) == 0 ||
+	              strcmp(cs, "unicode") == 0 || strcmp(cs, "utf16") == 0 || strcmp(cs, "utf32") == 0);
+}
+
+/* check_utf16 - a text leaf that declares one charset but is UTF-16: note it and report */
+static void check_utf16(mime_parser *p, mime_part *part)
+{
+	unsigned char head[MIME_UTF16_SNIFF];
+	char detail[128];
+	ssize_t n;
+
+	if (part->spool == NULL || strncmp(part->type, "text/", 5) != 0 || declared_utf16(part->charset))
+		return;
+	n = spool_pread(part->spool, head, sizeof(head), 0);
+	if (n <= 0 || (part->utf16 = utf16_kind(head, (size_t)n)) == NULL)
+		return;
+	snprintf(detail, sizeof(detail), "text declared %.40s is %s", part->charset ? part->charset : "us-ascii",
+	         part->utf16);
+	mime_problem_add(p, MIME_PROB_MALFORMED, part, detail);
 }
 
 /* end_leaf - close the open leaf; at_eof keeps the last line end */
@@ -348,19 +473,29 @@ static void end_leaf(mime_parser *p, int at_eof)
 	p->neol = 0;
 	if (p->osize - p->olen < MIME_QP_SLACK)
 		flush_obuf(p);
-	if (part->cte == CTE_B64) {
+	if (p->cte == CTE_B64) {
 		p->olen += mime_b64_finish(&p->b64, p->obuf + p->olen);
 		if (p->b64.bad)
 			mime_problem_add(p, MIME_PROB_MALFORMED, part, "invalid base64");
-	} else if (part->cte == CTE_QP) {
+	} else if (p->cte == CTE_QP) {
 		p->olen += mime_qp_finish(&p->qp, p->obuf + p->olen);
 		if (p->qp.bad)
 			mime_problem_add(p, MIME_PROB_MALFORMED, part, "invalid quoted-printable");
 	}
 	flush_obuf(p);
-	if (spool_mem(part->spool) != NULL)
-		p->mem_used += spool_size(part->spool);
 	p->leaf = 0;
+	if (p->sub) {
+		stream_finish(p->sub);
+		stream_free(p->sub);
+		x_free(p->sub);
+		p->sub = NULL;
+		return;
+	}
+	if (part->spool == NULL)
+		return;
+	if (spool_mem(part->spool) != NULL)
+		p->top->mem_used += spool_size(part->spool);
+	check_utf16(p, part);
 }
 
 /* hdr_flush - hand the collected field to mime_header.c */
@@ -387,6 +522,69 @@ static int is_type(const mime_part *part, const char *prefix)
 	return strncmp(part->type, prefix, strlen(prefix)) == 0;
 }
 
+/* is_message - a type whose body is one enclosed message */
+static int is_message(const mime_part *part)
+{
+	return strcmp(part->type, "message/rfc822") == 0 || strcmp(part->type, "message/global") == 0;
+}
+
+static void body_start(mime_parser *p, mime_part *part, mime_cte cte);
+
+/*
+ * start_sub - a multipart or message whose body is base64 or
+ * quoted-printable encoded (RFC 2045 6.4 forbids it; mail readers decode
+ * it anyway): the body is decoded as a leaf would be, and the decoded
+ * bytes go to a sub-stream that parses them as the part's body.  The
+ * sub-stream matches only its own boundaries, so nothing inside the
+ * encoding can close a part outside it.
+ */
+static void start_sub(mime_parser *p, mime_part *part)
+{
+	mime_parser *s = x_calloc(1, sizeof(*s));
+
+	mime_problem_add(p, MIME_PROB_MALFORMED, part,
+	                 is_message(part) ? "encoded message/rfc822" : "encoded multipart");
+	s->lim = p->lim;
+	stream_init(s, p->top);
+	s->base = part;
+	s->cur = part;
+	body_start(s, part, CTE_BINARY);
+	p->sub = s;
+	start_decoding(p);
+}
+
+/* body_start - after the headers of part (p->cur): container, sub-stream or leaf */
+static void body_start(mime_parser *p, mime_part *part, mime_cte cte)
+{
+	int multi = is_type(part, "multipart/"), msg = is_message(part);
+	int encoded = cte == CTE_B64 || cte == CTE_QP;
+
+	if ((multi || msg) && part->depth >= p->lim.max_depth) {
+		mime_problem_add(p, MIME_PROB_LIMITS, part, "nesting too deep");
+	} else if ((multi || msg) && encoded) {
+		start_sub(p, part);
+		return;
+	} else if (multi && part->boundary != NULL) {
+		part->is_container = 1;
+		p->stack[p->nstack++] = part;
+		p->state = ST_IGNORE; /* preamble */
+		return;
+	} else if (multi && !part->boundary_bad) {
+		/* No boundary parameter: content until a line shows one (see sniff_boundary). */
+		part->sniff = 1;
+	} else if (msg && cte != CTE_OTHER) {
+		if (p->top->nparts >= p->lim.max_parts) {
+			mime_problem_add(p, MIME_PROB_LIMITS, part, "too many parts");
+		} else {
+			part->is_container = 1;
+			p->cur = new_part(p, part);
+			p->state = ST_HEADERS;
+			return;
+		}
+	}
+	start_leaf(p);
+}
+
 /* end_headers - the empty line: decide what the part is */
 static void end_headers(mime_parser *p, int have_body)
 {
@@ -400,29 +598,7 @@ static void end_headers(mime_parser *p, int have_body)
 		start_leaf(p);
 		return;
 	}
-	if (is_type(part, "multipart/") && part->boundary != NULL) {
-		if (part->depth >= p->lim.max_depth) {
-			mime_problem_add(p, MIME_PROB_LIMITS, part, "nesting too deep");
-		} else {
-			part->is_container = 1;
-			p->stack[p->nstack++] = part;
-			p->state = ST_IGNORE; /* preamble */
-			return;
-		}
-	} else if ((strcmp(part->type, "message/rfc822") == 0 || strcmp(part->type, "message/global") == 0) &&
-	           (part->cte == CTE_7BIT || part->cte == CTE_8BIT || part->cte == CTE_BINARY)) {
-		if (part->depth >= p->lim.max_depth) {
-			mime_problem_add(p, MIME_PROB_LIMITS, part, "nesting too deep");
-		} else if (p->nparts >= p->lim.max_parts) {
-			mime_problem_add(p, MIME_PROB_LIMITS, part, "too many parts");
-		} else {
-			part->is_container = 1;
-			p->cur = new_part(p, part);
-			p->state = ST_HEADERS;
-			return;
-		}
-	}
-	start_leaf(p);
+	body_start(p, part, part->cte);
 }
 
 /* body_line - a line (or piece) of a leaf body */
@@ -430,12 +606,12 @@ static void body_line(mime_parser *p, const char *s, size_t n, int first, const 
 {
 	mime_part *part = p->cur;
 
-	if (part->cte != CTE_B64 && part->cte != CTE_BINARY && memchr(s, 0, n) != NULL)
+	if (p->cte != CTE_B64 && p->cte != CTE_BINARY && memchr(s, 0, n) != NULL)
 		mime_problem_add(p, MIME_PROB_MALFORMED, part, "NUL byte in body");
 	if (first && p->neol)
 		emit(p, p->eol, p->neol);
 	emit(p, s, n);
-	if (part->cte != CTE_B64) {
+	if (p->cte != CTE_B64) {
 		memcpy(p->eol, eol, neol);
 		p->neol = neol;
 	}
@@ -543,12 +719,63 @@ static void on_boundary(mime_parser *p, size_t k, int close)
 		return;
 	}
 	mp->seen_boundary = 1;
-	if (p->nparts >= p->lim.max_parts) {
+	if (p->top->nparts >= p->lim.max_parts) {
 		mime_problem_add(p, MIME_PROB_LIMITS, mp, "too many parts");
 		return;
 	}
 	p->cur = new_part(p, mp);
 	p->state = ST_HEADERS;
+}
+
+/* is_bchar - RFC 2046 boundary character (space allowed, not last) */
+static int is_bchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       strchr("'()+_,-./:=? ", c) != NULL;
+}
+
+/*
+ * sniff_boundary - in the body of a multipart without a boundary
+ * parameter, the first line "--X" (X one to max_boundary boundary
+ * characters, trailing white space ignored) is taken as its first
+ * delimiter, as mail readers do: the content before it becomes the
+ * preamble, and the part a container.  Returns 1 when the line was used.
+ */
+static int sniff_boundary(mime_parser *p, const char *s, size_t n)
+{
+	mime_part *part = p->cur;
+	size_t i, bl;
+	int close = 0;
+
+	while (n > 2 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n < 3 || s[0] != '-' || s[1] != '-')
+		return 0;
+	bl = n - 2;
+	if (bl > 2 && s[n - 1] == '-' && s[n - 2] == '-') {
+		bl -= 2;
+		close = 1;
+	}
+	if (bl > p->lim.max_boundary)
+		return 0;
+	for (i = 0; i < bl; i++)
+		if (!is_bchar((unsigned char)s[2 + i]))
+			return 0;
+	if (s[2 + bl - 1] == ' ')
+		return 0;
+	/* The content so far was preamble: drop it, the part becomes a container. */
+	p->olen = 0;
+	p->neol = 0;
+	p->leaf = 0;
+	spool_free(part->spool);
+	part->spool = NULL;
+	part->sniff = 0;
+	part->boundary = x_strndup(s + 2, bl);
+	part->is_container = 1;
+	p->stack[p->nstack++] = part;
+	mime_problem_add(p, MIME_PROB_MALFORMED, part, "boundary taken from the body");
+	on_boundary(p, p->nstack - 1, close);
+	return 1;
 }
 
 /* do_line - one line or piece; piece: more of the same line follows */
@@ -572,6 +799,10 @@ static void do_line(mime_parser *p, const char *s, size_t n, int piece, int has_
 		on_boundary(p, level, close);
 		return;
 	}
+	/* only the stream that stores the part's content looks for its boundary: a stream
+	 * decoding an encoded part into a sub-stream must not (the sub-stream owns the leaf) */
+	if (first && !piece && p->state == ST_BODY && p->cur->sniff && p->sub == NULL && sniff_boundary(p, s, n))
+		return;
 	switch (p->state) {
 	case ST_HEADERS: header_line(p, s, n, first, piece, eol, neol); break;
 	case ST_BODY: body_line(p, s, n, first, eol, neol); break;
@@ -579,19 +810,13 @@ static void do_line(mime_parser *p, const char *s, size_t n, int piece, int has_
 	}
 }
 
-/* mime_parser_feed - cut the input into lines and pieces; see the file header */
-int mime_parser_feed(mime_parser *p, const void *buf, size_t len)
+/* stream_feed - cut the input into lines and pieces; see the file header */
+static int stream_feed(mime_parser *p, const void *buf, size_t len)
 {
 	const char *s = buf;
 	size_t cap = p->piece;
 
-	if (p->err) {
-		errno = p->err;
-		return -1;
-	}
-	if (p->finished)
-		return 0;
-	while (len > 0 && !p->err) {
+	while (len > 0 && !p->top->err) {
 		if (p->lblen == 0) {
 			const char *nl = memchr(s, '\n', len < cap + 1 ? len : cap + 1);
 			if (nl != NULL) {
@@ -632,18 +857,30 @@ int mime_parser_feed(mime_parser *p, const void *buf, size_t len)
 			}
 		}
 	}
+	return p->top->err ? -1 : 0;
+}
+
+/* mime_parser_feed - the next piece of the raw message */
+int mime_parser_feed(mime_parser *p, const void *buf, size_t len)
+{
 	if (p->err) {
+		errno = p->err;
+		return -1;
+	}
+	if (p->finished)
+		return 0;
+	if (stream_feed(p, buf, len) < 0) {
 		errno = p->err;
 		return -1;
 	}
 	return 0;
 }
 
-/* mime_parser_finish - end of input: last line, open parts, unclosed multiparts */
-int mime_parser_finish(mime_parser *p)
+/* stream_finish - end of a stream's input: last line, open parts, unclosed multiparts */
+static void stream_finish(mime_parser *p)
 {
-	if (p->finished || p->err)
-		goto out;
+	if (p->finished || p->top->err)
+		return;
 	p->finished = 1;
 	if (p->lblen > 0) {
 		size_t n = p->lblen;
@@ -661,7 +898,12 @@ int mime_parser_finish(mime_parser *p)
 		                 in->seen_boundary ? "boundary never closed" : "boundary not found");
 	}
 	p->state = ST_IGNORE;
-out:
+}
+
+/* mime_parser_finish - end of input */
+int mime_parser_finish(mime_parser *p)
+{
+	stream_finish(p);
 	if (p->err) {
 		errno = p->err;
 		return -1;
@@ -805,9 +1047,10 @@ void mime_part_body(const mime_part *part, const void **data, int *fd, size_t *l
 /* mime_part_text - content converted to UTF-8; reads at most 4 * max + 64 input bytes */
 char *mime_part_text(const mime_part *part, size_t max, size_t *len)
 {
+	const char *cs = part->utf16 ? part->utf16 : part->charset;
 	const void *data;
 	int fd;
-	size_t n, want;
+	size_t n, want, skip = 0;
 	char *res;
 
 	if (part->is_container)
@@ -816,11 +1059,26 @@ char *mime_part_text(const mime_part *part, size_t max, size_t *len)
 	want = max > ((size_t)-1 - 64) / 4 ? (size_t)-1 : max * 4 + 64;
 	if (n > want)
 		n = want;
-	if (data != NULL)
-		return mime_charset_to_utf8(part->charset, data, n, max, len, NULL);
-	char *tmp = x_malloc(n + 1);
-	ssize_t r = spool_pread(part->spool, tmp, n, 0);
-	res = mime_charset_to_utf8(part->charset, tmp, r > 0 ? (size_t)r : 0, max, len, NULL);
+	char *tmp = NULL;
+	if (data == NULL) {
+		ssize_t r;
+		tmp = x_malloc(n + 1);
+		r = spool_pread(part->spool, tmp, n, 0);
+		n = r > 0 ? (size_t)r : 0;
+		data = tmp;
+	}
+	/* The byte order mark of text found to be UTF-16 is not text. */
+	if (part->utf16 && n >= 2 &&
+	    ((((const unsigned char *)data)[0] == 0xff && ((const unsigned char *)data)[1] == 0xfe) ||
+	     (((const unsigned char *)data)[0] == 0xfe && ((const unsigned char *)data)[1] == 0xff)))
+		skip = 2;
+	res = mime_charset_to_utf8(cs, (const char *)data + skip, n - skip, max, len, NULL);
 	x_free(tmp);
 	return res;
+}
+
+/* mime_part_utf16 - "UTF-16LE"/"UTF-16BE" when a text leaf declared another charset but is UTF-16 */
+const char *mime_part_utf16(const mime_part *part)
+{
+	return part->utf16;
 }

@@ -24,6 +24,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
+#include "extract/extract.h"
 #include "policy/policy.h"
 #include "util/util.h"
 
@@ -215,6 +216,11 @@ static const config_key config_keys[] = {
      "distinct links per message judged by the links stage; more gives link.limits"},
     {"limits", "max_html_bytes", K_SIZE, OFF(lim.max_html_bytes), "4M", 64 * 1024, MB(1024),
      "text and HTML bytes per message read for links; more gives link.limits"},
+    {"limits", "extract_max_object", K_SIZE, OFF(lim.extract_max_object), "20M", 64 * 1024, MB(1024),
+     "bytes of one object decoded by an extractor (uuencode in text, a PDF embedded file, ...); "
+     "more gives content.limits"},
+    {"limits", "image_max_pixels", K_COUNT, OFF(lim.image_max_pixels), "8388608", 65536, 268435456,
+     "pixels of one image decoded to look for a QR code; larger gives content.limits"},
 };
 
 /* ---- value parsing ---- */
@@ -774,4 +780,15 @@ mw_config *config_open(const char *prog, const char *path, const char *const *ov
 		return NULL;
 	}
 	return cfg;
+}
+
+/* config_extract_limits - see policy.h */
+void config_extract_limits(const mw_config *c, ex_limits *out)
+{
+	out->max_objects = c->lim.archive_max_members;
+	out->max_object = c->lim.extract_max_object;
+	out->max_decoded = c->lim.archive_max_expanded;
+	out->max_links = c->lim.max_urls;
+	out->max_depth = c->lim.archive_max_depth;
+	out->max_pixels = c->lim.image_max_pixels;
 }

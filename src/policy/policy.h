@@ -50,6 +50,8 @@ typedef struct mw_limits {
 	size_t archive_member_memory; /* member bytes held in memory before spilling */
 	size_t max_urls;              /* distinct links judged per message (links) */
 	size_t max_html_bytes;        /* text and HTML bytes read for links per message */
+	size_t extract_max_object;    /* bytes of one object decoded by an extractor (src/extract) */
+	size_t image_max_pixels;      /* pixels of one image decoded for QR codes (src/extract) */
 } mw_limits;
 
 typedef struct mw_strlist {
@@ -158,6 +160,14 @@ void config_write_sample(struct mw_buf *out);
 
 /* config_write_effective - print the effective value of every key */
 void config_write_effective(const mw_config *c, struct mw_buf *out);
+
+/*
+ * config_extract_limits - the ex_limits of src/extract from [limits]:
+ * archive_max_members, extract_max_object, archive_max_expanded,
+ * max_urls, archive_max_depth, image_max_pixels.
+ */
+struct ex_limits;
+void config_extract_limits(const mw_config *c, struct ex_limits *out);
 
 /* config_apply_verdict - map each reason to its configured action; strongest wins */
 void config_apply_verdict(const mw_config *c, mw_verdict *v);

@@ -265,6 +265,36 @@ def mal_samples():
         many.append('--P\nContent-Type: text/plain\n\npart %d\n' % (i + 1))
     many.append('--P--\n')
     write('mal-many-parts.eml', ''.join(many))
+    hostile_samples()
+
+
+def hostile_samples():
+    """Issue 16: structures mail readers repair and a strict parser would skip."""
+    inner = ('--enc\nContent-Type: text/plain\n\nsee the attachment\n'
+             '--enc\nContent-Type: application/octet-stream; name="invoice.exe"\n'
+             'Content-Transfer-Encoding: base64\n\n' + b64w(b'MZ\x90\x00' + bytes(28)) + '\n'
+             '--enc--\n')
+    write('mal-base64-multipart.eml',
+          'From: a@example.com\nTo: b@example.com\nSubject: encoded multipart\nMIME-Version: 1.0\n'
+          'Content-Type: multipart/mixed; boundary="enc"\nContent-Transfer-Encoding: base64\n\n'
+          + b64w(inner.encode('ascii')) + '\n')
+    write('mal-base64-rfc822.eml',
+          'From: a@example.com\nTo: b@example.com\nSubject: encoded forward\nMIME-Version: 1.0\n'
+          'Content-Type: multipart/mixed; boundary="o"\n\n'
+          '--o\nContent-Type: text/plain\n\nforwarded\n'
+          '--o\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n'
+          + b64w(('Subject: inner\nContent-Type: multipart/mixed\n\n' + inner).encode('ascii')) + '\n'
+          '--o--\n')
+    write('mal-utf16-text.eml',
+          'From: a@example.com\nTo: b@example.com\nSubject: utf-16 as latin-1\nMIME-Version: 1.0\n'
+          'Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n'
+          + b64w(b'\xff\xfe' + 'Download: https://firestorage.jp/download/abc123\n'.encode('utf-16-le')) + '\n')
+    write('mal-nul-filename.eml',
+          b'From: a@example.com\nTo: b@example.com\nSubject: nul in names\nMIME-Version: 1.0\n'
+          b'Content-Type: multipart/mixed; boundary=n\n\n'
+          b'--n\nContent-Type: application/octet-stream; name="report.pdf\x00.exe"\n\nMZ\n'
+          b"--n\nContent-Type: application/octet-stream\n"
+          b"Content-Disposition: attachment; filename*=utf-8''report.pdf%00.scr\n\nMZ\n--n--\n")
 
 
 def main():

@@ -145,7 +145,40 @@ static const struct {
     {"unclosed boundary", "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nfirst\n--b\n\nsecond\n",
      "-|multipart/mixed|*2 1|text/plain|first 2|text/plain|second~", "M|-|boundary never closed", 0},
     {"missing boundary parameter", "Content-Type: multipart/mixed\n\n--b\n\nx\n--b--\n",
-     "-|multipart/mixed|--b~~x~--b--~", "M|-|multipart without boundary", 0},
+     "-|multipart/mixed|*1 1|text/plain|x", "M|-|multipart without boundary;M|-|boundary taken from the body", 0},
+    {"missing boundary, preamble first",
+     "Content-Type: multipart/mixed\n\nThis is MIME.\n-- \n--b\nContent-Type: text/html\n\n<p>\n--b\n\ny\n--b--\n",
+     "-|multipart/mixed|*2 1|text/html|<p> 2|text/plain|y",
+     "M|-|multipart without boundary;M|-|boundary taken from the body", 0},
+    {"missing boundary, none in the body", "Content-Type: multipart/mixed\n\nno delimiter here\n-- \n",
+     "-|multipart/mixed|no delimiter here~-- ~", "M|-|multipart without boundary", 0},
+    {"missing boundary inside a multipart",
+     "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative\n\n"
+     "--i\n\nin\n--i--\n--o\nContent-Type: multipart/mixed; boundary=\"\"\n\njust text\n--o--\n",
+     "-|multipart/mixed|*2 1|multipart/alternative|*1 1.1|text/plain|in 2|multipart/mixed|just text",
+     "M|1|multipart without boundary;M|1|boundary taken from the body;M|2|multipart without boundary", 0},
+    {"base64 multipart",
+     "Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: base64\n\n"
+     "LS1iCkNvbnRlbnQtVHlwZTogdGV4dC9wbGFpbgoKaGlkZGVuCi0tYgpDb250ZW50LVR5cGU6IGFwcGxp\n"
+     "Y2F0aW9uL29jdGV0LXN0cmVhbTsgbmFtZT1hLmV4ZQoKTVoKLS1iLS0K\n",
+     "-|multipart/mixed|*2 1|text/plain|hidden 2|application/octet-stream|MZ", "M|-|encoded multipart", 0},
+    {"quoted-printable multipart",
+     "Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: quoted-printable\n\n"
+     "--b\n\nq=3Dp=\n!\n--b--\n",
+     "-|multipart/mixed|*1 1|text/plain|q=p!", "M|-|encoded multipart", 0},
+    {"encoded multipart cannot close the outer one",
+     "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/mixed; boundary=i\n"
+     "Content-Transfer-Encoding: base64\n\nLS1pCgp4Ci0tby0tCnkK\n--o\n\nafter\n--o--\n",
+     "-|multipart/mixed|*2 1|multipart/mixed|*1 1.1|text/plain|x~--o--~y~ 2|text/plain|after",
+     "M|1|encoded multipart;M|1|boundary never closed", 0},
+    {"encoded multipart without boundary: only the decoded lines show it (fuzz regression)",
+     "Content-Type: multipart/mixed\nContent-Transfer-Encoding: base64\n\nLS16egoKaW4KLS16ei0tCg==\n--x\n",
+     "-|multipart/mixed|*1 1|text/plain|in",
+     "M|-|multipart without boundary;M|-|encoded multipart;M|-|invalid base64;M|-|boundary taken from the body", 0},
+    {"base64 multipart without boundary",
+     "Content-Type: multipart/mixed\nContent-Transfer-Encoding: base64\n\nLS16egoKaW4KLS16ei0tCg==\n",
+     "-|multipart/mixed|*1 1|text/plain|in",
+     "M|-|multipart without boundary;M|-|encoded multipart;M|-|boundary taken from the body", 0},
     {"boundary never appears", "Content-Type: multipart/mixed; boundary=b\n\n--c\n\nx\n", "-|multipart/mixed|*0",
      "M|-|boundary not found", 0},
     {"empty multipart", "Content-Type: multipart/mixed; boundary=b\n\n--b--\n", "-|multipart/mixed|*0",
@@ -171,9 +204,14 @@ static const struct {
     {"part headers cut by boundary",
      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/html\n--b--\n",
      "-|multipart/mixed|*1 1|text/html|", "", 0},
-    {"base64 rfc822 is a leaf",
+    {"base64 rfc822 is parsed",
      "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeAoKeQo=\n",
-     "-|message/rfc822|Subject: x~~y~", "", 0},
+     "-|message/rfc822|*1 1|text/plain|y~", "M|-|encoded message/rfc822", 0},
+    {"x-uuencode rfc822 stays a leaf", "Content-Type: message/rfc822\nContent-Transfer-Encoding: x-uuencode\n\nab\n",
+     "-|message/rfc822|ab~", "M|-|unknown content-transfer-encoding", 0},
+    {"nul in a header name and parameters",
+     "Content-Type\0: text/plain; name=\"a.pdf\0.exe\"\nSubject: =?utf-8?B?YQBi?=\n\nx\n", "-|text/plain|x~",
+     "M|-|NUL byte in header", 74},
 };
 
 static void test_table(void **state)
@@ -291,6 +329,198 @@ static void test_text_conversion(void **state)
 		assert_null(mime_part_text(r, 100, &n));
 		mime_parser_free(p);
 	}
+}
+
+/* b64 - base64 of len bytes, lines of 76 */
+static void b64(mw_buf *out, const char *in, size_t len)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, col = 0;
+
+	for (i = 0; i < len; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned char)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= (unsigned char)in[i + 2];
+		buf_putc(out, al[v >> 18 & 63]);
+		buf_putc(out, al[v >> 12 & 63]);
+		buf_putc(out, i + 1 < len ? al[v >> 6 & 63] : '=');
+		buf_putc(out, i + 2 < len ? al[v & 63] : '=');
+		if ((col += 4) >= 76) {
+			buf_putc(out, '\n');
+			col = 0;
+		}
+	}
+	buf_putc(out, '\n');
+}
+
+/* NUL bytes never cut a header name, a value or a file name short. */
+static void test_hostile_nul(void **state)
+{
+	static const char msg[] = "Content-Type\0: application/octet-stream; name=\"a.pdf\0.exe\"\n"
+	                          "Subject: =?utf-8?B?YQBi?= =?utf-16be?B?AGEAAABi?= c\n"
+	                          "Content-Disposition: attachment; filename*=utf-8''b.pdf%00.scr\n\nx\0y\n";
+	mime_parser *p = parse(msg, sizeof(msg) - 1, 0, NULL);
+	const mime_part *r = mime_root(p);
+	mw_buf pr;
+
+	(void)state;
+	assert_string_equal(mime_part_type(r), "application/octet-stream");
+	/* an encoded NUL (UTF-8 or UTF-16) becomes U+FFFD: it cannot end the value */
+	assert_string_equal(mime_part_header(r, "subject", 0), "a\xef\xbf\xbd"
+	                                                       "ba\xef\xbf\xbd"
+	                                                       "b c");
+	/* filename (RFC 2231) wins over name; %00 became U+FFFD, the extension stays visible */
+	assert_string_equal(mime_part_filename(r), "b.pdf\xef\xbf\xbd.scr");
+	buf_init(&pr, 0);
+	problems(&pr, p);
+	assert_string_equal(pr.p, "M|-|NUL byte in header;M|-|bad file name encoding;M|-|NUL byte in body");
+	buf_free(&pr);
+	mime_parser_free(p);
+
+	static const char msg2[] = "Content-Type: application/octet-stream; name=\"a.pdf\0.exe\"\n\nx\n";
+	p = parse(msg2, sizeof(msg2) - 1, 0, NULL);
+	assert_string_equal(mime_part_filename(mime_root(p)), "a.pdf .exe");
+	mime_parser_free(p);
+}
+
+/* Text that declares one charset but is UTF-16 is read as UTF-16 and reported. */
+static void test_utf16(void **state)
+{
+	static const struct {
+		const char *name, *msg, *kind, *text, *probs;
+	} c[] = {
+	    {"BOM LE",
+	     "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: base64\n\n"
+	     "//5zAGUAZQAgAGgAdAB0AHAAOgAvAC8AeAAuAGUAeABhAG0AcABsAGUALwAKAA==\n",
+	     "UTF-16LE", "see http://x.example/\n", "M|-|text declared iso-8859-1 is UTF-16LE"},
+	    {"no BOM LE",
+	     "Content-Type: text/html\nContent-Transfer-Encoding: base64\n\n"
+	     "cwBlAGUAIABoAHQAdABwADoALwAvAHgALgBlAHgAYQBtAHAAbABlAC8ACgA=\n",
+	     "UTF-16LE", "see http://x.example/\n", "M|-|text declared us-ascii is UTF-16LE"},
+	    {"no BOM BE",
+	     "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+	     "AHMAZQBlACAAaAB0AHQAcAA6AC8ALwB4AC4AZQB4AGEAbQBwAGwAZQAvAAo=\n",
+	     "UTF-16BE", "see http://x.example/\n", "M|-|text declared utf-8 is UTF-16BE"},
+	    {"declared UTF-16",
+	     "Content-Type: text/plain; charset=utf-16\nContent-Transfer-Encoding: base64\n\n"
+	     "//5zAGUAZQAgAGgAdAB0AHAAOgAvAC8AeAAuAGUAeABhAG0AcABsAGUALwAKAA==\n",
+	     NULL, "see http://x.example/\n", ""},
+	    {"short", "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\nYQBiAA==\n", NULL, NULL, ""},
+	    {"attachment not text",
+	     "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+	     "//5zAGUAZQAgAGgAdAB0AHAAOgAvAC8AeAAuAGUAeABhAG0AcABsAGUALwAKAA==\n",
+	     NULL, NULL, ""},
+	};
+	size_t i, n;
+	int fail = 0;
+
+	(void)state;
+	for (i = 0; i < MW_ARRAY_LEN(c); i++) {
+		mime_parser *p = parse(c[i].msg, strlen(c[i].msg), 0, NULL);
+		const mime_part *r = mime_root(p);
+		const char *kind = mime_part_utf16(r);
+		char *t = mime_part_text(r, 1000, &n);
+		mw_buf pr;
+
+		buf_init(&pr, 0);
+		problems(&pr, p);
+		if ((kind == NULL) != (c[i].kind == NULL) || (kind && strcmp(kind, c[i].kind) != 0)) {
+			print_error("%s: got kind %s, want %s\n", c[i].name, kind ? kind : "none",
+			            c[i].kind ? c[i].kind : "none");
+			fail++;
+		}
+		if (c[i].text && strcmp(t, c[i].text) != 0) {
+			print_error("%s: got text \"%s\", want \"%s\"\n", c[i].name, t, c[i].text);
+			fail++;
+		}
+		if (strcmp(pr.p, c[i].probs) != 0) {
+			print_error("%s: got problems \"%s\", want \"%s\"\n", c[i].name, pr.p, c[i].probs);
+			fail++;
+		}
+		buf_free(&pr);
+		x_free(t);
+		mime_parser_free(p);
+	}
+	assert_int_equal(fail, 0);
+}
+
+/* Encoded multiparts inside encoded multiparts: parsed to max_depth, parts counted once for all. */
+static void test_encoded_nesting(void **state)
+{
+	mime_limits lim;
+	mw_buf inner, outer;
+	size_t i, n = 40;
+	mime_parser *p;
+	const mime_part *q;
+	mw_buf pr;
+
+	(void)state;
+	/* level n: a text part; level k: multipart bk whose part is level k+1, base64 encoded */
+	buf_init(&inner, 0);
+	buf_puts(&inner, "Content-Type: text/plain\n\ndeepest\n");
+	for (i = n; i-- > 0;) {
+		buf_init(&outer, 0);
+		buf_printf(&outer,
+		           "Content-Type: multipart/mixed; boundary=b%zu\nContent-Transfer-Encoding: base64\n\n", i);
+		mw_buf body;
+		buf_init(&body, 0);
+		buf_printf(&body, "--b%zu\n", i);
+		buf_append(&body, inner.p, inner.len);
+		buf_printf(&body, "--b%zu--\n", i);
+		b64(&outer, body.p, body.len);
+		buf_free(&body);
+		buf_free(&inner);
+		inner = outer;
+	}
+	mime_limits_default(&lim);
+	lim.max_depth = 10;
+	for (i = 0; i < 3; i++) {
+		static const size_t chunks[] = {0, 1, 5};
+		p = parse(inner.p, inner.len, chunks[i], &lim);
+		/* root + 9 nested multiparts (depth 1..9) + the one at depth 10, an opaque leaf */
+		assert_int_equal(mime_part_count(p), 11);
+		for (q = mime_root(p); !mime_part_is_leaf(q); q = mime_part_child(q, 0))
+			;
+		assert_int_equal(mime_part_depth(q), 10);
+		buf_init(&pr, 0);
+		problems(&pr, p);
+		assert_non_null(strstr(pr.p, "L|1.1.1.1.1.1.1.1.1.1|nesting too deep"));
+		assert_non_null(strstr(pr.p, "M|-|encoded multipart"));
+		buf_free(&pr);
+		mime_parser_free(p);
+	}
+	lim.max_depth = 100;
+	p = parse(inner.p, inner.len, 0, &lim);
+	for (q = mime_root(p); !mime_part_is_leaf(q); q = mime_part_child(q, 0))
+		;
+	assert_int_equal(mime_part_depth(q), n);
+	char *t = mime_part_text(q, 100, &i);
+	assert_string_equal(t, "deepest"); /* the line end before a boundary belongs to it */
+	x_free(t);
+	mime_parser_free(p);
+	buf_free(&inner);
+
+	/* max_parts holds across the encoded layer */
+	buf_init(&inner, 0);
+	buf_init(&outer, 0);
+	for (i = 0; i < 10; i++)
+		buf_printf(&inner, "--p\n\npart %zu\n", i);
+	buf_puts(&inner, "--p--\n");
+	buf_puts(&outer, "Content-Type: multipart/mixed; boundary=p\nContent-Transfer-Encoding: base64\n\n");
+	b64(&outer, inner.p, inner.len);
+	mime_limits_default(&lim);
+	lim.max_parts = 4;
+	p = parse(outer.p, outer.len, 0, &lim);
+	assert_int_equal(mime_part_count(p), 4);
+	buf_init(&pr, 0);
+	problems(&pr, p);
+	assert_string_equal(pr.p, "M|-|encoded multipart;L|-|too many parts");
+	buf_free(&pr);
+	mime_parser_free(p);
+	buf_free(&inner);
+	buf_free(&outer);
 }
 
 /* many_parts - a multipart with n text parts */
@@ -508,7 +738,8 @@ int main(void)
 	    cmocka_unit_test(test_table),           cmocka_unit_test(test_headers_decoded),
 	    cmocka_unit_test(test_text_conversion), cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_problem_cap),     cmocka_unit_test(test_spill),
-	    cmocka_unit_test(test_memory_bound),
+	    cmocka_unit_test(test_memory_bound),    cmocka_unit_test(test_hostile_nul),
+	    cmocka_unit_test(test_utf16),           cmocka_unit_test(test_encoded_nesting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
