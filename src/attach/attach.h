@@ -160,6 +160,15 @@ int attach_stage(mw_scan *s);
 void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem, int fd, size_t len);
 
 /*
+ * attach_object - judge a file found anywhere in the content tree (decoded
+ * from a text body, taken out of a document by our extractors) exactly as
+ * an attachment: name, true type, macros, archives walked, hidden
+ * containers.  path names it in reasons; name and declared may be NULL.
+ */
+void attach_object(mw_scan *s, const char *path, const char *name, const char *declared, const void *mem, int fd,
+                   size_t len);
+
+/*
  * attach_scan_buffer - judge one attachment held in memory as if it were
  * MIME part "1" named name with declared type mime_type (both may be
  * NULL).  av may be NULL (members are not scanned).  For tests, fuzzers,

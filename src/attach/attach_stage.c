@@ -331,6 +331,19 @@ static void walk_in_locale(at_ctx *c, const char *path, const char *name, const 
 		verdict_add(c->v, "engine.error", path, "archive: cannot write temporary data");
 }
 
+/* tree_ctx - an at_ctx for an object of the content tree of s */
+static void tree_ctx(at_ctx *c, mw_scan *s)
+{
+	memset(c, 0, sizeof(*c));
+	c->lim = &s->env->cfg->lim;
+	c->av = s->env->av;
+	c->tmpdir = s->env->cfg->tmp;
+	c->v = s->verdict;
+	c->ppap = -1;
+	c->ppap_mime = s->mime;
+	c->scan = s;
+}
+
 /* attach_walk - see attach.h */
 void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem, int fd, size_t len)
 {
@@ -338,20 +351,24 @@ void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem
 	at_src src = {mem, mem ? -1 : fd, len};
 	locale_t old = (locale_t)0;
 
-	memset(&c, 0, sizeof(c));
-	c.lim = &s->env->cfg->lim;
-	c.av = s->env->av;
-	c.tmpdir = s->env->cfg->tmp;
-	c.v = s->verdict;
-	c.ppap = -1;
-	c.ppap_mime = s->mime;
-	c.scan = s;
+	tree_ctx(&c, s);
 	pthread_once(&utf8_once, utf8_locale_init);
 	if (utf8_locale)
 		old = uselocale(utf8_locale);
 	walk_in_locale(&c, path, name, &src);
 	if (utf8_locale)
 		uselocale(old);
+}
+
+/* attach_object - see attach.h */
+void attach_object(mw_scan *s, const char *path, const char *name, const char *declared, const void *mem, int fd,
+                   size_t len)
+{
+	at_ctx c;
+	at_src src = {mem, mem ? -1 : fd, len};
+
+	tree_ctx(&c, s);
+	judge_leaf(&c, path, name, declared, &src);
 }
 
 /* attach_scan_buffer - see attach.h */

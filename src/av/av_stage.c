@@ -100,13 +100,17 @@ void av_stage(mw_scan *st)
 		found = scan_leaves(st, mime_root(st->mime), 0);
 	/* The raw message is a second opinion with libclamav's own MIME
 	 * parser: needed only when ours found the structure broken or hit
-	 * a limit (then our part list may not cover every byte). */
+	 * a limit (then our part list may not cover every byte).  What its
+	 * parser takes out (a part hidden in a preamble) goes to the content
+	 * tree like anything else, under "raw". */
 	if (found == 0 && !scan_over_budget(st, "antivirus") &&
 	    (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
+		part_scan ps = {st, "raw", NULL};
+		av_hooks hooks = {visit, st->on_props ? props : NULL, &ps};
 		if (spool_mem(raw))
-			av_scan_mem(st->env->av, spool_mem(raw), spool_size(raw), "message", &r);
+			av_scan_mem_hooks(st->env->av, spool_mem(raw), spool_size(raw), "message", &hooks, &r);
 		else
-			av_scan_fd(st->env->av, spool_fd(raw), "message", &r);
+			av_scan_fd_hooks(st->env->av, spool_fd(raw), "message", &hooks, &r);
 		av_record(st->verdict, &r, "", NULL);
 	}
 }

@@ -21,7 +21,9 @@
 #include "content/content.h"
 #include "attach/attach.h"
 #include "av/av.h"
+#include "extract/extract.h"
 #include "links/links.h"
+#include "mime/mime.h"
 #include "util/log.h"
 #include "util/spool.h"
 
@@ -33,37 +35,66 @@
 #define CONTENT_TEXT_MAX   (4 * 1024 * 1024)
 #define CONTENT_JSON_DEPTH 32
 
-/* an object libclamav found that our own walker must open after the scan */
+/*
+ * An object to handle after libclamav's scan of a part returns (never
+ * from inside its callback): an archive libclamav found in a container we
+ * do not read (Q_WALK: our walker opens it too), or a file one of our
+ * extractors took out of an object (Q_OBJECT: judged like an attachment,
+ * scanned, and extracted from in its turn).
+ */
+enum { Q_WALK, Q_OBJECT };
+
 typedef struct queued {
+	int kind;
+	unsigned depth; /* extraction levels above it */
 	char path[MW_PART_MAX];
 	char name[96];
+	char hint[64]; /* a MIME type the extractor gave, or "" */
 	mw_spool *data;
 	struct queued *next;
 } queued;
 
-typedef struct cstate {
-	char part[MW_PART_MAX]; /* the part the stack belongs to */
+/* the stack of the part libclamav is scanning */
+typedef struct cstack {
+	char part[MW_PART_MAX];
 	char types[CONTENT_DEPTH][40];
 	char names[CONTENT_DEPTH][96];
+} cstack;
+
+typedef struct cstate {
+	cstack s;
+	unsigned depth;  /* extraction depth of the object being scanned (0: a MIME part) */
+	int queued_scan; /* the object being scanned came from the queue, not from the MIME tree */
 	queued *queue, **tail;
-	size_t queued_bytes;
+	size_t nqueued, queued_bytes;
+	int limit_told;
+	ex_limits lim;
 } cstate;
 
-/* enqueue - copy an archive libclamav found in a container we do not read, for attach_walk() after the scan */
-static void enqueue(mw_scan *st, cstate *c, const char *path, const char *name, const void *data, size_t len)
+#define CONTENT_QUEUE_MAX 512 /* objects queued per message */
+
+/* enqueue - copy an object for the work after the scan (see queued) */
+static void enqueue(mw_scan *st, cstate *c, int kind, unsigned depth, const char *path, const char *name,
+                    const char *hint, const void *data, size_t len)
 {
 	const mw_limits *lim = &st->env->cfg->lim;
 	queued *q;
 
-	if (c->queued_bytes + len > lim->archive_max_expanded) {
-		verdict_add(st->verdict, "attach.incomplete", path,
-		            "archive inside a container not walked: over limits.archive_max_expanded (%zu bytes)",
-		            lim->archive_max_expanded);
+	if (c->queued_bytes + len > lim->archive_max_expanded || c->nqueued >= CONTENT_QUEUE_MAX ||
+	    depth > lim->archive_max_depth) {
+		if (!c->limit_told++)
+			verdict_add(st->verdict, "content.limits", path,
+			            "objects inside the message not all opened: more than %d, %zu bytes "
+			            "(limits.archive_max_expanded) or %zu levels (limits.archive_max_depth)",
+			            CONTENT_QUEUE_MAX, lim->archive_max_expanded, lim->archive_max_depth);
 		return;
 	}
 	q = x_calloc(1, sizeof(*q));
+	q->kind = kind;
+	q->depth = depth;
 	mw_strlcpy(q->path, path, sizeof(q->path));
-	mw_strlcpy(q->name, name ? name : "", sizeof(q->name));
+	mw_printable(q->name, sizeof(q->name), name ? name : "", 80, 1);
+	mw_printable(q->hint, sizeof(q->hint), hint ? hint : "", 60, 0);
 	q->data = spool_new(lim->archive_member_memory, st->env->cfg->tmp);
 	if (spool_write(q->data, data, len) < 0) {
 		verdict_add(st->verdict, "engine.error", path, "content tree: cannot write temporary data");
@@ -72,6 +103,7 @@ static void enqueue(mw_scan *st, cstate *c, const char *path, const char *name, 
 		return;
 	}
 	c->queued_bytes += len;
+	c->nqueued++;
 	if (c->tail == NULL)
 		c->tail = &c->queue;
 	*c->tail = q;
@@ -117,7 +149,7 @@ static int text_type(const char *t)
 }
 
 /* node_path - part, then one ":name" (or ":[TYPE]") per level down to d */
-static void node_path(const cstate *c, unsigned d, char *out, size_t len)
+static void node_path(const cstack *c, unsigned d, char *out, size_t len)
 {
 	char full[1024];
 	size_t n = (size_t)snprintf(full, sizeof(full), "%s%s%s", c->part, c->names[0][0] ? ":" : "", c->names[0]);
@@ -139,7 +171,7 @@ static void node_path(const cstate *c, unsigned d, char *out, size_t len)
 }
 
 /* judge - the rules for one object libclamav found inside a part */
-static void judge(mw_scan *st, const cstate *c, const av_object *o, const char *path)
+static void judge(mw_scan *st, const cstack *c, const av_object *o, const char *path)
 {
 	size_t hl = o->len < ATTACH_HEAD ? o->len : ATTACH_HEAD;
 	const unsigned char *tail = o->len >= ATTACH_TAIL ? o->data + o->len - ATTACH_TAIL : NULL;
@@ -176,44 +208,119 @@ static void judge(mw_scan *st, const cstate *c, const av_object *o, const char *
 	/* an archive inside something we do not walk: libclamav opened it
 	 * (or not), our walker opens it too, and gets what it missed */
 	if ((fl & ATF_ARCHIVE) && !(fl & ATF_DISK))
-		enqueue(st, (cstate *)st->content, path, o->name, o->data, o->len);
+		enqueue(st, st->content, Q_WALK, 0, path, o->name, NULL, o->data, o->len);
+}
+
+/* the emitter's context: what our extractors find in one object */
+typedef struct emit_ctx {
+	mw_scan *st;
+	const char *path; /* the object's path: its findings' part, its children's prefix */
+	unsigned depth;   /* extraction depth of the object */
+	unsigned nobj;
+} emit_ctx;
+
+static int em_object(void *ctx, const char *name, const char *type_hint, const void *data, size_t len)
+{
+	emit_ctx *e = ctx;
+	char path[MW_PART_MAX], label[100];
+
+	e->nobj++;
+	if (name && *name)
+		mw_printable(label, sizeof(label), name, 80, 1);
+	else
+		snprintf(label, sizeof(label), "[%u]", e->nobj);
+	if (strlen(e->path) + strlen(label) + 2 <= sizeof(path))
+		snprintf(path, sizeof(path), "%s:%s", e->path, label);
+	else
+		snprintf(path, sizeof(path), "%.40s:...:%.80s", e->path, label);
+	enqueue(e->st, e->st->content, Q_OBJECT, e->depth + 1, path, name, type_hint, data, len);
+	return 0;
+}
+
+static int em_link(void *ctx, const char *url, const char *context)
+{
+	emit_ctx *e = ctx;
+
+	(void)context;
+	links_node_url(e->st, e->path, url, strlen(url), NULL, 0);
+	return 0;
+}
+
+static int em_finding(void *ctx, const char *code, const char *detail)
+{
+	emit_ctx *e = ctx;
+
+	if (reason_lookup(code) == NULL) {
+		log_warn("content: extractor reported an unknown code %.40s", code);
+		return 0;
+	}
+	verdict_add(e->st->verdict, code, e->path, "%s", detail);
+	return 0;
+}
+
+/* extract - our extractors over one object (see src/extract/README.md for which format goes where) */
+static void extract(mw_scan *st, cstate *c, const av_object *o, const char *path)
+{
+	const ex_format *f = NULL;
+	emit_ctx ec = {st, path, c->depth, 0};
+	mw_emit out = {em_object, em_link, em_finding, &ec};
+	unsigned d = o->depth;
+
+	if (d >= 1 && d < CONTENT_DEPTH && strcmp(c->s.types[d - 1], "CL_TYPE_PDF") == 0 &&
+	    strncmp(o->type, "CL_TYPE_TEXT", 12) == 0)
+		f = ex_format_find("pdf"); /* a decoded PDF object stream: actions, links, files */
+	else if (strncmp(o->type, "CL_TYPE_HTML", 12) == 0)
+		f = ex_format_find("html");
+	else
+		f = ex_sniff(o->data, o->len);
+	if (f && f->run(o->data, o->len, &c->lim, &out) < 0)
+		verdict_add(st->verdict, "engine.error", path, "content tree: the %s extractor failed", f->name);
 }
 
 /* on_object - one object libclamav is about to scan inside part */
 static void on_object(mw_scan *st, const char *part, const char *part_name, const av_object *o)
 {
 	cstate *c = st->content;
-	char path[MW_PART_MAX];
+	cstack *k;
+	char path[MW_PART_MAX], base[MW_PART_MAX];
 	unsigned d = o->depth, i;
+	int tt;
 
 	if (c == NULL)
 		return;
-	if (strcmp(c->part, part) != 0) {
-		memset(c, 0, sizeof(*c));
-		mw_strlcpy(c->part, part, sizeof(c->part));
+	k = &c->s;
+	if (strcmp(k->part, part) != 0) {
+		memset(k, 0, sizeof(*k));
+		mw_strlcpy(k->part, part, sizeof(k->part));
 	}
 	if (d < CONTENT_DEPTH) {
-		mw_strlcpy(c->types[d], o->type, sizeof(c->types[d]));
-		mw_printable(c->names[d], sizeof(c->names[d]), o->name ? o->name : "", 80, 1);
+		mw_strlcpy(k->types[d], o->type, sizeof(k->types[d]));
+		mw_printable(k->names[d], sizeof(k->names[d]), o->name ? o->name : "", 80, 1);
 	}
 	if (d == 0) /* the part's file name, not the id libclamav was given */
-		mw_printable(c->names[0], sizeof(c->names[0]), part_name ? part_name : "", 80, 1);
-	if (d == 0) {
-		result_add_node(st->res, part, short_type(o->type), o->len, "mime");
-		return;
-	}
+		mw_printable(k->names[0], sizeof(k->names[0]), part_name ? part_name : "", 80, 1);
 	if (o->made || o->data == NULL)
 		return; /* libclamav's own normalised or decrypted view, not an object of the message */
+	if (d == 0) {
+		result_add_node(st->res, part, short_type(o->type), o->len, c->queued_scan ? "extract" : "mime");
+		/* a part's own findings carry its id; its children are named under its file name */
+		node_path(k, 0, base, sizeof(base));
+		if (c->queued_scan && (tt = text_type(o->type)) != 0 && o->len <= CONTENT_TEXT_MAX)
+			links_node_text(st, part, (const char *)o->data, o->len, tt == 2);
+		extract(st, c, o, c->queued_scan ? part : base);
+		return;
+	}
 	if (scan_covered_hash(st, o->hash, o->len))
 		return; /* the same bytes again (a container libclamav re-typed) */
-	node_path(c, d < CONTENT_DEPTH ? d : CONTENT_DEPTH - 1, path, sizeof(path));
+	node_path(k, d < CONTENT_DEPTH ? d : CONTENT_DEPTH - 1, path, sizeof(path));
 	result_add_node(st->res, path, short_type(o->type), o->len, "clamav");
+	extract(st, c, o, path);
 	for (i = 0; i < d && i < CONTENT_DEPTH; i++)
-		if (!plain_archive(c->types[i]))
+		if (!plain_archive(k->types[i]))
 			break;
 	if (i == d || d >= CONTENT_DEPTH)
 		return; /* a member of plain archives only: the attach stage's walker judges it */
-	judge(st, c, o, path);
+	judge(st, k, o, path);
 }
 
 /* jint - an integer member of a JSON object, 0 if absent */
@@ -281,9 +388,101 @@ static void on_props(mw_scan *st, const char *part, const char *json)
 
 void content_begin(mw_scan *st)
 {
-	st->content = x_calloc(1, sizeof(cstate));
+	cstate *c = x_calloc(1, sizeof(cstate));
+
+	config_extract_limits(st->env->cfg, &c->lim);
+	st->content = c;
 	st->on_object = on_object;
 	st->on_props = on_props;
+}
+
+/* scan_visit - what libclamav visits in a queued object: coverage, then the tree */
+typedef struct qscan {
+	mw_scan *st;
+	const queued *q;
+} qscan;
+
+static void qscan_visit(void *arg, const av_object *o)
+{
+	qscan *x = arg;
+
+	on_object(x->st, x->q->path, x->q->name[0] ? x->q->name : NULL, o);
+	if (o->depth >= 1 && !o->made && o->data)
+		scan_cover_add_hash(x->st, o->hash, o->len);
+}
+
+static void qscan_props(void *arg, const char *json)
+{
+	qscan *x = arg;
+
+	on_props(x->st, x->q->path, json);
+}
+
+/* handle - one queued object */
+static void handle(mw_scan *st, cstate *c, const queued *q)
+{
+	const void *mem = spool_mem(q->data);
+	int fd = spool_fd(q->data);
+	size_t len = spool_size(q->data);
+	qscan x = {st, q};
+	av_hooks h = {qscan_visit, qscan_props, &x};
+	av_result r;
+
+	if (q->kind == Q_WALK) {
+		attach_walk(st, q->path, q->name[0] ? q->name : NULL, mem, fd, len);
+		return;
+	}
+	/* a file one of our extractors took out: the attachment rules, ClamAV, and our extractors again */
+	attach_object(st, q->path, q->name[0] ? q->name : NULL, q->hint[0] ? q->hint : NULL, mem, fd, len);
+	if (st->env->av == NULL || len == 0 || scan_covered(st, mem, fd, len))
+		return;
+	c->depth = q->depth;
+	c->queued_scan = 1;
+	if (mem)
+		av_scan_mem_hooks(st->env->av, mem, len, q->path, &h, &r);
+	else
+		av_scan_fd_hooks(st->env->av, fd, q->path, &h, &r);
+	c->queued_scan = 0;
+	c->depth = 0;
+	av_record(st->verdict, &r, q->path, NULL);
+}
+
+/*
+ * qp_views - binary content sent quoted-printable with hard line breaks:
+ * RFC 2045 makes each break CRLF, but readers that write the platform's
+ * newline give the file with LF.  The other view goes into the tree too.
+ */
+static void qp_views(mw_scan *st, cstate *c, const mime_part *p, int depth)
+{
+	size_t i, n, len, j, k;
+	const void *data;
+	int fd;
+
+	if (depth > 1000)
+		return;
+	if (!mime_part_is_leaf(p)) {
+		n = mime_part_nchildren(p);
+		for (i = 0; i < n; i++)
+			qp_views(st, c, mime_part_child(p, i), depth + 1);
+		return;
+	}
+	if (strcmp(mime_part_encoding(p), "quoted-printable") != 0 || strncmp(mime_part_type(p), "text/", 5) == 0 ||
+	    strncmp(mime_part_type(p), "message/", 8) == 0)
+		return;
+	mime_part_body(p, &data, &fd, &len);
+	if (data == NULL || len < 2 || memmem(data, len, "\r\n", 2) == NULL)
+		return; /* spilled parts (over limits.part_memory) keep the one view */
+	{
+		const unsigned char *s = data;
+		unsigned char *lf = x_malloc(len);
+		char path[MW_PART_MAX];
+		for (j = 0, k = 0; j < len; j++)
+			if (!(s[j] == '\r' && j + 1 < len && s[j + 1] == '\n'))
+				lf[k++] = s[j];
+		snprintf(path, sizeof(path), "%s:[LF line breaks]", mime_part_id(p));
+		enqueue(st, c, Q_OBJECT, 1, path, mime_part_filename(p), mime_part_type(p), lf, k);
+		x_free(lf);
+	}
 }
 
 void content_stage(mw_scan *st)
@@ -293,10 +492,11 @@ void content_stage(mw_scan *st)
 
 	if (c == NULL)
 		return;
-	for (q = c->queue; q && !scan_over_budget(st, "content"); q = q->next) {
-		attach_walk(st, q->path, q->name[0] ? q->name : NULL, spool_mem(q->data), spool_fd(q->data),
-		            spool_size(q->data));
-	}
+	if (st->mime && mime_root(st->mime))
+		qp_views(st, c, mime_root(st->mime), 0);
+	/* the queue grows while it is handled (objects inside objects): bounded by enqueue() */
+	for (q = c->queue; q && !scan_over_budget(st, "content"); q = q->next)
+		handle(st, c, q);
 }
 
 void content_end(mw_scan *st)

@@ -69,6 +69,21 @@ static int is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* cte_decodes - does a transfer-encoding value name base64 or quoted-printable (any spelling)? */
+static int cte_decodes(const char *v, size_t n)
+{
+	char key[CTE_MAX + 1];
+	size_t k = 0, j;
+
+	for (j = 0; j < n && k < CTE_MAX; j++) {
+		char ch = v[j] >= 'A' && v[j] <= 'Z' ? (char)(v[j] + 32) : v[j];
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+			key[k++] = ch;
+	}
+	key[k] = 0;
+	return strstr(key, "base64") != NULL || strstr(key, "quotedprintable") != NULL;
+}
+
 /* mime_hdr_add - store one unfolded field; line is modified in place */
 void mime_hdr_add(mime_parser *p, mime_part *part, char *line, size_t len)
 {
@@ -103,10 +118,20 @@ void mime_hdr_add(mime_parser *p, mime_part *part, char *line, size_t len)
 	for (i = 0; i < MW_ARRAY_LEN(raw_fields); i++) {
 		if (strcasecmp(name, raw_fields[i].name) == 0) {
 			char **slot = (char **)((char *)part + raw_fields[i].off);
-			if (*slot == NULL)
+			if (*slot == NULL) {
 				*slot = x_strndup(val, vlen);
-			else
+			} else {
 				mime_problem_add(p, MIME_PROB_MALFORMED, part, raw_fields[i].dup);
+				/* Readers differ on which one counts.  An encoding that
+				 * decodes (base64, quoted-printable) shows what the
+				 * readers that take it see; the other view is the text
+				 * itself, scanned as it is.  So the decoding one wins. */
+				if (raw_fields[i].off == offsetof(mime_part, cte_raw) && cte_decodes(val, vlen) &&
+				    !cte_decodes(*slot, strlen(*slot))) {
+					x_free(*slot);
+					*slot = x_strndup(val, vlen);
+				}
+			}
 		}
 	}
 
@@ -243,9 +268,27 @@ static void interpret_cte(mime_parser *p, mime_part *part)
 	if (i < MW_ARRAY_LEN(cte_names)) {
 		part->cte = cte_names[i].cte;
 	} else {
-		/* x-uuencode and friends: passed through undecoded. */
-		part->cte = CTE_OTHER;
-		mime_problem_add(p, MIME_PROB_MALFORMED, part, "unknown content-transfer-encoding");
+		/* "base-64", "x-base64", "Quoted_Printable": what a lenient
+		 * reader decodes, we decode too (letters and digits compared);
+		 * x-uuencode and friends pass through undecoded (the content
+		 * tree's extractors find uuencode in them). */
+		char key[CTE_MAX + 1];
+		size_t k = 0, j;
+		for (j = 0; part->encoding[j] && k < CTE_MAX; j++)
+			if ((part->encoding[j] >= 'a' && part->encoding[j] <= 'z') ||
+			    (part->encoding[j] >= '0' && part->encoding[j] <= '9'))
+				key[k++] = part->encoding[j];
+		key[k] = 0;
+		if (k >= 6 && strcmp(key + k - 6, "base64") == 0)
+			part->cte = CTE_B64;
+		else if (k >= 15 && strcmp(key + k - 15, "quotedprintable") == 0)
+			part->cte = CTE_QP;
+		else
+			part->cte = CTE_OTHER;
+		mime_problem_add(p, MIME_PROB_MALFORMED, part,
+		                 part->cte == CTE_OTHER
+		                     ? "unknown content-transfer-encoding"
+		                     : "misspelt content-transfer-encoding (decoded as its name says)");
 	}
 	/* Keep the stored name printable. */
 	for (i = 0; part->encoding[i]; i++)

@@ -94,6 +94,8 @@
 
 enum { ST_HEADERS, ST_BODY, ST_IGNORE };
 
+#define MIME_IGNORED_MAX 256 /* non-blank bytes outside every part before it is a problem */
+
 struct mime_parser {
 	/*
 	 * The parser that owns the tree, the problems and the per-message
@@ -109,6 +111,7 @@ struct mime_parser {
 	mime_problem prob[MIME_PROB_MAX];
 	size_t nprob, prob_dropped;
 	size_t hdr_bytes;
+	size_t ignored; /* bytes other than white space outside every part (preambles, epilogues) */
 	size_t decoded, mem_used;
 	int decoded_full;
 	int err;
@@ -806,7 +809,16 @@ static void do_line(mime_parser *p, const char *s, size_t n, int piece, int has_
 	switch (p->state) {
 	case ST_HEADERS: header_line(p, s, n, first, piece, eol, neol); break;
 	case ST_BODY: body_line(p, s, n, first, eol, neol); break;
-	default: break;
+	default: {
+		/* a preamble or epilogue: readers ignore it, some do not */
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+				p->top->ignored++;
+		if (first && n >= 8 && strncasecmp(s, "content-", 8) == 0)
+			p->top->ignored += MIME_IGNORED_MAX + 1; /* a header there: a part written where none belongs */
+		break;
+	}
 	}
 }
 
@@ -901,9 +913,24 @@ static void stream_finish(mime_parser *p)
 }
 
 /* mime_parser_finish - end of input */
+/* has_limits_problem - a limit stopped the parse (what follows is not read, nor "hidden") */
+static int has_limits_problem(const mime_parser *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nprob; i++)
+		if (p->prob[i].kind == MIME_PROB_LIMITS)
+			return 1;
+	return p->prob_dropped > 0;
+}
+
 int mime_parser_finish(mime_parser *p)
 {
 	stream_finish(p);
+	/* more than a line of "This is a MIME message": data hidden where
+	 * nothing is supposed to be (a part written into the preamble) */
+	if (p->ignored > MIME_IGNORED_MAX && p->root && !has_limits_problem(p))
+		mime_problem_add(p, MIME_PROB_MALFORMED, p->root, "data outside any part (preamble or epilogue)");
 	if (p->err) {
 		errno = p->err;
 		return -1;
