@@ -488,11 +488,14 @@ def test_daemon_signature_file_unreadable_at_reload(flab):
 
 
 def test_daemon_signature_file_unreadable_at_start(flab):
-    """The daemon starts while its only signature file cannot be read:
-    no mail is passed unscanned (4xx), and mail flows once it can."""
+    """The daemon starts while its only signature file cannot be read and
+    no last good copy exists: no mail is passed unscanned (4xx), and mail
+    flows once it can.  (With a last good copy the daemon serves that:
+    test_sigdb_reload.py.)"""
     lab = flab
     ndb = os.path.join(lab.sigs_dir, "mailwarden-test.ndb")
     lab.lab("stop-milter")
+    shutil.rmtree(os.path.join(lab.run_dir, "mailwarden", "sigs.last-good"), ignore_errors=True)
     lab.set_fault(CALLS="open", PATH=ndb, ERRNO="EACCES")
     token = "fa" + new_token()[:10]
     raw = make_message(token, subject="clean while no signatures")
