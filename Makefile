@@ -29,7 +29,9 @@ CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(
 PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS   += $(PKG_LIBS) -lmbedcrypto -lpthread
+# sender authentication (src/auth): no usable .pc files (libunbound's needs libevent's)
+AUTH_LIBS := -lunbound -lopendkim -lopendmarc -lspf2 -lresolv
+LDLIBS   += $(PKG_LIBS) $(AUTH_LIBS) -lmbedcrypto -lpthread
 # libmilter is linked statically so that its read()/accept() can be wrapped (src/milter/tcp.c)
 MILTER_LIBS := -Wl,--wrap=read,--wrap=accept -l:libmilter.a
 
@@ -52,7 +54,7 @@ endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
-LIB_DIRS := util mime engine av policy sender links attach store ctl
+LIB_DIRS := util mime engine av policy sender links attach store ctl auth
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 MILTER_SRC := $(wildcard src/milter/*.c)

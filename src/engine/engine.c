@@ -205,6 +205,13 @@ static stage_rc stage_links(mw_scan *st)
 	return STAGE_NEXT;
 }
 
+/* stage_auth - SPF, DKIM, DMARC (DNS, bounded) and the identities claimed */
+static stage_rc stage_auth(mw_scan *st)
+{
+	auth_stage(st);
+	return STAGE_NEXT;
+}
+
 /* stage_sender - header senders, spoofs, campaign fingerprints */
 static stage_rc stage_sender(mw_scan *st)
 {
@@ -220,8 +227,8 @@ static stage_rc stage_policy(mw_scan *st)
 }
 
 static const stage stage_table[] = {
-    {"size", stage_size},     {"mime", stage_mime}, {"links", stage_links},
-    {"attach", stage_attach}, {"av", stage_av},     {"sender", stage_sender},
+    {"size", stage_size}, {"mime", stage_mime}, {"links", stage_links},   {"attach", stage_attach},
+    {"av", stage_av},     {"auth", stage_auth}, {"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};
@@ -401,5 +408,7 @@ void engine_result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
 			json_kv(out, "filename", p->filename, 1);
 		buf_printf(out, ", \"size\": %zu}", p->size);
 	}
-	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f}", res->av_sigs, v->elapsed_ms);
+	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f", res->av_sigs, v->elapsed_ms);
+	auth_json(&res->auth, out);
+	buf_putc(out, '}');
 }

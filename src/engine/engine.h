@@ -15,9 +15,10 @@
  *	Every adapter (milter, `mailwarden scan`, console `test`, fuzzers)
  *	fills an mw_msg and calls engine_scan().  Stages run in the fixed
  *	order of the stage table in engine.c: size, mime, links, attach,
- *	av, sender, then policy (and sender_record after it).
+ *	av, auth, sender, then policy (and sender_record after it).
  *	Stages add facts (reasons); the policy stage maps codes to actions.
- *	The engine does no network I/O.
+ *	The only network I/O is the auth stage's DNS (src/auth: bounded per
+ *	lookup and per message, cached).
  *
  *	The raw message is held in a spool: memory up to
  *	limits.spool_memory, an unlinked file above.  Bytes beyond
@@ -37,6 +38,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "av/av.h"
 #include "engine/verdict.h"
 #include "policy/lists.h"
@@ -63,6 +65,7 @@ const char *msg_sender(const mw_msg *m);
 size_t msg_rcpt_count(const mw_msg *m);
 const char *msg_rcpt(const mw_msg *m, size_t i);
 const char *msg_client_addr(const mw_msg *m);
+const char *msg_helo(const mw_msg *m); /* "" unknown */
 const mw_spool *msg_raw(const mw_msg *m);
 
 /* What a scan found besides the verdict: for JSON, logs and headers. */
@@ -100,6 +103,7 @@ typedef struct mw_result {
 #define MW_RESULT_DOMAINS 32
 	size_t ndomains; /* distinct registrable domains of links */
 	char domains[MW_RESULT_DOMAINS][80];
+	mw_auth_info auth; /* SPF, DKIM, DMARC, Authentication-Results (src/auth); auth.ran 0: not checked */
 } mw_result;
 
 /* engine_add_att - list an attachment in the result (ignored beyond MW_RESULT_ATTS) */

@@ -73,6 +73,13 @@ static const char *const schema_steps[] = {
     /* version 4: tunable rules and their audit trail */
     "CREATE TABLE rules(key TEXT PRIMARY KEY, value TEXT NOT NULL, who TEXT, time INTEGER) WITHOUT ROWID;"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
+    /* version 5: sender authentication in tracking (src/auth) */
+    "ALTER TABLE messages ADD COLUMN from_domain TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN spf TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN dkim TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN dmarc TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN auth TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX messages_from_domain ON messages(from_domain, time);",
 };
 
 enum {

@@ -1,0 +1,284 @@
+/*
+ * NAME
+ *	auth.c - one message's SPF, DKIM and DMARC, and the helpers the
+ *	checks share
+ * SYNOPSIS
+ *	See auth.h: auth_check(), auth_res_name(), auth_authserv_id(),
+ *	auth_ip_in_list(), auth_json().
+ * DESCRIPTION
+ *	auth_check() opens a DNS session for the message (budget from the
+ *	[auth] keys), makes it the thread's current one (libopendkim's DNS
+ *	hooks find it there), runs SPF, DKIM and DMARC in that order (DMARC
+ *	needs the other two), and formats the Authentication-Results value.
+ *
+ *	"The resolver is down" is decided conservatively: this message's
+ *	questions all failed (timeout or SERVFAIL, not the budget) and no
+ *	question of any message got an answer in the last DOWN_WINDOW
+ *	seconds.  One sender's broken DNS therefore does not look like our
+ *	own resolver failing while other mail is answered.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "auth/auth_int.h"
+#include "util/hash.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DOWN_WINDOW 60 /* seconds */
+
+static const char *const res_names[] = {"none",    "pass",      "fail",      "softfail",
+                                        "neutral", "temperror", "permerror", "policy"};
+
+const char *auth_res_name(auth_res r)
+{
+	if ((int)r < 0 || (size_t)r >= MW_ARRAY_LEN(res_names))
+		return "permerror";
+	return res_names[r];
+}
+
+char *auth_domain_of(const char *addr, char *out, size_t len)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	mw_strlcpy(out, at ? at + 1 : "", len);
+	mw_lower(out);
+	len = strlen(out);
+	if (len && out[len - 1] == '.')
+		out[len - 1] = 0;
+	return out;
+}
+
+char *auth_org_domain(const char *domain, char *out, size_t len)
+{
+	mw_regdomain(domain, out, len);
+	return out;
+}
+
+int auth_aligned(const char *a, const char *b)
+{
+	char oa[AUTH_DOMAIN_MAX], ob[AUTH_DOMAIN_MAX];
+
+	if (a == NULL || b == NULL || *a == 0 || *b == 0)
+		return 0;
+	if (strcasecmp(a, b) == 0)
+		return 1;
+	auth_org_domain(a, oa, sizeof(oa));
+	auth_org_domain(b, ob, sizeof(ob));
+	return *oa && strcasecmp(oa, ob) == 0;
+}
+
+/* ip_parse - text to family and bytes */
+static int ip_parse(const char *s, size_t n, int *fam, unsigned char bin[16])
+{
+	char ip[64];
+
+	if (n == 0 || n >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, n);
+	ip[n] = 0;
+	*fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	return inet_pton(*fam, ip, bin) == 1 ? 0 : -1;
+}
+
+int auth_ip_in_list(const char *ip, char *const *cidrs, size_t n)
+{
+	unsigned char a[16], b[16];
+	int fa, fb;
+	size_t i;
+
+	if (ip == NULL || ip_parse(ip, strlen(ip), &fa, a) < 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const char *c = cidrs[i], *slash = strchr(c, '/');
+		size_t bits, full, k;
+
+		if (ip_parse(c, slash ? (size_t)(slash - c) : strlen(c), &fb, b) < 0 || fb != fa)
+			continue;
+		bits = slash ? (size_t)strtoul(slash + 1, NULL, 10) : (fa == AF_INET ? 32 : 128);
+		if (bits > (fa == AF_INET ? 32u : 128u))
+			continue;
+		full = bits / 8;
+		if (memcmp(a, b, full) != 0)
+			continue;
+		k = bits % 8;
+		if (k && ((a[full] ^ b[full]) & (0xff << (8 - k))))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static char host_name[256];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void host_load(void)
+{
+	if (gethostname(host_name, sizeof(host_name) - 1) < 0 || host_name[0] == 0)
+		mw_strlcpy(host_name, "localhost", sizeof(host_name));
+}
+
+const char *auth_authserv_id(const mw_config *cfg)
+{
+	if (cfg->auth_authserv_id && *cfg->auth_authserv_id)
+		return cfg->auth_authserv_id;
+	pthread_once(&host_once, host_load);
+	return host_name;
+}
+
+/* the resolver-wide clock of the last answer, for "the resolver is down" */
+static double last_answer_s;
+static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void auth_check(auth_resolver *r, const mw_config *cfg, const auth_input *in, mw_auth_info *info)
+{
+	auth_session s;
+	double now;
+
+	memset(info, 0, sizeof(*info));
+	info->ran = 1;
+	mw_printable(info->client, sizeof(info->client), in->client ? in->client : "", sizeof(info->client) - 4, 0);
+	mw_printable(info->helo, sizeof(info->helo), in->helo ? in->helo : "", sizeof(info->helo) - 4, 0);
+	mw_lower(info->helo);
+	auth_session_init(&s, r);
+	s.timeout_ms = cfg->auth_timeout;
+	s.budget_ms = cfg->auth_budget;
+	s.max_lookups = cfg->auth_max_lookups;
+	s.dkim_max = cfg->auth_dkim_max_sigs;
+	auth_session_set_current(&s);
+	if (cfg->auth_spf)
+		auth_spf_check(&s, cfg, in, info);
+	if (cfg->auth_dkim)
+		auth_dkim_check(&s, cfg, in, info);
+	auth_dmarc_check(&s, cfg, in, info);
+	auth_session_set_current(NULL);
+	info->dns_lookups = s.answered;
+	info->dns_cached = s.cached;
+	info->dns_failures = s.failures;
+	info->budget_spent = s.budget_spent;
+	info->dns_ms = s.spent_ms;
+	now = mono();
+	pthread_mutex_lock(&last_mu);
+	if (s.answered > 0 || s.cached > 0)
+		last_answer_s = now;
+	else if (s.net_failures > 0 && (last_answer_s == 0 || now - last_answer_s > DOWN_WINDOW))
+		info->resolver_down = 1;
+	pthread_mutex_unlock(&last_mu);
+	auth_ar_format(info, auth_authserv_id(cfg), info->header, sizeof(info->header));
+}
+
+const char *auth_summary(const mw_auth_info *a)
+{
+	size_t i;
+	int sig_fail = 0, sig_temp = 0;
+
+	if (!a->ran)
+		return "";
+	if (a->authenticated[0])
+		return "pass";
+	if (a->dmarc == AUTH_FAIL)
+		return "fail";
+	for (i = 0; i < a->nsigs; i++) {
+		if (a->sigs[i].result == AUTH_FAIL || a->sigs[i].result == AUTH_PERMERROR)
+			sig_fail = 1;
+		if (a->sigs[i].result == AUTH_TEMPERROR)
+			sig_temp = 1;
+	}
+	if (a->dmarc == AUTH_TEMPERROR || a->spf == AUTH_TEMPERROR || sig_temp || a->budget_spent)
+		return "temperror";
+	if (a->spf == AUTH_FAIL || a->spf == AUTH_SOFTFAIL || sig_fail)
+		return "fail";
+	if (a->dmarc == AUTH_PERMERROR || a->spf == AUTH_PERMERROR)
+		return "permerror";
+	return "none";
+}
+
+char *auth_dkim_summary(const mw_auth_info *a, char *out, size_t len)
+{
+	mw_buf b;
+	size_t i;
+
+	buf_init(&b, len > 1 ? len - 1 : 1);
+	for (i = 0; i < a->nsigs; i++)
+		buf_printf(&b, "%s%s d=%s s=%s", i ? ", " : "", auth_res_name(a->sigs[i].result), a->sigs[i].domain,
+		           a->sigs[i].selector);
+	if (a->nsigs == 0)
+		buf_puts(&b, a->ran ? "none" : "");
+	mw_strlcpy(out, b.p, len);
+	buf_free(&b);
+	return out;
+}
+
+/* ---- JSON ---- */
+
+static void kv(mw_buf *out, const char *k, const char *v, int comma)
+{
+	if (comma)
+		buf_puts(out, ", ");
+	buf_json_str(out, k, strlen(k));
+	buf_puts(out, ": ");
+	buf_json_str(out, v, strlen(v));
+}
+
+static const char *policy_name(char p)
+{
+	return p == 'r' ? "reject" : p == 'q' ? "quarantine" : p == 'n' ? "none" : "";
+}
+
+/* auth_json - ", \"auth\": {...}" for engine_result_json (nothing when the checks did not run) */
+void auth_json(const mw_auth_info *a, mw_buf *out)
+{
+	size_t i;
+
+	if (!a->ran)
+		return;
+	buf_puts(out, ", \"auth\": {");
+	kv(out, "spf", auth_res_name(a->spf), 0);
+	kv(out, "spf_domain", a->spf_domain, 1);
+	kv(out, "spf_helo", auth_res_name(a->spf_helo), 1);
+	kv(out, "helo", a->helo, 1);
+	kv(out, "client", a->client, 1);
+	buf_puts(out, ", \"dkim\": [");
+	for (i = 0; i < a->nsigs; i++) {
+		buf_puts(out, i ? ", {" : "{");
+		kv(out, "domain", a->sigs[i].domain, 0);
+		kv(out, "selector", a->sigs[i].selector, 1);
+		kv(out, "result", auth_res_name(a->sigs[i].result), 1);
+		kv(out, "why", a->sigs[i].why, 1);
+		buf_printf(out, ", \"aligned\": %s}", a->sigs[i].aligned ? "true" : "false");
+	}
+	buf_printf(out, "], \"dkim_signatures\": %zu", a->sigs_total);
+	kv(out, "dmarc", auth_res_name(a->dmarc), 1);
+	kv(out, "from_domain", a->from_domain, 1);
+	kv(out, "dmarc_domain", a->dmarc_domain, 1);
+	kv(out, "dmarc_p", policy_name(a->dmarc_p), 1);
+	kv(out, "dmarc_sp", policy_name(a->dmarc_sp), 1);
+	kv(out, "dmarc_policy", policy_name(a->dmarc_applied), 1);
+	buf_printf(out, ", \"dmarc_pct\": %d, \"spf_aligned\": %s", a->dmarc_pct, a->spf_aligned ? "true" : "false");
+	kv(out, "forwarder", a->forwarder, 1);
+	kv(out, "authenticated", a->authenticated, 1);
+	buf_printf(out,
+	           ", \"dns\": {\"lookups\": %u, \"cached\": %u, \"failures\": %u, \"budget_spent\": %s, "
+	           "\"resolver_down\": %s, \"ms\": %.3f}",
+	           a->dns_lookups, a->dns_cached, a->dns_failures, a->budget_spent ? "true" : "false",
+	           a->resolver_down ? "true" : "false", a->dns_ms);
+	kv(out, "header", a->header, 1);
+	buf_putc(out, '}');
+}
