@@ -11,11 +11,12 @@
  *	hooks find it there), runs SPF, DKIM and DMARC in that order (DMARC
  *	needs the other two), and formats the Authentication-Results value.
  *
- *	"The resolver is down" is decided conservatively: this message's
- *	questions all failed (timeout or SERVFAIL, not the budget) and no
- *	question of any message got an answer in the last DOWN_WINDOW
- *	seconds.  One sender's broken DNS therefore does not look like our
- *	own resolver failing while other mail is answered.
+ *	"The resolver is down" when every question of this message failed
+ *	(timeout or SERVFAIL, not the budget) and a SOA question for our
+ *	first protected domain, asked past the cache, fails too; with no
+ *	protected domain, when no question of any message got an answer in
+ *	the last DOWN_WINDOW seconds.  One sender's broken DNS therefore
+ *	does not look like our own resolver failing.
  * LICENSE
  *	GPL-2.0-or-later
  */
@@ -175,12 +176,20 @@ void auth_check(auth_resolver *r, const mw_config *cfg, const auth_input *in, mw
 	info->budget_spent = s.budget_spent;
 	info->dns_ms = s.spent_ms;
 	now = mono();
-	pthread_mutex_lock(&last_mu);
-	if (s.answered > 0 || s.cached > 0)
+	if (s.answered > 0 || s.cached > 0) {
+		pthread_mutex_lock(&last_mu);
 		last_answer_s = now;
-	else if (s.net_failures > 0 && (last_answer_s == 0 || now - last_answer_s > DOWN_WINDOW))
-		info->resolver_down = 1;
-	pthread_mutex_unlock(&last_mu);
+		pthread_mutex_unlock(&last_mu);
+	} else if (s.net_failures > 0) {
+		if (cfg->protected_domains.n > 0) {
+			/* our own domain must resolve: if it does, the sender's DNS is broken, not ours */
+			info->resolver_down = !auth_dns_probe(&s, cfg->protected_domains.v[0]);
+		} else {
+			pthread_mutex_lock(&last_mu);
+			info->resolver_down = last_answer_s == 0 || now - last_answer_s > DOWN_WINDOW;
+			pthread_mutex_unlock(&last_mu);
+		}
+	}
 	auth_ar_format(info, auth_authserv_id(cfg), info->header, sizeof(info->header));
 }
 

@@ -190,6 +190,11 @@ static auth_res sig_result(DKIM_SIGINFO *sig, char *why, size_t len)
 	}
 	if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MATCH)
 		return AUTH_PASS;
+	if (bh == DKIM_SIGBH_MISMATCH &&
+	    (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_BADSIG || err == DKIM_SIGERROR_UNKNOWN)) {
+		mw_strlcpy(why, "body hash mismatch", len); /* the body changed after signing */
+		return AUTH_FAIL;
+	}
 	if (es)
 		mw_strlcpy(why, es, len);
 	switch (err) {

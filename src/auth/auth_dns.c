@@ -604,6 +604,18 @@ void auth_dns_query(auth_session *s, const char *name, int type, dns_answer *out
 		cache_put(s->r, key, out);
 }
 
+int auth_dns_probe(auth_session *s, const char *name)
+{
+	dns_answer a;
+
+	memset(&a, 0, sizeof(a));
+	if (s->r == NULL || !s->r->thread_ok || !auth_dns_valid_name(name))
+		return 0;
+	ub_ask(s->r, name, ns_t_soa, (double)s->timeout_ms, &a);
+	auth_dns_answer_free(&a);
+	return !dns_temporary(a.status);
+}
+
 void auth_dns_answer_free(dns_answer *a)
 {
 	x_free(a->pkt);

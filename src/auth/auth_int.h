@@ -62,6 +62,12 @@ void auth_session_set_current(auth_session *s);
 /* auth_dns_query - one question (type: ns_t_*) through the cache and the resolver */
 void auth_dns_query(auth_session *s, const char *name, int type, dns_answer *out);
 void auth_dns_answer_free(dns_answer *a);
+/*
+ * auth_dns_probe - 1 if the resolver answers (anything but a failure) a
+ * SOA question for name, asked on the network past the cache and the
+ * budget: tells "our resolver is down" from "the sender's DNS is broken"
+ */
+int auth_dns_probe(auth_session *s, const char *name);
 
 /*
  * auth_dns_txt - the TXT records of an answer packet, each record's

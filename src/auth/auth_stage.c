@@ -396,14 +396,6 @@ void auth_stage(mw_scan *st)
 		verdict_add(st->verdict, "auth.temperror", "", "DNS failure: spf=%s helo=%s dmarc=%s%s",
 		            auth_res_name(a->spf), auth_res_name(a->spf_helo), auth_res_name(a->dmarc),
 		            a->budget_spent ? ", DNS budget spent" : "");
-	if (a->dmarc == AUTH_FAIL && a->forwarder[0] == 0) {
-		if (a->dmarc_applied == 'r')
-			verdict_add(st->verdict, "auth.dmarc_reject", "from",
-			            "DMARC fails for %.100s, its policy is reject", a->from_domain);
-		else if (a->dmarc_applied == 'q')
-			verdict_add(st->verdict, "auth.dmarc_quarantine", "from",
-			            "DMARC fails for %.100s, its policy is quarantine", a->from_domain);
-	}
 	if (*env_from)
 		claim(&j, "envelope", env_from);
 	for (i = 0; i < nfrom; i++)
@@ -414,6 +406,15 @@ void auth_stage(mw_scan *st)
 			claim(&j, "sender", other[i].addr);
 			display_claim(&j, "sender", &other[i]);
 		}
+	}
+	/* after the claims: a refusal names our own or a partner's domain first */
+	if (a->dmarc == AUTH_FAIL && a->forwarder[0] == 0) {
+		if (a->dmarc_applied == 'r')
+			verdict_add(st->verdict, "auth.dmarc_reject", "from",
+			            "DMARC fails for %.100s, its policy is reject", a->from_domain);
+		else if (a->dmarc_applied == 'q')
+			verdict_add(st->verdict, "auth.dmarc_quarantine", "from",
+			            "DMARC fails for %.100s, its policy is quarantine", a->from_domain);
 	}
 	for (i = 0; i < nfrom; i++) {
 		char d[AUTH_DOMAIN_MAX];

@@ -250,24 +250,35 @@ static void ar_seen(conn_ctx *c, const char *value)
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	conn_ctx *c = get_ctx(ctx);
-	const char *piece[4] = {name, ": ", value, "\r\n"};
-	size_t len[4] = {strlen(name), 2, strlen(value), 2}, i;
-	sfsistat rc = SMFIS_CONTINUE;
+	const char *p, *nl;
+	sfsistat rc;
 
 	if (c == NULL || c->msg == NULL)
 		return step_failed(ctx, c, SMFIP_NR_HDR, "Temporary failure: no message context");
-	if (c->hdr.leadspc) { /* the value brings its own white space */
-		piece[1] = ":";
-		len[1] = 1;
-	}
 	if (strcasecmp(name, "X-Mailwarden-Verdict") == 0)
 		c->hdr.forged_v++;
 	else if (strcasecmp(name, "X-Mailwarden-Reasons") == 0)
 		c->hdr.forged_r++;
 	else if (strcasecmp(name, "Authentication-Results") == 0)
 		ar_seen(c, value);
-	for (i = 0; i < 4 && rc != SMFIS_TEMPFAIL; i++)
-		rc = spool(ctx, c, SMFIP_NR_HDR, piece[i], len[i]);
+	rc = spool(ctx, c, SMFIP_NR_HDR, name, strlen(name));
+	/* with SMFIP_HDR_LEADSPC the value brings its own white space */
+	if (rc != SMFIS_TEMPFAIL)
+		rc = spool(ctx, c, SMFIP_NR_HDR, c->hdr.leadspc ? ":" : ": ", c->hdr.leadspc ? 1 : 2);
+	/* folded values come with bare LF line ends: CRLF, as on the wire
+	 * (and as a DKIM signer saw them) */
+	for (p = value; rc != SMFIS_TEMPFAIL && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		size_t n = (size_t)(nl - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		rc = spool(ctx, c, SMFIP_NR_HDR, p, n);
+		if (rc != SMFIS_TEMPFAIL)
+			rc = spool(ctx, c, SMFIP_NR_HDR, "\r\n", 2);
+	}
+	if (rc != SMFIS_TEMPFAIL)
+		rc = spool(ctx, c, SMFIP_NR_HDR, p, strlen(p));
+	if (rc != SMFIS_TEMPFAIL)
+		rc = spool(ctx, c, SMFIP_NR_HDR, "\r\n", 2);
 	return rc;
 }
 
