@@ -67,7 +67,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-peers test-asan fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-auth bench-peers test-asan fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
@@ -132,9 +132,15 @@ miltertest: all
 integration: all
 	BUILD_DIR=$(B) SUITES=integration sh tests/run.sh
 
-bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss
+bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss $(B)/bench/auth_bench
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
 	$(MAKE) --no-print-directory bench-store
+	$(MAKE) --no-print-directory bench-auth
+
+# sender authentication: added latency (cache cold and warm), RCPT/EOM
+# reply times with DNS answering in 50 ms, benign mail held before/after
+bench-auth: all $(B)/bench/auth_bench
+	BUILD_DIR=$(B) /usr/bin/python3 tests/bench/auth_bench.py
 
 # mailwardend against Debian's clamav-milter + clamd and rspamd, one run
 # (installs them with scripts/deps.sh peers; writes tests/bench/RESULTS.md)

@@ -26,6 +26,7 @@
 #include "util/util.h"
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -148,10 +149,45 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * prefetch - the questions every message starts with, asked together:
+ * SPF of the MAIL FROM domain and of the HELO name, the From domain's
+ * DMARC record, every DKIM key.  What they lead to (includes, the
+ * organisational domain's DMARC record) is asked afterwards as needed.
+ */
+static void prefetch(auth_session *s, const mw_config *cfg, const auth_input *in, void *dk)
+{
+	char keys[AUTH_MAX_SIGS][AUTH_DOMAIN_MAX + AUTH_SELECTOR_MAX + 16];
+	char spf[AUTH_DOMAIN_MAX], from[AUTH_DOMAIN_MAX], dmarc[AUTH_DOMAIN_MAX + 8];
+	const char *names[AUTH_MAX_SIGS + 3];
+	int types[AUTH_MAX_SIGS + 3];
+	size_t n = 0, k, i;
+	int client = in->client && *in->client;
+
+	if (cfg->auth_spf && client) {
+		auth_domain_of(in->mail_from, spf, sizeof(spf));
+		if (*spf)
+			names[n++] = spf;
+		if (in->helo && strchr(in->helo, '.') && *in->helo != '[')
+			names[n++] = in->helo;
+	}
+	if (cfg->auth_dmarc && in->nfrom > 0 && *auth_domain_of(in->from[0], from, sizeof(from))) {
+		snprintf(dmarc, sizeof(dmarc), "_dmarc.%s", from);
+		names[n++] = dmarc;
+	}
+	k = auth_dkim_keys(dk, keys, s->dkim_max < AUTH_MAX_SIGS ? s->dkim_max : AUTH_MAX_SIGS);
+	for (i = 0; i < k; i++)
+		names[n++] = keys[i];
+	for (i = 0; i < n; i++)
+		types[i] = ns_t_txt; /* every first question is a TXT one */
+	auth_dns_prefetch(s, names, types, n);
+}
+
 void auth_check(auth_resolver *r, const mw_config *cfg, const auth_input *in, mw_auth_info *info)
 {
 	auth_session s;
 	double now;
+	void *dk;
 
 	memset(info, 0, sizeof(*info));
 	info->ran = 1;
@@ -164,10 +200,11 @@ void auth_check(auth_resolver *r, const mw_config *cfg, const auth_input *in, mw
 	s.max_lookups = cfg->auth_max_lookups;
 	s.dkim_max = cfg->auth_dkim_max_sigs;
 	auth_session_set_current(&s);
+	dk = cfg->auth_dkim ? auth_dkim_start(&s, cfg, in) : NULL;
+	prefetch(&s, cfg, in, dk);
 	if (cfg->auth_spf)
 		auth_spf_check(&s, cfg, in, info);
-	if (cfg->auth_dkim)
-		auth_dkim_check(&s, cfg, in, info);
+	auth_dkim_finish(dk, info);
 	auth_dmarc_check(&s, cfg, in, info);
 	auth_session_set_current(NULL);
 	info->dns_lookups = s.answered;

@@ -75,6 +75,7 @@ int auth_ar_authserv_id(const char *v, size_t len, char *out, size_t outlen)
 
 	if (v == NULL || out == NULL || outlen == 0)
 		return -1;
+	len = strnlen(v, len); /* a NUL ends the value too */
 	out[0] = 0;
 	i = skip_cfws(v, len, 0);
 	if (i >= len)

@@ -4,7 +4,9 @@
  * SYNOPSIS
  *	#include "auth/auth_int.h"
  *
- *	auth_dkim_check(session, cfg, input, info);
+ *	h = auth_dkim_start(session, cfg, input);	(feed the message)
+ *	n = auth_dkim_keys(h, names, max);		(key names to prefetch)
+ *	auth_dkim_finish(h, info);			(verify, results)
  * DESCRIPTION
  *	One DKIM_LIB for the process (made on first use).  The raw message
  *	is fed to dkim_chunk() as it was received (header fields, blank
@@ -160,7 +162,9 @@ static DKIM_CBSTAT prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 
 static void lib_init(void)
 {
-	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF;
+	/* keys are fetched at end of message (DELAYSIGPROC), after auth_check
+	 * prefetched them with the other first questions */
+	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_DELAYSIGPROC;
 
 	g_lib = dkim_init(NULL, NULL);
 	if (g_lib == NULL) {
@@ -261,24 +265,51 @@ static DKIM_STAT feed(DKIM *d, const mw_spool *raw)
 	return st;
 }
 
-void auth_dkim_check(auth_session *s, const mw_config *cfg, const auth_input *in, mw_auth_info *info)
+void *auth_dkim_start(auth_session *s, const mw_config *cfg, const auth_input *in)
 {
-	DKIM_SIGINFO **sigs = NULL;
 	DKIM_STAT st;
 	DKIM *d;
-	int nsigs = 0, i;
 
 	(void)s;
 	(void)cfg;
 	pthread_once(&lib_once, lib_init);
 	if (g_lib == NULL || in->raw == NULL)
-		return;
+		return NULL;
 	d = dkim_verify(g_lib, (const unsigned char *)"mailwarden", NULL, &st);
 	if (d == NULL) {
 		log_err("auth: libopendkim: dkim_verify: %s", dkim_getresultstr(st));
-		return;
+		return NULL;
 	}
 	(void)feed(d, in->raw);
+	return d;
+}
+
+size_t auth_dkim_keys(void *h, char (*names)[AUTH_DOMAIN_MAX + AUTH_SELECTOR_MAX + 16], size_t max)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	int nsigs = 0, i;
+	size_t n = 0;
+
+	if (h == NULL || dkim_getsiglist(h, &sigs, &nsigs) != DKIM_STAT_OK)
+		return 0;
+	for (i = 0; i < nsigs && n < max; i++) {
+		const unsigned char *dom = dkim_sig_getdomain(sigs[i]);
+		const unsigned char *sel = dkim_sig_getselector(sigs[i]);
+		if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) || dom == NULL || sel == NULL)
+			continue;
+		snprintf(names[n++], sizeof(names[0]), "%.63s._domainkey.%.253s", (const char *)sel, (const char *)dom);
+	}
+	return n;
+}
+
+void auth_dkim_finish(void *h, mw_auth_info *info)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	DKIM *d = h;
+	int nsigs = 0, i;
+
+	if (d == NULL)
+		return;
 	(void)dkim_eom(d, NULL); /* checks its own state: after a failed feed it does nothing */
 	if (dkim_getsiglist(d, &sigs, &nsigs) != DKIM_STAT_OK)
 		nsigs = 0;

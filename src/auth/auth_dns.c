@@ -252,6 +252,25 @@ static void cache_put(auth_resolver *r, const char *key, const dns_answer *a)
 	pthread_mutex_unlock(&r->cmu);
 }
 
+/* cache_peek - 1 if key has a live entry (no copy, no statistics) */
+static int cache_peek(auth_resolver *r, const char *key)
+{
+	unsigned h = fnv1a(key);
+	cache_entry *e;
+	int live = 0;
+
+	if (r->nbuckets == 0)
+		return 0;
+	pthread_mutex_lock(&r->cmu);
+	for (e = r->buckets[h % r->nbuckets]; e; e = e->hnext)
+		if (e->hash == h && strcmp(e->key, key) == 0) {
+			live = e->expires > mono_s();
+			break;
+		}
+	pthread_mutex_unlock(&r->cmu);
+	return live;
+}
+
 void auth_resolver_stats(auth_resolver *r, size_t *entries, unsigned long *hits, unsigned long *misses)
 {
 	pthread_mutex_lock(&r->cmu);
@@ -557,23 +576,54 @@ int auth_dns_valid_name(const char *name)
 	return label > 0;
 }
 
+/* make_key - "TYPE/name", lower case, no trailing dot */
+static void make_key(char *key, size_t len, const char *name, int type)
+{
+	size_t n = (size_t)snprintf(key, len, "%d/%s", type, name);
+
+	if (n < len && n > 0 && key[n - 1] == '.')
+		key[n - 1] = 0;
+	mw_lower(key);
+}
+
+/* memo_failed - a temporary failure this message already met for key (DNS_OK if none) */
+static dns_status memo_failed(const auth_session *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmemo; i++)
+		if (strcmp(s->memo[i].key, key) == 0)
+			return s->memo[i].status;
+	return DNS_OK;
+}
+
+static void memo_add(auth_session *s, const char *key, dns_status st)
+{
+	if (s->nmemo < AUTH_MEMO_MAX) {
+		mw_strlcpy(s->memo[s->nmemo].key, key, sizeof(s->memo[0].key));
+		s->memo[s->nmemo++].status = st;
+	}
+}
+
 void auth_dns_query(auth_session *s, const char *name, int type, dns_answer *out)
 {
 	char key[300];
 	double t0, left, wait;
-	size_t n;
+	dns_status failed;
 
 	memset(out, 0, sizeof(*out));
 	if (!auth_dns_valid_name(name)) {
 		out->status = DNS_BADNAME;
 		return;
 	}
-	n = (size_t)snprintf(key, sizeof(key), "%d/%s", type, name);
-	if (n < sizeof(key) && n > 0 && key[n - 1] == '.')
-		key[n - 1] = 0;
-	mw_lower(key);
+	make_key(key, sizeof(key), name, type);
 	if (s->r && cache_get(s->r, key, out)) {
 		s->cached++;
+		return;
+	}
+	if ((failed = memo_failed(s, key)) != DNS_OK) {
+		/* asked already in this message (a prefetch, or libspf2 twice): same answer, no second wait */
+		out->status = failed;
 		return;
 	}
 	if (s->r == NULL || !s->r->thread_ok) {
@@ -597,11 +647,107 @@ void auth_dns_query(auth_session *s, const char *name, int type, dns_answer *out
 	if (dns_temporary(out->status)) {
 		s->failures++;
 		s->net_failures++;
+		memo_add(s, key, out->status);
 		return;
 	}
 	s->answered++;
 	if (out->status != DNS_BADNAME)
 		cache_put(s->r, key, out);
+}
+
+void auth_dns_prefetch(auth_session *s, const char *const *names, const int *types, size_t n)
+{
+	pending **p;
+	char(*keys)[300];
+	struct timespec dl;
+	double t0, left, wait;
+	size_t i, asked = 0;
+	int all;
+
+	if (s->r == NULL || !s->r->thread_ok || n == 0 || s->r->nbuckets == 0)
+		return; /* without a cache the answers would have nowhere to wait */
+	p = x_calloc(n, sizeof(*p));
+	keys = x_calloc(n, sizeof(*keys));
+	t0 = mw_now_ms();
+	for (i = 0; i < n; i++) {
+		dns_answer a;
+		size_t k;
+		int dup = 0;
+
+		if (names[i] == NULL || !auth_dns_valid_name(names[i]))
+			continue;
+		make_key(keys[i], sizeof(keys[i]), names[i], types[i]);
+		for (k = 0; k < i; k++)
+			dup |= p[k] && strcmp(keys[k], keys[i]) == 0;
+		memset(&a, 0, sizeof(a));
+		if (dup || memo_failed(s, keys[i]) != DNS_OK || cache_peek(s->r, keys[i]))
+			continue;
+		if (s->lookups >= s->max_lookups)
+			break; /* the questions themselves will meet the budget */
+		p[i] = x_calloc(1, sizeof(*p[i]));
+		p[i]->r = s->r;
+		if (ub_resolve_async(s->r->ub, keys[i] + strcspn(keys[i], "/") + 1, types[i], ns_c_in, p[i], on_answer,
+		                     &p[i]->async_id) != 0) {
+			x_free(p[i]);
+			p[i] = NULL;
+			continue;
+		}
+		s->lookups++;
+		asked++;
+	}
+	left = (double)s->budget_ms - s->spent_ms;
+	wait = (double)s->timeout_ms < left ? (double)s->timeout_ms : left;
+	if (wait < 0)
+		wait = 0;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += (time_t)(wait / 1000);
+	dl.tv_nsec += (long)((wait - (double)(long)(wait / 1000) * 1000) * 1e6);
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->r->mu);
+	for (;;) {
+		for (all = 1, i = 0; i < n && all; i++)
+			all = p[i] == NULL || p[i]->done;
+		if (all || pthread_cond_timedwait(&s->r->cv, &s->r->mu, &dl) == ETIMEDOUT)
+			break;
+	}
+	for (i = 0; i < n; i++)
+		if (p[i] && !p[i]->done)
+			p[i]->abandoned = 1; /* the callback frees it if it still comes */
+	pthread_mutex_unlock(&s->r->mu);
+	for (i = 0; i < n; i++) {
+		dns_answer a;
+
+		if (p[i] == NULL)
+			continue;
+		memset(&a, 0, sizeof(a));
+		if (p[i]->abandoned) {
+			if (ub_cancel(s->r->ub, p[i]->async_id) == UB_NOERROR)
+				x_free(p[i]);
+			a.status = DNS_TIMEOUT;
+		} else {
+			to_answer(p[i]->err, p[i]->res, &a);
+			if (p[i]->res)
+				ub_resolve_free(p[i]->res);
+			x_free(p[i]);
+		}
+		if (dns_temporary(a.status)) {
+			s->failures++;
+			s->net_failures++;
+			memo_add(s, keys[i], a.status);
+		} else {
+			s->answered++;
+			if (a.status != DNS_BADNAME)
+				cache_put(s->r, keys[i], &a);
+		}
+		auth_dns_answer_free(&a);
+	}
+	if (asked)
+		s->spent_ms += mw_now_ms() - t0;
+	x_free(p);
+	x_free(keys);
 }
 
 int auth_dns_probe(auth_session *s, const char *name)

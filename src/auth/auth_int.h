@@ -41,6 +41,8 @@ typedef struct dns_answer {
 	unsigned ttl;
 } dns_answer;
 
+#define AUTH_MEMO_MAX 16 /* temporary failures remembered per message */
+
 typedef struct auth_session {
 	auth_resolver *r;
 	size_t timeout_ms, budget_ms, max_lookups;
@@ -52,6 +54,11 @@ typedef struct auth_session {
 	unsigned failures;     /* failed: timeout, SERVFAIL, budget */
 	unsigned net_failures; /* failed on the network (timeout, SERVFAIL) */
 	int budget_spent;
+	struct {
+		char key[300];
+		dns_status status;
+	} memo[AUTH_MEMO_MAX]; /* names that failed in this message: not asked twice */
+	size_t nmemo;
 } auth_session;
 
 void auth_session_init(auth_session *s, auth_resolver *r);
@@ -62,6 +69,14 @@ void auth_session_set_current(auth_session *s);
 /* auth_dns_query - one question (type: ns_t_*) through the cache and the resolver */
 void auth_dns_query(auth_session *s, const char *name, int type, dns_answer *out);
 void auth_dns_answer_free(dns_answer *a);
+/*
+ * auth_dns_prefetch - ask n questions at once (those neither cached nor
+ * failed already), wait for them together (one lookup timeout, within the
+ * budget) and keep the answers in the cache, where the checks then find
+ * them: the first wave of a message costs one round trip, not one per
+ * question.  Failures are remembered for the session.
+ */
+void auth_dns_prefetch(auth_session *s, const char *const *names, const int *types, size_t n);
 /*
  * auth_dns_probe - 1 if the resolver answers (anything but a failure) a
  * SOA question for name, asked on the network past the cache and the
@@ -83,8 +98,19 @@ int auth_dns_valid_name(const char *name);
 
 /* the three checks (auth_spf.c, auth_dkim.c, auth_dmarc.c) */
 void auth_spf_check(auth_session *s, const mw_config *cfg, const auth_input *in, mw_auth_info *info);
-void auth_dkim_check(auth_session *s, const mw_config *cfg, const auth_input *in, mw_auth_info *info);
+/* DKIM in three steps, so the key lookups join the first wave of questions */
+void *auth_dkim_start(auth_session *s, const mw_config *cfg, const auth_input *in);
+size_t auth_dkim_keys(void *h, char (*names)[AUTH_DOMAIN_MAX + AUTH_SELECTOR_MAX + 16], size_t max);
+void auth_dkim_finish(void *h, mw_auth_info *info);
 void auth_dmarc_check(auth_session *s, const mw_config *cfg, const auth_input *in, mw_auth_info *info);
+
+/*
+ * auth_spf_answer - an answer packet read as the SPF DNS layer reads it,
+ * for every record type it asks (A, AAAA, MX, PTR, TXT), with every SPF
+ * record that passes the screen compiled by libspf2; returns the records
+ * found.  For the fuzzer and tests: this is what a sender's DNS feeds us.
+ */
+size_t auth_spf_answer(const unsigned char *pkt, size_t len);
 
 /* auth_org_domain - organisational (registrable) domain of a lower-case domain into out */
 char *auth_org_domain(const char *domain, char *out, size_t len);

@@ -243,6 +243,49 @@ static SPF_dns_rr_t *layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_
 	return rr;
 }
 
+/* the layer with nothing behind it: every name unknown (compiling records needs a server) */
+static SPF_dns_rr_t *null_lookup(SPF_dns_server_t *srv, const char *domain, ns_type t, int should_cache)
+{
+	(void)should_cache;
+	return SPF_dns_rr_new_init(srv, domain, t, 0, HOST_NOT_FOUND);
+}
+
+/* auth_spf_answer - see auth_int.h */
+size_t auth_spf_answer(const unsigned char *pkt, size_t len)
+{
+	static const ns_type types[] = {ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr, ns_t_txt};
+	SPF_dns_server_t layer;
+	SPF_server_t *srv;
+	size_t k, total = 0;
+	int i;
+
+	pthread_once(&log_once, spf_log_init);
+	memset(&layer, 0, sizeof(layer));
+	layer.lookup = null_lookup;
+	layer.name = "mailwarden-null";
+	srv = SPF_server_new_dns(&layer, 0);
+	for (k = 0; k < MW_ARRAY_LEN(types); k++) {
+		SPF_dns_rr_t *rr = SPF_dns_rr_new_init(&layer, "fuzz.example", types[k], 0, NETDB_SUCCESS);
+		fill_rr(rr, pkt, len, types[k]);
+		total += rr->num_rr > 0 ? (size_t)rr->num_rr : 0;
+		for (i = 0; types[k] == ns_t_txt && srv && i < rr->num_rr; i++) {
+			SPF_request_t *req = SPF_request_new(srv);
+			SPF_response_t *resp = SPF_response_new(req);
+			SPF_record_t *rec = NULL;
+			if (strncasecmp(rr->rr[i]->txt, "v=spf1", 6) == 0)
+				SPF_record_compile(srv, resp, &rec, rr->rr[i]->txt);
+			if (rec)
+				SPF_record_free(rec);
+			SPF_response_free(resp);
+			SPF_request_free(req);
+		}
+		SPF_dns_rr_free(rr);
+	}
+	if (srv)
+		SPF_server_free(srv);
+	return total;
+}
+
 static auth_res from_spf(SPF_result_t r)
 {
 	switch (r) {
