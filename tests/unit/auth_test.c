@@ -55,7 +55,7 @@ static void test_authserv_id(void **state)
 	}
 	/* too long for the buffer: no id (never a prefix match) */
 	assert_int_equal(auth_ar_authserv_id("mx.example.com;", 15, out, 5), -1);
-	/* a NUL ends the value (fuzz_auth: crash-nul-in-authserv-id) */
+	/* a NUL ends the value (fuzz_auth seed regress-nul-in-authserv-id) */
 	assert_int_equal(auth_ar_authserv_id("\"\0abc\"; none", 12, out, sizeof(out)), -1);
 	assert_int_equal(auth_ar_authserv_id("mx\0evil; none", 14, out, sizeof(out)), 0);
 	assert_string_equal(out, "mx");
