@@ -442,6 +442,29 @@ static int cidr_ok(const char *s)
 	return end != slash + 1 && *end == 0 && len >= 0 && len <= (v6 ? 128 : 32);
 }
 
+/* servers_ok - "IP[@port], ..." (empty: /etc/resolv.conf) */
+static int servers_ok(const char *v, char *bad, size_t badlen)
+{
+	char *copy = x_strdup(v), *tok, *save = NULL;
+	int ok = 1;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save)) {
+		char *at = strchr(tok, '@'), *end;
+		long port = 53;
+		if (at) {
+			*at = 0;
+			port = strtol(at + 1, &end, 10);
+			if (end == at + 1 || *end)
+				port = -1;
+		}
+		ok = port >= 1 && port <= 65535 && strchr(tok, '/') == NULL && cidr_ok(tok);
+		if (!ok)
+			mw_strlcpy(bad, tok, badlen);
+	}
+	x_free(copy);
+	return ok;
+}
+
 /* config_load - defaults, file, overrides */
 int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
                 size_t errlen)
@@ -500,6 +523,13 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		if (reason_lookup(c->autoblock_codes.v[i]) == NULL) {
 			snprintf(err, errlen, "%s: [sender] autoblock_codes: unknown reason code \"%.60s\"", c->source,
 			         c->autoblock_codes.v[i]);
+			goto fail;
+		}
+	}
+	{
+		char bad[64];
+		if (!servers_ok(c->auth_resolver, bad, sizeof(bad))) {
+			snprintf(err, errlen, "%s: [auth] resolver: \"%.60s\" is not IP or IP@port", c->source, bad);
 			goto fail;
 		}
 	}

@@ -308,6 +308,9 @@ static void test_config_keys(void **state)
 	const char *bad[] = {"auth.trusted_clients=10.0.0.0/33"};
 	const char *bad2[] = {"auth.trusted_clients=mail.example.com"};
 	const char *bad3[] = {"auth.lookup_timeout=10"};
+	const char *bad4[] = {"auth.resolver=dns.example.com"};
+	const char *bad5[] = {"auth.resolver=127.0.0.1@99999"};
+	const char *good2[] = {"auth.resolver=192.0.2.53, 2001:db8::53@5353"};
 	char err[512];
 	mw_config *c = NULL;
 
@@ -320,6 +323,11 @@ static void test_config_keys(void **state)
 	assert_non_null(strstr(err, "trusted_clients"));
 	assert_int_equal(config_load(NULL, bad2, 1, &c, err, sizeof(err)), -1);
 	assert_int_equal(config_load(NULL, bad3, 1, &c, err, sizeof(err)), -1);
+	assert_int_equal(config_load(NULL, bad4, 1, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "[auth] resolver"));
+	assert_int_equal(config_load(NULL, bad5, 1, &c, err, sizeof(err)), -1);
+	assert_int_equal(config_load(NULL, good2, 1, &c, err, sizeof(err)), 0);
+	config_unref(c);
 	/* off by default: no DNS unless asked for */
 	assert_int_equal(config_load(NULL, NULL, 0, &c, err, sizeof(err)), 0);
 	assert_int_equal(c->auth_enable, 0);
