@@ -54,7 +54,7 @@ endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
-LIB_DIRS := util mime engine av policy sender links attach store ctl auth
+LIB_DIRS := util verdict mime policy store scan av attach links sender auth engine outcome ctl
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 MILTER_SRC := $(wildcard src/milter/*.c)
@@ -187,6 +187,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/sigs
 	install -m 755 $(B)/mailwardend $(DESTDIR)$(PREFIX)/sbin/mailwardend
 	install -m 755 $(B)/mailwarden $(DESTDIR)$(PREFIX)/bin/mailwarden
+	install -m 755 scripts/mailwarden-release-probe $(DESTDIR)$(PREFIX)/sbin/mailwarden-release-probe
 	install -m 644 etc/mailwarden.conf.sample $(DESTDIR)$(SYSCONFDIR)/mailwarden.conf.sample
 	install -m 644 sigs/*.ndb $(DESTDIR)$(DATADIR)/sigs/
 

@@ -60,7 +60,7 @@ SENDMAIL_PKGS="sendmail-bin sendmail-cf"
 SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full
-  nsd opendkim-tools python3-dkim python3-nacl"
+  ncompress lzip zstd nsd opendkim-tools python3-dkim python3-nacl"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"

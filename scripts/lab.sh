@@ -9,6 +9,7 @@
 #                  127.0.0.1:$SINK_PORT smtp-sink -> $RUN_DIR/sink/msg.XXXXXXXX
 #
 # Usage: scripts/lab.sh start|stop|status|restart-milter|stop-milter|start-milter
+#                      |stop-sink|start-sink   (the sink down: mail waits in the MTA queue)
 #
 # MTA=sendmail runs the same lab with a private Sendmail in place of
 # Postfix (scripts/lab-sendmail.sh, docs/sendmail.md); everything else
@@ -337,8 +338,10 @@ start_sink() {
 write_mw_conf() {
 	if [ "$MTA" = sendmail ]; then
 		release=$(sm_release_command)
+		probe="$REPO/scripts/mailwarden-release-probe sendmail $SM_QUEUE"
 	else
 		release="/usr/sbin/sendmail -C $PF_ETC -G -i"
+		probe="$REPO/scripts/mailwarden-release-probe postfix $PF_ETC"
 	fi
 	cat >"$MW_CONF" <<CONF
 # mailwarden.conf for the loopback lab (written by scripts/lab.sh)
@@ -361,6 +364,8 @@ org_names = Example Corporation, 日本年金機構
 
 [quarantine]
 release_command = $release
+# a release cut off by a crash: does this MTA's queue hold it?
+release_probe = $probe
 CONF
 	chmod 0644 "$MW_CONF"
 }
@@ -654,8 +659,10 @@ status) cmd_status ;;
 restart-milter) cmd_restart_milter ;;
 stop-milter) stop_milter ;;
 start-milter) start_milter ;;
+stop-sink) stop_pid "$PID_DIR/sink.pid" smtp-sink ;;
+start-sink) start_sink ;;
 *)
-	echo "usage: $0 start|stop|status|restart-milter|stop-milter|start-milter" >&2
+	echo "usage: $0 start|stop|status|restart-milter|stop-milter|start-milter|stop-sink|start-sink" >&2
 	exit 2
 	;;
 esac

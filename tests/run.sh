@@ -2,6 +2,8 @@
 # run.sh - the whole test suite, called by `make test` after the build:
 #   (a) every unit test binary $BUILD_DIR/tests/*_test (cmocka),
 #   (b) tests/unit/mime_ref.sh (parser input/expected-output pairs), if present,
+#   (b2) tests/benign/run.py: the benign mail set through `mailwarden scan`
+#       (zero false positives; prints the hold.first_contact share),
 #   (c) tests/miltertest/run.sh (scripted milter sessions, real daemon),
 #   (d) pytest tests/integration, once per MTA: "integration[postfix]"
 #       (every test) and "integration[sendmail]" (the tests that go
@@ -11,8 +13,8 @@
 # "N passed, N failed".  Exits non-zero if anything failed, or if nothing
 # passed at all (no tests collected is a failure).
 #
-# Environment: BUILD_DIR (default build); SUITES (default "unit ref milter
-# integration") to run a subset; PYTEST_ARGS extra pytest arguments;
+# Environment: BUILD_DIR (default build); SUITES (default "unit ref benign
+# milter integration") to run a subset; PYTEST_ARGS extra pytest arguments;
 # MW_IT_MTAS (default "postfix sendmail") the MTAs of the integration matrix.
 set -u
 
@@ -20,7 +22,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO" || exit 1
 BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
-SUITES=${SUITES:-unit ref milter integration}
+SUITES=${SUITES:-unit ref benign milter integration}
 PYTHON=/usr/bin/python3 # Debian's, which has pytest (not a pyenv one)
 
 total_pass=0
@@ -98,6 +100,10 @@ run_ref() {
 	fi
 }
 
+run_benign() {
+	run_counted "benign" $PYTHON tests/benign/run.py --build "$BUILD_DIR"
+}
+
 run_milter() {
 	run_counted "miltertest" sh tests/miltertest/run.sh
 }
@@ -146,6 +152,7 @@ for s in $SUITES; do
 	case $s in
 	unit) run_unit ;;
 	ref) run_ref ;;
+	benign) run_benign ;;
 	milter) run_milter ;;
 	integration) for m in $MW_IT_MTAS; do run_integration "$m"; done ;;
 	*) echo "tests/run.sh: unknown suite $s" >&2; exit 2 ;;

@@ -45,8 +45,8 @@
 #include <stdint.h>
 
 #include "av/av.h"
-#include "engine/engine.h"
-#include "engine/verdict.h"
+#include "scan/scan.h"
+#include "verdict/verdict.h"
 #include "policy/policy.h"
 
 /* True types: what the content is, whatever its name says. */
@@ -92,6 +92,7 @@ typedef enum attach_type {
 	AT_GIF,
 	AT_BMP,
 	AT_TIFF,
+	AT_CONTAINER, /* another archive or compressed stream libarchive reads (lzip, compress, lz4, cpio ...) */
 	AT_COUNT
 } attach_type;
 
@@ -142,9 +143,9 @@ unsigned attach_name_check(const char *name, attach_name_info *info);
 int attach_type_declared_doc(const char *mime_type);
 
 /*
- * attach_stage - the engine stage: judge every attachment of s->mime,
- * record the leaves whose content it gave to ClamAV in full in
- * s->av_done (the av stage skips them).  Returns 0.
+ * attach_stage - the engine stage: judge every attachment of s->mime;
+ * members libclamav did not see in the whole-part scan (s's coverage
+ * set) go to ClamAV too.  Returns 0.
  */
 int attach_stage(mw_scan *s);
 
@@ -152,8 +153,8 @@ int attach_stage(mw_scan *s);
  * attach_scan_buffer - judge one attachment held in memory as if it were
  * MIME part "1" named name with declared type mime_type (both may be
  * NULL).  av may be NULL (members are not scanned).  For tests, fuzzers,
- * the bench.  Returns 1 if the whole content was handed to ClamAV member
- * by member, else 0.
+ * the bench.  Every member goes to ClamAV (there is no coverage set).
+ * Returns 0.
  */
 int attach_scan_buffer(const mw_limits *lim, const av_engine *av, const char *tmpdir, const char *name,
                        const char *mime_type, const void *data, size_t len, mw_verdict *v);

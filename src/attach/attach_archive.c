@@ -145,6 +145,7 @@ typedef struct filter {
 } filter;
 
 static const filter filters[] = {
+    {archive_read_support_filter_lz4, archive_liblz4_version},
     {archive_read_support_filter_gzip, archive_zlib_version},
     {archive_read_support_filter_bzip2, archive_bzlib_version},
     {archive_read_support_filter_xz, archive_liblzma_version},
@@ -155,17 +156,21 @@ static const filter filters[] = {
 };
 
 /* at_archive_open - a reader over src; see attach_int.h */
-struct archive *at_archive_open(const at_src *src, int raw_ok, const size_t **consumed)
+struct archive *at_archive_open(const at_src *src, int mode, const size_t **consumed, char *err, size_t errlen)
 {
 	struct archive *a = archive_read_new();
 	rd *r;
 	size_t i;
 
-	if (a == NULL)
+	if (a == NULL) {
+		if (err)
+			snprintf(err, errlen, "out of memory");
 		return NULL;
-	for (i = 0; i < MW_ARRAY_LEN(formats); i++)
-		formats[i](a);
-	if (raw_ok)
+	}
+	if (mode != AO_RAW_ONLY)
+		for (i = 0; i < MW_ARRAY_LEN(formats); i++)
+			formats[i](a);
+	if (mode != AO_ARCHIVES)
 		archive_read_support_format_raw(a);
 	for (i = 0; i < MW_ARRAY_LEN(filters); i++)
 		if (filters[i].built_in == NULL || filters[i].built_in() != NULL)
@@ -182,6 +187,9 @@ struct archive *at_archive_open(const at_src *src, int raw_ok, const size_t **co
 	if (consumed)
 		*consumed = &r->consumed;
 	if (archive_read_open1(a) != ARCHIVE_OK) {
+		if (err)
+			mw_printable(err, errlen, archive_error_string(a) ? archive_error_string(a) : "not readable",
+			             120, 0);
 		archive_read_free(a); /* calls rd_close */
 		return NULL;
 	}
@@ -194,10 +202,28 @@ void at_archive_close(struct archive *a)
 		archive_read_free(a);
 }
 
+/* at_container_probe - see attach_int.h */
+int at_container_probe(const at_src *src)
+{
+	struct archive *a;
+	struct archive_entry *e;
+	int container, r;
+
+	if (src->len == 0 || (a = at_archive_open(src, AO_OR_RAW, NULL, NULL, 0)) == NULL)
+		return 0;
+	r = archive_read_next_header(a, &e);
+	/* data behind a decompression filter, or an archive format that gave a member header */
+	container = archive_filter_count(a) > 1 ||
+	            ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_format(a) != ARCHIVE_FORMAT_RAW &&
+	             archive_format(a) != ARCHIVE_FORMAT_EMPTY);
+	at_archive_close(a);
+	return container;
+}
+
 /* is_stream - a compression filter type that may hold one lone file */
 static int is_stream(attach_type t)
 {
-	return t == AT_GZIP || t == AT_BZIP2 || t == AT_XZ || t == AT_ZSTD;
+	return t == AT_GZIP || t == AT_BZIP2 || t == AT_XZ || t == AT_ZSTD || t == AT_CONTAINER;
 }
 
 /* encrypted_error - 1 if libarchive's error says the content is encrypted */
@@ -236,6 +262,8 @@ typedef struct level {
 	unsigned long long expanded; /* bytes unpacked from this archive */
 	int encrypted_told;
 	const char *part, *path;
+	char broken[160]; /* why reading stopped early, "" if it did not */
+	int filtered;     /* a decompression filter was applied */
 } level;
 
 /* bomb - record attach.bomb once and stop all archive reading for the message */
@@ -275,6 +303,18 @@ static void encrypted(level *l, const char *part, const char *what)
 	verdict_add(l->c->v, "attach.encrypted", part, "%s in %.100s%s", what, l->path, at_ppap_note(l->c));
 }
 
+/* note_broken - remember libarchive's reason for stopping early (first one) */
+static void note_broken(level *l, const char *where)
+{
+	const char *e = archive_error_string(l->a);
+	char safe[120];
+
+	if (l->broken[0])
+		return;
+	mw_printable(safe, sizeof(safe), e ? e : "unreadable", 100, 0);
+	snprintf(l->broken, sizeof(l->broken), "%s: %s", where, safe);
+}
+
 /* unpack - read the current member into a new spool; NULL with *rc set when it cannot */
 static mw_spool *unpack(level *l, const char *part, at_walk_rc *rc)
 {
@@ -291,6 +331,8 @@ static mw_spool *unpack(level *l, const char *part, at_walk_rc *rc)
 				continue; /* libarchive returns no data with these; the next call moves on */
 			if (encrypted_error(l->a))
 				encrypted(l, part, "encrypted member");
+			else
+				note_broken(l, "member");
 			*rc = AW_PARTIAL;
 			goto fail;
 		}
@@ -364,13 +406,94 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	return rc;
 }
 
-/* at_archive_walk - see attach_int.h */
+/* walk_once - read every member of src with the formats of mode; *members gets how many had a header */
+static at_walk_rc walk_once(level *l, const at_src *src, int mode, int depth, int *members)
+{
+	at_ctx *c = l->c;
+	struct archive_entry *e;
+	at_walk_rc rc = AW_COMPLETE, m;
+	int retries = 0;
+	char err[160];
+
+	*members = 0;
+	l->a = at_archive_open(src, mode, &l->consumed, err, sizeof(err));
+	if (l->a == NULL) {
+		snprintf(l->broken, sizeof(l->broken), "cannot be opened: %s", err);
+		return AW_PARTIAL;
+	}
+	for (;;) {
+		int r = archive_read_next_header(l->a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r == ARCHIVE_RETRY && ++retries < MAX_RETRIES)
+			continue;
+		if (r < ARCHIVE_WARN) {
+			if (encrypted_error(l->a))
+				encrypted(l, l->part, *members ? "encrypted member" : "encrypted archive headers");
+			else
+				note_broken(l, *members ? "after a member" : "headers");
+			rc = AW_PARTIAL;
+			break;
+		}
+		(*members)++;
+		if (++c->members > c->lim->archive_max_members) {
+			bomb(l, l->part, "more than %llu archive members (limit %llu)",
+			     (unsigned long long)c->members - 1, (unsigned long long)c->lim->archive_max_members);
+			rc = AW_STOPPED;
+			break;
+		}
+		m = member(l, e, depth);
+		if (m == AW_STOPPED || m == AW_ERROR) {
+			rc = m;
+			break;
+		}
+		if (m == AW_PARTIAL)
+			rc = AW_PARTIAL;
+	}
+	l->filtered = archive_filter_count(l->a) > 1;
+	at_archive_close(l->a);
+	l->a = NULL;
+	return rc;
+}
+
+/* nonzero_bytes - how many bytes of src are not zero (bounded by max) */
+static size_t nonzero_bytes(const at_src *src, size_t max)
+{
+	unsigned char buf[4096];
+	size_t off = 0, n = 0, i;
+
+	while (off < src->len && n < max) {
+		ssize_t got = at_src_read(src, buf, sizeof(buf), off);
+		if (got <= 0)
+			break;
+		for (i = 0; i < (size_t)got; i++)
+			n += buf[i] != 0;
+		off += (size_t)got;
+	}
+	return n;
+}
+
+/* is_zip - zip containers whose local headers can be checked against their central directory */
+static int is_zip(attach_type t)
+{
+	return t == AT_ZIP || t == AT_JAR;
+}
+
+/*
+ * at_archive_walk - see attach_int.h.  What cannot be read is a finding:
+ * an archive that does not open, stops early (truncated, corrupt, an
+ * unknown method) or lists no members while holding data gives
+ * attach.incomplete; a zip whose local headers hold more entries than its
+ * central directory lists gives attach.inconsistent.  Data after a
+ * compression filter that reads as an empty archive (a tar end block:
+ * 512 zero bytes) is read again as the one file it is (only behind a
+ * filter: unfiltered, that file would be the archive itself).
+ */
 at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path, int depth)
 {
 	level l;
-	struct archive_entry *e;
-	at_walk_rc rc = AW_COMPLETE, m;
-	int retries = 0, members = 0;
+	at_walk_rc rc;
+	int members = 0;
 
 	if (c->stopped)
 		return AW_STOPPED;
@@ -383,36 +506,22 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 		     (unsigned long long)c->lim->archive_max_depth);
 		return AW_STOPPED;
 	}
-	l.a = at_archive_open(src, is_stream(t), &l.consumed);
-	if (l.a == NULL)
-		return AW_PARTIAL;
-	for (;;) {
-		int r = archive_read_next_header(l.a, &e);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r == ARCHIVE_RETRY && ++retries < MAX_RETRIES)
-			continue;
-		if (r < ARCHIVE_WARN) {
-			if (encrypted_error(l.a))
-				encrypted(&l, part, members ? "encrypted member" : "encrypted archive headers");
-			rc = AW_PARTIAL;
-			break;
-		}
-		members++;
-		if (++c->members > c->lim->archive_max_members) {
-			bomb(&l, part, "more than %llu archive members (limit %llu)",
-			     (unsigned long long)c->members - 1, (unsigned long long)c->lim->archive_max_members);
-			rc = AW_STOPPED;
-			break;
-		}
-		m = member(&l, e, depth);
-		if (m == AW_STOPPED || m == AW_ERROR) {
-			rc = m;
-			break;
-		}
-		if (m == AW_PARTIAL)
-			rc = AW_PARTIAL;
+	rc = walk_once(&l, src, is_stream(t) ? AO_OR_RAW : AO_ARCHIVES, depth, &members);
+	if (rc == AW_COMPLETE && members == 0 && l.filtered && !c->stopped) {
+		l.broken[0] = 0;
+		rc = walk_once(&l, src, AO_RAW_ONLY, depth, &members);
 	}
-	at_archive_close(l.a);
+	if (rc == AW_PARTIAL && l.broken[0] && !l.encrypted_told)
+		verdict_add(c->v, "attach.incomplete", part, "%s %.100s: %s", attach_type_name(t), path, l.broken);
+	else if (rc == AW_COMPLETE && members == 0 && nonzero_bytes(src, 65) > 64)
+		verdict_add(c->v, "attach.incomplete", part, "%s %.100s lists no members but holds %zu bytes",
+		            attach_type_name(t), path, src->len);
+	if (is_zip(t) && rc != AW_STOPPED && rc != AW_ERROR) {
+		size_t local = 0;
+		if (at_zip_local_count(src, c->lim->archive_max_members, &local) && local > (size_t)members)
+			verdict_add(c->v, "attach.inconsistent", part,
+			            "zip %.100s: local headers hold %zu entries, the central directory lists %d", path,
+			            local, members);
+	}
 	return rc;
 }

@@ -40,6 +40,7 @@ typedef struct at_ctx {
 	int stopped;                  /* a bomb limit was crossed: read no more archives */
 	int ppap;                     /* -1 not yet looked, 0 no, 1 the text seems to carry a password */
 	const mime_parser *ppap_mime; /* message to look in, or NULL */
+	const mw_scan *scan;          /* the message's scan (coverage set), or NULL: every member goes to ClamAV */
 } at_ctx;
 
 /* Result of walking one archive. */
@@ -68,7 +69,7 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char *declared, const char *part,
                      int member);
 
-/* at_av_scan - hand content to ClamAV (when loaded) and record av.* reasons under part */
+/* at_av_scan - hand content ClamAV has not seen yet (coverage set) to ClamAV and record av.* reasons under part */
 void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path);
 
 /* at_part_id - build "base:member" into out (MW_PART_MAX), keeping the base and the innermost end */
@@ -84,12 +85,35 @@ unsigned at_ole2_dir_flags(const at_src *src, const char **what);
 
 /*
  * at_archive_open - a libarchive reader over src with the formats and
- * filters we accept (raw_ok: also a single compressed file); NULL if it
- * cannot be opened.  *consumed (may be NULL) points at the count of
+ * filters we accept; mode AO_ARCHIVES (archive formats), AO_OR_RAW (also a
+ * single compressed file), AO_RAW_ONLY (the data after the filters as
+ * one file).  NULL if it cannot be opened, with libarchive's reason in
+ * err (may be NULL).  *consumed (may be NULL) points at the count of
  * source bytes handed to libarchive so far.  Free with at_archive_close.
  */
+#define AO_ARCHIVES 0
+#define AO_OR_RAW   1
+#define AO_RAW_ONLY 2
 struct archive;
-struct archive *at_archive_open(const at_src *src, int raw_ok, const size_t **consumed);
+struct archive *at_archive_open(const at_src *src, int mode, const size_t **consumed, char *err, size_t errlen);
+
+/*
+ * at_container_probe - 1 if content of no known type is something
+ * libarchive reads: data behind a compression filter, or an archive format
+ * (lzip, compress, lz4, cpio, old tar ...).  What the object is comes from
+ * libarchive's own recognisers, not from a list of ours.
+ */
+int at_container_probe(const at_src *src);
+
+/*
+ * at_zip_local_count - walk the chain of zip local file headers from the
+ * first one; *n gets the number of entries found.  Returns 1 when the
+ * chain could be followed to its end (the central directory, or the end
+ * of the data), 0 when it cannot be followed (an entry whose size is only
+ * in a data descriptor) or there are more than max entries.  Bounded:
+ * reads headers only, at most max of them.
+ */
+int at_zip_local_count(const at_src *src, size_t max, size_t *n);
 void at_archive_close(struct archive *a);
 
 /* at_zip_kind - AT_OOXML, AT_ODF, AT_JAR or AT_ZIP from the names in a zip */

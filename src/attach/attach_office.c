@@ -166,7 +166,7 @@ unsigned at_ole2_dir_flags(const at_src *s, const char **what)
 /* content_types_macro - read [Content_Types].xml of a zip and look for macro content types */
 static int content_types_macro(const at_src *s)
 {
-	struct archive *a = at_archive_open(s, 0, NULL);
+	struct archive *a = at_archive_open(s, AO_ARCHIVES, NULL, NULL, 0);
 	struct archive_entry *e;
 	int found = 0;
 

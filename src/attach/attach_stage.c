@@ -23,12 +23,12 @@
  *	  attach.encrypted	encrypted Office package (OLE2
  *				EncryptedPackage), encrypted archive or member
  *	Archives (ATF_ARCHIVE) are walked (attach_archive.c); inside them
- *	active content or a dangerous name gives attach.archive_exec, and
- *	each member's content goes to ClamAV (av.infected etc., with the
- *	member's part id).  A leaf whose archive was walked completely is
- *	listed in scan->av_done so the av stage does not unpack it again;
- *	so is an archive stopped by a bomb limit (attach.bomb), which ClamAV
- *	would otherwise unpack up to its own limits.
+ *	active content or a dangerous name gives attach.archive_exec, and a
+ *	member libclamav did not already see in the whole-part scan (the
+ *	coverage set of the av stage, which runs first) goes to ClamAV
+ *	(av.infected etc., with the member's part id).  An archive that
+ *	cannot be read completely gives attach.incomplete; one whose own
+ *	structures disagree gives attach.inconsistent.
  *
  *	PPAP: when something is encrypted, the text parts of the message are
  *	searched once for words that announce a password (password, PW:,
@@ -68,39 +68,20 @@ static const char *const ppap_words[] = {
     "\xe8\xa7\xa3\xe5\x87\x8d",                                                             /* 解凍 */
 };
 
-/* ClamAV result name prefixes and their codes; first match wins. */
-static const struct {
-	const char *prefix;
-	const char *code;
-} av_codes[] = {
-    {"Heuristics.Limits.Exceeded", "av.limits"},
-    {"Heuristics.", "av.heuristic"},
-    {"", "av.infected"},
-};
-
 /* at_av_scan - ClamAV over one piece of content; record what it found */
 void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path)
 {
 	av_result r;
-	size_t i;
 
 	if (c->av == NULL || src->len == 0)
 		return;
+	if (c->scan && scan_covered(c->scan, src->mem, src->fd, src->len))
+		return; /* libclamav unpacked and scanned this very object in the whole-part scan */
 	if (src->mem)
 		av_scan_mem(c->av, src->mem, src->len, part, &r);
 	else
 		av_scan_fd(c->av, src->fd, part, &r);
-	if (r.status == AV_ERROR) {
-		verdict_add(c->v, "av.error", part, "%s", r.name);
-		return;
-	}
-	if (r.status != AV_FOUND)
-		return;
-	for (i = 0; i < MW_ARRAY_LEN(av_codes); i++)
-		if (strncmp(r.name, av_codes[i].prefix, strlen(av_codes[i].prefix)) == 0) {
-			verdict_add(c->v, av_codes[i].code, part, "%s in %.120s", r.name, path);
-			return;
-		}
+	av_record(c->v, &r, part, path);
 }
 
 /* lower_ascii - lower-case ASCII letters of s in place */
@@ -172,6 +153,8 @@ static attach_type true_type(const at_src *src)
 	x_free(head);
 	if (t == AT_ZIP)
 		t = at_zip_kind(src);
+	else if (t == AT_UNKNOWN && at_container_probe(src))
+		t = AT_CONTAINER;
 	return t;
 }
 
@@ -232,14 +215,14 @@ attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char 
 }
 
 /* judge_leaf_in_locale - see judge_leaf */
-static int judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, const char *declared, const at_src *src)
+static void judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, const char *declared, const at_src *src)
 {
 	char path[MW_DETAIL_MAX];
 	attach_type t = at_judge(c, src, name, declared, part, 0);
 	at_walk_rc rc;
 
 	if (!(attach_type_flags(t) & ATF_ARCHIVE) || src->len == 0 || c->stopped)
-		return 0;
+		return;
 	snprintf(path, sizeof(path), "%.40s", part);
 	if (name) {
 		char safe[MW_DETAIL_MAX];
@@ -249,10 +232,6 @@ static int judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, c
 	rc = at_archive_walk(c, src, t, part, path, 1);
 	if (rc == AW_ERROR)
 		verdict_add(c->v, "engine.error", part, "archive: cannot write temporary data");
-	/* A bomb is not handed to ClamAV either: it would unpack it up to its
-	 * own limits (seconds per message).  attach.bomb already says the
-	 * archive was not fully inspected, and the message is quarantined. */
-	return rc == AW_COMPLETE || rc == AW_STOPPED;
 }
 
 static locale_t utf8_locale;
@@ -264,23 +243,20 @@ static void utf8_locale_init(void)
 }
 
 /*
- * judge_leaf - one MIME leaf: rules, then the archive walk; returns 1 if
- * ClamAV saw all of it.  libarchive converts member names to the
+ * judge_leaf - one MIME leaf: rules, then the archive walk.  libarchive converts member names to the
  * thread's locale: under "C" non-ASCII names would be lost, so the
  * thread runs in C.UTF-8 meanwhile (uselocale: this thread only).
  */
-static int judge_leaf(at_ctx *c, const char *part, const char *name, const char *declared, const at_src *src)
+static void judge_leaf(at_ctx *c, const char *part, const char *name, const char *declared, const at_src *src)
 {
 	locale_t old = (locale_t)0;
-	int covered;
 
 	pthread_once(&utf8_once, utf8_locale_init);
 	if (utf8_locale)
 		old = uselocale(utf8_locale);
-	covered = judge_leaf_in_locale(c, part, name, declared, src);
+	judge_leaf_in_locale(c, part, name, declared, src);
 	if (utf8_locale)
 		uselocale(old);
-	return covered;
 }
 
 /* wants_judging - leaves with a file name or a non-text type */
@@ -310,9 +286,7 @@ static void walk_parts(at_ctx *c, mw_scan *s, const mime_part *p, int depth)
 		mime_part_body(p, &data, &fd, &src.len);
 		src.mem = data;
 		src.fd = fd;
-		if (judge_leaf(c, mime_part_id(p), mime_part_filename(p), mime_part_type(p), &src) &&
-		    s->nav_done < MW_AV_DONE_MAX)
-			s->av_done[s->nav_done++] = p;
+		judge_leaf(c, mime_part_id(p), mime_part_filename(p), mime_part_type(p), &src);
 		return;
 	}
 	n = mime_part_nchildren(p);
@@ -334,6 +308,7 @@ int attach_stage(mw_scan *s)
 	c.v = s->verdict;
 	c.ppap = -1;
 	c.ppap_mime = s->mime;
+	c.scan = s;
 	walk_parts(&c, s, mime_root(s->mime), 0);
 	return 0;
 }
@@ -351,5 +326,6 @@ int attach_scan_buffer(const mw_limits *lim, const av_engine *av, const char *tm
 	c.tmpdir = tmpdir;
 	c.v = v;
 	c.ppap = 0;
-	return judge_leaf(&c, "1", name, mime_type, &src);
+	judge_leaf(&c, "1", name, mime_type, &src);
+	return 0;
 }

@@ -87,6 +87,7 @@ static const type_info type_infos[AT_COUNT] = {
     [AT_GIF] = {"GIF image", ATF_IMAGE},
     [AT_BMP] = {"BMP image", ATF_IMAGE},
     [AT_TIFF] = {"TIFF image", ATF_IMAGE},
+    [AT_CONTAINER] = {"archive or compressed data", ATF_ARCHIVE},
 };
 
 /* Fixed signatures: bytes at an offset of the head, first match wins. */
@@ -265,6 +266,24 @@ static int detect_udf(const unsigned char *h, size_t n)
 	return 0;
 }
 
+/*
+ * looks_like_text - text in any of the charsets mail carries (ASCII,
+ * UTF-8, Shift_JIS, EUC-JP, ISO-2022-JP with its ESC sequences) has almost
+ * no C0 control bytes besides tab, CR, LF, FF and ESC; compressed or
+ * encrypted data has about one in eight.  More than one in a hundred:
+ * binary.
+ */
+static int looks_like_text(const unsigned char *b, size_t n)
+{
+	size_t i, ctl = 0;
+
+	for (i = 0; i < n; i++)
+		if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\r' && b[i] != '\n' && b[i] != '\f' && b[i] != 0x1b) ||
+		    b[i] == 0x7f)
+			ctl++;
+	return ctl * 100 <= n;
+}
+
 /* detect_text - AT_TEXT, a script type, HTA or HTML for text content; AT_UNKNOWN for binary */
 static attach_type detect_text(const unsigned char *h, size_t n)
 {
@@ -313,6 +332,8 @@ static attach_type detect_text(const unsigned char *h, size_t n)
 				t = AT_JS;
 				break;
 			}
+	if (t == AT_TEXT && !looks_like_text(buf, len))
+		t = AT_UNKNOWN; /* no NUL byte, but binary all the same (compressed data ...) */
 	return t;
 }
 

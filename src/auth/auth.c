@@ -3,8 +3,8 @@
  *	auth.c - one message's SPF, DKIM and DMARC, and the helpers the
  *	checks share
  * SYNOPSIS
- *	See auth.h: auth_check(), auth_res_name(), auth_authserv_id(),
- *	auth_ip_in_list(), auth_json().
+ *	See auth.h: auth_check(), auth_authserv_id(), auth_ip_in_list(),
+ *	auth_summary(), auth_dkim_summary().
  * DESCRIPTION
  *	auth_check() opens a DNS session for the message (budget from the
  *	[auth] keys), makes it the thread's current one (libopendkim's DNS
@@ -37,16 +37,6 @@
 #include <unistd.h>
 
 #define DOWN_WINDOW 60 /* seconds */
-
-static const char *const res_names[] = {"none",    "pass",      "fail",      "softfail",
-                                        "neutral", "temperror", "permerror", "policy"};
-
-const char *auth_res_name(auth_res r)
-{
-	if ((int)r < 0 || (size_t)r >= MW_ARRAY_LEN(res_names))
-		return "permerror";
-	return res_names[r];
-}
 
 char *auth_domain_of(const char *addr, char *out, size_t len)
 {
@@ -270,61 +260,4 @@ char *auth_dkim_summary(const mw_auth_info *a, char *out, size_t len)
 	mw_strlcpy(out, b.p, len);
 	buf_free(&b);
 	return out;
-}
-
-/* ---- JSON ---- */
-
-static void kv(mw_buf *out, const char *k, const char *v, int comma)
-{
-	if (comma)
-		buf_puts(out, ", ");
-	buf_json_str(out, k, strlen(k));
-	buf_puts(out, ": ");
-	buf_json_str(out, v, strlen(v));
-}
-
-static const char *policy_name(char p)
-{
-	return p == 'r' ? "reject" : p == 'q' ? "quarantine" : p == 'n' ? "none" : "";
-}
-
-/* auth_json - ", \"auth\": {...}" for engine_result_json (nothing when the checks did not run) */
-void auth_json(const mw_auth_info *a, mw_buf *out)
-{
-	size_t i;
-
-	if (!a->ran)
-		return;
-	buf_puts(out, ", \"auth\": {");
-	kv(out, "spf", auth_res_name(a->spf), 0);
-	kv(out, "spf_domain", a->spf_domain, 1);
-	kv(out, "spf_helo", auth_res_name(a->spf_helo), 1);
-	kv(out, "helo", a->helo, 1);
-	kv(out, "client", a->client, 1);
-	buf_puts(out, ", \"dkim\": [");
-	for (i = 0; i < a->nsigs; i++) {
-		buf_puts(out, i ? ", {" : "{");
-		kv(out, "domain", a->sigs[i].domain, 0);
-		kv(out, "selector", a->sigs[i].selector, 1);
-		kv(out, "result", auth_res_name(a->sigs[i].result), 1);
-		kv(out, "why", a->sigs[i].why, 1);
-		buf_printf(out, ", \"aligned\": %s}", a->sigs[i].aligned ? "true" : "false");
-	}
-	buf_printf(out, "], \"dkim_signatures\": %zu", a->sigs_total);
-	kv(out, "dmarc", auth_res_name(a->dmarc), 1);
-	kv(out, "from_domain", a->from_domain, 1);
-	kv(out, "dmarc_domain", a->dmarc_domain, 1);
-	kv(out, "dmarc_p", policy_name(a->dmarc_p), 1);
-	kv(out, "dmarc_sp", policy_name(a->dmarc_sp), 1);
-	kv(out, "dmarc_policy", policy_name(a->dmarc_applied), 1);
-	buf_printf(out, ", \"dmarc_pct\": %d, \"spf_aligned\": %s", a->dmarc_pct, a->spf_aligned ? "true" : "false");
-	kv(out, "forwarder", a->forwarder, 1);
-	kv(out, "authenticated", a->authenticated, 1);
-	buf_printf(out,
-	           ", \"dns\": {\"lookups\": %u, \"cached\": %u, \"failures\": %u, \"budget_spent\": %s, "
-	           "\"resolver_down\": %s, \"ms\": %.3f}",
-	           a->dns_lookups, a->dns_cached, a->dns_failures, a->budget_spent ? "true" : "false",
-	           a->resolver_down ? "true" : "false", a->dns_ms);
-	kv(out, "header", a->header, 1);
-	buf_putc(out, '}');
 }

@@ -24,7 +24,9 @@
  *	in lookups and time (auth.max_lookups, auth.message_budget), and
  *	answers are shared by all threads until their TTL runs out.
  *
- *	Results use the RFC 8601 words (pass, fail, softfail, neutral, none,
+ *	The results (mw_auth_info, auth_res, the AUTH_ sizes) are part of
+ *	the scan contract, scan/scan.h: the result carries them to the JSON,
+ *	the milter's header and tracking.  Results use the RFC 8601 words (pass, fail, softfail, neutral, none,
  *	temperror, permerror, policy).  A DNS failure (timeout, SERVFAIL,
  *	budget spent) makes the method it hit temperror.  The stage turns
  *	results into reasons (docs/auth.md has the rules):
@@ -52,76 +54,12 @@
 #include <stddef.h>
 
 #include "policy/policy.h"
+#include "scan/scan.h"
 #include "util/spool.h"
 
-#define AUTH_MAX_SIGS     8
-#define AUTH_DOMAIN_MAX   256
-#define AUTH_HEADER_MAX   2000
-#define AUTH_MAX_FROM     4 /* header From addresses examined */
-#define AUTH_SELECTOR_MAX 64
-#define AUTH_NAME_MAX     400 /* display name bytes kept */
-#define AUTH_ADDR_MAX     321
-
-/* RFC 8601 result words. */
-typedef enum auth_res {
-	AUTH_NONE = 0,
-	AUTH_PASS,
-	AUTH_FAIL,
-	AUTH_SOFTFAIL,
-	AUTH_NEUTRAL,
-	AUTH_TEMPERROR,
-	AUTH_PERMERROR,
-	AUTH_POLICY,
-} auth_res;
-
-/* One DKIM signature. */
-typedef struct auth_sig {
-	char domain[AUTH_DOMAIN_MAX]; /* d=, lower case */
-	char selector[AUTH_SELECTOR_MAX];
-	char b[12]; /* first 8 characters of b= (RFC 6008 header.b) */
-	auth_res result;
-	char why[80]; /* libopendkim's reason when not pass */
-	int aligned;  /* d= has the header From's organisational domain */
-} auth_sig;
-
-/* What the authentication of one message found (part of mw_result). */
-typedef struct mw_auth_info {
-	int ran; /* the checks ran (auth.enable and not a rescan) */
-	/* SPF */
-	auth_res spf;                     /* MAIL FROM identity (the HELO one when the sender is null) */
-	auth_res spf_helo;                /* HELO identity */
-	char spf_domain[AUTH_DOMAIN_MAX]; /* the MAIL FROM domain checked ("" null sender) */
-	char helo[AUTH_DOMAIN_MAX];
-	char client[64];
-	int spf_aligned; /* SPF pass for a domain with the header From's organisational domain */
-	/* DKIM */
-	size_t nsigs;      /* signatures listed in sigs[] */
-	size_t sigs_total; /* DKIM-Signature fields in the message */
-	auth_sig sigs[AUTH_MAX_SIGS];
-	/* DMARC */
-	auth_res dmarc;                     /* pass, fail, none, temperror, permerror */
-	char from_domain[AUTH_DOMAIN_MAX];  /* first header From domain ("" none) */
-	char dmarc_domain[AUTH_DOMAIN_MAX]; /* where the record was found (From or organisational domain) */
-	char dmarc_p, dmarc_sp;             /* 'n', 'q', 'r' or 0 */
-	char dmarc_applied;                 /* the policy that applies to this message: 'n', 'q', 'r' or 0 */
-	int dmarc_pct;
-	char forwarder[AUTH_DOMAIN_MAX]; /* auth.trusted_forwarders domain whose valid signature vouched */
-	/* the identity the message authenticated as: the header From domain
-	 * when DMARC passed or (no record) an aligned SPF or DKIM pass */
-	char authenticated[AUTH_DOMAIN_MAX];
-	/* DNS */
-	unsigned dns_lookups;  /* answered by the network */
-	unsigned dns_cached;   /* answered from the cache */
-	unsigned dns_failures; /* timeouts, SERVFAIL, budget spent */
-	int budget_spent;      /* auth.message_budget or max_lookups ran out */
-	int resolver_down;     /* no lookup of this message got an answer, some failed */
-	double dns_ms;         /* time waited for DNS answers */
-	/* Authentication-Results value (without the field name), folded with "\n\t" */
-	char header[AUTH_HEADER_MAX];
-} mw_auth_info;
-
-/* auth_res_name - "pass", "fail", ... */
-const char *auth_res_name(auth_res r);
+/* Display names and addresses of address lists (auth_mailboxes). */
+#define AUTH_NAME_MAX 400 /* display name bytes kept */
+#define AUTH_ADDR_MAX 321
 
 /* The resolver: libunbound, its dispatcher thread and our cache. */
 typedef struct auth_resolver auth_resolver;
@@ -198,10 +136,6 @@ int auth_ip_in_list(const char *ip, char *const *cidrs, size_t n);
 const char *auth_summary(const mw_auth_info *a);
 /* auth_dkim_summary - "pass d=a.example s=s1, fail d=b.example s=s2" or "none" into out */
 char *auth_dkim_summary(const mw_auth_info *a, char *out, size_t len);
-
-/* auth_json - ', "auth": {...}' for the JSON result (nothing when the checks did not run) */
-struct mw_buf;
-void auth_json(const mw_auth_info *a, struct mw_buf *out);
 
 /* One mailbox of an address list. */
 typedef struct auth_mailbox {

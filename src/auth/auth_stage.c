@@ -48,12 +48,11 @@
  *	GPL-2.0-or-later
  */
 #include "auth/auth_int.h"
-#include "engine/engine.h"
+#include "scan/scan.h"
 #include "links/links.h"
 #include "util/log.h"
 #include "util/util.h"
 
-#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,42 +237,15 @@ static void claim(judge *j, const char *part, const char *addr)
 	}
 }
 
-/* lookalike - the domain imitates a protected or partner domain */
+/* lookalike - the domain imitates a protected or partner domain (the model of link.lookalike) */
 static void lookalike(judge *j, const char *part, const char *domain)
 {
-	char d[AUTH_DOMAIN_MAX], why[300];
-	char *ace = NULL, *uni = NULL;
-	size_t i, n;
+	char why[300];
 
-	mw_strlcpy(d, domain, sizeof(d));
-	mw_lower(d);
-	n = strlen(d);
-	if (n && d[n - 1] == '.')
-		d[n - 1] = 0;
-	if (*d == 0 || *d == '[' || is_protected(j, d) || partner_of(j, d))
+	if (*domain == 0 || *domain == '[')
 		return;
-	if (idn2_lookup_u8((const uint8_t *)d, (uint8_t **)&ace, IDN2_NONTRANSITIONAL) != IDN2_OK)
-		ace = NULL;
-	if (ace == NULL || strlen(ace) >= sizeof(d))
-		goto out;
-	for (i = 0; i < j->cfg->protected_domains.n; i++)
-		if (link_lookalike(ace, j->cfg->protected_domains.v[i], why, sizeof(why))) {
-			verdict_add(j->st->verdict, "auth.lookalike_sender", part, "%.100s: %.150s", d, why);
-			goto out;
-		}
-	n = j->lists ? lists_count(j->lists, "partner") : 0;
-	for (i = 0; i < n; i++) {
-		const char *t = lists_entry(j->lists, "partner", i);
-		if (strchr(t, '/') == NULL && link_lookalike(ace, t, why, sizeof(why))) {
-			verdict_add(j->st->verdict, "auth.lookalike_sender", part, "%.100s: %.150s", d, why);
-			goto out;
-		}
-	}
-	if (idn2_to_unicode_8z8z(ace, &uni, 0) == IDN2_OK && link_mixed_script(uni))
-		verdict_add(j->st->verdict, "auth.lookalike_sender", part, "%.100s mixes scripts", uni);
-out:
-	free(ace);
-	free(uni);
+	if (links_lookalike(j->cfg, j->lists, domain, why, sizeof(why)) > 0)
+		verdict_add(j->st->verdict, "auth.lookalike_sender", part, "%.100s imitates %.150s", domain, why);
 }
 
 /* claims_org - what of our organisation or a partner a display name names, or NULL */

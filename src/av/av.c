@@ -65,7 +65,22 @@ struct av_mgr {
 	av_info info;
 };
 
-/* clamav_msg - route libclamav's messages into our log */
+/*
+ * The scan in progress on this thread.  libclamav reports many failures
+ * only through its message callback (a temporary directory it cannot
+ * create, a file it cannot write) and then answers "clean"; some come
+ * before it has set up the context it would pass back.  So the scan
+ * functions below point this thread-local at their own record, and
+ * clamav_msg() notes the first error of the scan there.
+ */
+typedef struct scan_rec {
+	char err[160]; /* first error libclamav reported during the scan, "" if none */
+	const av_hooks *hooks;
+} scan_rec;
+
+static __thread scan_rec *tl_scan;
+
+/* clamav_msg - route libclamav's messages into our log; note errors of the current scan */
 static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg, void *ctx)
 {
 	char line[300];
@@ -81,6 +96,8 @@ static void clamav_msg(enum cl_msg severity, const char *fullmsg, const char *ms
 		mw_printable(line, sizeof(line), copy, 250, 1);
 		x_free(copy);
 	}
+	if (severity == CL_MSG_ERROR && tl_scan && tl_scan->err[0] == 0)
+		mw_strlcpy(tl_scan->err, line, sizeof(tl_scan->err));
 	if (severity == CL_MSG_ERROR)
 		log_err("clamav: %s", line);
 	else if (severity == CL_MSG_WARN)
@@ -120,6 +137,29 @@ static void set_limits(struct cl_engine *cl, const mw_config *cfg)
 		cl_engine_set_str(cl, CL_ENGINE_TMPDIR, cfg->tmp);
 }
 
+/* inspect - libclamav's file-inspection callback: every object it is about to scan */
+static cl_error_t inspect(int fd, const char *type, const char **ancestors, size_t parent_size, const char *name,
+                          size_t size, const char *buffer, uint32_t level, uint32_t attributes, void *context)
+{
+	scan_rec *r = context;
+	av_object o;
+
+	(void)fd;
+	(void)parent_size;
+	if (r == NULL || r->hooks == NULL || r->hooks->visit == NULL)
+		return CL_CLEAN;
+	memset(&o, 0, sizeof(o));
+	o.type = type ? type : "";
+	o.name = name;
+	o.ancestors = ancestors;
+	o.depth = level;
+	o.data = (const unsigned char *)buffer;
+	o.len = buffer ? size : 0;
+	o.made = (attributes & (LAYER_ATTRIBUTES_NORMALIZED | LAYER_ATTRIBUTES_DECRYPTED)) != 0;
+	r->hooks->visit(r->hooks->arg, &o);
+	return CL_CLEAN;
+}
+
 /* av_engine_load - load and compile every database in dir */
 av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size_t errlen)
 {
@@ -138,6 +178,7 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 		goto fail;
 	}
 	set_limits(cl, cfg);
+	cl_engine_set_clcb_file_inspection(cl, inspect);
 	rc = cl_load(dir, cl, &sigs, CL_DB_STDOPT);
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "loading %.200s: %s", dir, cl_strerror(rc));
@@ -289,12 +330,17 @@ static void scan_options(struct cl_scan_options *o)
  * set_result - libclamav's answer as an av_result.  libclamav 1.4 reports
  * an object over MaxFileSize/MaxScanSize (with the exceeds-max heuristic
  * on) as CL_VIRUS without a name: name it, so it maps to av.limits and not
- * to av.infected.
+ * to av.infected.  An error libclamav only logged (rec->err) makes a
+ * "clean" answer an error: a scan that could not run is not clean.
  */
-static void set_result(const av_engine *e, size_t len, av_result *res, cl_error_t rc, const char *virname)
+static void set_result(const av_engine *e, size_t len, av_result *res, cl_error_t rc, const char *virname,
+                       const scan_rec *rec)
 {
 	memset(res, 0, sizeof(*res));
-	if (rc == CL_CLEAN) {
+	if (rc == CL_CLEAN && rec && rec->err[0]) {
+		res->status = AV_ERROR;
+		snprintf(res->name, sizeof(res->name), "libclamav: %s", rec->err);
+	} else if (rc == CL_CLEAN) {
 		res->status = AV_CLEAN;
 	} else if (rc == CL_VIRUS) {
 		res->status = AV_FOUND;
@@ -309,41 +355,96 @@ static void set_result(const av_engine *e, size_t len, av_result *res, cl_error_
 	}
 }
 
-/* av_scan_mem - scan a buffer in place through an fmap */
-void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res)
+/* av_scan_mem_hooks - scan a buffer in place through an fmap */
+void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const char *name, const av_hooks *h,
+                       av_result *res)
 {
 	struct cl_scan_options o;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
+	scan_rec rec = {"", h};
 	cl_fmap_t *map;
 	cl_error_t rc;
 
 	if (len == 0) {
-		set_result(e, len, res, CL_CLEAN, NULL);
+		set_result(e, len, res, CL_CLEAN, NULL, NULL);
 		return;
 	}
 	map = cl_fmap_open_memory(data, len);
 	if (map == NULL) {
-		set_result(e, len, res, CL_EMEM, NULL);
+		set_result(e, len, res, CL_EMEM, NULL, NULL);
 		return;
 	}
 	scan_options(&o);
-	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, NULL);
+	tl_scan = &rec;
+	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, &rec);
+	tl_scan = NULL;
 	cl_fmap_close(map);
-	set_result(e, len, res, rc, virname);
+	set_result(e, len, res, rc, virname, &rec);
 }
 
-/* av_scan_fd - scan an open file (spilled content); the caller keeps the descriptor */
-void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res)
+/* av_scan_fd_hooks - scan an open file (spilled content); the caller keeps the descriptor */
+void av_scan_fd_hooks(const av_engine *e, int fd, const char *name, const av_hooks *h, av_result *res)
 {
 	struct cl_scan_options o;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
+	scan_rec rec = {"", h};
+	struct stat st;
 	cl_error_t rc;
 
-	struct stat st;
-
 	scan_options(&o);
-	rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &o, NULL);
-	set_result(e, fstat(fd, &st) == 0 ? (size_t)st.st_size : 0, res, rc, virname);
+	tl_scan = &rec;
+	rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &o, &rec);
+	tl_scan = NULL;
+	set_result(e, fstat(fd, &st) == 0 ? (size_t)st.st_size : 0, res, rc, virname, &rec);
+}
+
+void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res)
+{
+	av_scan_mem_hooks(e, data, len, name, NULL, res);
+}
+
+void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res)
+{
+	av_scan_fd_hooks(e, fd, name, NULL, res);
+}
+
+/* The prefixes of libclamav result names and their codes; first match wins. */
+static const struct {
+	const char *prefix;
+	const char *code;
+} av_codes[] = {
+    /* out of time is a failure of this attempt, not a fact about the
+     * content: tempfail, so the sender retries (a loaded machine) */
+    {"Heuristics.Limits.Exceeded.MaxScanTime", "av.error"},
+    {"Heuristics.Limits.Exceeded", "av.limits"},
+    {"Heuristics.Phishing.", "link.phishing"},
+    {"Heuristics.", "av.heuristic"},
+    {"", "av.infected"},
+};
+
+const char *av_reason_code(const char *virname)
+{
+	size_t i;
+
+	for (i = 0; i < MW_ARRAY_LEN(av_codes); i++)
+		if (strncmp(virname, av_codes[i].prefix, strlen(av_codes[i].prefix)) == 0)
+			return av_codes[i].code;
+	return "av.infected";
+}
+
+int av_record(mw_verdict *v, const av_result *r, const char *part, const char *path)
+{
+	switch (r->status) {
+	case AV_CLEAN: return 0;
+	case AV_ERROR: verdict_add(v, "av.error", part, "%s", r->name); return 0;
+	case AV_FOUND:
+		if (path)
+			verdict_add(v, av_reason_code(r->name), part, "%s in %.120s", r->name, path);
+		else
+			verdict_add(v, av_reason_code(r->name), part, "%s", r->name);
+		return 1;
+	}
+	return 0;
 }

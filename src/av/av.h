@@ -38,6 +38,8 @@
 #include <time.h>
 
 #include "policy/policy.h"
+#include "scan/scan.h"
+#include "verdict/verdict.h"
 
 typedef struct av_engine av_engine;
 typedef struct av_mgr av_mgr;
@@ -82,8 +84,58 @@ void av_mgr_info(av_mgr *m, av_info *out);
 /* av_engine_load - compile a standalone engine (for the CLI); NULL with err on failure */
 av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size_t errlen);
 
-/* av_scan_mem, av_scan_fd - scan bytes in memory (no temp file) or a file descriptor */
+/*
+ * What libclamav visits during one scan: the content itself (depth 0) and
+ * every object it unpacks, decodes or extracts inside it (archive and
+ * compressed members, parts of mail, embedded files of documents ...),
+ * reported through its file-inspection callback before each is scanned.
+ * data/len are valid during the call only.
+ */
+typedef struct av_object {
+	const char *type;             /* libclamav's type name: "CL_TYPE_ZIP", "CL_TYPE_MSEXE", ... */
+	const char *name;             /* the name ClamAV knows it by, or NULL */
+	const char *const *ancestors; /* names of the enclosing objects, outermost first (depth entries, may be NULL) */
+	unsigned depth;               /* 0: the scanned content itself */
+	const unsigned char *data;
+	size_t len;
+	int made; /* a layer ClamAV made itself (normalised text, decrypted data), not an object of the message */
+} av_object;
+
+typedef struct av_hooks {
+	void (*visit)(void *arg, const av_object *o);
+	void *arg;
+} av_hooks;
+
+/*
+ * av_scan_mem, av_scan_fd - scan bytes in memory (no temp file) or a file
+ * descriptor.  AV_ERROR when libclamav fails, including failures it only
+ * logs (it cannot create its temporary directory, write a file ...): a
+ * scan that could not run is never "clean".  The _hooks variants report
+ * every object libclamav visits to h->visit (h may be NULL).
+ */
+void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const char *name, const av_hooks *h,
+                       av_result *res);
+void av_scan_fd_hooks(const av_engine *e, int fd, const char *name, const av_hooks *h, av_result *res);
 void av_scan_mem(const av_engine *e, const void *data, size_t len, const char *name, av_result *res);
 void av_scan_fd(const av_engine *e, int fd, const char *name, av_result *res);
+
+/*
+ * av_reason_code - the one mapping from a libclamav result name to a
+ * reason code: Heuristics.Limits.Exceeded.MaxScanTime -> av.error (out of
+ * time: tempfail), other Heuristics.Limits.Exceeded.* -> av.limits,
+ * Heuristics.Phishing.* -> link.phishing, other Heuristics.* ->
+ * av.heuristic, any other name -> av.infected.
+ */
+const char *av_reason_code(const char *virname);
+
+/*
+ * av_record - one libclamav result as a reason in v (av.error for
+ * AV_ERROR); path, when not NULL, names the object inside the part in
+ * the detail.  Returns 1 if a signature or heuristic matched.
+ */
+int av_record(mw_verdict *v, const av_result *r, const char *part, const char *path);
+
+/* av_stage - the engine stage: every decoded part through ClamAV (av_stage.c) */
+void av_stage(mw_scan *st);
 
 #endif

@@ -15,8 +15,9 @@
  *	GPL-2.0-or-later
  */
 #include "cli/cli.h"
+#include "ctl/ctl.h"
 #include "engine/engine.h"
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "store/quarantine.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -71,31 +72,17 @@ static void close_state(state_ctx *c)
 	config_unref(c->cfg);
 }
 
-static void fmt_time(time_t t, char *out, size_t len)
+/* put_line - one finished row line to stdout (ctl_row_* callbacks) */
+static void put_line(void *arg, const char *text)
 {
-	struct tm tm;
-
-	if (t == 0) {
-		mw_strlcpy(out, "-", len);
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
-}
-
-/* cut - a column value cut to w display bytes (UTF-8 safe) */
-static const char *cut(const char *s, size_t w, char *buf, size_t len)
-{
-	mw_printable(buf, len < w + 4 ? len : w + 4, s, w, 1);
-	return buf;
+	(void)arg;
+	puts(text);
 }
 
 static void q_row(const quar_meta *m, void *arg)
 {
 	cli_opts *o = arg;
-	char t[32], a[40], b[40], d[80];
 
-	fmt_time(m->time, t, sizeof(t));
 	if (o->json) {
 		mw_buf j;
 		size_t i;
@@ -118,14 +105,14 @@ static void q_row(const quar_meta *m, void *arg)
 		buf_json_str(&j, m->subject, strlen(m->subject));
 		buf_printf(&j, ", \"size\": %zu, \"reasons\": ", m->size);
 		buf_json_str(&j, m->reasons, strlen(m->reasons));
-		buf_printf(&j, ", \"release_at\": %lld}", (long long)m->release_at);
+		buf_printf(&j, ", \"release_at\": %lld, \"note\": ", (long long)m->release_at);
+		buf_json_str(&j, m->note, strlen(m->note));
+		buf_putc(&j, '}');
 		puts(j.p);
 		buf_free(&j);
 		return;
 	}
-	printf("%-12.12s %-16s %-11s %-20s %s\n", m->id, t, m->state, cut(m->sender, 20, a, sizeof(a)),
-	       cut(m->reasons, 26, d, sizeof(d)));
-	(void)b;
+	ctl_row_quar(m, put_line, NULL);
 }
 
 static int quar_show(state_ctx *c, cli_opts *o, const char *id)
@@ -143,16 +130,18 @@ static int quar_show(state_ctx *c, cli_opts *o, const char *id)
 	if (o->json) {
 		q_row(m, o);
 	} else {
-		fmt_time(m->time, t, sizeof(t));
+		mw_fmt_time(m->time, t, sizeof(t));
 		printf("id:         %s\nstate:      %s\nreceived:   %s\nqueue id:   %s\nsender:     %s\n", m->id,
 		       m->state, t, m->queue_id, m->sender);
 		for (i = 0; i < m->nrcpts; i++)
 			printf("%s%s\n", i ? "            " : "recipients: ", m->rcpts[i]);
 		printf("subject:    %s\nsize:       %zu\nreasons:    %s\n", m->subject, m->size, m->reasons);
 		if (m->release_at) {
-			fmt_time(m->release_at, t, sizeof(t));
+			mw_fmt_time(m->release_at, t, sizeof(t));
 			printf("release at: %s\n", t);
 		}
+		if (m->note[0])
+			printf("note:       %s\n", m->note);
 	}
 	if (o->body) {
 		char chunk[65536];
@@ -190,7 +179,7 @@ int cmd_quarantine(cli_opts *o)
 	}
 	if (strcmp(verb, "list") == 0) {
 		if (!o->json)
-			printf("%-12s %-16s %-11s %-20s %s\n", "ID", "RECEIVED", "STATE", "SENDER", "REASONS");
+			ctl_row_quar(NULL, put_line, NULL);
 		rc = quar_list(c.quar, o->t_qstate, o->limit ? o->limit : 50, q_row, o) < 0 ? EXIT_CANNOT : 0;
 	} else if (id == NULL) {
 		fprintf(stderr, "mailwarden quarantine %s: expected an ID (see quarantine list)\n", verb);
@@ -206,13 +195,14 @@ int cmd_quarantine(cli_opts *o)
 			rc = 0;
 		}
 	} else if (strcmp(verb, "delete") == 0) {
-		quar_meta m;
-		if (quar_get_meta(c.quar, id, &m) != 1 || quar_delete(c.quar, id) < 0) {
+		quar_meta *m = x_malloc(sizeof(*m));
+		if (quar_get_meta(c.quar, id, m) != 1 || quar_delete(c.quar, id) < 0) {
 			fprintf(stderr, "mailwarden: no quarantined message %s\n", id);
 		} else {
 			printf("deleted %s\n", id);
 			rc = 0;
 		}
+		x_free(m);
 	} else {
 		fprintf(stderr, "mailwarden quarantine: unknown verb \"%.20s\" (list, show, release, delete)\n", verb);
 		rc = EXIT_CANNOT;
@@ -224,7 +214,6 @@ int cmd_quarantine(cli_opts *o)
 static void t_row(const store_track_row *r, void *arg)
 {
 	cli_opts *o = arg;
-	char t[32], a[40], b[40], d[64];
 
 	if (o->json) {
 		mw_buf j;
@@ -264,9 +253,7 @@ static void t_row(const store_track_row *r, void *arg)
 		buf_free(&j);
 		return;
 	}
-	fmt_time(r->time, t, sizeof(t));
-	printf("%-16s %-10s %-20s %-20s %s\n", t, r->action, cut(r->sender, 20, a, sizeof(a)),
-	       cut(r->rcpts, 20, b, sizeof(b)), cut(r->subject, 9, d, sizeof(d)));
+	ctl_row_track(r, put_line, NULL);
 }
 
 int cmd_track(cli_opts *o)
@@ -300,7 +287,7 @@ int cmd_track(cli_opts *o)
 		return EXIT_CANNOT;
 	}
 	if (!o->json)
-		printf("%-16s %-10s %-20s %-20s %s\n", "TIME", "ACTION", "SENDER", "RECIPIENTS", "SUBJECT");
+		ctl_row_track(NULL, put_line, NULL);
 	n = store_track_find(c.store, &q, t_row, o);
 	close_state(&c);
 	if (n < 0)

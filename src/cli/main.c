@@ -50,7 +50,8 @@ static const char usage_text[] = "Usage: mailwarden COMMAND [OPTIONS]\n"
                                  "Commands:\n"
                                  "  scan [OPTIONS] FILE|-   print the verdict for one message as JSON\n"
                                  "  links [OPTIONS] FILE|-  every link of a message (or an HTML file): URL,\n"
-                                 "                          registrable domain, classes; --json for one object;\n"
+                                 "                          registrable domain, classes, redirector targets\n"
+                                 "                          (via=...); --json for one object;\n"
                                  "                          -f ADDR in a protected domain: sender is not external\n"
                                  "  reasons [--json]        list every reason code, its default action and meaning\n"
                                  "  config --sample         print a commented configuration with all defaults\n"
@@ -113,34 +114,34 @@ static void add_str(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
-/* load_config - file (explicit or default if present) plus overrides */
+/* load_config - file (explicit or default if present) plus overrides (--sigs and --state among them) */
 mw_config *load_config(cli_opts *o)
 {
-	static const char def_path[] = MW_SYSCONFDIR "/mailwarden.conf";
-	const char *path = o->config;
-	char err[512];
-	mw_config *cfg;
-	char *sigs = NULL, *state = NULL;
+	return config_open("mailwarden", o->config, o->overrides, o->noverrides);
+}
 
-	if (path == NULL && access(def_path, R_OK) == 0)
-		path = def_path;
-	if (o->sigs) {
-		sigs = x_malloc(strlen(o->sigs) + 32);
-		sprintf(sigs, "paths.signatures=%s", o->sigs);
-		add_str(&o->overrides, &o->noverrides, sigs);
-	}
-	if (o->state) {
-		state = x_malloc(strlen(o->state) + 32);
-		sprintf(state, "paths.state=%s", o->state);
-		add_str(&o->overrides, &o->noverrides, state);
-	}
-	if (config_load(path, o->overrides, o->noverrides, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "mailwarden: configuration: %s\n", err);
-		cfg = NULL;
-	}
-	x_free(sigs);
-	x_free(state);
-	return cfg;
+/* path_override - "key=value" for --sigs/--state, added to the overrides; the caller frees it */
+static char *path_override(cli_opts *o, const char *key, const char *value)
+{
+	char *s;
+
+	if (value == NULL)
+		return NULL;
+	s = x_malloc(strlen(key) + strlen(value) + 2);
+	sprintf(s, "%s=%s", key, value);
+	add_str(&o->overrides, &o->noverrides, s);
+	return s;
+}
+
+/* cmd_console, cmd_ctl - the serial console and the control client (src/console) */
+static int cmd_console(cli_opts *o)
+{
+	return console_main(o->argc, o->argv);
+}
+
+static int cmd_ctl(cli_opts *o)
+{
+	return console_ctl_main(o->argc, o->argv);
 }
 
 static int exit_for(mw_action a)
@@ -182,6 +183,26 @@ static int cmd_scan(cli_opts *o)
 	file = o->argv[0];
 	if ((cfg = load_config(o)) == NULL)
 		goto out;
+	memset(&env, 0, sizeof(env));
+	if (o->state) {
+		/* The daemon's state: its run-time rules and list edits apply
+		 * here as there (src/scan/env.c), and history is updated. */
+		store_limits lim = {cfg->store_max_rows, 5000};
+		env.store_required = 1;
+		if (store_open(cfg->state, &lim, &store, err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailwarden scan: state: %s (verdict: tempfail)\n", err);
+		} else {
+			mw_config *eff = env_config(config_file_path(o->config), o->overrides, o->noverrides, store,
+			                            NULL, err, sizeof(err));
+			if (eff == NULL) {
+				fprintf(stderr, "mailwarden scan: state: %s\n", err);
+				goto out;
+			}
+			config_unref(cfg);
+			cfg = eff;
+		}
+		env.store = store;
+	}
 	fd = strcmp(file, "-") == 0 ? 0 : open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(stderr, "mailwarden scan: %s: %s\n", file, strerror(errno));
@@ -206,30 +227,23 @@ static int cmd_scan(cli_opts *o)
 	if (av_global_init(err, sizeof(err)) < 0 ||
 	    (av = av_engine_load(cfg->signatures, cfg, err, sizeof(err))) == NULL)
 		fprintf(stderr, "mailwarden scan: antivirus: %s (verdict: tempfail)\n", err);
-	lists = lists_new();
-	if (lists_load_dir(lists, cfg->lists, err, sizeof(err)) < 0) {
+	if ((lists = env_lists(cfg, store, time(NULL), err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailwarden scan: lists: %s\n", err);
 		goto out;
 	}
-	memset(&env, 0, sizeof(env));
 	env.cfg = cfg;
 	env.lists = lists;
 	env.av = av;
-	if (o->state) {
-		store_limits lim = {cfg->store_max_rows, 5000};
-		env.store_required = 1;
-		if (store_open(cfg->state, &lim, &store, err, sizeof(err)) < 0)
-			fprintf(stderr, "mailwarden scan: state: %s (verdict: tempfail)\n", err);
-		else if (store_lists_apply(store, lists, time(NULL)) < 0)
-			fprintf(stderr, "mailwarden scan: state: %s\n", store_error(store));
-		env.store = store;
-	}
 	/* RCPT time, as the milter does it: refused recipients never reach DATA. */
 	rv = x_calloc(o->nrcpts ? o->nrcpts : 1, sizeof(*rv));
 	for (i = 0; i < o->nrcpts; i++) {
 		engine_rcpt(&env, o->from ? o->from : "", o->rcpts[i], NULL, &rv[i]);
 		if (rv[i].action < MW_REJECT) {
-			msg_add_rcpt(m, o->rcpts[i]);
+			if (naccepted >= cfg->lim.max_recipients || msg_add_rcpt(m, o->rcpts[i]) < 0) {
+				fprintf(stderr, "mailwarden scan: more than limits.max_recipients (%zu) recipients\n",
+				        cfg->lim.max_recipients);
+				goto out;
+			}
 			naccepted++;
 		}
 	}
@@ -248,7 +262,7 @@ static int cmd_scan(cli_opts *o)
 	} else {
 		engine_scan(m, &env, res);
 	}
-	engine_result_json(m, res, &out);
+	result_json(m, res, &out);
 	/* Add the RCPT-time refusals before the closing brace. */
 	out.p[--out.len] = 0;
 	buf_puts(&out, ", \"rcpt_refused\": [");
@@ -474,6 +488,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	cli_opts o;
+	char *ov_sigs, *ov_state;
 	const command *cmd = NULL;
 	size_t i;
 	int c, rc;
@@ -542,7 +557,11 @@ int main(int argc, char **argv)
 	}
 	o.argc = argc - optind;
 	o.argv = argv + optind;
+	ov_sigs = path_override(&o, "paths.signatures", o.sigs);
+	ov_state = path_override(&o, "paths.state", o.state);
 	rc = cmd->run(&o);
+	x_free(ov_sigs);
+	x_free(ov_state);
 	x_free(o.overrides);
 	x_free(o.rcpts);
 	return rc;

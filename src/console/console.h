@@ -136,9 +136,13 @@ int pw_store(const char *path, const char *name, const char *record);
 /* console_complete - candidates for the word being typed (command table + local commands) */
 size_t console_complete(const char *line, size_t len, const char **cands, size_t max);
 
-/* cmd_console, cmd_ctl - the commands; o->argc/argv are the words after the command name */
-struct cli_opts;
-int cmd_console(struct cli_opts *o);
-int cmd_ctl(struct cli_opts *o);
+/*
+ * console_main, console_ctl_main - `mailwarden console` and `mailwarden
+ * ctl`; argc/argv are the words after the command name.  Exit status 0
+ * OK, 1 refused, CONSOLE_EXIT_CANNOT (4) cannot run or connect.
+ */
+#define CONSOLE_EXIT_CANNOT 4
+int console_main(int argc, char **argv);
+int console_ctl_main(int argc, char **argv);
 
 #endif

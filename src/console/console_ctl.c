@@ -22,7 +22,6 @@
  *	GPL-2.0-or-later
  */
 #include "console/console.h"
-#include "cli/cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,28 +105,27 @@ static char *read_stdin(void)
 	return b.p;
 }
 
-int cmd_ctl(cli_opts *o)
+int console_ctl_main(int argc, char **argv)
 {
 	const char *sock = NULL, *user = NULL, *timeout = "60";
 	const char **ov = NULL;
 	size_t nov = 0, n;
-	int a = 0, rc = EXIT_CANNOT;
-	cli_opts co;
+	int a = 0, rc = CONSOLE_EXIT_CANNOT;
+	const char *conf = NULL;
 	mw_config *cfg = NULL;
 	ctl_client *c = NULL;
 	char err[512], *data = NULL;
 	ctl_resp r;
 	mw_buf help;
 
-	memset(&co, 0, sizeof(co));
-	for (a = 0; a < o->argc && o->argv[a][0] == '-'; a++) {
-		const char *opt = o->argv[a], *val = a + 1 < o->argc ? o->argv[a + 1] : NULL;
+	for (a = 0; a < argc && argv[a][0] == '-'; a++) {
+		const char *opt = argv[a], *val = a + 1 < argc ? argv[a + 1] : NULL;
 		if (strcmp(opt, "--") == 0) {
 			a++;
 			break;
 		}
 		if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
-			a = o->argc;
+			a = argc;
 			break;
 		}
 		if (val == NULL) {
@@ -137,7 +135,7 @@ int cmd_ctl(cli_opts *o)
 		if (strcmp(opt, "--socket") == 0 || strcmp(opt, "-S") == 0)
 			sock = val;
 		else if (strcmp(opt, "-c") == 0 || strcmp(opt, "--config") == 0)
-			co.config = val;
+			conf = val;
 		else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--set") == 0) {
 			ov = x_realloc(ov, (nov + 1) * sizeof(*ov));
 			ov[nov++] = val;
@@ -151,7 +149,7 @@ int cmd_ctl(cli_opts *o)
 		}
 		a++;
 	}
-	if (a >= o->argc) {
+	if (a >= argc) {
 		buf_init(&help, 0);
 		ctl_help(&help, NULL);
 		fputs(ctl_usage_text, stderr);
@@ -160,9 +158,7 @@ int cmd_ctl(cli_opts *o)
 		goto out;
 	}
 	if (sock == NULL) {
-		co.overrides = ov;
-		co.noverrides = nov;
-		if ((cfg = load_config(&co)) == NULL)
+		if ((cfg = config_open("mailwarden ctl", conf, ov, nov)) == NULL)
 			goto out;
 		sock = cfg->control_socket;
 		if (*sock == 0) {
@@ -170,7 +166,7 @@ int cmd_ctl(cli_opts *o)
 			goto out;
 		}
 	}
-	if (strcmp(o->argv[a], "import") == 0 && (data = read_stdin()) == NULL) {
+	if (strcmp(argv[a], "import") == 0 && (data = read_stdin()) == NULL) {
 		fprintf(stderr, "mailwarden ctl: import: more than %d bytes on stdin\n", CTL_MAX_DATA_BYTES);
 		goto out;
 	}
@@ -178,8 +174,8 @@ int cmd_ctl(cli_opts *o)
 		fprintf(stderr, "mailwarden ctl: %s\n", err);
 		goto out;
 	}
-	n = (size_t)(o->argc - a);
-	if (ctl_call(c, n, o->argv + a, data, print_line, NULL, &r) < 0) {
+	n = (size_t)(argc - a);
+	if (ctl_call(c, n, argv + a, data, print_line, NULL, &r) < 0) {
 		fprintf(stderr, "mailwarden ctl: %s\n", r.text);
 		goto out;
 	}

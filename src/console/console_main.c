@@ -34,7 +34,6 @@
  *	GPL-2.0-or-later
  */
 #include "console/console.h"
-#include "cli/cli.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -576,20 +575,19 @@ static int login_loop(console *c)
 	}
 }
 
-int cmd_console(cli_opts *o)
+int console_main(int argc, char **argv)
 {
 	const char *tty = NULL, *sock = NULL, *passwd = NULL;
 	unsigned long baud = 115200, idle = (unsigned long)-1;
 	const char **ov = NULL;
 	size_t nov = 0;
 	console *c = x_calloc(1, sizeof(*c));
-	cli_opts co;
+	const char *conf = NULL;
 	struct sigaction sa;
-	int a, rc = EXIT_CANNOT;
+	int a, rc = CONSOLE_EXIT_CANNOT;
 
-	memset(&co, 0, sizeof(co));
-	for (a = 0; a < o->argc; a++) {
-		const char *opt = o->argv[a], *val = a + 1 < o->argc ? o->argv[a + 1] : NULL;
+	for (a = 0; a < argc; a++) {
+		const char *opt = argv[a], *val = a + 1 < argc ? argv[a + 1] : NULL;
 		if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
 			printf("Usage: mailwarden console [--tty DEVICE] [--baud N] [-c FILE] [-o KEY=VALUE]...\n"
 			       "                          [--socket PATH] [--passwd FILE] [--idle SECONDS]\n"
@@ -606,7 +604,7 @@ int cmd_console(cli_opts *o)
 		else if (strcmp(opt, "--baud") == 0)
 			baud = strtoul(val, NULL, 10);
 		else if (strcmp(opt, "-c") == 0 || strcmp(opt, "--config") == 0)
-			co.config = val;
+			conf = val;
 		else if (strcmp(opt, "-o") == 0 || strcmp(opt, "--set") == 0) {
 			ov = x_realloc(ov, (nov + 1) * sizeof(*ov));
 			ov[nov++] = val;
@@ -622,9 +620,7 @@ int cmd_console(cli_opts *o)
 		}
 		a++;
 	}
-	co.overrides = ov;
-	co.noverrides = nov;
-	if ((c->cfg = load_config(&co)) == NULL)
+	if ((c->cfg = config_open("mailwarden console", conf, ov, nov)) == NULL)
 		goto out;
 	log_init("mailwarden-console", 0, 0);
 	c->sock = sock ? sock : c->cfg->control_socket;

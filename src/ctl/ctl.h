@@ -42,8 +42,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "engine/engine.h"
+#include "av/av.h"
+#include "scan/scan.h"
 #include "policy/policy.h"
+#include "store/quarantine.h"
+#include "store/store.h"
 #include "util/util.h"
 
 #define CTL_VERSION        1
@@ -146,7 +149,7 @@ void ctl_stats_verdict_at(time_t now, const char *stage, const char *qid, const 
 
 typedef struct ctl_counts {
 	unsigned long action[MW_ACTION_COUNT];
-	unsigned long code[64]; /* per reason_table() index */
+	unsigned long code[MW_CODES_MAX]; /* per reason_table() index */
 	unsigned long total;
 } ctl_counts;
 
@@ -208,5 +211,14 @@ ctl_client *ctl_connect(const char *path, const char *who, int timeout_s, char *
 int ctl_call(ctl_client *c, size_t argc, char *const *argv, const char *data, void (*fn)(const char *line, void *arg),
              void *arg, ctl_resp *resp);
 void ctl_close(ctl_client *c);
+
+/*
+ * ctl_row_quar, ctl_row_track - the one text layout of a quarantine or
+ * tracking row, shared by the control commands and the mailwarden
+ * command (ctl_rows.c): finished lines go to line(arg, text); a NULL row
+ * gives the column header.
+ */
+void ctl_row_quar(const quar_meta *m, void (*line)(void *arg, const char *text), void *arg);
+void ctl_row_track(const store_track_row *r, void (*line)(void *arg, const char *text), void *arg);
 
 #endif

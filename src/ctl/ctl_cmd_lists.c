@@ -112,7 +112,7 @@ int ctl_list_change(ctl_conn *c, const char *list, const char *entry, int add, u
 		return ctl_err(c, "not-found", "%s has no entry %s", list, norm);
 	if (store_list_edit(st, list, norm, add, expires, who) < 0)
 		return ctl_err(c, "failed", "recording the edit: %s", store_error(st));
-	ctl_fmt_time(expires, t, sizeof(t));
+	mw_fmt_time(expires, t, sizeof(t));
 	snprintf(newv, sizeof(newv), "%s%s%s", norm, expires ? " until " : "", expires ? t : "");
 	snprintf(key, sizeof(key), "list.%s", list);
 	if (store_audit_add(st, now, who, key, add ? "" : norm, add ? newv : "") < 0)
@@ -221,7 +221,7 @@ int ctl_block_change(ctl_conn *c, const char *kind, const char *value, int add, 
 		b.expires = days ? now + (time_t)days * 86400 : 0;
 		if (store_block_add(st, &b) < 0)
 			return ctl_err(c, "failed", "%s", store_error(st));
-		ctl_fmt_time(b.expires, t, sizeof(t));
+		mw_fmt_time(b.expires, t, sizeof(t));
 		snprintf(desc, sizeof(desc), "%s until %s: %.200s", v, b.expires ? t : "unblocked", b.detail);
 		store_audit_add(st, now, who, key, "", desc);
 		ctl_out(c, "blocked %s %s (%s)", kind, v, b.expires ? t : "until unblocked");
@@ -284,11 +284,11 @@ static void block_row(const store_block *b, void *arg)
 	if (++x->matched > SHOW_MAX)
 		return;
 	x->shown++;
-	ctl_fmt_time(b->expires, t, sizeof(t));
-	ctl_out(x->c, "%-6s %-36s %-18s %s", b->kind, ctl_cut(b->value, 36, v, sizeof(v)), b->code,
+	mw_fmt_time(b->expires, t, sizeof(t));
+	ctl_out(x->c, "%-6s %-36s %-18s %s", b->kind, mw_cut(b->value, 36, v, sizeof(v)), b->code,
 	        b->expires ? t : "never");
-	ctl_out(x->c, "       %s%s%s", ctl_cut(b->detail, 50, d, sizeof(d)), b->source[0] ? " / " : "",
-	        ctl_cut(b->source, 20, s, sizeof(s)));
+	ctl_out(x->c, "       %s%s%s", mw_cut(b->detail, 50, d, sizeof(d)), b->source[0] ? " / " : "",
+	        mw_cut(b->source, 20, s, sizeof(s)));
 }
 
 int ctl_run_blocks(ctl_conn *c, size_t argc, char **argv)

@@ -261,11 +261,11 @@ static void hist_row(const store_audit_row *r, void *arg)
 	hist_ctx *h = arg;
 	char t[32], who[24], key[48], o[40], n[40];
 
-	ctl_fmt_time(r->time, t, sizeof(t));
-	ctl_out(h->c, "#%-5lld %s %-20s %s", r->id, t, ctl_cut(r->who, 20, who, sizeof(who)),
-	        ctl_cut(r->key, 36, key, sizeof(key)));
-	ctl_out(h->c, "       %s -> %s", r->old[0] ? ctl_cut(r->old, 32, o, sizeof(o)) : "(none)",
-	        r->new_[0] ? ctl_cut(r->new_, 32, n, sizeof(n)) : "(none)");
+	mw_fmt_time(r->time, t, sizeof(t));
+	ctl_out(h->c, "#%-5lld %s %-20s %s", r->id, t, mw_cut(r->who, 20, who, sizeof(who)),
+	        mw_cut(r->key, 36, key, sizeof(key)));
+	ctl_out(h->c, "       %s -> %s", r->old[0] ? mw_cut(r->old, 32, o, sizeof(o)) : "(none)",
+	        r->new_[0] ? mw_cut(r->new_, 32, n, sizeof(n)) : "(none)");
 }
 
 int ctl_run_history(ctl_conn *c, size_t argc, char **argv)
@@ -375,7 +375,7 @@ int ctl_run_export(ctl_conn *c, size_t argc, char **argv)
 	if (st == NULL)
 		return -1;
 	buf_init(&b, CTL_MAX_OUT);
-	ctl_fmt_time(time(NULL), t, sizeof(t));
+	mw_fmt_time(time(NULL), t, sizeof(t));
 	buf_printf(&b, "# Mailwarden rules and list edits, exported %s by %s\n", t, c->who);
 	buf_puts(&b, "# Apply with: mailwarden ctl import < FILE\n");
 	if (store_rules(st, export_rule, &b) < 0) {

@@ -24,7 +24,7 @@
  *	GPL-2.0-or-later
  */
 #include "ctl/ctl_int.h"
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -77,7 +77,7 @@ int ctl_run_status(ctl_conn *c, size_t argc, char **argv)
 	ctl_out(c, "mailwardend %s, pid %ld, up %ldd %02ld:%02ld:%02ld", MW_VERSION, (long)getpid(), (long)(up / 86400),
 	        (long)(up / 3600 % 24), (long)(up / 60 % 60), (long)(up % 60));
 	av_mgr_info(c->h->av, &ai);
-	ctl_fmt_time(ai.loaded_at, t, sizeof(t));
+	mw_fmt_time(ai.loaded_at, t, sizeof(t));
 	if (ai.loaded)
 		ctl_out(c, "signatures  %lu loaded %s (libclamav %s)", ai.sigs, t, ai.version);
 	else
@@ -109,7 +109,7 @@ int ctl_run_status(ctl_conn *c, size_t argc, char **argv)
 	ctl_out(c, "  %-26s %9lu %9lu %9lu", "total", w[0].total, w[1].total, w[2].total);
 	tab = reason_table(&ncodes);
 	ctl_out(c, "%-28s", "reason codes");
-	for (k = 0; k < ncodes && k < 64; k++)
+	for (k = 0; k < ncodes && k < MW_CODES_MAX; k++)
 		if (w[2].code[k])
 			ctl_out(c, "  %-26s %9lu %9lu %9lu", tab[k].code, w[0].code[k], w[1].code[k], w[2].code[k]);
 	return ctl_ok(c, "%s", "");
@@ -163,16 +163,17 @@ typedef struct qlist_ctx {
 	size_t n;
 } qlist_ctx;
 
+static void out_line(void *arg, const char *text)
+{
+	ctl_out(arg, "%s", text);
+}
+
 static void qlist_row(const quar_meta *m, void *arg)
 {
 	qlist_ctx *x = arg;
-	char t[32], s[40], r[40], subj[80];
 
 	x->n++;
-	ctl_fmt_time(m->time, t, sizeof(t));
-	ctl_out(x->c, "%-12.12s %-16s %-11s %-20s %s", m->id, t, m->state, ctl_cut(m->sender, 17, s, sizeof(s)),
-	        ctl_cut(m->reasons, 12, r, sizeof(r)));
-	ctl_out(x->c, "             %s", ctl_cut(m->subject, 64, subj, sizeof(subj)));
+	ctl_row_quar(m, out_line, x->c);
 }
 
 int ctl_run_quar_list(ctl_conn *c, size_t argc, char **argv)
@@ -199,7 +200,7 @@ int ctl_run_quar_list(ctl_conn *c, size_t argc, char **argv)
 		if (i == MW_ARRAY_LEN(states))
 			return ctl_err(c, "invalid", "state is held, quarantined, released, kept, deleted or all");
 	}
-	ctl_out(c, "%-12s %-16s %-11s %-20s %s", "ID", "TIME", "STATE", "SENDER", "REASONS");
+	ctl_row_quar(NULL, out_line, c);
 	if (state && strcmp(state, "all") == 0) {
 		for (i = 0; i < MW_ARRAY_LEN(states) && x.n < n; i++)
 			if (quar_list(q, states[i], n - x.n, qlist_row, &x) < 0)
@@ -226,22 +227,24 @@ int ctl_run_quar_show(ctl_conn *c, size_t argc, char **argv)
 		return ctl_err(c, "not-found", "no quarantined message %s", id);
 	}
 	ctl_out(c, "id          %s", m->id);
-	ctl_fmt_time(m->time, t, sizeof(t));
-	ctl_out(c, "received    %s  queue id %s", t, ctl_cut(m->queue_id, 30, buf, sizeof(buf)));
+	mw_fmt_time(m->time, t, sizeof(t));
+	ctl_out(c, "received    %s  queue id %s", t, mw_cut(m->queue_id, 30, buf, sizeof(buf)));
 	ctl_out(c, "state       %s", m->state);
 	if (m->release_at) {
-		ctl_fmt_time(m->release_at, t, sizeof(t));
+		mw_fmt_time(m->release_at, t, sizeof(t));
 		ctl_out(c, "release at  %s (rescanned first)", t);
 	}
-	ctl_out(c, "sender      %s", ctl_cut(m->sender, 66, buf, sizeof(buf)));
+	ctl_out(c, "sender      %s", mw_cut(m->sender, 66, buf, sizeof(buf)));
 	for (i = 0; i < m->nrcpts && i < 20; i++)
-		ctl_out(c, "%-11s %s", i ? "" : "recipients", ctl_cut(m->rcpts[i], 66, buf, sizeof(buf)));
+		ctl_out(c, "%-11s %s", i ? "" : "recipients", mw_cut(m->rcpts[i], 66, buf, sizeof(buf)));
 	if (m->nrcpts > 20)
 		ctl_out(c, "            ... %zu more", m->nrcpts - 20);
-	ctl_out(c, "subject     %s", ctl_cut(m->subject, 66, buf, sizeof(buf)));
+	ctl_out(c, "subject     %s", mw_cut(m->subject, 66, buf, sizeof(buf)));
 	ctl_out(c, "size        %zu bytes", m->size);
-	ctl_out(c, "reasons     %s", ctl_cut(m->reasons, 66, buf, sizeof(buf)));
-	ctl_fmt_time(m->expires, t, sizeof(t));
+	ctl_out(c, "reasons     %s", mw_cut(m->reasons, 66, buf, sizeof(buf)));
+	if (m->note[0])
+		ctl_out(c, "note        %s", mw_cut(m->note, 66, buf, sizeof(buf)));
+	mw_fmt_time(m->expires, t, sizeof(t));
 	ctl_out(c, "expires     %s", t);
 	x_free(m);
 	return ctl_ok(c, "%s", "");
@@ -295,15 +298,7 @@ int ctl_run_quar_delete(ctl_conn *c, size_t argc, char **argv)
 
 static void track_row(const store_track_row *r, void *arg)
 {
-	ctl_conn *c = arg;
-	char t[32], s[40], to[40], subj[60], rs[40];
-
-	ctl_fmt_time(r->time, t, sizeof(t));
-	ctl_out(c, "%s %-10s %s -> %s", t, r->action, ctl_cut(r->sender, 26, s, sizeof(s)),
-	        ctl_cut(r->rcpts, 24, to, sizeof(to)));
-	ctl_out(c, "    %s | %s%s%s", ctl_cut(r->subject, 40, subj, sizeof(subj)),
-	        ctl_cut(r->reasons, 28, rs, sizeof(rs)), r->quarantine_id[0] ? " | q:" : "",
-	        r->quarantine_id[0] ? r->quarantine_id : "");
+	ctl_row_track(r, out_line, arg);
 }
 
 int ctl_run_track(ctl_conn *c, size_t argc, char **argv)
@@ -374,7 +369,7 @@ static void sigs_lines(ctl_conn *c, const av_info *ai)
 {
 	char t[32];
 
-	ctl_fmt_time(ai->loaded_at, t, sizeof(t));
+	mw_fmt_time(ai->loaded_at, t, sizeof(t));
 	ctl_out(c, "loaded      %s", ai->loaded ? "yes" : "NO: mail is deferred (451) until a database loads");
 	ctl_out(c, "signatures  %lu", ai->sigs);
 	ctl_out(c, "loaded at   %s", t);

@@ -43,10 +43,6 @@ mw_store *ctl_store(ctl_conn *c);
 mw_quar *ctl_quar(ctl_conn *c);
 /* ctl_apply - rebuild the snapshot after a change; -1 after ERR failed */
 int ctl_apply(ctl_conn *c);
-/* ctl_fmt_time - "2026-11-22 10:04", or "-" for 0 */
-void ctl_fmt_time(time_t t, char *out, size_t len);
-/* ctl_cut - printable text cut to w bytes (UTF-8 kept) */
-const char *ctl_cut(const char *s, size_t w, char *buf, size_t len);
 /* ctl_parse_uint - decimal in [min, max]; -1 otherwise */
 int ctl_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 

@@ -34,6 +34,7 @@
 #include "ctl/ctl_int.h"
 #include "util/log.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -64,7 +65,7 @@ static gid_t ctl_gid = (gid_t)-1;
 static ctl_hooks hooks;
 static pthread_t accept_tid;
 static int started;
-static volatile int stopping;
+static atomic_int stopping; /* read by every thread, set by the signal thread */
 static pthread_mutex_t conn_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cv = PTHREAD_COND_INITIALIZER;
 static int nconn;
@@ -136,24 +137,6 @@ int ctl_apply(ctl_conn *c)
 	if (c->h->rebuild(st, err, sizeof(err)) < 0)
 		return ctl_err(c, "failed", "saved, but the new rules do not load: %s", err);
 	return 0;
-}
-
-void ctl_fmt_time(time_t t, char *out, size_t len)
-{
-	struct tm tm;
-
-	if (t == 0) {
-		mw_strlcpy(out, "-", len);
-		return;
-	}
-	localtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
-}
-
-const char *ctl_cut(const char *s, size_t w, char *buf, size_t len)
-{
-	mw_printable(buf, len < w + 4 ? len : w + 4, s, w, 1);
-	return buf;
 }
 
 int ctl_run_help(ctl_conn *c, size_t argc, char **argv)

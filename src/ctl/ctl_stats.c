@@ -31,7 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NCODES 64
+#define NCODES MW_CODES_MAX
 
 typedef struct bucket {
 	long long slot; /* minute or hour number since the epoch; -1: empty */
@@ -105,8 +105,8 @@ void ctl_stats_verdict_at(time_t now, const char *stage, const char *qid, const 
 			cl +=
 			    (size_t)snprintf(codes + cl, sizeof(codes) - cl, "%s%s", cl ? "," : "", v->reasons[i].code);
 	}
-	for (i = 0; i < NCODES && v->dropped_codes; i++)
-		if (v->dropped_codes & (1ULL << i))
+	for (i = 0; i < NCODES; i++)
+		if (verdict_dropped_code(v, i))
 			seen[i] = 1;
 	mw_printable(from, sizeof(from), sender && *sender ? sender : "<>", 40, 1);
 	mw_printable(to, sizeof(to), rcpt ? rcpt : "", 30, 1);

@@ -28,7 +28,9 @@
  *	GPL-2.0-or-later
  */
 #include "engine/engine.h"
+#include "av/av.h"
 #include "attach/attach.h"
+#include "auth/auth.h"
 #include "links/links.h"
 #include "mime/mime.h"
 #include "sender/sender.h"
@@ -44,19 +46,6 @@ typedef struct stage {
 	const char *name;
 	stage_rc (*run)(mw_scan *st);
 } stage;
-
-/* engine_over_budget - see engine.h */
-int engine_over_budget(mw_scan *st, const char *where)
-{
-	if (st->timed_out)
-		return 1;
-	if (st->deadline_ms <= 0 || mw_now_ms() <= st->deadline_ms)
-		return 0;
-	st->timed_out = 1;
-	verdict_add(st->verdict, "engine.timeout", "", "scan exceeded limits.scan_time (%zu ms) before %s",
-	            st->env->cfg->lim.scan_time, where);
-	return 1;
-}
 
 /* stage_size - refuse to parse what is over the size limit */
 static stage_rc stage_size(mw_scan *st)
@@ -109,85 +98,10 @@ static stage_rc stage_mime(mw_scan *st)
 	return STAGE_NEXT;
 }
 
-/* av_record - turn one libclamav result into a reason; returns 1 if something matched */
-static int av_record(mw_scan *st, const av_result *r, const char *part)
-{
-	switch (r->status) {
-	case AV_CLEAN: return 0;
-	case AV_ERROR: verdict_add(st->verdict, "av.error", part, "%s", r->name); return 0;
-	case AV_FOUND:
-		if (strncmp(r->name, "Heuristics.Limits.Exceeded", 26) == 0)
-			verdict_add(st->verdict, "av.limits", part, "%s", r->name);
-		else if (strncmp(r->name, "Heuristics.Phishing.", 20) == 0)
-			verdict_add(st->verdict, "link.phishing", part, "%s", r->name);
-		else if (strncmp(r->name, "Heuristics.", 11) == 0)
-			verdict_add(st->verdict, "av.heuristic", part, "%s", r->name);
-		else
-			verdict_add(st->verdict, "av.infected", part, "%s", r->name);
-		return 1;
-	}
-	return 0;
-}
-
-/* scan_leaves - depth-first scan of every decoded leaf; returns matches found */
-static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
-{
-	size_t i, n;
-	int found = 0;
-
-	if (depth > 1000)
-		return 0; /* the parser bounds depth; this guards the recursion itself */
-	if (mime_part_is_leaf(p)) {
-		const void *data;
-		size_t len;
-		int fd;
-		av_result r;
-
-		mime_part_body(p, &data, &fd, &len);
-		for (i = 0; i < st->nav_done; i++)
-			if (st->av_done[i] == p)
-				return 0; /* the attach stage scanned every member */
-		if (len == 0)
-			return 0;
-		if (engine_over_budget(st, "antivirus"))
-			return 0;
-		if (data)
-			av_scan_mem(st->env->av, data, len, mime_part_id(p), &r);
-		else
-			av_scan_fd(st->env->av, fd, mime_part_id(p), &r);
-		return av_record(st, &r, mime_part_id(p));
-	}
-	n = mime_part_nchildren(p);
-	for (i = 0; i < n && !st->timed_out; i++)
-		found += scan_leaves(st, mime_part_child(p, i), depth + 1);
-	return found;
-}
-
-/* stage_av - libclamav over every part, then over the raw message */
+/* stage_av - ClamAV over every decoded part (src/av/av_stage.c) */
 static stage_rc stage_av(mw_scan *st)
 {
-	const mw_spool *raw = msg_raw(st->msg);
-	av_result r;
-	int found = 0;
-
-	if (st->env->av == NULL) {
-		verdict_add(st->verdict, "av.unavailable", "", "no signature database loaded");
-		return STAGE_NEXT;
-	}
-	st->res->av_sigs = av_engine_sigs(st->env->av);
-	if (st->mime && mime_root(st->mime))
-		found = scan_leaves(st, mime_root(st->mime), 0);
-	/* The raw message is a second opinion with libclamav's own MIME
-	 * parser: needed only when ours found the structure broken or hit
-	 * a limit (then our part list may not cover every byte). */
-	if (found == 0 && !engine_over_budget(st, "antivirus") &&
-	    (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
-		if (spool_mem(raw))
-			av_scan_mem(st->env->av, spool_mem(raw), spool_size(raw), "message", &r);
-		else
-			av_scan_fd(st->env->av, spool_fd(raw), "message", &r);
-		av_record(st, &r, "");
-	}
+	av_stage(st);
 	return STAGE_NEXT;
 }
 
@@ -226,9 +140,10 @@ static stage_rc stage_policy(mw_scan *st)
 	return STAGE_NEXT;
 }
 
+/* av runs before attach: the attach stage asks the coverage set what ClamAV saw */
 static const stage stage_table[] = {
-    {"size", stage_size}, {"mime", stage_mime}, {"links", stage_links},   {"attach", stage_attach},
-    {"av", stage_av},     {"auth", stage_auth}, {"sender", stage_sender},
+    {"size", stage_size},     {"mime", stage_mime}, {"av", stage_av},         {"links", stage_links},
+    {"attach", stage_attach}, {"auth", stage_auth}, {"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};
@@ -292,7 +207,7 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 	if (env->cfg->lim.scan_time > 0)
 		st.deadline_ms = t0 + (double)env->cfg->lim.scan_time;
 	for (i = 0; i < MW_ARRAY_LEN(stage_table); i++)
-		if (engine_over_budget(&st, stage_table[i].name) || stage_table[i].run(&st) == STAGE_STOP)
+		if (scan_over_budget(&st, stage_table[i].name) || stage_table[i].run(&st) == STAGE_STOP)
 			break;
 	policy_stage.run(&st);
 	sender_record(&st); /* after the policy: auto-block, fingerprints, history */
@@ -300,37 +215,9 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 	if (st.mime && mime_root(st.mime))
 		list_parts(res, mime_root(st.mime), 0);
 	mime_parser_free(st.mime);
+	scan_free(&st);
+	links_free(st.links);
 	res->verdict.elapsed_ms = mw_now_ms() - t0;
-}
-
-mw_att *engine_add_att(mw_result *res, const char *name, const char *type)
-{
-	mw_att *a;
-
-	if (res->natts >= MW_RESULT_ATTS)
-		return NULL;
-	a = &res->atts[res->natts++];
-	memset(a, 0, sizeof(*a));
-	mw_printable(a->name, sizeof(a->name), name ? name : "", sizeof(a->name) - 4, 1);
-	mw_printable(a->type, sizeof(a->type), type ? type : "", sizeof(a->type) - 4, 0);
-	return a;
-}
-
-void engine_add_domain(mw_result *res, const char *domain)
-{
-	size_t i;
-
-	for (i = 0; i < res->ndomains; i++)
-		if (strcmp(res->domains[i], domain) == 0)
-			return;
-	if (res->ndomains < MW_RESULT_DOMAINS)
-		mw_printable(res->domains[res->ndomains++], sizeof(res->domains[0]), domain,
-		             sizeof(res->domains[0]) - 4, 1);
-}
-
-time_t engine_now(const mw_env *env)
-{
-	return env->now ? env->now : time(NULL);
 }
 
 /* engine_rcpt - RCPT-time verdict for one recipient */
@@ -339,76 +226,4 @@ void engine_rcpt(const mw_env *env, const char *sender, const char *rcpt, const 
 	verdict_init(v);
 	sender_rcpt(env, sender, rcpt, queue_id, v);
 	config_apply_verdict(env->cfg, v);
-}
-
-void engine_reasons_line(const mw_verdict *v, mw_buf *out)
-{
-	size_t i, j;
-
-	if (v->nreasons == 0) {
-		buf_puts(out, "none");
-		return;
-	}
-	for (i = 0; i < v->nreasons; i++) {
-		int dup = 0;
-		for (j = 0; j < i; j++)
-			if (strcmp(v->reasons[j].code, v->reasons[i].code) == 0)
-				dup = 1;
-		if (!dup)
-			buf_printf(out, "%s%s", i ? ", " : "", v->reasons[i].code);
-	}
-}
-
-static void json_kv(mw_buf *out, const char *key, const char *val, int comma)
-{
-	if (comma)
-		buf_puts(out, ", ");
-	buf_json_str(out, key, strlen(key));
-	buf_puts(out, ": ");
-	buf_json_str(out, val, strlen(val));
-}
-
-/* engine_result_json - {"action": ..., "reasons": [...], ...} */
-void engine_result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
-{
-	const mw_verdict *v = &res->verdict;
-	size_t i;
-
-	buf_putc(out, '{');
-	json_kv(out, "action", action_name(v->action), 0);
-	buf_puts(out, ", \"reasons\": [");
-	for (i = 0; i < v->nreasons; i++) {
-		buf_puts(out, i ? ", {" : "{");
-		json_kv(out, "code", v->reasons[i].code, 0);
-		json_kv(out, "detail", v->reasons[i].detail, 1);
-		json_kv(out, "part", v->reasons[i].part, 1);
-		json_kv(out, "action", action_name(v->reasons[i].action), 1);
-		buf_putc(out, '}');
-	}
-	buf_printf(out, "], \"reasons_dropped\": %zu", v->dropped);
-	json_kv(out, "queue_id", msg_queue_id(m), 1);
-	json_kv(out, "envelope_from", msg_sender(m), 1);
-	buf_puts(out, ", \"envelope_rcpt\": [");
-	for (i = 0; i < msg_rcpt_count(m); i++) {
-		if (i)
-			buf_puts(out, ", ");
-		buf_json_str(out, msg_rcpt(m, i), strlen(msg_rcpt(m, i)));
-	}
-	buf_putc(out, ']');
-	json_kv(out, "from", res->from, 1);
-	json_kv(out, "subject", res->subject, 1);
-	json_kv(out, "message_id", res->message_id, 1);
-	buf_printf(out, ", \"size\": %zu, \"parts_total\": %zu, \"parts\": [", res->size, res->nparts);
-	for (i = 0; i < res->nparts_listed; i++) {
-		const mw_part_info *p = &res->parts[i];
-		buf_puts(out, i ? ", {" : "{");
-		json_kv(out, "part", p->id, 0);
-		json_kv(out, "type", p->type, 1);
-		if (p->filename[0])
-			json_kv(out, "filename", p->filename, 1);
-		buf_printf(out, ", \"size\": %zu}", p->size);
-	}
-	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f", res->av_sigs, v->elapsed_ms);
-	auth_json(&res->auth, out);
-	buf_putc(out, '}');
 }

@@ -11,7 +11,11 @@
  *	further than the current token, so time is linear in the input.
  *	They find candidates; link_parse() decides what is a link.
  *
- *	Text: a URL starts at a scheme followed by "://" and ends at white
+ *	Text: a UNC path ("\\server\share\x.lnk") and a scheme that
+ *	launches a handler written without "//" ("search-ms:query=...",
+ *	"ms-msdt:/id ...", link_text_scheme()) run to white space or a
+ *	quote, as a mail client that makes them clickable reads them.
+ *	Otherwise a URL starts at a scheme followed by "://" and ends at white
  *	space, a quote, angle bracket or non-ASCII byte (Japanese text
  *	often follows a URL without a space); in the host part non-ASCII is
  *	allowed unless it follows the last dot ("https://evil.example です"
@@ -252,6 +256,14 @@ static size_t path_end(const char *s, size_t n, size_t p)
 	return p;
 }
 
+/* path_text_end - end of a path written in text (UNC, search-ms:): up to white space, quotes, brackets */
+static size_t path_text_end(const char *s, size_t n, size_t p)
+{
+	while (p < n && (unsigned char)s[p] > ' ' && s[p] != 0x7f && !strchr("\"'<>`", s[p]))
+		p++;
+	return p;
+}
+
 /* scheme_url_end - end of a URL whose authority starts at p */
 static size_t scheme_url_end(const char *s, size_t n, size_t p)
 {
@@ -354,6 +366,39 @@ static void text_scan(const char *s, size_t n, int (*found)(void *, size_t, size
 				hs = e;
 			}
 			continue;
+		}
+		if (c == '\\' && i + 2 < n && s[i + 1] == '\\' && (i == 0 || !IS(s[i - 1], CH_URL)) &&
+		    (IS(s[i + 2], CH_HOST) || s[i + 2] == '?')) {
+			/* a UNC path: \\host\share\file (mail clients make these clickable) */
+			size_t e = trim_end(s, i, path_text_end(s, n, i + 2));
+			if (e > i + 3 && found(arg, i, e, 0))
+				return;
+			i = e - 1;
+			hs = e;
+			continue;
+		}
+		if (c == ':' && i > hs && i + 1 < n && !(i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/')) {
+			/* a launching scheme without "//": search-ms:query=..., ms-msdt:/id ..., file:///C:/ */
+			size_t j = i, e;
+			char sch[LINK_MAX_SCHEME + 1];
+			while (j > hs && IS(s[j - 1], CH_SCHEME))
+				j--;
+			while (j < i && !IS(s[j], CH_ALPHA))
+				j++;
+			if (j < i && i - j <= LINK_MAX_SCHEME && (j == 0 || !IS(s[j - 1], CH_URL) || s[j - 1] == '(')) {
+				size_t k;
+				for (k = 0; k < i - j; k++)
+					sch[k] = (char)lower(s[j + k]);
+				sch[i - j] = 0;
+				if (link_text_scheme(sch, s + i + 1, n - i - 1)) {
+					e = trim_end(s, j, path_text_end(s, n, i + 1));
+					if (e > i + 1 && found(arg, j, e, 0))
+						return;
+					i = e - 1;
+					hs = e;
+					continue;
+				}
+			}
 		}
 		if (c == ':' && i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/') {
 			size_t j = i;

@@ -50,6 +50,34 @@ const psl_ctx_t *link_psl(void);
 /* link_is_tld - 1 if the n-byte ASCII label is a top-level public suffix (ICANN) */
 int link_is_tld(const char *label, size_t n);
 
+/* link_text_scheme - a scheme written in text without "//" (search-ms:..., ms-msdt:...) that is a link */
+int link_text_scheme(const char *scheme, const char *rest, size_t n);
+/* link_scheme_sorted - 1 if the scheme table is sorted (unit test) */
+int link_scheme_sorted(void);
+
+/*
+ * link_unwrap - the targets a redirector or tracker carries in url (a
+ * normalised URL; host its host or "" for schemes without one): found()
+ * gets each target as written (n bytes, not NUL-terminated, valid during
+ * the call) and how it was found ("parameter", "path", "base64",
+ * "Proofpoint u=", ...).  Returns the number of targets.
+ */
+typedef void (*link_found_fn)(void *arg, const char *target, size_t n, const char *how);
+size_t link_unwrap(const char *url, const char *host, link_found_fn found, void *arg);
+
+/*
+ * The lookalike model (link_look.c): the domains that must not be
+ * imitated, built once per classification.  link_look returns 0 (no),
+ * 1 (imitates a protected domain) or 2 (a partner), with how in why;
+ * host_u may be NULL.  link_targets_named - the target a string (a
+ * user name before '@') shows, or NULL.
+ */
+typedef struct link_targets link_targets;
+link_targets *link_targets_new(const mw_config *cfg, const mw_lists *lists);
+void link_targets_free(link_targets *ts);
+int link_look(const link_targets *ts, const char *host, const char *host_u, const char *dom, char *why, size_t len);
+const char *link_targets_named(const link_targets *ts, const char *s);
+
 /* link_judge_all - classify n links; set_note(arg, link, note) stores each note */
 void link_judge_all(const link_judge *j, link_url *v, size_t n, void (*set_note)(void *, link_url *, const char *),
                     void *arg);

@@ -18,6 +18,16 @@
  *	number is an IPv4 address in any of its forms (0x7f.1,
  *	017700000001, 2130706433, 127.1).
  *
+ *	Schemes are read through the model of link_scheme.c: browsing
+ *	schemes get the host parsing above; contact and in-message schemes
+ *	are no links (-1); script, launch, office and app schemes are kept
+ *	whole (their host parsed too when "//" follows the colon); share
+ *	schemes and UNC paths (\\host\share, \\host@SSL@443\dav,
+ *	\\?\UNC\host\share, file://host/, file:////host/) get the share's
+ *	host, stripped of WebDAV's "@SSL" and "@port", and the URL
+ *	"file://host/path"; file: URLs without a host (file:///C:/x,
+ *	file://localhost/) are local files.
+ *
  *	The registrable domain comes from libpsl with the newest of its
  *	built-in list and Debian's /usr/share/publicsuffix (psl_latest),
  *	private suffixes included, so "x.blogspot.com" and
@@ -44,19 +54,12 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef enum { S_WEB, S_SCRIPT, S_SKIP } scheme_kind;
-
+/* Default ports of the browsing schemes, left out of the normalised URL. */
 static const struct {
 	const char *name;
-	scheme_kind kind;
-	const char *port; /* default port, left out of the normalised URL */
-} schemes[] = {
-    {"http", S_WEB, "80"},        {"https", S_WEB, "443"},        {"ftp", S_WEB, "21"},
-    {"ws", S_WEB, "80"},          {"wss", S_WEB, "443"},          {"javascript", S_SCRIPT, NULL},
-    {"vbscript", S_SCRIPT, NULL}, {"livescript", S_SCRIPT, NULL}, {"data", S_SCRIPT, NULL},
-    {"mailto", S_SKIP, NULL},     {"tel", S_SKIP, NULL},          {"cid", S_SKIP, NULL},
-    {"mid", S_SKIP, NULL},        {"sms", S_SKIP, NULL},          {"callto", S_SKIP, NULL},
-    {"about", S_SKIP, NULL},      {"fax", S_SKIP, NULL},
+	const char *port;
+} default_ports[] = {
+    {"http", "80"}, {"https", "443"}, {"ftp", "21"}, {"ws", "80"}, {"wss", "443"}, {"webcal", "80"}, {"webcals", "443"},
 };
 
 static psl_ctx_t *g_psl_latest;
@@ -395,13 +398,113 @@ static int relative(const char *s, size_t n, const char *base, link_parts *p)
 	return rc;
 }
 
+/* finish_host - host_u, domain and the URL "scheme://host" + rest */
+static void finish_host(link_parts *p, const char *pb, size_t pn, const char *defport, const char *rest, size_t rn)
+{
+	mw_buf u;
+
+	set_host_u(p);
+	if (p->flags & LINK_F_IP)
+		mw_strlcpy(p->domain, p->host, sizeof(p->domain));
+	else
+		link_registrable(p->host, p->domain, sizeof(p->domain));
+	buf_init(&u, LINK_MAX_URL);
+	buf_printf(&u, "%s://%s", p->scheme, p->host);
+	while (pn > 1 && pb[0] == '0') {
+		pb++;
+		pn--;
+	}
+	if (pn > 0 && !(defport && strlen(defport) == pn && memcmp(defport, pb, pn) == 0)) {
+		buf_putc(&u, ':');
+		buf_append(&u, pb, pn);
+	}
+	put_rest(&u, rest, rn);
+	if (rn == 0)
+		buf_putc(&u, '/');
+	mw_strlcpy(p->url, u.p, sizeof(p->url));
+	buf_free(&u);
+}
+
+/* local_file - a file on the reader's own disk: kept whole, no host */
+static int local_file(link_parts *p, const char *s, size_t n)
+{
+	mw_buf u;
+
+	mw_strlcpy(p->scheme, "file", sizeof(p->scheme));
+	p->flags |= LINK_F_LOCAL | LINK_F_NOHOST;
+	p->host[0] = p->host_u[0] = p->domain[0] = 0;
+	buf_init(&u, LINK_MAX_URL);
+	buf_puts(&u, "file:///");
+	while (n > 0 && (*s == '/' || *s == '\\')) {
+		s++;
+		n--;
+	}
+	put_rest(&u, s, n);
+	mw_strlcpy(p->url, u.p, sizeof(p->url));
+	buf_free(&u);
+	return 0;
+}
+
+/*
+ * share_path - a path on a network share, s just after the leading
+ * separators: "host\share\x", "host@SSL@443\DavWWWRoot\x",
+ * "?\UNC\host\share".  Local forms ("?\C:\", "localhost\c$") are
+ * local files.
+ */
+static int share_path(link_parts *p, const char *s, size_t n)
+{
+	size_t he = 0, hn;
+	const char *at;
+
+	if (n >= 2 && (s[0] == '?' || s[0] == '.') && (s[1] == '\\' || s[1] == '/')) {
+		if (n >= 6 && strncasecmp(s + 2, "UNC", 3) == 0 && (s[5] == '\\' || s[5] == '/')) {
+			s += 6;
+			n -= 6;
+		} else {
+			return local_file(p, s + 2, n - 2); /* device path: \\?\C:\... */
+		}
+	}
+	while (he < n && s[he] != '\\' && s[he] != '/' && s[he] != '?' && s[he] != '#')
+		he++;
+	hn = he;
+	if ((at = memchr(s, '@', he)) != NULL) {
+		/* WebDAV through the WebClient service: host@SSL, host@SSL@port, host@port */
+		p->flags |= LINK_F_WEBDAV;
+		hn = (size_t)(at - s);
+	}
+	if (hn == 0 || (hn == 9 && strncasecmp(s, "localhost", 9) == 0) || (hn == 2 && s[1] == ':') ||
+	    (hn == 1 && (s[0] == '.' || s[0] == '?')))
+		return local_file(p, s + (hn == 2 ? 0 : he), n - (hn == 2 ? 0 : he));
+	mw_strlcpy(p->scheme, "file", sizeof(p->scheme));
+	p->flags |= LINK_F_SHARE;
+	set_host(p, s, hn);
+	if (p->flags & LINK_F_NOHOST) {
+		p->flags &= ~(unsigned)LINK_F_SHARE;
+		return local_file(p, s + he, n - he);
+	}
+	finish_host(p, NULL, 0, NULL, s + he, n - he);
+	return 0;
+}
+
+/* file_url - "file:" + s[a..m): a share when a host follows, else a local file */
+static int file_url(link_parts *p, const char *s, size_t a, size_t m)
+{
+	size_t r = a;
+
+	while (r < m && (s[r] == '/' || s[r] == '\\'))
+		r++;
+	/* file://host/x, file:////host/x, file:///\\host\x: a host; file:///C:/x, file:/x: local */
+	if (r - a == 2 || r - a >= 4 || (r - a >= 2 && memmem(s + a, r - a, "\\\\", 2)))
+		return share_path(p, s + r, m - r);
+	return local_file(p, s + r, m - r);
+}
+
 /* link_parse - see links.h */
 int link_parse(const char *raw, size_t n, const char *base, int bare, link_parts *p)
 {
 	char s[LINK_MAX_URL + 1];
 	size_t m, j = 0, a, ae, hb, he, i, pb = 0, pe = 0;
 	const char *defport = NULL;
-	mw_buf u;
 	unsigned flags = 0;
 
 	memset(p, 0, offsetof(link_parts, url));
@@ -417,23 +520,39 @@ int link_parse(const char *raw, size_t n, const char *base, int bare, link_parts
 		if (j >= m || s[j] != ':' || j > LINK_MAX_SCHEME)
 			j = 0;
 	}
+	if (j == 0 && !bare && m >= 2 && s[0] == '\\' && s[1] == '\\')
+		return share_path(p, s + 2, m - 2); /* a UNC path, as a mail client opens it */
 	if (j > 0) {
+		const link_scheme_info *si;
+
 		memcpy(p->scheme, s, j);
 		p->scheme[j] = 0;
 		mw_lower(p->scheme);
-		for (i = 0; i < MW_ARRAY_LEN(schemes); i++)
-			if (strcmp(schemes[i].name, p->scheme) == 0)
-				break;
-		if (i < MW_ARRAY_LEN(schemes) && schemes[i].kind == S_SKIP)
-			return -1;
-		if (i == MW_ARRAY_LEN(schemes) || schemes[i].kind == S_SCRIPT) {
-			if (i < MW_ARRAY_LEN(schemes))
-				p->flags |= LINK_F_SCRIPT;
+		si = link_scheme(p->scheme);
+		switch (si->does) {
+		case LINK_DOES_CONTACT:
+		case LINK_DOES_INTERNAL: return -1;
+		case LINK_DOES_FILE: return file_url(p, s, j + 1, m);
+		case LINK_DOES_SHARE: p->flags |= LINK_F_SHARE; break;
+		case LINK_DOES_BROWSE:
+			for (i = 0; i < MW_ARRAY_LEN(default_ports); i++)
+				if (strcmp(default_ports[i].name, p->scheme) == 0)
+					defport = default_ports[i].port;
+			break;
+		case LINK_DOES_SCRIPT:
+		case LINK_DOES_LAUNCH:
+		case LINK_DOES_OFFICE:
+		case LINK_DOES_APP:
+			p->flags |= si->does == LINK_DOES_SCRIPT   ? LINK_F_SCRIPT
+			            : si->does == LINK_DOES_LAUNCH ? LINK_F_LAUNCH
+			            : si->does == LINK_DOES_OFFICE ? LINK_F_OFFICE
+			                                           : LINK_F_APP;
+			if (si->does != LINK_DOES_SCRIPT && j + 2 < m && s[j + 1] == '/' && s[j + 2] == '/')
+				break; /* ldap://host, zoommtg://host: the host is judged too */
 			p->flags |= LINK_F_NOHOST;
 			snprintf(p->url, sizeof(p->url), "%s:%s", p->scheme, s + j + 1);
 			return 0;
 		}
-		defport = schemes[i].port;
 		a = j + 1;
 	} else if (bare) {
 		mw_strlcpy(p->scheme, "http", sizeof(p->scheme));
@@ -488,23 +607,6 @@ int link_parse(const char *raw, size_t n, const char *base, int bare, link_parts
 		snprintf(p->url, sizeof(p->url), "%s://%s", p->scheme, s + ae);
 		return 0;
 	}
-	set_host_u(p);
-	if (p->flags & LINK_F_IP)
-		mw_strlcpy(p->domain, p->host, sizeof(p->domain));
-	else
-		link_registrable(p->host, p->domain, sizeof(p->domain));
-	buf_init(&u, LINK_MAX_URL);
-	buf_printf(&u, "%s://%s", p->scheme, p->host);
-	while (pb < pe && s[pb] == '0' && pe - pb > 1)
-		pb++;
-	if (pe > pb && !(defport && strlen(defport) == pe - pb && memcmp(defport, s + pb, pe - pb) == 0)) {
-		buf_putc(&u, ':');
-		buf_append(&u, s + pb, pe - pb);
-	}
-	put_rest(&u, s + ae, m - ae);
-	if (ae == m)
-		buf_putc(&u, '/');
-	mw_strlcpy(p->url, u.p, sizeof(p->url));
-	buf_free(&u);
+	finish_host(p, s + pb, pe - pb, defport, s + ae, m - ae);
 	return 0;
 }

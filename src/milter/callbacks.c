@@ -21,11 +21,11 @@
  *	answered with 451 at end of message.  With an MTA that does not offer
  *	the flags every step is answered as before.
  *
- *	Held and quarantined mail is written to the encrypted quarantine
- *	before the reply (then the MTA discards its copy); accepted mail with
- *	attachments keeps a copy for retro-scans ([quarantine] retro_days).
- *	Every message and every refused recipient is logged in the tracking
- *	tables.
+ *	What happens after the verdict is outcome_finish() (src/outcome):
+ *	held and quarantined mail is written to the encrypted quarantine
+ *	before the reply (then the MTA discards its copy), accepted mail with
+ *	attachments keeps a copy for retro-scans, every message is tracked.
+ *	The callbacks only collect, log and reply.
  *
  *	Authentication-Results fields whose authserv-id is ours are counted
  *	by index as they pass, so the reply can delete them (reply.c).
@@ -40,7 +40,7 @@
 #include "milter/milter.h"
 #include "milter/mta.h"
 #include "auth/auth.h"
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "ctl/ctl.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -197,6 +197,13 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
 	strip_angle(addr, sizeof(addr), argv[0] ? argv[0] : "");
+	if (msg_rcpt_count(c->msg) >= c->cfg->lim.max_recipients) {
+		/* RFC 5321 4.5.3.1.10: the client sends the rest in another transaction */
+		log_info("%s: from=<%.100s> to=<%.100s>: more than limits.max_recipients (%zu): 452 4.5.3",
+		         qid ? qid : "NOQUEUE", msg_sender(c->msg), addr, c->cfg->lim.max_recipients);
+		smfi_setreply(ctx, "452", "4.5.3", "Too many recipients for one message, send the rest again");
+		return SMFIS_TEMPFAIL;
+	}
 	daemon_env(&env, c->cfg, c->lists, NULL);
 	engine_rcpt(&env, msg_sender(c->msg), addr, qid, &v);
 	rc = milter_rcpt_reply(ctx, &v);
@@ -217,7 +224,8 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 		buf_free(&reasons);
 		return rc;
 	}
-	msg_add_rcpt(c->msg, addr);
+	if (msg_add_rcpt(c->msg, addr) < 0)
+		return milter_tempfail(ctx, "Temporary failure: too many recipients");
 	return SMFIS_CONTINUE;
 }
 
@@ -332,7 +340,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	av_engine *av;
 	mw_env env;
 	sfsistat rc;
-	char qid_store[40], err[300];
+	char qid_store[40];
 
 	if (c == NULL || c->msg == NULL)
 		return milter_tempfail(ctx, "Temporary failure: no message context");
@@ -344,22 +352,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	av = av_mgr_acquire(g_daemon.av);
 	daemon_env(&env, c->cfg, c->lists, av);
 	engine_scan(c->msg, &env, res);
-	qid_store[0] = 0;
-	if (res->verdict.action == MW_HOLD || res->verdict.action == MW_QUARANTINE) {
-		if (outcome_store(&env, c->msg, res, 0, qid_store, err, sizeof(err)) < 0) {
-			log_err("%s: cannot quarantine: %s", msg_queue_id(c->msg), err);
-			verdict_add(&res->verdict, "quarantine.unavailable", "", "%s", err);
-			config_apply_verdict(c->cfg, &res->verdict);
-		}
-	} else if (res->verdict.action <= MW_TAG && c->cfg->retro_days > 0 && res->nactive > 0 && env.quar) {
-		/* a copy to rescan when signatures change (not needed for the 250) */
-		char kept[40];
-		if (outcome_store(&env, c->msg, res, 1, kept, err, sizeof(err)) < 0)
-			log_warn("%s: no retro-scan copy: %s", msg_queue_id(c->msg), err);
-	}
+	outcome_finish(&env, c->msg, res, qid_store);
 	av_engine_release(av);
 	log_verdict(c, res, qid_store);
-	outcome_track(&env, c->msg, res, "eom", qid_store);
 	ctl_stats_verdict("eom", msg_queue_id(c->msg), msg_sender(c->msg),
 	                  msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", msg_rcpt_count(c->msg), &res->verdict);
 	rc = milter_reply(ctx, c->msg, res, &c->hdr, qid_store);

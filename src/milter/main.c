@@ -31,11 +31,12 @@
 #include "milter/milter.h"
 #include "store/store.h"
 #include "store/quarantine.h"
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "ctl/ctl.h"
 #include "util/log.h"
 #include "util/util.h"
 
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -64,7 +65,7 @@ mw_daemon g_daemon;
 static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reload_cv = PTHREAD_COND_INITIALIZER;
 static int reload_requested;
-static volatile int stopping;
+static atomic_int stopping; /* read by every thread, set by the signal thread */
 
 static const char usage_text[] = "Usage: mailwardend [OPTIONS]\n"
                                  "\n"
@@ -258,6 +259,9 @@ static void housekeeping(time_t *last_prune)
 	daemon_env(&env, cfg, lists, av);
 	if (av && env.quar)
 		outcome_due_holds(&env);
+	/* no release runs longer than RELEASE_TIMEOUT: one older is a crash's */
+	if (env.quar)
+		outcome_resolve_releases(&env, now - (RELEASE_TIMEOUT + 60));
 	av_engine_release(av);
 	if (g_daemon.store && now - *last_prune >= 3600) {
 		long n = store_prune(g_daemon.store, now, (time_t)cfg->history_ttl);
@@ -508,7 +512,7 @@ int main(int argc, char **argv)
 		return 1;
 	/* forked before the privilege drop and before any thread: keeps root
 	 * only to run [quarantine] release_command (see relhelper.c) */
-	if (relhelper_start(cfg->release_command) < 0)
+	if (relhelper_start(cfg->release_command, cfg->release_probe) < 0)
 		return 1;
 	/* as root: the control socket's group may be one the daemon user is not in */
 	if (ctl_server_open(cfg, err, sizeof(err)) < 0)

@@ -52,8 +52,8 @@ sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v);
 /* daemon_env - fill env from snapshots the caller holds (cfg, lists, av) and the daemon's store */
 void daemon_env(mw_env *env, const mw_config *cfg, const mw_lists *lists, av_engine *av);
 
-/* relhelper_start - fork the root release helper (no-op unless root) */
-int relhelper_start(const char *release_command);
+/* relhelper_start - fork the root release helper (no-op unless root); it runs only these two commands */
+int relhelper_start(const char *release_command, const char *release_probe);
 
 /* snapshot.c: the current configuration and lists (see there) */
 void snap_init(const char *path, const char *const *ov, size_t n, mw_config *cfg, mw_lists *lists);

@@ -12,7 +12,10 @@
  *	while still root; it keeps root and does one thing: run the release
  *	command it was given at start, with arguments
  *	  release_command... -f SENDER -- RCPT...
- *	where no SENDER or RCPT may start with '-', with the message on a
+ *	where no SENDER or RCPT may start with '-', or the release probe
+ *	([quarantine] release_probe) with one quarantine id, PROBE ID, which
+ *	asks the MTA's queue whether a cut-off release reached it; with the
+ *	message (or /dev/null) on a
  *	pipe passed over a SOCK_SEQPACKET socketpair (SCM_RIGHTS).  Anything
  *	else is refused.  It answers with the command's wait status and exits
  *	when the daemon goes away (PR_SET_PDEATHSIG, or end of file).  A
@@ -26,9 +29,10 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
 #include "milter/milter.h"
 #include "util/log.h"
+#include "store/quarantine.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -44,8 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RH_MAX  65536
-#define RH_ARGV 200
+#define RH_MAX  (1024 * 1024)         /* QUAR_MAX_RCPTS addresses of up to 320 bytes fit */
+#define RH_ARGV (QUAR_MAX_RCPTS + 40) /* the command's own words, -f SENDER --, every recipient */
 
 static int rh_fd = -1;
 static pthread_mutex_t rh_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -55,7 +59,7 @@ static int rh_check(char **argv, int argc, char **cmd, int ncmd)
 {
 	int i;
 
-	if (argc < ncmd + 4)
+	if (ncmd == 0 || argc < ncmd + 4)
 		return -1;
 	for (i = 0; i < ncmd; i++)
 		if (strcmp(argv[i], cmd[i]) != 0)
@@ -68,15 +72,40 @@ static int rh_check(char **argv, int argc, char **cmd, int ncmd)
 	return 0;
 }
 
-/* rh_serve - the helper's loop (never returns) */
-static void rh_serve(int sock, const char *command)
+/* rh_probe_check - argv must be the configured probe command, then one quarantine id */
+static int rh_probe_check(char **argv, int argc, char **probe, int nprobe)
 {
-	char *copy = x_strdup(command), *save = NULL, *tok, *cmd[32];
-	char *buf = x_malloc(RH_MAX + 1);
-	int ncmd = 0;
+	const char *p;
+	int i;
 
-	for (tok = strtok_r(copy, " \t", &save); tok && ncmd < 32; tok = strtok_r(NULL, " \t", &save))
-		cmd[ncmd++] = tok;
+	if (nprobe == 0 || argc != nprobe + 1)
+		return -1;
+	for (i = 0; i < nprobe; i++)
+		if (strcmp(argv[i], probe[i]) != 0)
+			return -1;
+	for (p = argv[nprobe]; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
+			return -1;
+	return argv[nprobe][0] ? 0 : -1;
+}
+
+/* split_words - command words into w (at most 32); returns how many */
+static int split_words(char *copy, char **w)
+{
+	char *save = NULL, *tok;
+	int n = 0;
+
+	for (tok = strtok_r(copy, " \t", &save); tok && n < 32; tok = strtok_r(NULL, " \t", &save))
+		w[n++] = tok;
+	return n;
+}
+
+/* rh_serve - the helper's loop (never returns) */
+static void rh_serve(int sock, const char *command, const char *probe_command)
+{
+	char *copy = x_strdup(command), *pcopy = x_strdup(probe_command ? probe_command : ""), *cmd[32], *probe[32];
+	char *buf = x_malloc(RH_MAX + 1);
+	int ncmd = split_words(copy, cmd), nprobe = split_words(pcopy, probe);
 	for (;;) {
 		char ctl[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = {buf, RH_MAX};
@@ -106,7 +135,9 @@ static void rh_serve(int sock, const char *command)
 			off += strlen(buf + off) + 1;
 		}
 		argv[argc] = NULL;
-		if (in >= 0 && ncmd > 0 && rh_check(argv, argc, cmd, ncmd) == 0) {
+		/* more words than fit: refused, never run for fewer recipients */
+		if (in >= 0 && off >= (size_t)n &&
+		    (rh_check(argv, argc, cmd, ncmd) == 0 || rh_probe_check(argv, argc, probe, nprobe) == 0)) {
 			char err[200];
 			pid_t pid = outcome_spawn(argv, in);
 			close(in);
@@ -197,7 +228,7 @@ static int rh_wait(void *ctx, long handle, int timeout_s, int *status, char *err
 
 static const outcome_runner helper_runner = {rh_start, rh_wait, NULL};
 
-int relhelper_start(const char *release_command)
+int relhelper_start(const char *release_command, const char *release_probe)
 {
 	int sv[2];
 	pid_t pid;
@@ -207,6 +238,15 @@ int relhelper_start(const char *release_command)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		log_err("release helper: socketpair: %m");
 		return -1;
+	}
+	{
+		/* one request is one packet: room for RH_MAX bytes (above
+		 * net.core.wmem_max, which root may exceed) */
+		int sz = 2 * RH_MAX, i;
+		for (i = 0; i < 2; i++)
+			if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0 ||
+			    setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+				log_warn("release helper: socket buffers: %m (releases to many recipients may fail)");
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -224,7 +264,7 @@ int relhelper_start(const char *release_command)
 			_exit(0);
 		prctl(PR_SET_NAME, "mw-release", 0, 0, 0);
 		signal(SIGHUP, SIG_IGN);
-		rh_serve(sv[1], release_command);
+		rh_serve(sv[1], release_command, release_probe);
 	}
 	close(sv[1]);
 	rh_fd = sv[0];

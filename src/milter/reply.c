@@ -63,7 +63,7 @@ static void verdict_headers(SMFICTX *ctx, const mw_result *res, const mw_hdrinfo
 	smfi_addheader(ctx, "X-Mailwarden-Verdict", v.p);
 	buf_reset(&v);
 	buf_puts(&v, sp);
-	engine_reasons_line(&res->verdict, &v);
+	verdict_reasons_line(&res->verdict, &v);
 	smfi_addheader(ctx, "X-Mailwarden-Reasons", v.p);
 	buf_free(&v);
 }

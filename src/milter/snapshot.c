@@ -6,10 +6,9 @@
  *	cfg = snap_cfg(); lists = snap_lists();		(each a reference)
  *	snap_rebuild(store, err, len);			(after a rule or list change)
  * DESCRIPTION
- *	The effective configuration is the configuration file, then the
- *	command line's -o overrides, then the rules kept in the state
- *	database (set over the control socket).  The effective lists are the
- *	shipped list files plus the run-time edits in the state database.
+ *	The effective configuration and lists are built by env_config() and
+ *	env_lists() (src/scan/env.c), the same code `mailwarden scan --state`
+ *	uses: file, -o overrides, run-time rules; list files, run-time edits.
  *	snap_rebuild() builds both anew and swaps them under a mutex held only
  *	for the pointer swap; a message in flight keeps the snapshot it
  *	started with (its references).  If the new configuration does not
@@ -66,47 +65,10 @@ mw_lists *snap_lists(void)
 	return l;
 }
 
-typedef struct ov_list {
-	char **v;
-	size_t n;
-} ov_list;
-
-static void add_rule(const char *key, const char *value, void *arg)
-{
-	ov_list *o = arg;
-	char *s = x_malloc(strlen(key) + strlen(value) + 2);
-
-	sprintf(s, "%s=%s", key, value);
-	o->v = x_realloc(o->v, (o->n + 1) * sizeof(*o->v));
-	o->v[o->n++] = s;
-}
-
 /* snap_build_config - file + base overrides + rules (+ extra, for a trial); NULL with err */
 mw_config *snap_build_config(mw_store *st, const char *extra, char *err, size_t errlen)
 {
-	ov_list o = {NULL, 0};
-	mw_config *c = NULL;
-	size_t i;
-
-	for (i = 0; i < nbase; i++) {
-		o.v = x_realloc(o.v, (o.n + 1) * sizeof(*o.v));
-		o.v[o.n++] = x_strdup(base_ov[i]);
-	}
-	if (st && store_rules(st, add_rule, &o) < 0) {
-		snprintf(err, errlen, "reading rules: %s", store_error(st));
-		goto out;
-	}
-	if (extra) {
-		o.v = x_realloc(o.v, (o.n + 1) * sizeof(*o.v));
-		o.v[o.n++] = x_strdup(extra);
-	}
-	if (config_load(conf_path, (const char *const *)o.v, o.n, &c, err, errlen) < 0)
-		c = NULL;
-out:
-	for (i = 0; i < o.n; i++)
-		x_free(o.v[i]);
-	x_free(o.v);
-	return c;
+	return env_config(conf_path, (const char *const *)base_ov, nbase, st, extra, err, errlen);
 }
 
 int snap_rebuild(mw_store *st, char *err, size_t errlen)
@@ -120,11 +82,8 @@ int snap_rebuild(mw_store *st, char *err, size_t errlen)
 		pthread_mutex_unlock(&rebuild_mu);
 		return -1;
 	}
-	l = lists_new();
-	if (lists_load_dir(l, c->lists, err, errlen) < 0 || (st && store_lists_apply(st, l, time(NULL)) < 0)) {
-		if (st && err[0] == 0)
-			snprintf(err, errlen, "%s", store_error(st));
-		lists_unref(l);
+	l = env_lists(c, st, time(NULL), err, errlen);
+	if (l == NULL) {
 		config_unref(c);
 		pthread_mutex_unlock(&rebuild_mu);
 		return -1;

@@ -26,13 +26,14 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-static volatile int on_tcp; /* the milter socket is inet: (set at accept) */
+static atomic_int on_tcp; /* the milter socket is inet: (set at accept) */
 
 ssize_t __real_read(int fd, void *buf, size_t len);
 ssize_t __wrap_read(int fd, void *buf, size_t len);

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #ifndef MW_DATADIR
@@ -113,6 +114,10 @@ static const config_key config_keys[] = {
     {"quarantine", "release_command", K_STR, OFF(release_command), "/usr/sbin/sendmail -G -i", 0, 0,
      "sendmail-compatible command that re-injects released mail (run without a shell; "
      "-f SENDER -- RCPT... are appended); it must bypass the milter (Postfix: non_smtpd_milters empty)"},
+    {"quarantine", "release_probe", K_STR, OFF(release_probe), "", 0, 0,
+     "command run as PROBE ID (no shell) for a release cut off by a crash: exit 0 when the MTA's queue holds "
+     "the message (header X-Mailwarden-Released: ID), 1 when not; e.g. the shipped mailwarden-release-probe; "
+     "empty: such a release is always put back for the operator"},
     {"quarantine", "retro_days", K_COUNT, OFF(retro_days), "7", 0, 365,
      "days an encrypted copy of delivered mail with attachments is kept and rescanned when signatures change; "
      "0: off"},
@@ -158,6 +163,9 @@ static const config_key config_keys[] = {
      "mailing lists and forwarders (domains) whose valid DKIM signature vouches for the mail they re-send"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
+    {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
+     "recipients per message (Postfix's smtpd_recipient_limit is 1000); more get 452 4.5.3 at RCPT time, "
+     "so the sender sends them again in another transaction"},
     {"limits", "spool_memory", K_SIZE, OFF(lim.spool_memory), "1M", 4096, MB(256),
      "message bytes held in memory before spilling to paths.tmp"},
     {"limits", "max_header_line", K_SIZE, OFF(lim.mime.max_header_line), "64K", 998, MB(1),
@@ -617,7 +625,7 @@ void config_apply_verdict(const mw_config *c, mw_verdict *v)
 	}
 	(void)reason_table(&n);
 	for (i = 0; i < n; i++)
-		if ((v->dropped_codes >> i) & 1)
+		if (verdict_dropped_code(v, i))
 			if (c->actions[i] > v->action)
 				v->action = c->actions[i];
 }
@@ -697,4 +705,27 @@ void config_write_effective(const mw_config *c, mw_buf *out)
 	tab = reason_table(&n);
 	for (i = 0; i < n; i++)
 		buf_printf(out, "%s = %s\n", tab[i].code, action_name(c->actions[i]));
+}
+
+/* config_file_path - see policy.h */
+const char *config_file_path(const char *explicit_path)
+{
+	static const char def_path[] = MW_SYSCONFDIR "/mailwarden.conf";
+
+	if (explicit_path == NULL && access(def_path, R_OK) == 0)
+		return def_path;
+	return explicit_path;
+}
+
+/* config_open - see policy.h */
+mw_config *config_open(const char *prog, const char *path, const char *const *overrides, size_t noverrides)
+{
+	mw_config *cfg;
+	char err[512];
+
+	if (config_load(config_file_path(path), overrides, noverrides, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: configuration: %s\n", prog, err);
+		return NULL;
+	}
+	return cfg;
 }

@@ -28,12 +28,13 @@
 
 #include <stddef.h>
 
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "mime/mime.h"
 
 typedef struct mw_limits {
 	mime_limits mime;
 	size_t max_message_size;      /* bytes; larger mail gets msg.too_big */
+	size_t max_recipients;        /* recipients per message; more get 452 4.5.3 at RCPT time */
 	size_t spool_memory;          /* raw message bytes kept in memory before spilling */
 	size_t av_max_scansize;       /* ClamAV CL_ENGINE_MAX_SCANSIZE */
 	size_t av_max_filesize;       /* ClamAV CL_ENGINE_MAX_FILESIZE */
@@ -91,6 +92,7 @@ typedef struct mw_config {
 	/* [quarantine] */
 	size_t quar_retention;
 	char *release_command;
+	char *release_probe; /* "" or a command: PROBE ID exits 0 when the MTA queue holds that release */
 	size_t retro_days;
 	/* [hold] */
 	size_t hold_time;
@@ -117,7 +119,7 @@ typedef struct mw_config {
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
-	mw_action actions[64];
+	mw_action actions[MW_CODES_MAX];
 } mw_config;
 
 /*
@@ -126,6 +128,16 @@ typedef struct mw_config {
  */
 int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
                 size_t errlen);
+
+/*
+ * config_file_path - the configuration file a command reads: explicit
+ * when given, else MW_SYSCONFDIR/mailwarden.conf when it is readable,
+ * else NULL (embedded defaults).
+ */
+const char *config_file_path(const char *explicit_path);
+
+/* config_open - config_load(config_file_path(path), ...) with the error printed as "PROG: configuration: ..." */
+mw_config *config_open(const char *prog, const char *path, const char *const *overrides, size_t noverrides);
 
 mw_config *config_ref(mw_config *c);
 void config_unref(mw_config *c);

@@ -131,7 +131,7 @@ static void fanout_block(const mw_env *env, const char *kind, const char *key, u
 void sender_rcpt(const mw_env *env, const char *sender, const char *rcpt, const char *qid, mw_verdict *v)
 {
 	const mw_config *cfg = env->cfg;
-	time_t now = engine_now(env);
+	time_t now = scan_now(env);
 	char s[ADDR_MAX + 1], r[ADDR_MAX + 1], key[ADDR_MAX + 2], what[300];
 	rcpt_class rc = sender_rcpt_class(cfg, rcpt);
 	store_block b;
@@ -309,7 +309,7 @@ static void hash_attachments(mw_scan *s, const mime_part *p, size_t depth)
 		s->res->nattachments++;
 		if (strncmp(type, "text/", 5) != 0 && strncmp(type, "image/", 6) != 0)
 			s->res->nactive++;
-		a = engine_add_att(s->res, fn ? fn : "", type);
+		a = result_add_att(s->res, fn ? fn : "", type);
 		mime_part_body(p, &data, &fd, &len);
 		if (a == NULL || len == 0)
 			return;
@@ -534,7 +534,7 @@ void sender_record(mw_scan *s)
 	mw_store *st = s->env->store;
 	const mw_config *cfg = s->env->cfg;
 	const char *qid = msg_queue_id(s->msg);
-	time_t now = engine_now(s->env);
+	time_t now = scan_now(s->env);
 	char sender[ADDR_MAX + 1], key[80];
 	const mw_reason *bad;
 	int first;

@@ -34,7 +34,7 @@
 
 #include <stddef.h>
 
-#include "engine/engine.h"
+#include "scan/scan.h"
 
 typedef enum rcpt_class { RCPT_OTHER = 0, RCPT_STAFF, RCPT_PUBLIC } rcpt_class;
 

@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #define QMAGIC   "MWQ1"
-#define QHDR_MAX (64 * 1024)
+#define QHDR_MAX (512 * 1024) /* QUAR_MAX_RCPTS recipients of up to 320 bytes fit */
 #define QCHUNK   (64 * 1024)
 #define QNONCE   12
 #define QTAG     16
@@ -197,8 +197,9 @@ static int parse_header(char *h, quar_meta *m)
 		else if (strcmp(line, "sender") == 0)
 			mw_strlcpy(m->sender, eq, sizeof(m->sender));
 		else if (strcmp(line, "rcpt") == 0) {
-			if (m->nrcpts < QUAR_MAX_RCPTS)
-				mw_strlcpy(m->rcpts[m->nrcpts++], eq, sizeof(m->rcpts[0]));
+			if (m->nrcpts >= QUAR_MAX_RCPTS)
+				return -1; /* never written so: refuse, do not drop recipients */
+			mw_strlcpy(m->rcpts[m->nrcpts++], eq, sizeof(m->rcpts[0]));
 		} else if (strcmp(line, "size") == 0)
 			m->size = (size_t)strtoull(eq, NULL, 10);
 		else if (strcmp(line, "reasons") == 0)
@@ -322,9 +323,16 @@ static void row_to_meta(sqlite3_stmt *st, quar_meta *m)
 	m->size = (size_t)sqlite3_column_int64(st, 6);
 	m->release_at = (time_t)sqlite3_column_int64(st, 9);
 	m->expires = (time_t)sqlite3_column_int64(st, 10);
+	mw_strlcpy(m->release_from, sqlite3_column_text(st, 11) ? (const char *)sqlite3_column_text(st, 11) : "",
+	           sizeof(m->release_from));
+	m->release_started = (time_t)sqlite3_column_int64(st, 12);
+	mw_strlcpy(m->note, sqlite3_column_text(st, 13) ? (const char *)sqlite3_column_text(st, 13) : "",
+	           sizeof(m->note));
 }
 
-#define QCOLS "id, time, queue_id, sender, rcpts, subject, size, reasons, state, release_at, expires"
+#define QCOLS                                                                                                          \
+	"id, time, queue_id, sender, rcpts, subject, size, reasons, state, release_at, expires, release_from,"         \
+	" release_started, note"
 
 int quar_get_meta(mw_quar *q, const char *id, quar_meta *meta)
 {
@@ -406,6 +414,37 @@ int quar_due(mw_quar *q, time_t now, size_t limit, void (*fn)(const quar_meta *m
 	                  NULL, now, limit, fn, arg);
 }
 
+int quar_set_note(mw_quar *q, const char *id, const char *note)
+{
+	mw_store *s = q->store;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET note = ?2 WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		store_fail(s, "quarantine note");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, note, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		store_fail(s, "quarantine note");
+	else
+		rc = 0;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int quar_stale_releases(mw_quar *q, time_t before, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg)
+{
+	return list_query(q,
+	                  "SELECT " QCOLS " FROM quarantine WHERE state = 'releasing' AND release_started < ?2"
+	                  " AND ?1 IS NULL ORDER BY release_started LIMIT ?3",
+	                  NULL, before, limit, fn, arg);
+}
+
 int quar_set_state(mw_quar *q, const char *id, const char *state, time_t release_at)
 {
 	mw_store *s = q->store;
@@ -438,14 +477,19 @@ int quar_claim(mw_quar *q, const char *id, const char *from, const char *to)
 	int rc = -1;
 
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET state = ?3 WHERE id = ?1 AND state = ?2", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+	                       "UPDATE quarantine SET state = ?3,"
+	                       " release_from = CASE WHEN ?3 = 'releasing' THEN ?2 ELSE '' END,"
+	                       " release_started = CASE WHEN ?3 = 'releasing' THEN ?4 ELSE 0 END"
+	                       " WHERE id = ?1 AND state = ?2",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		store_fail(s, "quarantine claim");
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
 	if (sqlite3_step(st) != SQLITE_DONE)
 		store_fail(s, "quarantine claim");
 	else
@@ -662,13 +706,14 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 		goto out;
 	}
 	{
-		quar_meta idx;
+		quar_meta *idx = x_malloc(sizeof(*idx));
 		/* The index has the subject and the current state; the file the rest. */
-		if (quar_get_meta(q, id, &idx) == 1) {
-			mw_strlcpy(meta->subject, idx.subject, sizeof(meta->subject));
-			mw_strlcpy(meta->state, idx.state, sizeof(meta->state));
-			meta->release_at = idx.release_at;
+		if (quar_get_meta(q, id, idx) == 1) {
+			mw_strlcpy(meta->subject, idx->subject, sizeof(meta->subject));
+			mw_strlcpy(meta->state, idx->state, sizeof(meta->state));
+			meta->release_at = idx->release_at;
 		}
+		x_free(idx);
 	}
 	rc = 0;
 	goto out;
@@ -730,9 +775,11 @@ static void recover(mw_quar *q)
 	DIR *d = opendir(q->dir);
 	struct dirent *de;
 	int removed = 0, indexed = 0;
+	quar_meta *m;
 
 	if (d == NULL)
 		return;
+	m = x_malloc(sizeof(*m));
 	while ((de = readdir(d)) != NULL) {
 		char path[4400];
 		size_t n = strlen(de->d_name);
@@ -742,28 +789,28 @@ static void recover(mw_quar *q)
 				removed++;
 		} else if (n > 4 && strcmp(de->d_name + n - 4, ".mwq") == 0) {
 			char id[QUAR_ID_LEN + 1], err[300];
-			quar_meta m;
 			mw_buf aad;
 			int fd;
 			if (n - 4 > QUAR_ID_LEN)
 				continue;
 			memcpy(id, de->d_name, n - 4);
 			id[n - 4] = 0;
-			if (!valid_id(id) || quar_get_meta(q, id, &m) != 0)
+			if (!valid_id(id) || quar_get_meta(q, id, m) != 0)
 				continue;
 			buf_init(&aad, QHDR_MAX + 8);
-			fd = read_header(path, &aad, &m, err, sizeof(err));
+			fd = read_header(path, &aad, m, err, sizeof(err));
 			buf_free(&aad);
 			if (fd < 0) {
 				log_err("quarantine recovery: %s", err);
 				continue;
 			}
 			close(fd);
-			if (index_insert(q, &m) == 0)
+			if (index_insert(q, m) == 0)
 				indexed++;
 		}
 	}
 	closedir(d);
+	x_free(m);
 	fsync_dir(q->dir);
 	if (removed || indexed)
 		log_warn("quarantine recovery: removed %d partial file(s), indexed %d file(s)", removed, indexed);

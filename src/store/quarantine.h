@@ -50,7 +50,7 @@
 typedef struct mw_quar mw_quar;
 
 #define QUAR_ID_LEN    32
-#define QUAR_MAX_RCPTS 100
+#define QUAR_MAX_RCPTS 1000 /* every recipient a message may have (MW_RCPT_MAX, limits.max_recipients) */
 
 typedef struct quar_meta {
 	char id[QUAR_ID_LEN + 1];
@@ -61,10 +61,13 @@ typedef struct quar_meta {
 	char rcpts[QUAR_MAX_RCPTS][321];
 	char subject[300];
 	size_t size;
-	char reasons[600]; /* "code1, code2" */
-	char state[16];    /* held, quarantined, released, deleted */
-	time_t release_at; /* hold: when to rescan and release; 0 otherwise */
-	time_t expires;    /* retention: deleted after this; 0 never */
+	char reasons[600];      /* "code1, code2" */
+	char state[16];         /* held, quarantined, released, deleted */
+	time_t release_at;      /* hold: when to rescan and release; 0 otherwise */
+	time_t expires;         /* retention: deleted after this; 0 never */
+	char release_from[16];  /* while releasing: the state it came from */
+	time_t release_started; /* while releasing: when the release began */
+	char note[200];         /* for the operator, e.g. an interrupted release; "" if none */
 } quar_meta;
 
 int quar_open(const char *statedir, mw_store *store, mw_quar **out, char *err, size_t errlen);
@@ -85,9 +88,17 @@ int quar_set_state(mw_quar *q, const char *id, const char *state, time_t release
 /*
  * quar_claim - atomically move id from state `from` to `to` (1 done, 0 it
  * was not in `from`, -1 error).  Release uses it so two releases of one
- * message cannot both deliver.
+ * message cannot both deliver.  Moving to "releasing" records `from` and
+ * the time, so a release cut off by a crash can be resolved
+ * (outcome_resolve_releases).
  */
 int quar_claim(mw_quar *q, const char *id, const char *from, const char *to);
+
+/* quar_set_note - the operator note of id ("" clears it) */
+int quar_set_note(mw_quar *q, const char *id, const char *note);
+
+/* quar_stale_releases - rows still "releasing" whose release began before `before` */
+int quar_stale_releases(mw_quar *q, time_t before, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg);
 
 /* quar_delete - remove the file and mark the row deleted */
 int quar_delete(mw_quar *q, const char *id);

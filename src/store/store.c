@@ -73,7 +73,14 @@ static const char *const schema_steps[] = {
     /* version 4: tunable rules and their audit trail */
     "CREATE TABLE rules(key TEXT PRIMARY KEY, value TEXT NOT NULL, who TEXT, time INTEGER) WITHOUT ROWID;"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
-    /* version 5: sender authentication in tracking (src/auth) */
+    /* version 5: releases survive a crash (the state before "releasing", when
+     * the release began, a note for the operator); console login failures */
+    "ALTER TABLE quarantine ADD COLUMN release_from TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE quarantine ADD COLUMN release_started INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE quarantine ADD COLUMN note TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE login_failures(user TEXT PRIMARY KEY, failures INTEGER NOT NULL, last INTEGER NOT NULL)"
+    " WITHOUT ROWID;",
+    /* version 6: sender authentication in tracking (src/auth) */
     "ALTER TABLE messages ADD COLUMN from_domain TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE messages ADD COLUMN spf TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE messages ADD COLUMN dkim TEXT NOT NULL DEFAULT '';"

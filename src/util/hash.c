@@ -124,3 +124,95 @@ const char *mw_regdomain(const char *host, char *out, size_t len)
 	mw_strlcpy(out, r ? r : host, len);
 	return out;
 }
+
+/* ---- SipHash-2-4 (Aumasson and Bernstein, 2012), from the specification ---- */
+
+static uint64_t rotl64(uint64_t x, unsigned b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/* sip_round - one SipRound over the four state words */
+static void sip_round(mw_siphash *h)
+{
+	h->v0 += h->v1;
+	h->v1 = rotl64(h->v1, 13) ^ h->v0;
+	h->v0 = rotl64(h->v0, 32);
+	h->v2 += h->v3;
+	h->v3 = rotl64(h->v3, 16) ^ h->v2;
+	h->v0 += h->v3;
+	h->v3 = rotl64(h->v3, 21) ^ h->v0;
+	h->v2 += h->v1;
+	h->v1 = rotl64(h->v1, 17) ^ h->v2;
+	h->v2 = rotl64(h->v2, 32);
+}
+
+/* sip_word - absorb one 64-bit message word (two compression rounds) */
+static void sip_word(mw_siphash *h, uint64_t m)
+{
+	h->v3 ^= m;
+	sip_round(h);
+	sip_round(h);
+	h->v0 ^= m;
+}
+
+void mw_siphash_init(mw_siphash *h, const unsigned char key[16])
+{
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+
+	memset(h, 0, sizeof(*h));
+	h->v0 = k0 ^ 0x736f6d6570736575ULL; /* "somepseudorandomlygeneratedbytes" */
+	h->v1 = k1 ^ 0x646f72616e646f6dULL;
+	h->v2 = k0 ^ 0x6c7967656e657261ULL;
+	h->v3 = k1 ^ 0x7465646279746573ULL;
+}
+
+void mw_siphash_update(mw_siphash *h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	h->len += len;
+	if (h->nbuf) {
+		while (len > 0 && h->nbuf < 8) {
+			h->buf[h->nbuf++] = *p++;
+			len--;
+		}
+		if (h->nbuf < 8)
+			return;
+		sip_word(h, le64(h->buf));
+		h->nbuf = 0;
+	}
+	for (; len >= 8; p += 8, len -= 8)
+		sip_word(h, le64(p));
+	memcpy(h->buf, p, len);
+	h->nbuf = len;
+}
+
+uint64_t mw_siphash_final(mw_siphash *h)
+{
+	uint64_t last = (h->len & 0xff) << 56;
+	size_t i;
+
+	for (i = 0; i < h->nbuf; i++)
+		last |= (uint64_t)h->buf[i] << (8 * i);
+	sip_word(h, last);
+	h->v2 ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sip_round(h);
+	return h->v0 ^ h->v1 ^ h->v2 ^ h->v3;
+}
+
+uint64_t mw_siphash64(const unsigned char key[16], const void *data, size_t len)
+{
+	mw_siphash h;
+
+	mw_siphash_init(&h, key);
+	mw_siphash_update(&h, data, len);
+	return mw_siphash_final(&h);
+}

@@ -376,3 +376,21 @@ void buf_json_str(mw_buf *b, const char *s, size_t len)
 	}
 	buf_putc(b, '"');
 }
+
+void mw_fmt_time(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	if (t == 0) {
+		mw_strlcpy(out, "-", len);
+		return;
+	}
+	localtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+const char *mw_cut(const char *s, size_t w, char *buf, size_t len)
+{
+	mw_printable(buf, len < w + 4 ? len : w + 4, s, w, 1);
+	return buf;
+}

@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <time.h>
 
 #define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -34,6 +35,12 @@ size_t mw_strlcpy(char *dst, const char *src, size_t size);
  */
 char *mw_printable(char *dst, size_t dstlen, const char *src, size_t max, int keep_utf8);
 
+/* mw_fmt_time - local time as "2026-11-22 10:04", or "-" for 0 (the one format of every table) */
+void mw_fmt_time(time_t t, char *out, size_t len);
+
+/* mw_cut - untrusted text made printable and cut to w bytes (UTF-8 kept), in buf; returns buf */
+const char *mw_cut(const char *s, size_t w, char *buf, size_t len);
+
 /* mw_text - like mw_printable with UTF-8 kept, but quotes and backslashes too (for JSON and display) */
 char *mw_text(char *dst, size_t dstlen, const char *src, size_t max);
 
@@ -51,7 +58,6 @@ int mw_write_all(int fd, const void *buf, size_t len);
  * ago) or a local date "YYYY-MM-DD" / "YYYY-MM-DDTHH:MM"; NULL gives 0
  * (no bound).  0 or -1.
  */
-#include <time.h>
 int mw_parse_when(const char *s, time_t *out);
 
 /* mw_now_ms - monotonic milliseconds */

@@ -8,7 +8,8 @@
  *	attach_scan_buffer() as an attachment (true type, names, macros,
  *	OLE2 directory scan, walk).  No ClamAV engine: members are judged,
  *	not scanned.  Limits are lowered so bombs stay cheap per run; the
- *	walk must stop at them.  Seed with the files of
+ *	walk must stop at them.  The container probe (libarchive's own
+ *	recognisers) runs on every input.  Seed with the files of
  *	tests/samples/attach-fixtures.py.
  * LICENSE
  *	GPL-2.0-or-later
@@ -20,8 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
-static const attach_type kinds[] = {AT_ZIP,   AT_7Z, AT_RAR,  AT_LZH,     AT_CAB,   AT_TAR, AT_GZIP,
-                                    AT_BZIP2, AT_XZ, AT_ZSTD, AT_ISO9660, AT_OOXML, AT_OLE2};
+static const attach_type kinds[] = {AT_ZIP,   AT_7Z, AT_RAR,  AT_LZH,     AT_CAB,   AT_TAR,  AT_GZIP,
+                                    AT_BZIP2, AT_XZ, AT_ZSTD, AT_ISO9660, AT_OOXML, AT_OLE2, AT_CONTAINER};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at_archive_walk(&c, &src, kinds[data[0] % MW_ARRAY_LEN(kinds)], "1", "fuzz", 1);
 	if (c.expanded > cfg->lim.archive_max_expanded + 64 * 1024)
 		__builtin_trap(); /* read past the limit by more than one block */
+	(void)at_container_probe(&src);
 	verdict_init(&v);
 	attach_scan_buffer(&cfg->lim, NULL, "/tmp", "fuzz.zip", NULL, data, size, &v);
 	return 0;

@@ -6,9 +6,13 @@
  *	The input is read as HTML and as text with small limits (so the
  *	limit paths run too), every link is classified against a protected
  *	domain and small lists, and the result is formatted both ways.  The
- *	input is also normalised as one URL, with and without a base.
+ *	input is also normalised as one URL, with and without a base, added
+ *	as one URL as written (so the redirector unwrapping and its depth
+ *	bound run on arbitrary bytes), and judged as a sender domain with
+ *	links_lookalike().
  *	Checks: a normalised host of a good link is lower-case ASCII, every
- *	string is within its documented bound.
+ *	string is within its documented bound, a target's depth is within
+ *	LINK_MAX_WRAP and its parent comes before it.
  * LICENSE
  *	GPL-2.0-or-later
  */
@@ -38,6 +42,7 @@ static void setup(void)
 	lists_add(lists, "shortener", "bit.ly");
 	lists_add(lists, "link_block", "blocked.example");
 	lists_add(lists, "partner", "partner.example");
+	lists_add(lists, "partner", "hello-world.example");
 }
 
 static void check(const link_set *ls)
@@ -48,6 +53,9 @@ static void check(const link_set *ls)
 	for (i = 0; i < links_count(ls); i++) {
 		const link_url *u = links_get(ls, i);
 		if (strlen(u->url) > LINK_MAX_URL || strlen(u->text) > LINK_MAX_TEXT || strlen(u->host) > LINK_MAX_HOST)
+			__builtin_trap();
+		if (u->depth < 0 || u->depth > LINK_MAX_WRAP || (u->depth > 0) != (u->parent >= 0) ||
+		    u->parent >= (long)i || ((u->flags & LINK_F_TARGET) != 0) != (u->depth > 0))
 			__builtin_trap();
 		if (u->flags & (LINK_F_BADHOST | LINK_F_NOHOST))
 			continue;
@@ -80,9 +88,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_free(&out);
 	links_free(ls);
 	if (size <= LINK_MAX_URL * 2) {
+		char why[300], *dom = x_strndup(s, size);
 		link_parse(s, size, NULL, 0, p);
 		link_parse(s, size, "https://base.example/d/x", 0, p);
 		link_parse(s, size, NULL, 1, p);
+		ls = links_new(0, 0);
+		links_add_url(ls, "2:a.zip:b.docx:word/_rels/document.xml.rels", s, size, s, size < 40 ? size : 40);
+		links_classify(ls, &j);
+		check(ls);
+		links_free(ls);
+		if (links_lookalike(cfg, lists, dom, why, sizeof(why)) < 0 || strlen(why) >= sizeof(why))
+			__builtin_trap();
+		x_free(dom);
 	}
 	x_free(p);
 	return 0;

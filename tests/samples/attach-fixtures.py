@@ -30,6 +30,12 @@ Files made (all in DIR):
   clean.doc        minimal OLE2 compound file without macros
   single.exe.gz    gzip of a PE stub (no tar)
   js.tar.gz        tar.gz holding invoice.js (WSH script text)
+  zeros512-marker.gz  gzip of 512 zero bytes then the marker (reads as an empty tar)
+  zeros512-marker.xz  the same in xz
+  zerobomb.gz      1 GiB of zeros as 1024 gzip members of 1 MiB (about 1 MiB packed)
+  eocd0.zip        scan.exe (PE stub) whose end record says 0 entries, directory cut
+  truncated.zip    a zip cut in the middle of its member
+  garbage.7z       a 7z signature followed by junk
   ppap.eml ...     (none: messages are built by the tests)
 """
 
@@ -43,6 +49,7 @@ import tarfile
 import gzip
 import zipfile
 import zlib
+import lzma
 
 MARKER = ("MAILWARDEN-TEST-" + "MARKER-7f3a9c1e").encode()
 
@@ -158,6 +165,15 @@ def crc_zeros(n):
     return crc ^ 0xFFFFFFFF
 
 
+def eocd_zero(z):
+    """The zip with its central directory cut off and an end record saying 0 entries."""
+    eocd = z.rindex(b"PK\x05\x06")
+    cd_off = struct.unpack_from("<I", z, eocd + 16)[0]
+    end = bytearray(z[eocd:eocd + 22])
+    struct.pack_into("<HHII", end, 8, 0, 0, 0, cd_off)
+    return z[:cd_off] + bytes(end)
+
+
 def ooxml(extra):
     ct = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
           '<Default Extension="xml" ContentType="application/xml"/>%s</Types>')
@@ -221,6 +237,13 @@ def main():
         ti.size = len(js)
         t.addfile(ti, io.BytesIO(js))
     write(d, "js.tar.gz", tb.getvalue())
+    # issue 14: containers that cannot be read completely
+    write(d, "zeros512-marker.gz", gzip.compress(b"\0" * 512 + b"x " + MARKER + b" y\n"))
+    write(d, "zeros512-marker.xz", lzma.compress(b"\0" * 512 + b"x " + MARKER + b" y\n", format=lzma.FORMAT_XZ))
+    write(d, "zerobomb.gz", gzip.compress(b"\0" * (1 << 20)) * 1024)
+    write(d, "eocd0.zip", eocd_zero(zbytes([("scan.exe", pe_stub() + b"\0" * 4096)])))
+    write(d, "truncated.zip", (lambda z: z[: len(z) // 2])(zbytes([("report.txt", os.urandom(4096).hex())])))
+    write(d, "garbage.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + os.urandom(600))
 
     work = os.path.join(d, "work")
     os.makedirs(work, exist_ok=True)

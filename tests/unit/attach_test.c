@@ -286,7 +286,6 @@ typedef struct file_case {
 	const char *want[4];   /* codes that must be there */
 	const char *want_part; /* a reason part must contain this (NULL: any) */
 	const char * not [4];  /* codes that must not be there */
-	int covered;           /* -1: don't care */
 } file_case;
 
 static const file_case file_cases[] = {
@@ -295,33 +294,37 @@ static const file_case file_cases[] = {
      "application/zip",
      {NULL},
      NULL,
-     {"attach.archive_exec", "av.infected", "attach.bomb", "attach.encrypted"},
-     1},
+     {"attach.archive_exec", "av.infected", "attach.bomb", "attach.encrypted"}},
     {"exe.zip",
      "資料.zip",
      "application/zip",
      {"attach.archive_exec", "attach.double_ext"},
      "1:請求書.pdf.exe",
-     {"attach.executable"},
-     1},
-    {"marker.zip", "a.zip", NULL, {"av.infected"}, "1:a.txt", {NULL}, 1},
-    {"inner.lzh", "資料.lzh", "application/x-lzh", {"av.infected"}, "1:payload.txt", {NULL}, 1},
-    {"lzh-in-zip.zip", "資料.zip", NULL, {"av.infected"}, "1:docs/inner.lzh:payload.txt", {NULL}, 1},
-    {"enc.zip", "secret.zip", NULL, {"attach.encrypted"}, "secret.docx", {"attach.bomb"}, 0},
-    {"enc.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}, 0},
-    {"enc-hdr.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}, 0},
-    /* bombs count as covered: ClamAV is not handed them (see attach_stage.c) */
-    {"bomb.zip", "zeros.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
-    {"deep.zip", "deep.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
-    {"many.zip", "many.zip", NULL, {"attach.bomb"}, NULL, {NULL}, 1},
-    {"macro.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {"attach.archive_exec"}, 0},
-    {"renamed-vba.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {NULL}, 0},
-    {"clean.docx", "報告書.docx", NULL, {NULL}, NULL, {"attach.macro", "attach.type_mismatch"}, 0},
-    {"broken.docm", "報告書.docm", NULL, {"attach.macro"}, NULL, {NULL}, 0},
-    {"macro.doc", "議事録.doc", "application/msword", {"attach.macro"}, NULL, {"attach.type_mismatch"}, 0},
-    {"clean.doc", "議事録.doc", "application/msword", {NULL}, NULL, {"attach.macro"}, 0},
-    {"single.exe.gz", "invoice.exe.gz", NULL, {"attach.archive_exec"}, "1:invoice.exe", {NULL}, 1},
-    {"js.tar.gz", "docs.tgz", NULL, {"attach.archive_exec"}, "1:invoice.js", {NULL}, 1},
+     {"attach.executable"}},
+    {"marker.zip", "a.zip", NULL, {"av.infected"}, "1:a.txt", {NULL}},
+    {"inner.lzh", "資料.lzh", "application/x-lzh", {"av.infected"}, "1:payload.txt", {NULL}},
+    {"lzh-in-zip.zip", "資料.zip", NULL, {"av.infected"}, "1:docs/inner.lzh:payload.txt", {NULL}},
+    {"enc.zip", "secret.zip", NULL, {"attach.encrypted"}, "secret.docx", {"attach.bomb"}},
+    {"enc.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}},
+    {"enc-hdr.7z", "secret.7z", NULL, {"attach.encrypted"}, NULL, {NULL}},
+    {"bomb.zip", "zeros.zip", NULL, {"attach.bomb"}, NULL, {NULL}},
+    {"deep.zip", "deep.zip", NULL, {"attach.bomb"}, NULL, {NULL}},
+    {"many.zip", "many.zip", NULL, {"attach.bomb"}, NULL, {NULL}},
+    {"macro.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {"attach.archive_exec"}},
+    {"renamed-vba.docx", "報告書.docx", NULL, {"attach.macro"}, NULL, {NULL}},
+    {"clean.docx", "報告書.docx", NULL, {NULL}, NULL, {"attach.macro", "attach.type_mismatch"}},
+    {"broken.docm", "報告書.docm", NULL, {"attach.macro"}, NULL, {NULL}},
+    {"macro.doc", "議事録.doc", "application/msword", {"attach.macro"}, NULL, {"attach.type_mismatch"}},
+    {"clean.doc", "議事録.doc", "application/msword", {NULL}, NULL, {"attach.macro"}},
+    {"single.exe.gz", "invoice.exe.gz", NULL, {"attach.archive_exec"}, "1:invoice.exe", {NULL}},
+    {"js.tar.gz", "docs.tgz", NULL, {"attach.archive_exec"}, "1:invoice.js", {NULL}},
+    /* issue 14: what cannot be read completely is a finding, never a pass */
+    {"zeros512-marker.gz", "report.txt.gz", NULL, {"av.infected"}, "1:report.txt", {NULL}},
+    {"zeros512-marker.xz", "report.txt.xz", NULL, {"av.infected"}, "1:report.txt", {NULL}},
+    {"zerobomb.gz", "zeros.gz", NULL, {"attach.bomb"}, NULL, {NULL}},
+    {"eocd0.zip", "invoice.zip", NULL, {"attach.inconsistent"}, NULL, {NULL}},
+    {"truncated.zip", "invoice.zip", NULL, {"attach.incomplete"}, NULL, {NULL}},
+    {"garbage.7z", "invoice.7z", NULL, {"attach.incomplete"}, NULL, {NULL}},
 };
 
 static void run_file_case(const file_case *c, int *bad)
@@ -329,14 +332,14 @@ static void run_file_case(const file_case *c, int *bad)
 	mw_verdict v;
 	size_t len, k;
 	char *data = slurp(c->file, &len);
-	int covered, ok = 1;
+	int ok = 1;
 
 	if (data == NULL) {
 		print_message("  skip %s: fixture not made (tool missing)\n", c->file);
 		return;
 	}
 	verdict_init(&v);
-	covered = attach_scan_buffer(&cfg->lim, av, "/tmp", c->name, c->type, data, len, &v);
+	attach_scan_buffer(&cfg->lim, av, "/tmp", c->name, c->type, data, len, &v);
 	for (k = 0; k < 4 && c->want[k]; k++)
 		if (!has(&v, c->want[k], k == 0 ? c->want_part : NULL)) {
 			print_error("%s: want %s%s%s\n", c->file, c->want[k], k == 0 && c->want_part ? " at " : "",
@@ -348,10 +351,6 @@ static void run_file_case(const file_case *c, int *bad)
 			print_error("%s: got %s, want none\n", c->file, c->not [k]);
 			ok = 0;
 		}
-	if (c->covered >= 0 && covered != c->covered) {
-		print_error("%s: covered %d, want %d\n", c->file, covered, c->covered);
-		ok = 0;
-	}
 	if (!ok) {
 		dump(&v);
 		(*bad)++;
@@ -619,9 +618,11 @@ static void test_engine_end_to_end(void **state)
 	if (access("/usr/bin/jlha", X_OK) != 0)
 		skip();
 	scan_message("資料を送ります。", "lzh-in-zip.zip", enc_name, res);
-	if (!has(&res->verdict, "av.infected", "2:docs/inner.lzh:payload.txt") || res->verdict.action != MW_REJECT) {
+	/* found by libclamav in the whole-part scan (it reads LZH since 1.3),
+	 * or by our walk if it did not (then at 2:docs/inner.lzh:payload.txt) */
+	if (!has(&res->verdict, "av.infected", "2") || res->verdict.action != MW_REJECT) {
 		dump(&res->verdict);
-		fail_msg("LZH in zip: want av.infected at 2:docs/inner.lzh:payload.txt and reject");
+		fail_msg("LZH in zip: want av.infected in part 2 and reject");
 	}
 	/* PPAP: the body announces the password */
 	scan_message("パスワードは別途お送りします。PW: 1234", "enc.zip", "filename=\"secret.zip\"", res);

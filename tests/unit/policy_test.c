@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "policy/policy.h"
 #include "util/util.h"
 

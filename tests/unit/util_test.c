@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "util/spool.h"
+#include "util/hash.h"
 #include "util/util.h"
 
 static void test_spool_stays_in_memory(void **state)
@@ -122,6 +123,31 @@ static void test_printable(void **state)
 	assert_string_equal(out, "\xe6\x97\xa5");
 }
 
+/* SipHash-2-4 against the specification's test vectors (key 00..0f,
+ * messages 00..len-1), one-shot and fed in uneven pieces */
+static void test_siphash_vectors(void **state)
+{
+	unsigned char key[16], msg[64];
+	mw_siphash h;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		key[i] = (unsigned char)i;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (unsigned char)i;
+	assert_true(mw_siphash64(key, msg, 0) == 0x726fdb47dd0e0e31ULL);
+	assert_true(mw_siphash64(key, msg, 1) == 0x74f839c593dc67fdULL);
+	assert_true(mw_siphash64(key, msg, 8) == 0x93f5f5799a932462ULL);
+	assert_true(mw_siphash64(key, msg, 15) == 0xa129ca6149be45e5ULL);
+	assert_true(mw_siphash64(key, msg, 63) == 0x958a324ceb064572ULL);
+	mw_siphash_init(&h, key);
+	for (i = 0; i < 63; i += 5)
+		mw_siphash_update(&h, msg + i, i + 5 <= 63 ? 5 : 63 - i);
+	assert_true(mw_siphash_final(&h) == 0x958a324ceb064572ULL);
+	key[0] ^= 1; /* another key, another value */
+	assert_true(mw_siphash64(key, msg, 15) != 0xa129ca6149be45e5ULL);
+}
+
 static void test_parse_when(void **state)
 {
 	time_t t, now = time(NULL);
@@ -151,6 +177,7 @@ int main(void)
 	    cmocka_unit_test(test_json_str),
 	    cmocka_unit_test(test_printable),
 	    cmocka_unit_test(test_parse_when),
+	    cmocka_unit_test(test_siphash_vectors),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

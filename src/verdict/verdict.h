@@ -2,7 +2,7 @@
  * NAME
  *	verdict.h - actions, reason codes and the verdict of one message
  * SYNOPSIS
- *	#include "engine/verdict.h"
+ *	#include "verdict/verdict.h"
  * DESCRIPTION
  *	A verdict is an action plus a list of reasons.  A reason is a
  *	stable dotted code, a short human detail and the part it came from.
@@ -15,7 +15,7 @@
  * LIMITS
  *	At most MW_MAX_REASONS reasons are kept per verdict; further ones are
  *	counted in `dropped`; their codes are remembered so their action
- *	still counts.  The reason table has at most 64 entries.
+ *	still counts.  The reason table has at most MW_CODES_MAX entries.
  * LICENSE
  *	GPL-2.0-or-later
  */
@@ -23,6 +23,8 @@
 #define MW_VERDICT_H
 
 #include <stddef.h>
+
+#include "util/util.h"
 
 /* Actions, weakest to strongest. */
 typedef enum mw_action {
@@ -39,6 +41,7 @@ typedef enum mw_action {
 #define MW_CODE_MAX    40
 #define MW_DETAIL_MAX  200
 #define MW_PART_MAX    48
+#define MW_CODES_MAX   128 /* entries the reason table may have */
 
 typedef struct mw_reason {
 	char code[MW_CODE_MAX];
@@ -51,7 +54,7 @@ typedef struct mw_verdict {
 	mw_action action;
 	size_t nreasons;
 	size_t dropped;
-	unsigned long long dropped_codes; /* bit i: reason_table()[i] was among the dropped */
+	unsigned long long dropped_codes[MW_CODES_MAX / 64]; /* bit i: reason_table()[i] was among the dropped */
 	mw_reason reasons[MW_MAX_REASONS];
 	double elapsed_ms;
 } mw_verdict;
@@ -83,7 +86,13 @@ void verdict_init(mw_verdict *v);
 void verdict_add(mw_verdict *v, const char *code, const char *part, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* verdict_dropped_code - 1 if a reason with code number i was dropped (over MW_MAX_REASONS) */
+int verdict_dropped_code(const mw_verdict *v, size_t i);
+
 /* verdict_has - 1 if a reason with this code (or prefix ending in '.') is present */
 int verdict_has(const mw_verdict *v, const char *code);
+
+/* verdict_reasons_line - "code1, code2" (each code once) or "none", for headers and logs */
+void verdict_reasons_line(const mw_verdict *v, mw_buf *out);
 
 #endif

@@ -14,7 +14,9 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/outcome.h"
+#include "outcome/outcome.h"
+#include "auth/auth.h"
+#include "engine/engine.h"
 #include "store/quarantine.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -38,7 +40,7 @@ static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, 
 	size_t i;
 
 	memset(meta, 0, sizeof(*meta));
-	meta->time = engine_now(env);
+	meta->time = scan_now(env);
 	mw_strlcpy(meta->queue_id, msg_queue_id(m), sizeof(meta->queue_id));
 	mw_strlcpy(meta->sender, msg_sender(m), sizeof(meta->sender));
 	for (i = 0; i < msg_rcpt_count(m) && i < QUAR_MAX_RCPTS; i++)
@@ -46,7 +48,7 @@ static void fill_meta(const mw_env *env, const mw_msg *m, const mw_result *res, 
 	meta->nrcpts = i;
 	mw_strlcpy(meta->subject, res->subject, sizeof(meta->subject));
 	buf_init(&reasons, sizeof(meta->reasons) - 1);
-	engine_reasons_line(&res->verdict, &reasons);
+	verdict_reasons_line(&res->verdict, &reasons);
 	mw_strlcpy(meta->reasons, reasons.p, sizeof(meta->reasons));
 	buf_free(&reasons);
 }
@@ -55,7 +57,7 @@ int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int 
                   size_t errlen)
 {
 	quar_meta *meta;
-	time_t now = engine_now(env);
+	time_t now = scan_now(env);
 	int rc;
 
 	if (env->quar == NULL) {
@@ -96,7 +98,7 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 		return;
 	memset(&r, 0, sizeof(r));
 	buf_init(&reasons, 590);
-	engine_reasons_line(&res->verdict, &reasons);
+	verdict_reasons_line(&res->verdict, &reasons);
 	for (i = 0; i < msg_rcpt_count(m) && i < MW_RCPT_MAX; i++)
 		rcpts[i] = msg_rcpt(m, i);
 	r.nrcpts = i;
@@ -109,7 +111,7 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 	for (i = 0; i < res->ndomains; i++)
 		doms[i] = res->domains[i];
 	r.nlinks = res->ndomains;
-	r.time = engine_now(env);
+	r.time = scan_now(env);
 	r.queue_id = msg_queue_id(m);
 	r.client = msg_client_addr(m);
 	r.sender = msg_sender(m);
@@ -145,8 +147,8 @@ void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *cli
 		return;
 	memset(&r, 0, sizeof(r));
 	buf_init(&reasons, 590);
-	engine_reasons_line(v, &reasons);
-	r.time = engine_now(env);
+	verdict_reasons_line(v, &reasons);
+	r.time = scan_now(env);
 	r.queue_id = queue_id ? queue_id : "NOQUEUE";
 	r.client = client;
 	r.sender = sender;
@@ -351,6 +353,7 @@ int outcome_release(const mw_env *env, const char *id, const char *who, char *er
 		goto out;
 	}
 	quar_claim(env->quar, id, "releasing", "released");
+	quar_set_note(env->quar, id, ""); /* an interrupted-release note no longer applies */
 	log_info("%s: released quarantined message %s (from=<%.100s>, %zu recipient(s)) by %s", meta->queue_id, id,
 	         meta->sender, meta->nrcpts, who);
 	rc = 0;
@@ -410,8 +413,8 @@ static int sender_blocked(const mw_env *env, const char *sender)
 		return 0;
 	mw_strlcpy(low, sender, sizeof(low));
 	mw_lower(low);
-	return store_block_find(env->store, "sender", low, engine_now(env), NULL) == 1 ||
-	       (at && store_block_find(env->store, "domain", at + 1, engine_now(env), NULL) == 1);
+	return store_block_find(env->store, "sender", low, scan_now(env), NULL) == 1 ||
+	       (at && store_block_find(env->store, "domain", at + 1, scan_now(env), NULL) == 1);
 }
 
 typedef struct batch {
@@ -440,7 +443,7 @@ int outcome_due_holds(const mw_env *env)
 	b = x_calloc(1, sizeof(*b));
 	meta = x_malloc(sizeof(*meta));
 	res = x_malloc(sizeof(*res));
-	if (quar_due(env->quar, engine_now(env), OUTCOME_BATCH, collect, b) < 0)
+	if (quar_due(env->quar, scan_now(env), OUTCOME_BATCH, collect, b) < 0)
 		goto out;
 	for (i = 0; i < b->n; i++) {
 		char err[300];
@@ -457,7 +460,7 @@ int outcome_due_holds(const mw_env *env)
 		} else {
 			mw_buf reasons;
 			buf_init(&reasons, 500);
-			engine_reasons_line(&res->verdict, &reasons);
+			verdict_reasons_line(&res->verdict, &reasons);
 			quar_claim(env->quar, b->ids[i], "rescanning", "quarantined");
 			log_warn("%s: held message %s kept in quarantine after rescan: %s%s", meta->queue_id, b->ids[i],
 			         reasons.p, sender_blocked(env, meta->sender) ? " (sender blocked meanwhile)" : "");
@@ -478,7 +481,7 @@ static void late_detection(const mw_env *env, const char *id, const quar_meta *m
 	const mw_reason *hit = NULL;
 	char text[1200], rcpts[600] = "";
 	size_t i;
-	time_t now = engine_now(env);
+	time_t now = scan_now(env);
 
 	for (i = 0; i < res->verdict.nreasons; i++)
 		if (strcmp(res->verdict.reasons[i].code, "av.infected") == 0)
@@ -540,7 +543,7 @@ static int rescan_state(const mw_env *env, const char *state)
 		} else if (verdict_has(&res->verdict, "av.")) {
 			mw_buf reasons;
 			buf_init(&reasons, 500);
-			engine_reasons_line(&res->verdict, &reasons);
+			verdict_reasons_line(&res->verdict, &reasons);
 			log_warn("%s: %s message %s now matches a signature: %s", meta->queue_id, state, b->ids[i],
 			         reasons.p);
 			if (strcmp(state, "held") == 0)
@@ -566,4 +569,132 @@ int outcome_rescan_all(const mw_env *env)
 	n += rescan_state(env, "kept");
 	log_info("rescanned %d held, quarantined or kept message(s) after the signature update", n);
 	return n;
+}
+
+/* outcome_finish - see outcome.h */
+void outcome_finish(const mw_env *env, mw_msg *m, mw_result *res, char qid[40])
+{
+	char err[300];
+
+	qid[0] = 0;
+	if (res->verdict.action == MW_HOLD || res->verdict.action == MW_QUARANTINE) {
+		if (outcome_store(env, m, res, 0, qid, err, sizeof(err)) < 0) {
+			log_err("%s: cannot quarantine: %s", msg_queue_id(m), err);
+			verdict_add(&res->verdict, "quarantine.unavailable", "", "%s", err);
+			config_apply_verdict(env->cfg, &res->verdict);
+		}
+	} else if (res->verdict.action <= MW_TAG && env->cfg->retro_days > 0 && res->nactive > 0 && env->quar) {
+		/* a copy to rescan when signatures change (not needed for the 250) */
+		char kept[40];
+		if (outcome_store(env, m, res, 1, kept, err, sizeof(err)) < 0)
+			log_warn("%s: no retro-scan copy: %s", msg_queue_id(m), err);
+	}
+	outcome_track(env, m, res, "eom", qid);
+}
+
+typedef struct stale_list {
+	char ids[OUTCOME_BATCH][QUAR_ID_LEN + 1];
+	char from[OUTCOME_BATCH][16];
+	time_t started[OUTCOME_BATCH];
+	size_t n;
+} stale_list;
+
+static void collect_stale(const quar_meta *m, void *arg)
+{
+	stale_list *l = arg;
+
+	if (l->n >= OUTCOME_BATCH)
+		return;
+	mw_strlcpy(l->ids[l->n], m->id, sizeof(l->ids[0]));
+	mw_strlcpy(l->from[l->n], m->release_from, sizeof(l->from[0]));
+	l->started[l->n] = m->release_started;
+	l->n++;
+}
+
+/* probe_queue - 1 the MTA's queue holds release id, 0 it does not, -1 cannot tell */
+static int probe_queue(const mw_env *env, const char *id, char *err, size_t errlen)
+{
+	char *argv[40], buf[1024], *save = NULL, *tok;
+	size_t argc = 0;
+	int devnull, status = 0;
+	long h;
+
+	if (env->cfg->release_probe == NULL || env->cfg->release_probe[0] == 0) {
+		snprintf(err, errlen, "no [quarantine] release_probe configured");
+		return -1;
+	}
+	mw_strlcpy(buf, env->cfg->release_probe, sizeof(buf));
+	for (tok = strtok_r(buf, " \t", &save); tok && argc < 32; tok = strtok_r(NULL, " \t", &save))
+		argv[argc++] = tok;
+	if (argc == 0 || argv[0][0] != '/') {
+		snprintf(err, errlen, "[quarantine] release_probe must start with an absolute path");
+		return -1;
+	}
+	argv[argc++] = (char *)id;
+	argv[argc] = NULL;
+	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	h = runner->start(runner->ctx, argv, devnull, err, errlen);
+	close(devnull);
+	if (h < 0 || runner->wait(runner->ctx, h, RELEASE_TIMEOUT, &status, err, errlen) < 0)
+		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+		return WEXITSTATUS(status) == 0;
+	snprintf(err, errlen, "%s exited %d", argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return -1;
+}
+
+int outcome_resolve_releases(const mw_env *env, time_t before)
+{
+	stale_list *l;
+	size_t i;
+	int done = 0;
+
+	if (env->quar == NULL)
+		return 0;
+	l = x_calloc(1, sizeof(*l));
+	if (quar_stale_releases(env->quar, before, OUTCOME_BATCH, collect_stale, l) < 0) {
+		x_free(l);
+		return -1;
+	}
+	for (i = 0; i < l->n; i++) {
+		char err[300], when[32], note[200], text[400];
+		const char *id = l->ids[i];
+		int found = probe_queue(env, id, err, sizeof(err));
+
+		mw_fmt_time(l->started[i], when, sizeof(when));
+		if (found == 1) {
+			if (quar_claim(env->quar, id, "releasing", "released") == 1) {
+				log_warn(
+				    "%s: a release begun %s was cut off; the MTA's queue holds it: marked released", id,
+				    when);
+				if (env->store)
+					store_audit_add(env->store, scan_now(env), "recovery", "quarantine.release", id,
+					                "released (found in the MTA queue)");
+				done++;
+			}
+			continue;
+		}
+		snprintf(
+		    note, sizeof(note),
+		    "release begun %s was cut off; %s: it may have been delivered already, or never queued: check, "
+		    "then release again",
+		    when, found == 0 ? "not in the MTA queue" : "the MTA queue could not be asked");
+		if (quar_claim(env->quar, id, "releasing", "quarantined") != 1)
+			continue;
+		quar_set_note(env->quar, id, note);
+		log_warn("%s: %s (%s)", id, note, found < 0 ? err : "probe: not queued");
+		if (env->store) {
+			snprintf(text, sizeof(text), "quarantine %s (was %s): %s", id, l->from[i][0] ? l->from[i] : "?",
+			         note);
+			store_alert(env->store, scan_now(env), "release", text);
+			store_audit_add(env->store, scan_now(env), "recovery", "quarantine.release", id,
+			                "interrupted; back to quarantined");
+		}
+		done++;
+	}
+	x_free(l);
+	return done;
 }

@@ -10,7 +10,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "util/util.h"
 
 #include <assert.h>
@@ -61,9 +61,14 @@ static const mw_code_info reason_codes[] = {
     {"link.shortener", MW_TAG, "link through a URL shortener (the destination is hidden)"},
     {"link.ip_literal", MW_QUARANTINE, "link to a bare IP address (decimal, octal, hex or IPv6 forms included)"},
     {"link.lookalike", MW_QUARANTINE,
-     "link host imitates a protected or partner domain (confusables, punycode, one edit)"},
+     "link host imitates a protected or partner domain (confusables, punycode, one edit, hyphen/suffix/word order)"},
     {"link.text_mismatch", MW_QUARANTINE, "the visible link text names one domain and the link goes to another"},
     {"link.script", MW_QUARANTINE, "javascript: or data: URL"},
+    {"link.dangerous_scheme", MW_QUARANTINE,
+     "link starts a local handler or opens a local file instead of a web page (ms-msdt:, search-ms:, file:///C:)"},
+    {"link.unc", MW_QUARANTINE,
+     "link to a network file share (\\\\host\\share, file://host/, smb:, WebDAV): remote file, NTLM hash sent"},
+    {"link.app_handler", MW_TAG, "link starts an application through a scheme Mailwarden does not know"},
     {"link.phishing", MW_QUARANTINE, "ClamAV phishing signature or heuristic matched a link"},
     {"link.limits", MW_TAG, "more links or HTML than the limits allow; the rest was not examined"},
     {"attach.executable", MW_REJECT, "attachment with a dangerous extension (exe, scr, js, vbs, lnk, iso, ...)"},
@@ -74,6 +79,10 @@ static const mw_code_info reason_codes[] = {
     {"attach.archive_exec", MW_REJECT, "archive contains active content (executable, script, shortcut, disk image)"},
     {"attach.encrypted", MW_QUARANTINE, "encrypted archive or member: nothing inside can be inspected"},
     {"attach.bomb", MW_QUARANTINE, "archive exceeds expansion ratio, size, member count or depth limits"},
+    {"attach.incomplete", MW_QUARANTINE,
+     "archive or compressed stream that cannot be read completely (truncated, corrupt, unknown method, no members)"},
+    {"attach.inconsistent", MW_QUARANTINE,
+     "archive whose own structures disagree (zip local headers hold entries its central directory hides)"},
     {"msg.too_big", MW_REJECT, "the message is larger than limits.max_message_size"},
     {"engine.error", MW_TEMPFAIL, "internal failure (temporary file, memory bound, disk): mail is deferred"},
     {"engine.timeout", MW_TEMPFAIL, "the scan used up limits.scan_time: mail is deferred, not passed half-scanned"},
@@ -143,7 +152,7 @@ void verdict_add(mw_verdict *v, const char *code, const char *part, const char *
 	size_t i;
 
 	assert(reason_lookup(code) != NULL);
-	_Static_assert(MW_ARRAY_LEN(reason_codes) <= 64, "dropped_codes is a 64-bit mask");
+	_Static_assert(MW_ARRAY_LEN(reason_codes) <= MW_CODES_MAX, "reason table larger than MW_CODES_MAX");
 	memset(&r, 0, sizeof(r));
 	mw_strlcpy(r.code, code, sizeof(r.code));
 	va_start(ap, fmt);
@@ -158,7 +167,8 @@ void verdict_add(mw_verdict *v, const char *code, const char *part, const char *
 			return;
 	if (v->nreasons >= MW_MAX_REASONS) {
 		v->dropped++;
-		v->dropped_codes |= 1ULL << reason_index(code);
+		int idx = reason_index(code);
+		v->dropped_codes[idx / 64] |= 1ULL << (idx % 64);
 		return;
 	}
 	v->reasons[v->nreasons++] = r;
@@ -175,4 +185,28 @@ int verdict_has(const mw_verdict *v, const char *code)
 			return 1;
 	}
 	return 0;
+}
+
+/* verdict_reasons_line - see verdict.h */
+void verdict_reasons_line(const mw_verdict *v, mw_buf *out)
+{
+	size_t i, j;
+
+	if (v->nreasons == 0) {
+		buf_puts(out, "none");
+		return;
+	}
+	for (i = 0; i < v->nreasons; i++) {
+		int dup = 0;
+		for (j = 0; j < i; j++)
+			if (strcmp(v->reasons[j].code, v->reasons[i].code) == 0)
+				dup = 1;
+		if (!dup)
+			buf_printf(out, "%s%s", i ? ", " : "", v->reasons[i].code);
+	}
+}
+
+int verdict_dropped_code(const mw_verdict *v, size_t i)
+{
+	return i < MW_CODES_MAX && ((v->dropped_codes[i / 64] >> (i % 64)) & 1);
 }

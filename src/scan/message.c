@@ -7,7 +7,7 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "engine/engine.h"
+#include "scan/scan.h"
 
 #include <string.h>
 
@@ -19,7 +19,6 @@ struct mw_msg {
 	char *sender;
 	char **rcpts;
 	size_t nrcpts;
-	size_t rcpts_dropped;
 	mw_spool *raw;
 	size_t max_size;
 	size_t received;
@@ -75,14 +74,13 @@ void msg_set_sender(mw_msg *m, const char *addr)
 	set_str(&m->sender, addr);
 }
 
-void msg_add_rcpt(mw_msg *m, const char *addr)
+int msg_add_rcpt(mw_msg *m, const char *addr)
 {
-	if (m->nrcpts >= MW_RCPT_MAX) {
-		m->rcpts_dropped++;
-		return;
-	}
+	if (m->nrcpts >= MW_RCPT_MAX)
+		return -1;
 	m->rcpts = x_realloc(m->rcpts, (m->nrcpts + 1) * sizeof(*m->rcpts));
 	m->rcpts[m->nrcpts++] = x_strndup(addr, 1024);
+	return 0;
 }
 
 /* msg_write - store raw bytes up to max_message_size; count the rest */

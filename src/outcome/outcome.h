@@ -3,7 +3,7 @@
  *	outcome.h - what happens to a message after its verdict: tracking,
  *	quarantine and hold, release, rescans
  * SYNOPSIS
- *	#include "engine/outcome.h"
+ *	#include "outcome/outcome.h"
  *
  *	outcome_store(env, msg, res, id);	(hold/quarantine: durable copy)
  *	outcome_track(env, msg, res, "eom", id);
@@ -41,7 +41,7 @@
 #ifndef MW_OUTCOME_H
 #define MW_OUTCOME_H
 
-#include "engine/engine.h"
+#include "scan/scan.h"
 
 /*
  * How release commands are run.  The default forks and execs in this
@@ -73,6 +73,18 @@ void outcome_set_runner(const outcome_runner *r);
 int outcome_release_argv(const char *release_command, const char *sender, char rcpts[][321], size_t nrcpts, char **argv,
                          size_t max, char *buf, size_t buflen, char *err, size_t errlen);
 
+/*
+ * outcome_finish - the work after a verdict, the same for every door: a
+ * held or quarantined message is written durably to the quarantine (if
+ * that fails, quarantine.unavailable is added and the policy applied
+ * again: tempfail, so the sender retries and nothing is lost); accepted
+ * or tagged mail with active attachments keeps a retro-scan copy
+ * ([quarantine] retro_days; best effort, not needed for the 250); the
+ * message is logged in the tracking tables.  qid gets the quarantine id,
+ * or "".  The adapter then logs and replies.
+ */
+void outcome_finish(const mw_env *env, mw_msg *m, mw_result *res, char qid[40]);
+
 /* outcome_store - write a held or quarantined message (or a retro copy: keep=1) durably */
 int outcome_store(const mw_env *env, const mw_msg *m, const mw_result *res, int keep, char id[40], char *err,
                   size_t errlen);
@@ -86,6 +98,18 @@ void outcome_track_rcpt(const mw_env *env, const char *queue_id, const char *cli
 
 /* outcome_release - deliver a held or quarantined message once */
 int outcome_release(const mw_env *env, const char *id, const char *who, char *err, size_t errlen);
+
+/*
+ * outcome_resolve_releases - releases cut off (a crash between claiming a
+ * message and recording its release) that began before `before`: each is
+ * looked for in the MTA's queue with [quarantine] release_probe.  Found:
+ * the MTA has it, the row becomes released.  Not found (or no probe): it
+ * may have been delivered already or never queued, so nobody decides
+ * blindly: the row goes back to quarantined (a held one too: no
+ * automatic second release) with a note and an alert, and `quarantine
+ * release ID` sends it again.  Returns rows resolved.
+ */
+int outcome_resolve_releases(const mw_env *env, time_t before);
 
 /* outcome_due_holds - rescan and release or keep every due held message; returns messages handled */
 int outcome_due_holds(const mw_env *env);

@@ -1,0 +1,94 @@
+/*
+ * NAME
+ *	av_stage.c - the antivirus stage: libclamav over every decoded part
+ * SYNOPSIS
+ *	av_stage(scan);		(from the engine's stage table)
+ * DESCRIPTION
+ *	Every decoded MIME leaf is scanned as a whole, from memory (or from
+ *	its spill file), whatever our own walkers later find in it: they add
+ *	findings, they never decide that ClamAV need not look.  Every object
+ *	libclamav unpacks inside a part is recorded in the coverage set
+ *	(scan.h), so the attach stage gives ClamAV only the members it did
+ *	not see.  When the MIME parser reported a problem (broken structure, a
+ *	limit crossed) and no part matched, the raw message is scanned too,
+ *	as a second opinion with libclamav's own mail parser, so what our
+ *	parser could not take apart is still scanned; and also when phishing
+ *	databases are loaded, because ClamAV runs its phishing checks on
+ *	links inside its mail parser.
+ * LIMITS
+ *	limits.scan_time is checked before every part given to ClamAV.
+ * LICENSE
+ *	GPL-2.0-or-later
+ */
+#include "av/av.h"
+#include "mime/mime.h"
+
+#include <string.h>
+
+/* visit - every object libclamav unpacked inside a part goes into the coverage set */
+static void visit(void *arg, const av_object *o)
+{
+	mw_scan *st = arg;
+
+	if (o->depth >= 1 && !o->made && o->data)
+		scan_cover_add(st, o->data, o->len);
+}
+
+/* scan_leaves - depth-first scan of every decoded leaf; returns matches found */
+static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
+{
+	size_t i, n;
+	int found = 0;
+
+	if (depth > 1000)
+		return 0; /* the parser bounds depth; this guards the recursion itself */
+	if (mime_part_is_leaf(p)) {
+		const void *data;
+		size_t len;
+		int fd;
+		av_result r;
+		av_hooks hooks = {visit, st};
+
+		mime_part_body(p, &data, &fd, &len);
+		if (len == 0)
+			return 0;
+		if (scan_over_budget(st, "antivirus"))
+			return 0;
+		if (data)
+			av_scan_mem_hooks(st->env->av, data, len, mime_part_id(p), &hooks, &r);
+		else
+			av_scan_fd_hooks(st->env->av, fd, mime_part_id(p), &hooks, &r);
+		return av_record(st->verdict, &r, mime_part_id(p), NULL);
+	}
+	n = mime_part_nchildren(p);
+	for (i = 0; i < n && !st->timed_out; i++)
+		found += scan_leaves(st, mime_part_child(p, i), depth + 1);
+	return found;
+}
+
+/* stage_av - libclamav over every part, then over the raw message */
+void av_stage(mw_scan *st)
+{
+	const mw_spool *raw = msg_raw(st->msg);
+	av_result r;
+	int found = 0;
+
+	if (st->env->av == NULL) {
+		verdict_add(st->verdict, "av.unavailable", "", "no signature database loaded");
+		return;
+	}
+	st->res->av_sigs = av_engine_sigs(st->env->av);
+	if (st->mime && mime_root(st->mime))
+		found = scan_leaves(st, mime_root(st->mime), 0);
+	/* The raw message is a second opinion with libclamav's own MIME
+	 * parser: needed only when ours found the structure broken or hit
+	 * a limit (then our part list may not cover every byte). */
+	if (found == 0 && !scan_over_budget(st, "antivirus") &&
+	    (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
+		if (spool_mem(raw))
+			av_scan_mem(st->env->av, spool_mem(raw), spool_size(raw), "message", &r);
+		else
+			av_scan_fd(st->env->av, spool_fd(raw), "message", &r);
+		av_record(st->verdict, &r, "", NULL);
+	}
+}
