@@ -30,7 +30,7 @@
  *
  *	auth.lookalike_sender: the domain of a From, Reply-To, the envelope
  *	sender or the HELO name imitates a protected or partner domain
- *	(link_lookalike(), the model of link.lookalike), or mixes scripts.
+ *	(links_lookalike(), the model of link.lookalike), or mixes scripts.
  *
  *	auth.display_name_claim: a From, Sender or Reply-To display name
  *	contains an [domains] org_names entry, a protected or a partner
