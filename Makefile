@@ -5,7 +5,8 @@
 #                   -> mailwardend -> sink); make stop stops it;
 #                   make run MTA=sendmail: a private Sendmail instead
 #   make test       install test dependencies, build, run every suite
-#   make bench      throughput/latency/RSS with and without the milter
+#   make bench      throughput/latency/RSS with and without the milter, the
+#                   state store, the shared store (make bench-redis)
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make install    install binaries, sample config and signatures (DESTDIR)
 #   make firmware   arm64 appliance image (BOARD=qemu-virt-arm64|rpi4); make
@@ -26,7 +27,7 @@ endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
-PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2
+PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # sender authentication (src/auth): no usable .pc files (libunbound's needs libevent's)
@@ -67,7 +68,7 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-auth bench-peers test-asan fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-auth bench-redis bench-peers test-asan fuzz fuzz-build install clean check-format format
 
 all: $(B)/mailwardend $(B)/mailwarden
 
@@ -132,10 +133,16 @@ miltertest: all
 integration: all
 	BUILD_DIR=$(B) SUITES=integration sh tests/run.sh
 
-bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss $(B)/bench/auth_bench
+bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss $(B)/bench/redis_bench $(B)/bench/auth_bench
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
 	$(MAKE) --no-print-directory bench-store
+	$(MAKE) --no-print-directory bench-redis
 	$(MAKE) --no-print-directory bench-auth
+
+# the shared store: RCPT decision p50/p99 on SQLite, Redis on loopback and
+# Redis 1 ms away; two gateways on one Redis against one
+bench-redis: $(B)/bench/redis_bench
+	BUILD_DIR=$(B) sh tests/bench/redis_bench.sh
 
 # sender authentication: added latency (cache cold and warm), RCPT/EOM
 # reply times with DNS answering in 50 ms, benign mail held before/after

@@ -49,9 +49,9 @@ fi
 
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
-  libidn2-dev publicsuffix libspf2-dev libopendkim-dev libopendmarc-dev
-  libunbound-dev"
-RUN="postfix swaks libclamav12 clamav libmilter1.0.1
+  libidn2-dev publicsuffix libhiredis-dev libspf2-dev libopendkim-dev
+  libopendmarc-dev libunbound-dev"
+RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
   libspf2-2 libopendkim11 libopendmarc2 libunbound8 publicsuffix
   m4 util-linux python3 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
   libssl3 libwrap0"
@@ -59,7 +59,7 @@ RUN="postfix swaks libclamav12 clamav libmilter1.0.1
 SENDMAIL_PKGS="sendmail-bin sendmail-cf"
 SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
-  zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full
+  zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full redis-server
   ncompress lzip zstd nsd opendkim-tools python3-dkim python3-nacl"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk

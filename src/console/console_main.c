@@ -19,7 +19,10 @@
  *	the user "admin", twice.  After a failed login the console waits 1
  *	s, then 2, 4, ... up to console.max_delay, discards what was typed
  *	meanwhile and logs the failure; an unknown user costs the same time
- *	as a wrong password.  No input for console.idle_timeout logs out.
+ *	as a wrong password.  The count is kept per user name in the state
+ *	database (store_login.c), so hanging up and reconnecting, or a new
+ *	console process, serves what is left of the wait before the next
+ *	password is even checked.  No input for console.idle_timeout logs out.
  *
  *	After login every command line is split into words as the control
  *	protocol does it (so quoting is the same) and sent over the control
@@ -34,6 +37,7 @@
  *	GPL-2.0-or-later
  */
 #include "console/console.h"
+#include "store/store.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -75,7 +79,8 @@ typedef struct console {
 	const char *sock;
 	char passwd[1024];
 	char user[40];
-	unsigned failures;
+	unsigned failures;   /* without a state database: failures in this process */
+	struct mw_store *st; /* failed logins per user, kept across reconnects (NULL: in memory) */
 } console;
 
 static volatile sig_atomic_t got_signal;
@@ -526,6 +531,38 @@ static session_end session(console *c)
 }
 
 /* login_loop - prompts until exit or hang-up */
+/* backoff - seconds to wait after failures failed logins in a row: 1, 2, 4 ... console.max_delay */
+static unsigned backoff(const console *c, unsigned failures)
+{
+	unsigned d = failures == 0 ? 0 : failures > 16 ? 1u << 16 : 1u << (failures - 1);
+
+	return d > c->cfg->console_max_delay ? (unsigned)c->cfg->console_max_delay : d;
+}
+
+/* login_wait - before checking a password for user: what is left of its back-off (reconnecting does not reset it) */
+static unsigned login_wait(console *c, const char *user)
+{
+	unsigned failures = c->failures;
+	time_t last = 0, now = time(NULL), until;
+
+	if (c->st && store_login_state(c->st, user, &failures, &last) < 0)
+		return 0;
+	if (c->st == NULL)
+		return 0; /* the in-process back-off already slept */
+	until = last + (time_t)backoff(c, failures);
+	return until > now ? (unsigned)(until - now) : 0;
+}
+
+/* login_failed - count the failure (per user in the state database); returns the back-off */
+static unsigned login_failed(console *c, const char *user)
+{
+	unsigned failures = ++c->failures;
+
+	if (c->st && store_login_failed(c->st, user, time(NULL), &failures) < 0)
+		log_warn("console: recording a failed login: %s", store_error(c->st));
+	return backoff(c, failures);
+}
+
 static int login_loop(console *c)
 {
 	for (;;) {
@@ -552,22 +589,27 @@ static int login_loop(console *c)
 			return 0;
 		if (rs != RL_DONE)
 			continue;
+		{
+			/* a back-off left from before a hang-up is served before the check */
+			unsigned wait = login_wait(c, user);
+			if (wait > 0)
+				sleep(wait);
+		}
 		ok = check_login(c, user, c->t.ed.buf);
 		memset(c->t.ed.buf, 0, sizeof(c->t.ed.buf));
 		if (!ok) {
-			unsigned delay = c->failures < 16 ? 1u << c->failures : 1u << 16;
+			unsigned delay = login_failed(c, user);
 			char u[60];
-			if (delay > c->cfg->console_max_delay)
-				delay = (unsigned)c->cfg->console_max_delay;
-			c->failures++;
-			log_warn("console: failed login for \"%s\" (%u in a row), next try in %u s",
-			         mw_printable(u, sizeof(u), user, 32, 0), c->failures, delay);
+			log_warn("console: failed login for \"%s\", next try in %u s",
+			         mw_printable(u, sizeof(u), user, 32, 0), delay);
 			sleep(delay);
 			discard_input(&c->t);
 			term_puts(&c->t, "Login incorrect.\r\n");
 			continue;
 		}
 		c->failures = 0;
+		if (c->st)
+			store_login_ok(c->st, user);
 		mw_strlcpy(c->user, user, sizeof(c->user));
 		log_info("console: %s logged in", user);
 		if (session(c) != S_LOGOUT)
@@ -622,6 +664,15 @@ int console_main(int argc, char **argv)
 	}
 	if ((c->cfg = config_open("mailwarden console", conf, ov, nov)) == NULL)
 		goto out;
+	{
+		store_limits lim = {c->cfg->store_max_rows, 2000};
+		char err[512];
+		if (store_open(c->cfg->state, &lim, &c->st, err, sizeof(err)) < 0) {
+			fprintf(stderr, "mailwarden console: state database: %s (login back-off kept in memory only)\n",
+			        err);
+			c->st = NULL;
+		}
+	}
 	log_init("mailwarden-console", 0, 0);
 	c->sock = sock ? sock : c->cfg->control_socket;
 	snprintf(c->passwd, sizeof(c->passwd), "%s", passwd ? passwd : "");
@@ -641,6 +692,7 @@ int console_main(int argc, char **argv)
 	rc = login_loop(c);
 	term_close(&c->t);
 out:
+	store_close(c->st);
 	config_unref(c->cfg);
 	x_free(ov);
 	x_free(c);

@@ -53,10 +53,10 @@ static int join(size_t argc, char **argv, char *out, size_t len)
 	return 0;
 }
 
-/* key_allowed - a tunable key: section.key outside [daemon], [paths], [console] */
+/* key_allowed - a tunable key: section.key outside [daemon], [paths], [console], [store] */
 static int key_allowed(ctl_conn *c, const char *key)
 {
-	static const char *const fixed[] = {"daemon.", "paths.", "console."};
+	static const char *const fixed[] = {"daemon.", "paths.", "console.", "store."};
 	size_t i;
 
 	if (strchr(key, '.') == NULL || strchr(key, '=') || strlen(key) > 100)

@@ -9,7 +9,11 @@
  * DESCRIPTION
  *	Read-mostly views of the daemon's state, formatted for 80 columns.
  *	A quarantine ID may be given as a unique prefix (at least 6
- *	characters) of the 32-character ID.  A release takes the same path
+ *	characters) of the 32-character ID.  With a shared store (Redis)
+ *	`quarantine list` shows every gateway's messages, and a release of
+ *	another gateway's message is asked of that gateway
+ *	(store_release_ask), which re-injects it; status shows the shared
+ *	store's health (outages, pending changes, last error).  A release takes the same path
  *	as `mailwarden quarantine release` (outcome_release: claimed, then
  *	re-injected exactly once) and is audited.
  *
@@ -83,10 +87,22 @@ int ctl_run_status(ctl_conn *c, size_t argc, char **argv)
 	else
 		ctl_out(c, "signatures  NONE LOADED: mail is deferred (451)  %.50s", ai.last_error);
 	if (st) {
+		store_shared_status ss;
 		store_block_list(st, now, count_block, &blocks);
 		store_rules(st, count_rule, &rules);
 		ctl_out(c, "store       ok, %ld messages tracked, %zu active blocks, %zu rules",
 		        store_count(st, "messages"), blocks, rules);
+		store_shared_get_status(st, &ss);
+		if (ss.shared && ss.up)
+			ctl_out(c, "shared      redis %s ok, gateway %s; outages %lu, reconciled %lu", ss.address,
+			        ss.gateway, ss.failures, ss.reconciles);
+		else if (ss.shared) {
+			mw_fmt_time(ss.down_since, t, sizeof(t));
+			ctl_out(c, "shared      redis %s DOWN since %s: local copy in use, %ld change(s) pending",
+			        ss.address, t, ss.pending);
+			ctl_out(c, "            outages %lu, local answers %lu, last error: %.80s", ss.failures,
+			        ss.fallbacks, ss.last_error);
+		}
 	} else {
 		ctl_out(c, "store       NOT OPEN: mail is deferred (451)");
 	}
@@ -121,6 +137,7 @@ typedef struct qfind {
 	const char *prefix;
 	size_t n;
 	char id[QUAR_ID_LEN + 1];
+	char gateway[64];
 } qfind;
 
 static void qfind_cb(const quar_meta *m, void *arg)
@@ -130,10 +147,25 @@ static void qfind_cb(const quar_meta *m, void *arg)
 	if (strncmp(m->id, f->prefix, strlen(f->prefix)) == 0 && strcmp(m->id, f->id) != 0) {
 		f->n++;
 		mw_strlcpy(f->id, m->id, sizeof(f->id));
+		mw_strlcpy(f->gateway, m->gateway, sizeof(f->gateway));
 	}
 }
 
-/* resolve_id - the full ID for an ID or unique prefix; -1 after ERR */
+/* owner - the gateway holding id's file (shared store), "" when it is here or unknown */
+static void owner(mw_quar *q, const char *id, char gw[64])
+{
+	static const char *const states[] = {"held", "quarantined"};
+	qfind f;
+	size_t i;
+
+	memset(&f, 0, sizeof(f));
+	f.prefix = id;
+	for (i = 0; i < MW_ARRAY_LEN(states); i++)
+		quar_list_all(q, states[i], 1000000, qfind_cb, &f);
+	mw_strlcpy(gw, f.n == 1 ? f.gateway : "", 64);
+}
+
+/* resolve_id - the full ID for an ID or unique prefix (any gateway's); -1 after ERR */
 static int resolve_id(ctl_conn *c, mw_quar *q, const char *prefix, char id[QUAR_ID_LEN + 1])
 {
 	static const char *const states[] = {"held", "quarantined", "released", "kept", "releasing"};
@@ -149,7 +181,7 @@ static int resolve_id(ctl_conn *c, mw_quar *q, const char *prefix, char id[QUAR_
 	memset(&f, 0, sizeof(f));
 	f.prefix = prefix;
 	for (i = 0; i < MW_ARRAY_LEN(states); i++)
-		quar_list(q, states[i], 1000000, qfind_cb, &f);
+		quar_list_all(q, states[i], 1000000, qfind_cb, &f);
 	if (f.n == 0)
 		return ctl_err(c, "not-found", "no quarantined message %.40s", prefix);
 	if (f.n > 1)
@@ -203,9 +235,9 @@ int ctl_run_quar_list(ctl_conn *c, size_t argc, char **argv)
 	ctl_row_quar(NULL, out_line, c);
 	if (state && strcmp(state, "all") == 0) {
 		for (i = 0; i < MW_ARRAY_LEN(states) && x.n < n; i++)
-			if (quar_list(q, states[i], n - x.n, qlist_row, &x) < 0)
+			if (quar_list_all(q, states[i], n - x.n, qlist_row, &x) < 0)
 				return ctl_err(c, "failed", "reading the quarantine index");
-	} else if (quar_list(q, state, n, qlist_row, &x) < 0) {
+	} else if (quar_list_all(q, state, n, qlist_row, &x) < 0) {
 		return ctl_err(c, "failed", "reading the quarantine index");
 	}
 	return ctl_ok(c, "%zu message(s)", x.n);
@@ -254,7 +286,7 @@ int ctl_run_quar_release(ctl_conn *c, size_t argc, char **argv)
 {
 	mw_store *st = ctl_store(c);
 	mw_quar *q = st ? ctl_quar(c) : NULL;
-	char id[QUAR_ID_LEN + 1], err[512];
+	char id[QUAR_ID_LEN + 1], err[512], gw[64];
 	mw_config *cfg;
 	mw_lists *lists;
 	av_engine *av;
@@ -264,6 +296,14 @@ int ctl_run_quar_release(ctl_conn *c, size_t argc, char **argv)
 	(void)argc;
 	if (q == NULL || resolve_id(c, q, argv[0], id) < 0)
 		return -1;
+	owner(q, id, gw);
+	if (gw[0] && strcmp(gw, store_gateway(st)) != 0) {
+		/* the file is on another gateway: it releases it (store_sync.c) */
+		if (store_release_ask(st, gw, id, c->who, 30, err, sizeof(err)) < 0)
+			return ctl_err(c, "failed", "release %s on gateway %s: %s", id, gw, err);
+		ctl_out(c, "released %s on gateway %s: %s", id, gw, err);
+		return ctl_ok(c, "%s", "");
+	}
 	cfg = c->h->cfg();
 	lists = c->h->lists();
 	av = av_mgr_acquire(c->h->av);

@@ -22,7 +22,7 @@
 
 void ctl_row_quar(const quar_meta *m, void (*line)(void *arg, const char *text), void *arg)
 {
-	char t[32], s[40], r[40], subj[80], out[300];
+	char t[32], s[40], r[40], subj[80], gw[24], out[300];
 
 	if (m == NULL) {
 		snprintf(out, sizeof(out), "%-12s %-16s %-11s %-20s %s", "ID", "TIME", "STATE", "SENDER", "REASONS");
@@ -33,7 +33,11 @@ void ctl_row_quar(const quar_meta *m, void (*line)(void *arg, const char *text),
 	snprintf(out, sizeof(out), "%-12.12s %-16s %-11s %-20s %s", m->id, t, m->state,
 	         mw_cut(m->sender, 17, s, sizeof(s)), mw_cut(m->reasons, 12, r, sizeof(r)));
 	line(arg, out);
-	snprintf(out, sizeof(out), "             %s", mw_cut(m->subject, 64, subj, sizeof(subj)));
+	if (m->gateway[0]) /* a shared store lists every gateway's messages */
+		snprintf(out, sizeof(out), "             %s  [gateway %s]", mw_cut(m->subject, 48, subj, sizeof(subj)),
+		         mw_cut(m->gateway, 20, gw, sizeof(gw)));
+	else
+		snprintf(out, sizeof(out), "             %s", mw_cut(m->subject, 64, subj, sizeof(subj)));
 	line(arg, out);
 	if (m->note[0]) {
 		snprintf(out, sizeof(out), "           ! %s", mw_cut(m->note, 66, subj, sizeof(subj)));

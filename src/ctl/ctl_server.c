@@ -22,8 +22,10 @@
  *	one at a time (change_mu), so a trial, save and rebuild cannot
  *	interleave with another's; every one is logged with its words.
  * LIMITS
- *	MAX_CONN connections, MAX_REQUESTS per connection, IDLE_S seconds
- *	without a request closes a connection, SEND_S seconds to write an
+ *	MAX_CONN connections (ROOT_RESERVE more for root: the console),
+ *	MAX_REQUESTS per connection, IDLE_S seconds without a request closes a
+ *	connection (IDLE_BUSY_S while clients are being turned away, so idle
+ *	connections cannot lock the console out), SEND_S seconds to write an
  *	answer; request lines and data as in ctl.h.
  * DIAGNOSTICS
  *	Failures to create the socket are returned; the daemon logs them and
@@ -47,6 +49,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MW_VERSION
@@ -54,8 +57,10 @@
 #endif
 
 #define MAX_CONN     8
+#define ROOT_RESERVE 2 /* more connections for root (the console) when the rest are taken */
 #define MAX_REQUESTS 10000
 #define IDLE_S       600
+#define IDLE_BUSY_S  10 /* while clients are turned away, idle connections close after this */
 #define SEND_S       30
 #define MAX_DISCARD  (64 * 1024)
 
@@ -65,7 +70,8 @@ static gid_t ctl_gid = (gid_t)-1;
 static ctl_hooks hooks;
 static pthread_t accept_tid;
 static int started;
-static atomic_int stopping; /* read by every thread, set by the signal thread */
+static atomic_int stopping;      /* read by every thread, set by the signal thread */
+static atomic_llong turned_away; /* time a client was last refused for lack of a free connection */
 static pthread_mutex_t conn_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conn_cv = PTHREAD_COND_INITIALIZER;
 static int nconn;
@@ -296,7 +302,10 @@ static ssize_t read_line(conn_io *io, char *line, size_t max)
 			if (stopping)
 				return -1;
 			if (r == 0) {
-				if (++waited >= IDLE_S)
+				/* idle connections cannot lock others out: while someone
+				 * is turned away, an idle one is closed much sooner */
+				if (++waited >= IDLE_S ||
+				    (waited >= IDLE_BUSY_S && time(NULL) - atomic_load(&turned_away) < IDLE_BUSY_S))
 					return -1;
 				continue;
 			}
@@ -553,12 +562,18 @@ static void *accept_thread(void *arg)
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		pthread_mutex_lock(&conn_mu);
-		busy = nconn >= MAX_CONN;
-		if (!busy)
-			nconn++;
-		pthread_mutex_unlock(&conn_mu);
+		{
+			struct ucred cr;
+			socklen_t crlen = sizeof(cr);
+			int root = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == 0 && cr.uid == 0;
+			pthread_mutex_lock(&conn_mu);
+			busy = nconn >= MAX_CONN + (root ? ROOT_RESERVE : 0);
+			if (!busy)
+				nconn++;
+			pthread_mutex_unlock(&conn_mu);
+		}
 		if (busy) {
+			atomic_store(&turned_away, (long long)time(NULL));
 			static const char msg[] = "ERR busy too many control connections, try again\n";
 			(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);

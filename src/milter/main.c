@@ -202,19 +202,90 @@ void daemon_env(mw_env *env, const mw_config *cfg, const mw_lists *lists, av_eng
 	env->store_required = 1;
 }
 
-/* open_store - open the state database; NULL (logged) on failure */
+/* shared_changed - another gateway changed rules, lists, blocks or flags: rebuild the snapshot */
+static void shared_changed(void *arg)
+{
+	char err[512];
+
+	if (snap_rebuild(arg, err, sizeof(err)) < 0)
+		log_err("rules and list edits from the shared store: %s (the previous ones stay)", err);
+}
+
+/* open_store - open the state database (and the shared store); NULL (logged) on failure */
 static mw_store *open_store(const mw_config *cfg)
 {
 	store_limits lim = {cfg->store_max_rows, 2000};
-	char err[512];
+	char err[512], host[64] = "";
 	mw_store *st;
+	int rc;
 
-	if (store_open(cfg->state, &lim, &st, err, sizeof(err)) < 0) {
+	if (strcmp(cfg->store_backend, "redis") == 0) {
+		store_shared_cfg sc = {cfg->store_address,
+		                       cfg->store_password_file,
+		                       cfg->store_prefix,
+		                       cfg->store_gateway,
+		                       (unsigned)cfg->store_connect_ms,
+		                       (unsigned)cfg->store_command_ms,
+		                       (unsigned)cfg->store_retry_ms,
+		                       (unsigned)cfg->store_pull,
+		                       (time_t)cfg->history_ttl};
+		if (sc.gateway[0] == 0 && gethostname(host, sizeof(host) - 1) == 0)
+			sc.gateway = host;
+		rc = store_open_shared(cfg->state, &lim, &sc, &st, err, sizeof(err));
+	} else {
+		rc = store_open(cfg->state, &lim, &st, err, sizeof(err));
+	}
+	if (rc < 0) {
 		log_err("state database: %s; mail is deferred (451) until it opens", err);
 		return NULL;
 	}
-	log_info("state database %s open", store_path(st));
+	store_on_change(st, shared_changed, st);
+	log_info("state database %s open (backend %s%s%s)", store_path(st), store_backend(st),
+	         st && *store_gateway(st) ? ", gateway " : "", store_gateway(st));
 	return st;
+}
+
+/*
+ * release_thread - with a shared store: release this gateway's quarantined
+ * messages on request of another gateway (store_release_ask), exactly as
+ * a local `quarantine release`.
+ */
+static void *release_thread(void *arg)
+{
+	(void)arg;
+	while (!stopping) {
+		mw_store *st = __atomic_load_n(&g_daemon.store, __ATOMIC_ACQUIRE);
+		store_release_req req;
+		char err[512], who[140];
+		int rc;
+
+		if (st == NULL || (rc = store_release_next(st, 2, &req)) < 0) {
+			sleep(1);
+			continue;
+		}
+		if (rc == 0)
+			continue;
+		{
+			av_engine *av = av_mgr_acquire(g_daemon.av);
+			mw_config *cfg = snap_cfg();
+			mw_lists *lists = snap_lists();
+			mw_env env;
+			daemon_env(&env, cfg, lists, av);
+			snprintf(who, sizeof(who), "%.60s (from another gateway)", req.who);
+			if (env.quar == NULL) {
+				store_release_done(st, &req, 0, "the quarantine is not open on that gateway");
+			} else if (outcome_release(&env, req.id, who, err, sizeof(err)) < 0) {
+				store_release_done(st, &req, 0, err);
+			} else {
+				store_audit_add(st, time(NULL), who, "quarantine.release", req.id, "released");
+				store_release_done(st, &req, 1, "re-injected once by its gateway");
+			}
+			av_engine_release(av);
+			lists_unref(lists);
+			config_unref(cfg);
+		}
+	}
+	return NULL;
 }
 
 /* open_quar - open the quarantine in the state directory; NULL (logged) on failure */
@@ -404,7 +475,8 @@ int main(int argc, char **argv)
 	size_t nov = 0, i;
 	int c, foreground = 0, debug = 0, check = 0;
 	char err[512];
-	pthread_t tid;
+	pthread_t tid, rel_tid;
+	int rel_started = 0;
 	sigset_t set;
 	mw_config *cfg;
 
@@ -543,6 +615,8 @@ int main(int argc, char **argv)
 		log_err("cannot start reload thread");
 		return 1;
 	}
+	if (strcmp(cfg->store_backend, "redis") == 0 && pthread_create(&rel_tid, NULL, release_thread, NULL) == 0)
+		rel_started = 1;
 	log_info("ready on %s", cfg->socket);
 	c = smfi_main();
 	stopping = 1;
@@ -550,6 +624,8 @@ int main(int argc, char **argv)
 	pthread_cond_signal(&reload_cv);
 	pthread_mutex_unlock(&reload_mu);
 	pthread_join(tid, NULL);
+	if (rel_started)
+		pthread_join(rel_tid, NULL);
 	ctl_server_stop();
 	log_info("stopped");
 	av_mgr_free(g_daemon.av);

@@ -161,6 +161,27 @@ static const config_key config_keys[] = {
      "client networks (CIDR) whose mail is ours and is not checked, e.g. the internal mail server"},
     {"auth", "trusted_forwarders", K_LIST, OFF(auth_trusted_forwarders), "", 0, 0,
      "mailing lists and forwarders (domains) whose valid DKIM signature vouches for the mail they re-send"},
+    {"store", "backend", K_STR, OFF(store_backend), "sqlite", 0, 0,
+     "sqlite: state in this gateway's file only; redis: shared with every gateway using the same Redis "
+     "(the file stays as the local copy)"},
+    {"store", "address", K_STR, OFF(store_address), "127.0.0.1:6379", 0, 0,
+     "backend = redis: host:port, [ipv6]:port or /path/to/redis.sock"},
+    {"store", "password_file", K_STR, OFF(store_password_file), "", 0, 0,
+     "file with \"USER PASSWORD\" (Redis ACL user) or \"PASSWORD\" on its first line, owned by the daemon "
+     "user, mode 0600 (refused if group or others may read it); empty: no AUTH"},
+    {"store", "prefix", K_STR, OFF(store_prefix), "mw:", 0, 0, "prefix of every Redis key and channel"},
+    {"store", "gateway", K_STR, OFF(store_gateway), "", 0, 0,
+     "this gateway's name among those sharing the store (quarantine owner); empty: the host name"},
+    {"store", "connect_timeout", K_COUNT, OFF(store_connect_ms), "200", 10, 10000, "milliseconds to connect to Redis"},
+    {"store", "command_timeout", K_COUNT, OFF(store_command_ms), "200", 10, 10000,
+     "milliseconds per Redis command; past it the gateway uses its local copy"},
+    {"store", "retry_interval", K_COUNT, OFF(store_retry_ms), "1000", 100, 60000,
+     "milliseconds between reconnection attempts while Redis is down"},
+    {"store", "pull_interval", K_SECONDS, OFF(store_pull), "60", 5, 3600,
+     "full copy of the shared rules, lists, blocks and flags into the local file this often"},
+    {"store", "tls", K_BOOL, OFF(store_tls), "no", 0, 1,
+     "TLS to Redis; not available with Debian 12's hiredis 0.14 (yes is refused): use a unix socket, "
+     "loopback, or a tunnel"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
     {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
@@ -387,16 +408,47 @@ struct ini_ctx {
 	mw_config *c;
 	char err[300];
 	int failed;
+	const config_key *seen[64]; /* list keys set in this file so far: more lines add to them */
+	size_t nseen;
 };
+
+/* list_more - a list key given again (or continued on an indented line): the entries add up */
+static char *list_more(struct ini_ctx *ctx, const char *section, const char *name, const char *value)
+{
+	const config_key *k = find_key(section, name);
+	const mw_strlist *l;
+	mw_buf b;
+	size_t i;
+
+	if (k == NULL || k->type != K_LIST)
+		return NULL;
+	for (i = 0; i < ctx->nseen && ctx->seen[i] != k; i++)
+		;
+	if (i == ctx->nseen) {
+		if (ctx->nseen < MW_ARRAY_LEN(ctx->seen))
+			ctx->seen[ctx->nseen++] = k;
+		return NULL;
+	}
+	l = (const mw_strlist *)((const char *)ctx->c + k->offset);
+	buf_init(&b, 0);
+	for (i = 0; i < l->n; i++)
+		buf_printf(&b, "%s, ", l->v[i]);
+	buf_puts(&b, value);
+	return b.p;
+}
 
 static int cfg_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_ctx *ctx = user;
-	char e[300];
+	char e[300], *joined;
+	int rc;
 
 	if (ctx->failed)
 		return 1; /* keep only the first problem; inih reports its line */
-	if (set_any(ctx->c, section, name, value, e, sizeof(e)) < 0) {
+	joined = list_more(ctx, section, name, value);
+	rc = set_any(ctx->c, section, name, joined ? joined : value, e, sizeof(e));
+	x_free(joined);
+	if (rc < 0) {
 		memcpy(ctx->err, e, sizeof(e));
 		ctx->failed = 1;
 		return 0;
@@ -473,6 +525,24 @@ static int servers_ok(const char *v, char *bad, size_t badlen)
 	return ok;
 }
 
+/* long_line - the number of the first line libinih would cut (INI_MAX_LINE), or 0; rewinds fp */
+static int long_line(FILE *fp)
+{
+	int ch, line = 1, found = 0;
+	size_t len = 0;
+
+	while ((ch = getc(fp)) != EOF && !found) {
+		if (ch == '\n') {
+			line++;
+			len = 0;
+		} else if (++len >= INI_MAX_LINE - 1) {
+			found = line;
+		}
+	}
+	rewind(fp);
+	return found;
+}
+
 /* config_load - defaults, file, overrides */
 int config_load(const char *path, const char *const *overrides, size_t noverrides, mw_config **out, char *err,
                 size_t errlen)
@@ -490,6 +560,14 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		ctx.c = c;
 		if (fp == NULL) {
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if ((line = long_line(fp)) > 0) {
+			fclose(fp);
+			snprintf(err, errlen,
+			         "%s:%d: line longer than %d bytes: continue a list on the next line, indented (or "
+			         "repeat the key: list entries add up)",
+			         path, line, INI_MAX_LINE - 1);
 			goto fail;
 		}
 		line = ini_parse_file(fp, cfg_ini_handler, &ctx);
@@ -548,6 +626,18 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 			         c->auth_trusted_clients.v[i]);
 			goto fail;
 		}
+	}
+	if (strcmp(c->store_backend, "sqlite") != 0 && strcmp(c->store_backend, "redis") != 0) {
+		snprintf(err, errlen, "%s: [store] backend: \"%.40s\" is not sqlite or redis", c->source,
+		         c->store_backend);
+		goto fail;
+	}
+	if (c->store_tls) {
+		snprintf(err, errlen,
+		         "%s: [store] tls = yes: this build's hiredis (Debian 12: 0.14) has no TLS; use a unix socket, "
+		         "loopback or a tunnel",
+		         c->source);
+		goto fail;
 	}
 	*out = c;
 	return 0;
@@ -643,6 +733,26 @@ static const char *type_hint(key_type t)
 	}
 }
 
+/* put_comment - text as "# " lines of at most 78 columns (libinih cuts long lines) */
+static void put_comment(mw_buf *out, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		size_t n = strlen(p), cut = n;
+		if (n > 76) {
+			for (cut = 76; cut > 0 && p[cut] != ' '; cut--)
+				;
+			if (cut == 0)
+				cut = 76;
+		}
+		buf_printf(out, "# %.*s\n", (int)cut, p);
+		p += cut;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 /* config_write_sample - commented sample configuration from the key table */
 void config_write_sample(mw_buf *out)
 {
@@ -660,15 +770,22 @@ void config_write_sample(mw_buf *out)
 			section = k->section;
 			buf_printf(out, "\n[%s]\n", section);
 		}
-		buf_printf(out, "# %s (%s", k->desc, type_hint(k->type));
+		mw_buf d;
+		buf_init(&d, 0);
+		buf_printf(&d, "%s (%s", k->desc, type_hint(k->type));
 		if (k->type == K_SIZE || k->type == K_COUNT || k->type == K_SECONDS)
-			buf_printf(out, ", %llu..%llu", k->min, k->max);
-		buf_printf(out, ")\n#%s =%s%s\n", k->name, *k->def ? " " : "", k->def);
+			buf_printf(&d, ", %llu..%llu", k->min, k->max);
+		buf_putc(&d, ')');
+		put_comment(out, d.p);
+		buf_free(&d);
+		buf_printf(out, "#%s =%s%s\n", k->name, *k->def ? " " : "", k->def);
 	}
 	buf_puts(out, "\n[actions]\n# Action per reason code: accept, tag, hold, quarantine, reject, tempfail.\n");
 	tab = reason_table(&n);
-	for (i = 0; i < n; i++)
-		buf_printf(out, "# %s\n#%s = %s\n", tab[i].description, tab[i].code, action_name(tab[i].def_action));
+	for (i = 0; i < n; i++) {
+		put_comment(out, tab[i].description);
+		buf_printf(out, "#%s = %s\n", tab[i].code, action_name(tab[i].def_action));
+	}
 }
 
 /* config_write_effective - every key with its current value */

@@ -98,6 +98,13 @@ typedef struct mw_config {
 	size_t hold_time;
 	size_t first_contact;
 	size_t lockdown;
+	/* [store] (src/store: the shared backend) */
+	char *store_backend; /* "sqlite" or "redis" */
+	char *store_address;
+	char *store_password_file;
+	char *store_prefix;
+	char *store_gateway;
+	size_t store_connect_ms, store_command_ms, store_retry_ms, store_pull, store_tls;
 	/* [console] */
 	size_t console_idle;       /* seconds without input before logout; 0: never */
 	size_t console_max_delay;  /* longest delay after failed logins, seconds */

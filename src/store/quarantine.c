@@ -255,6 +255,23 @@ static int gcm_end(mbedtls_gcm_context *g, unsigned char tag[QTAG])
 
 /* ---- index ---- */
 
+/*
+ * share - copy the index row of id to the shared store, if any: every
+ * gateway lists it (quar_list_all); kept for reconciliation while Redis is
+ * down.  The file itself never leaves this gateway.
+ */
+static void share(mw_quar *q, const char *id)
+{
+	mw_store *s = q->store;
+	const char *f[1] = {id};
+
+	if (s->rd == NULL)
+		return;
+	if (rd_up(s) && rd_quar_push_local(s, id) == 0)
+		return;
+	outbox_add(s, time(NULL), "quar", f, 1);
+}
+
 static int index_insert(mw_quar *q, const quar_meta *m)
 {
 	mw_store *s = q->store;
@@ -434,6 +451,8 @@ int quar_set_note(mw_quar *q, const char *id, const char *note)
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 0)
+		share(q, id);
 	return rc;
 }
 
@@ -467,6 +486,8 @@ int quar_set_state(mw_quar *q, const char *id, const char *state, time_t release
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 0)
+		share(q, id);
 	return rc;
 }
 
@@ -497,6 +518,8 @@ int quar_claim(mw_quar *q, const char *id, const char *from, const char *to)
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 1)
+		share(q, id);
 	return rc;
 }
 
@@ -596,6 +619,8 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		fsync_dir(q->dir);
 		goto out;
 	}
+	if (durable)
+		share(q, meta->id);
 	rc = 0;
 	goto out;
 io_fail:
@@ -805,8 +830,10 @@ static void recover(mw_quar *q)
 				continue;
 			}
 			close(fd);
-			if (index_insert(q, m) == 0)
+			if (index_insert(q, m) == 0) {
+				share(q, m->id);
 				indexed++;
+			}
 		}
 	}
 	closedir(d);
@@ -847,6 +874,60 @@ void quar_close(mw_quar *q)
 		return;
 	memset(q->key, 0, sizeof(q->key));
 	x_free(q);
+}
+
+typedef struct all_ctx {
+	void (*fn)(const quar_meta *m, void *arg);
+	void *arg;
+	quar_meta *m;
+	const char *gw;
+} all_ctx;
+
+static void from_shared(const rd_quar_row *r, void *arg)
+{
+	all_ctx *a = arg;
+	quar_meta *m = a->m;
+	char *copy, *save = NULL, *tok;
+
+	memset(m, 0, sizeof(*m));
+	mw_strlcpy(m->id, r->id, sizeof(m->id));
+	mw_strlcpy(m->gateway, r->gateway, sizeof(m->gateway));
+	mw_strlcpy(m->queue_id, r->queue_id, sizeof(m->queue_id));
+	mw_strlcpy(m->sender, r->sender, sizeof(m->sender));
+	mw_strlcpy(m->subject, r->subject, sizeof(m->subject));
+	mw_strlcpy(m->reasons, r->reasons, sizeof(m->reasons));
+	mw_strlcpy(m->state, r->state, sizeof(m->state));
+	copy = x_strdup(r->rcpts);
+	for (tok = strtok_r(copy, ",", &save); tok && m->nrcpts < QUAR_MAX_RCPTS; tok = strtok_r(NULL, ",", &save))
+		mw_strlcpy(m->rcpts[m->nrcpts++], tok, sizeof(m->rcpts[0]));
+	x_free(copy);
+	m->time = r->time;
+	m->release_at = r->release_at;
+	m->expires = r->expires;
+	m->size = r->size;
+	a->fn(m, a->arg);
+}
+
+static void from_local(const quar_meta *m, void *arg)
+{
+	all_ctx *a = arg;
+
+	*a->m = *m;
+	mw_strlcpy(a->m->gateway, a->gw, sizeof(a->m->gateway));
+	a->fn(a->m, a->arg);
+}
+
+int quar_list_all(mw_quar *q, const char *state, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg)
+{
+	all_ctx a = {fn, arg, x_malloc(sizeof(quar_meta)), store_gateway(q->store)};
+	int n = -1;
+
+	if (rd_up(q->store))
+		n = rd_quar_list(q->store, state, limit, from_shared, &a);
+	if (n < 0)
+		n = quar_list(q, state, limit, from_local, &a);
+	x_free(a.m);
+	return n;
 }
 
 const char *quar_dir(const mw_quar *q)

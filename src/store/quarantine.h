@@ -32,6 +32,11 @@
  *	recipients, decoded subject, size, reasons, state (held,
  *	quarantined, released, deleted), release time and expiry.  The
  *	subject lives only in the index, never in the file header.
+ *
+ *	With a shared store (Redis) every index change is copied there too
+ *	(the file stays here): any gateway lists every gateway's quarantine
+ *	with quar_list_all(); a release of another gateway's message is a
+ *	request to that gateway (store_release_ask, store.h).
  * DIAGNOSTICS
  *	-1 with the text in err (or store_error) on any failure: the caller
  *	answers tempfail.  quar_read() fails when the tag does not verify.
@@ -68,6 +73,7 @@ typedef struct quar_meta {
 	char release_from[16];  /* while releasing: the state it came from */
 	time_t release_started; /* while releasing: when the release began */
 	char note[200];         /* for the operator, e.g. an interrupted release; "" if none */
+	char gateway[64];       /* quar_list_all: the gateway holding the file ("" local) */
 } quar_meta;
 
 int quar_open(const char *statedir, mw_store *store, mw_quar **out, char *err, size_t errlen);
@@ -105,6 +111,13 @@ int quar_delete(mw_quar *q, const char *id);
 
 /* quar_list - call fn for rows in state (NULL: held and quarantined), newest first; count or -1 */
 int quar_list(mw_quar *q, const char *state, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg);
+
+/*
+ * quar_list_all - quar_list over every gateway sharing the store (Redis):
+ * meta->gateway names the one holding the file.  The local index alone
+ * when the store is not shared or Redis is down.
+ */
+int quar_list_all(mw_quar *q, const char *state, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg);
 
 /* quar_due - held messages whose release time has come */
 int quar_due(mw_quar *q, time_t now, size_t limit, void (*fn)(const quar_meta *m, void *arg), void *arg);

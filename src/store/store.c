@@ -73,7 +73,11 @@ static const char *const schema_steps[] = {
     /* version 4: tunable rules and their audit trail */
     "CREATE TABLE rules(key TEXT PRIMARY KEY, value TEXT NOT NULL, who TEXT, time INTEGER) WITHOUT ROWID;"
     "CREATE TABLE audit(id INTEGER PRIMARY KEY, time INTEGER, who TEXT, key TEXT, old TEXT, new TEXT);",
-    /* version 5: releases survive a crash (the state before "releasing", when
+    /* version 5: changes made while the shared store (Redis) was down, replayed by store_sync.c */
+    "CREATE TABLE outbox(id INTEGER PRIMARY KEY, t INTEGER, op TEXT, args TEXT);",
+    /* version 6: which shared store this file last joined (store_sync.c: seed_outbox) */
+    "CREATE TABLE shared(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;",
+    /* version 7: releases survive a crash (the state before "releasing", when
      * the release began, a note for the operator); console login failures */
     "ALTER TABLE quarantine ADD COLUMN release_from TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE quarantine ADD COLUMN release_started INTEGER NOT NULL DEFAULT 0;"
@@ -279,6 +283,7 @@ void store_close(mw_store *s)
 
 	if (s == NULL)
 		return;
+	rd_close(s);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_close(s->db);
@@ -332,8 +337,7 @@ static int step_done(mw_store *s, sqlite3_stmt *q, const char *what)
 	return 0;
 }
 
-int store_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window,
-                    unsigned *distinct)
+int sq_rcpt_seen(mw_store *s, const char *sender_key, const char *rcpt, time_t now, time_t window, unsigned *distinct)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -361,7 +365,7 @@ out:
 	return rc;
 }
 
-int store_sender_seen(mw_store *s, const char *addr, time_t now, int *first)
+int sq_sender_seen(mw_store *s, const char *addr, time_t now, int *first)
 {
 	sqlite3_stmt *q;
 	int rc = -1, step;
@@ -388,7 +392,7 @@ out:
 	return rc;
 }
 
-int store_sender_known(mw_store *s, const char *addr)
+int sq_sender_known(mw_store *s, const char *addr)
 {
 	sqlite3_stmt *q;
 	int rc = -1, step;
@@ -409,7 +413,7 @@ out:
 	return rc;
 }
 
-int store_block_add(mw_store *s, const store_block *b)
+int sq_block_add(mw_store *s, const store_block *b)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -430,7 +434,7 @@ out:
 	return rc;
 }
 
-int store_block_remove(mw_store *s, const char *kind, const char *value)
+int sq_block_remove(mw_store *s, const char *kind, const char *value)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -466,7 +470,7 @@ static void read_block(sqlite3_stmt *q, store_block *b)
 	b->expires = (time_t)sqlite3_column_int64(q, 6);
 }
 
-int store_block_find(mw_store *s, const char *kind, const char *value, time_t now, store_block *out)
+int sq_block_find(mw_store *s, const char *kind, const char *value, time_t now, store_block *out)
 {
 	sqlite3_stmt *q;
 	int rc = -1, step;
@@ -492,7 +496,7 @@ out:
 	return rc;
 }
 
-int store_block_list(mw_store *s, time_t now, void (*fn)(const store_block *b, void *arg), void *arg)
+int sq_block_list(mw_store *s, time_t now, void (*fn)(const store_block *b, void *arg), void *arg)
 {
 	sqlite3_stmt *q;
 	int n = 0, step;
@@ -516,7 +520,7 @@ out:
 	return n;
 }
 
-int store_fp_record(mw_store *s, const char *fp, const char *sender, time_t now)
+int sq_fp_record(mw_store *s, const char *fp, const char *sender, time_t now)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -539,7 +543,7 @@ out:
 	return rc;
 }
 
-int store_fp_flag_sender(mw_store *s, const char *sender, const char *code, const char *source, time_t now)
+int sq_fp_flag_sender(mw_store *s, const char *sender, const char *code, const char *source, time_t now)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -558,7 +562,7 @@ out:
 	return rc;
 }
 
-int store_fp_flag(mw_store *s, const char *fp, const char *sender, const char *code, const char *source, time_t now)
+int sq_fp_flag(mw_store *s, const char *fp, const char *sender, const char *code, const char *source, time_t now)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -577,7 +581,7 @@ out:
 	return rc;
 }
 
-int store_fp_flagged(mw_store *s, const char *fp, store_block *why)
+int sq_fp_flagged(mw_store *s, const char *fp, store_block *why)
 {
 	sqlite3_stmt *q;
 	int rc = -1, step;
@@ -608,7 +612,7 @@ out:
 	return rc;
 }
 
-int store_list_edit(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who)
+int sq_list_edit(mw_store *s, const char *list, const char *entry, int add, time_t expires, const char *who)
 {
 	sqlite3_stmt *q;
 	int rc = -1;
@@ -628,7 +632,7 @@ out:
 	return rc;
 }
 
-int store_lists_apply(mw_store *s, mw_lists *l, time_t now)
+int sq_lists_apply(mw_store *s, mw_lists *l, time_t now)
 {
 	sqlite3_stmt *q;
 	int rc = -1, step;
@@ -677,7 +681,7 @@ static long prune_table(mw_store *s, const char *table, const char *timecol, con
 	return n;
 }
 
-long store_prune(mw_store *s, time_t now, time_t history_ttl)
+long sq_prune(mw_store *s, time_t now, time_t history_ttl)
 {
 	char sql[200];
 	long n = 0, k;
@@ -721,7 +725,7 @@ long store_count(mw_store *s, const char *table)
 {
 	static const char *const known[] = {"senders",         "rcpts",      "blocks",   "fingerprints", "fp_senders",
 	                                    "list_edits",      "quarantine", "messages", "msg_rcpts",    "alerts",
-	                                    "msg_attachments", "msg_links",  "rules",    "audit"};
+	                                    "msg_attachments", "msg_links",  "rules",    "audit",        "outbox"};
 	char sql[100];
 	sqlite3_stmt *q;
 	long n = -1;

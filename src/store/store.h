@@ -24,6 +24,12 @@
  *	List edits made at run time are kept as (list, entry, add/remove,
  *	expiry) rows and applied over the shipped lists with
  *	store_lists_apply().
+ *
+ *	Two backends behind one API (store_int.h, store_ops): SQLite alone
+ *	(store_open, the default), or Redis shared by several gateways with
+ *	the SQLite file as a warm local copy (store_open_shared, see
+ *	store_redis.c and store_sync.c for the keys, the time budget, the
+ *	fallback and the reconciliation rules).
  * LIMITS
  *	store_prune() deletes expired rows and keeps each history table under
  *	store_limits.max_rows (oldest first).
@@ -60,6 +66,77 @@ typedef struct store_block {
 } store_block;
 
 int store_open(const char *statedir, const store_limits *lim, mw_store **out, char *err, size_t errlen);
+
+/* ---- the shared backend (store_redis.c, store_sync.c) ---- */
+
+typedef struct store_shared_cfg {
+	const char *address;       /* "host:port" or "/path/to/redis.sock" */
+	const char *password_file; /* "[USER] PASSWORD" on its first line; mode 0600 or stricter; "" none */
+	const char *prefix;        /* key and channel prefix, e.g. "mw:" */
+	const char *gateway;       /* this gateway's name (quarantine ownership, tracking) */
+	unsigned connect_ms;       /* connect time budget */
+	unsigned command_ms;       /* per-command time budget */
+	unsigned retry_ms;         /* pause between reconnection attempts while down */
+	unsigned pull_s;           /* full pull of shared rules/blocks/lists into SQLite every this often */
+	time_t history_ttl;        /* expiry of shared history keys (seconds) */
+} store_shared_cfg;
+
+/*
+ * store_open_shared - the SQLite store in statedir plus Redis at
+ * cfg->address.  Fails only when SQLite fails or the password file is
+ * unsafe (group/world readable) or unreadable: an unreachable Redis is
+ * not an error, the store starts "down" and reconnects by itself.
+ */
+int store_open_shared(const char *statedir, const store_limits *lim, const store_shared_cfg *cfg, mw_store **out,
+                      char *err, size_t errlen);
+
+/* store_backend - "sqlite" or "redis" */
+const char *store_backend(const mw_store *s);
+
+/*
+ * store_on_change - call fn(arg) (from the store's own thread) when
+ * another gateway changed rules, list edits or blocks, and after a
+ * reconnection; the daemon rebuilds its snapshot there.
+ */
+void store_on_change(mw_store *s, void (*fn)(void *arg), void *arg);
+
+typedef struct store_shared_status {
+	int shared;               /* 0: SQLite only */
+	int up;                   /* Redis reachable now */
+	time_t down_since;        /* 0 when up */
+	unsigned long failures;   /* transitions to down */
+	unsigned long reconciles; /* successful reconciliations */
+	unsigned long fallbacks;  /* operations answered from SQLite while down */
+	long pending;             /* local changes waiting to be pushed */
+	char address[160];
+	char gateway[64];
+	char last_error[200];
+} store_shared_status;
+
+/* store_shared_status - health of the shared backend (for status and stats) */
+void store_shared_get_status(mw_store *s, store_shared_status *out);
+
+/* store_sync - reconnect if down, push pending changes, pull shared state; 0 up, -1 down */
+int store_sync(mw_store *s);
+
+/* store_gateway - this gateway's name ("" for SQLite only) */
+const char *store_gateway(const mw_store *s);
+
+/* ---- quarantine release across gateways (store_sync.c) ---- */
+
+typedef struct store_release_req {
+	char id[40];
+	char who[64];
+	char reply_key[96];
+} store_release_req;
+
+/* store_release_ask - ask gateway gw to release id; waits up to timeout_s; 0 released, -1 with why in result */
+int store_release_ask(mw_store *s, const char *gw, const char *id, const char *who, int timeout_s, char *result,
+                      size_t len);
+/* store_release_next - the next request for this gateway (1), none within timeout_s (0), -1 down */
+int store_release_next(mw_store *s, int timeout_s, store_release_req *out);
+/* store_release_done - answer a request: ok 1 released, 0 failed with text */
+void store_release_done(mw_store *s, const store_release_req *r, int ok, const char *text);
 void store_close(mw_store *s);
 /* store_own_like_dir - as root, give path (and -wal, -shm) to dir's owner */
 void store_own_like_dir(const char *dir, const char *path);
@@ -192,6 +269,15 @@ int store_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, 
 int store_audit_get(mw_store *s, long long id, store_audit_row *out);
 /* store_audit_add - record a change that is not a rule (list edits, blocks, releases) */
 int store_audit_add(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_);
+
+/* ---- console logins (store_login.c; local, whatever the backend) ---- */
+
+/* store_login_state - failed logins in a row for user and the time of the last (0 and 0: none) */
+int store_login_state(mw_store *s, const char *user, unsigned *failures, time_t *last);
+/* store_login_failed - one more failed login for user at now; *failures gets the count */
+int store_login_failed(mw_store *s, const char *user, time_t now, unsigned *failures);
+/* store_login_ok - a good login clears the count */
+int store_login_ok(mw_store *s, const char *user);
 
 /* store_count - rows in a table (for tests, status and benchmarks) */
 long store_count(mw_store *s, const char *table);

@@ -38,7 +38,7 @@ static int audit_insert(mw_store *s, time_t now, const char *who, const char *ke
 	return rc;
 }
 
-int store_audit_add(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_)
+int sq_audit_add(mw_store *s, time_t now, const char *who, const char *key, const char *old, const char *new_)
 {
 	int rc;
 
@@ -48,8 +48,7 @@ int store_audit_add(mw_store *s, time_t now, const char *who, const char *key, c
 	return rc;
 }
 
-int store_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old,
-                   size_t oldlen)
+int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who, time_t now, char *old, size_t oldlen)
 {
 	sqlite3_stmt *st = NULL;
 	char prev[512] = "";
@@ -103,7 +102,7 @@ out:
 	return rc;
 }
 
-int store_rules(mw_store *s, void (*fn)(const char *key, const char *value, void *arg), void *arg)
+int sq_rules(mw_store *s, void (*fn)(const char *key, const char *value, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int n = 0, step;
@@ -146,7 +145,7 @@ static void read_audit(sqlite3_stmt *st, store_audit_row *r)
 	mw_strlcpy(r->new_, t ? (const char *)t : "", sizeof(r->new_));
 }
 
-int store_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, void *arg), void *arg)
+int sq_audit(mw_store *s, size_t limit, void (*fn)(const store_audit_row *r, void *arg), void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	store_audit_row r;
@@ -172,7 +171,7 @@ out:
 	return n;
 }
 
-int store_audit_get(mw_store *s, long long id, store_audit_row *out)
+int sq_audit_get(mw_store *s, long long id, store_audit_row *out)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = -1, step;

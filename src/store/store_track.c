@@ -33,7 +33,16 @@ static const char *dom_of(const char *addr)
 	return at ? at + 1 : "";
 }
 
-int store_track_add(mw_store *s, const store_track_rec *r)
+/* the id of the last row this thread inserted (the outbox refers to it) */
+static __thread long long last_id;
+
+long long sq_track_last_id(mw_store *s)
+{
+	(void)s;
+	return last_id;
+}
+
+int sq_track_add(mw_store *s, const store_track_rec *r)
 {
 	sqlite3_stmt *st = NULL;
 	long long id;
@@ -121,6 +130,7 @@ int store_track_add(mw_store *s, const store_track_rec *r)
 	st = NULL;
 	if (store_exec(s, "COMMIT") < 0)
 		goto out;
+	last_id = id;
 	rc = 0;
 	goto out;
 fail:
@@ -141,8 +151,7 @@ static void col(char *dst, size_t len, sqlite3_stmt *st, int i)
 	mw_strlcpy(dst, t ? (const char *)t : "", len);
 }
 
-int store_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg),
-                     void *arg)
+int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const store_track_row *r, void *arg), void *arg)
 {
 	mw_buf sql;
 	sqlite3_stmt *st = NULL;
@@ -244,7 +253,7 @@ out:
 	return n;
 }
 
-long store_track_prune(mw_store *s, time_t before, size_t max_rows)
+long sq_track_prune(mw_store *s, time_t before, size_t max_rows)
 {
 	char sql[400];
 	long n = -1;
@@ -292,5 +301,110 @@ int store_alert(mw_store *s, time_t now, const char *kind, const char *text)
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* load_children - the values of one column of a child table for msg id */
+static char **load_children(mw_store *s, const char *sql, long long id, int ncols, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	char **v = NULL;
+	int c;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		v = x_realloc(v, (*n + 1) * (size_t)ncols * sizeof(*v));
+		for (c = 0; c < ncols; c++) {
+			const unsigned char *t = sqlite3_column_text(st, c);
+			v[*n * (size_t)ncols + (size_t)c] = x_strdup(t ? (const char *)t : "");
+		}
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+int sq_track_load(mw_store *s, long long id, int (*fn)(mw_store *s, const store_track_rec *r))
+{
+	sqlite3_stmt *st = NULL;
+	store_track_rec r;
+	char *f[11] = {NULL};
+	char **rc_ = NULL, **at = NULL, **ln = NULL;
+	const char **rcpts = NULL, **links = NULL;
+	store_att *atts = NULL;
+	size_t nr = 0, na = 0, nl = 0, i;
+	int rc = 0, found = 0;
+
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT time, queue_id, client, sender, hdr_from, subject, action, reasons, stage,"
+	                       " quarantine_id, size FROM messages WHERE id = ?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, id);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			found = 1;
+			r.time = (time_t)sqlite3_column_int64(st, 0);
+			for (i = 1; i < 10; i++) {
+				const unsigned char *t = sqlite3_column_text(st, (int)i);
+				f[i] = x_strdup(t ? (const char *)t : "");
+			}
+			r.size = (size_t)sqlite3_column_int64(st, 10);
+		}
+	}
+	sqlite3_finalize(st);
+	if (found) {
+		rc_ = load_children(s, "SELECT rcpt FROM msg_rcpts WHERE msg = ?1", id, 1, &nr);
+		at = load_children(s, "SELECT name, type, sha256 FROM msg_attachments WHERE msg = ?1", id, 3, &na);
+		ln = load_children(s, "SELECT domain FROM msg_links WHERE msg = ?1", id, 1, &nl);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (!found)
+		return 0; /* pruned meanwhile */
+	rcpts = x_calloc(nr + 1, sizeof(*rcpts));
+	for (i = 0; i < nr; i++)
+		rcpts[i] = rc_[i];
+	atts = x_calloc(na + 1, sizeof(*atts));
+	for (i = 0; i < na; i++) {
+		atts[i].name = at[3 * i];
+		atts[i].type = at[3 * i + 1];
+		atts[i].sha256 = at[3 * i + 2];
+	}
+	links = x_calloc(nl + 1, sizeof(*links));
+	for (i = 0; i < nl; i++)
+		links[i] = ln[i];
+	r.queue_id = f[1];
+	r.client = f[2];
+	r.sender = f[3];
+	r.hdr_from = f[4];
+	r.subject = f[5];
+	r.action = f[6];
+	r.reasons = f[7];
+	r.stage = f[8];
+	r.quarantine_id = f[9];
+	r.rcpts = rcpts;
+	r.nrcpts = nr;
+	r.atts = atts;
+	r.natts = na;
+	r.link_domains = links;
+	r.nlinks = nl;
+	rc = fn(s, &r);
+	for (i = 1; i < 10; i++)
+		x_free(f[i]);
+	for (i = 0; i < nr; i++)
+		x_free(rc_[i]);
+	for (i = 0; i < 3 * na; i++)
+		x_free(at[i]);
+	for (i = 0; i < nl; i++)
+		x_free(ln[i]);
+	x_free(rc_);
+	x_free(at);
+	x_free(ln);
+	x_free(rcpts);
+	x_free(atts);
+	x_free(links);
 	return rc;
 }

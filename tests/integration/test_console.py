@@ -179,8 +179,7 @@ def test_wrong_password_refused_and_delayed(milter, passwd):
             delays.append(time.monotonic() - t0)
         print("login failure delays: %.2f s, %.2f s" % tuple(delays))
         assert delays[0] >= 0.9, delays
-        assert delays[1] >= 1.9, delays          # doubles after each failure
-        assert delays[1] > delays[0] + 0.8, delays
+        assert delays[1] >= 1.9, delays  # doubles after each failure (lower bounds: PBKDF2 time varies)
         # an unknown user is refused the same way (no user enumeration)
         con.expect("login: ")
         con.line("nosuchuser")

@@ -324,3 +324,83 @@ def test_release_cut_off_before_the_mta_took_it(milter):
     wait_for(lambda: milter.count_delivered(token) == 1, 60, "the operator's release delivered")
     e = [x for x in qlist(milter, "released") if x["id"] == qid][0]
     assert e["note"] == "", e
+
+
+# ---------------------------------------------------------------- 5: the console
+
+def test_login_backoff_survives_reconnects(milter):
+    """Two failed logins, hang up, reconnect: the next failure waits 4 s
+    (the third in a row), not 1 s again.  Counted per user name typed (an
+    unknown one here, so other tests' logins are not slowed); a good login
+    clears the count (test_console.py's test_wrong_password_refused_and_delayed)."""
+    import time as _t
+    from test_console import PASSWORD, Console, passwd as _unused  # noqa: F401
+    path = os.path.join(milter.run_dir, "console.passwd")
+    if not os.path.exists(path):
+        pytest.skip("needs the console password made by test_console.py's fixture")
+    user = "nobody-" + new_token()
+
+    def fail(con):
+        con.expect("login: ")
+        con.line(user)
+        con.expect("Password: ")
+        t0 = _t.monotonic()
+        con.line("wrong-password")
+        con.expect("Login incorrect", timeout=60)
+        return _t.monotonic() - t0
+
+    a = Console(milter, path)
+    try:
+        d1, d2 = fail(a), fail(a)
+    finally:
+        a.close()  # hang up
+    b = Console(milter, path)
+    try:
+        d3 = fail(b)
+        print("failure delays across a reconnect: %.1f s, %.1f s | %.1f s" % (d1, d2, d3))
+        assert d1 >= 0.9 and d2 >= 1.9, (d1, d2)
+        assert d3 >= 3.5, "back-off restarted after reconnecting: %.1f s" % d3
+    finally:
+        b.close()
+
+
+def test_idle_control_connections_cannot_lock_out(milter):
+    """Connections that never send a request fill every slot; a client
+    turned away gets in within seconds, because idle ones are then closed."""
+    import socket
+    import time as _t
+    sock = os.path.join(milter.run_dir, "mailwarden", "control.sock")
+    idle = []
+    try:
+        for _ in range(12):  # more than MAX_CONN + ROOT_RESERVE
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sock)
+            idle.append(s)
+        _t.sleep(1)
+        t0 = _t.monotonic()
+        ok = False
+        while _t.monotonic() - t0 < 40:
+            p = subprocess.run([MAILWARDEN, "ctl", "--socket", sock, "status"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            if p.returncode == 0:
+                ok = True
+                break
+            _t.sleep(1)
+        took = _t.monotonic() - t0
+        print("a control client got in after %.1f s with %d idle connections open" % (took, len(idle)))
+        assert ok, "idle control connections locked the console out for 40 s"
+        closed = 0
+        for s in idle:  # a closed one reads to end of file (after any greeting)
+            s.settimeout(0.2)
+            try:
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        closed += 1
+                        break
+            except (socket.timeout, OSError):
+                pass
+        assert closed >= 1, "no idle connection was closed"
+    finally:
+        for s in idle:
+            s.close()

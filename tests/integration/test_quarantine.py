@@ -343,11 +343,12 @@ def test_full_disk_gives_4xx_and_recovers(milter):
         shutil.chown(mnt, "mailwarden", "mailwarden")
         restart_milter(milter, "-o", "paths.state=" + mnt)
         filler = os.path.join(mnt, "filler")
-        with open(filler, "wb") as f:
+        # unbuffered: a buffered file would raise ENOSPC again at close,
+        # flushing what the failed write left in its buffer
+        with open(filler, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
             except OSError:
                 pass
         token = new_token()

@@ -42,6 +42,13 @@ def free_port():
     return port
 
 
+def redis_fwd():
+    """MW_QEMU_REDIS=HOST:PORT (a Redis on the host, README "Two gateways"):
+    the guest reaches it as 10.0.2.100:6379 (guestfwd; restrict=on stays)"""
+    target = os.environ.get("MW_QEMU_REDIS", "")
+    return ",guestfwd=tcp:10.0.2.100:6379-tcp:%s" % target if target else ""
+
+
 def qemu_args(image_dir, smtp_port, serial, shell=None):
     """qemu_args - the command line; serial is a chardev spec or 'stdio';
     shell, a chardev spec (id sh0) for the test shell on hvc0, or None"""
@@ -58,7 +65,7 @@ def qemu_args(image_dir, smtp_port, serial, shell=None):
         "-device", "virtio-blk-device,drive=root",
         "-drive", "if=none,id=data,format=raw,file=" + os.path.join(image_dir, "data.img"),
         "-device", "virtio-blk-device,drive=data",
-        "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:25" % smtp_port,
+        "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:25" % smtp_port + redis_fwd(),
         "-device", "virtio-net-device,netdev=net0",
         "-device", "virtio-rng-device",
         "-snapshot", "-no-reboot", "-display", "none",
