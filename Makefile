@@ -27,7 +27,7 @@ endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
-PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 hiredis
+PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 json-c hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # sender authentication (src/auth): no usable .pc files (libunbound's needs libevent's)
@@ -55,7 +55,7 @@ endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
-LIB_DIRS := util verdict mime policy store scan av attach links sender auth engine outcome ctl
+LIB_DIRS := util verdict mime policy store scan av attach links content sender auth engine outcome ctl
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 MILTER_SRC := $(wildcard src/milter/*.c)

@@ -49,8 +49,8 @@ fi
 
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
-  libidn2-dev publicsuffix libhiredis-dev libspf2-dev libopendkim-dev
-  libopendmarc-dev libunbound-dev"
+  libidn2-dev publicsuffix libhiredis-dev libjson-c-dev libspf2-dev
+  libopendkim-dev libopendmarc-dev libunbound-dev"
 RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
   libspf2-2 libopendkim11 libopendmarc2 libunbound8 publicsuffix
   m4 util-linux python3 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2

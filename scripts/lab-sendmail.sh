@@ -254,6 +254,7 @@ with open(out, "ab", buffering=0) as f:
         f.write(d.rstrip(b"\0\n") + b"\n")
 ' "$SM_SYSLOG" "$LOG_DIR/sendmail.log" </dev/null >>"$LOG_DIR/sm-syslog.log" 2>&1 &
 	echo $! >"$PID_DIR/sm-syslog.pid"
+	record_start "$PID_DIR/sm-syslog.pid"
 	n=0
 	while [ ! -S "$SM_SYSLOG" ]; do
 		if [ -z "$(pid_alive "$PID_DIR/sm-syslog.pid" python3)" ] || [ $n -ge "$WAIT_TENTHS" ]; then
@@ -265,11 +266,18 @@ with open(out, "ab", buffering=0) as f:
 	done
 }
 
+# sm_daemon_pid - the daemon of this lab: alive, named sendmail and in this
+# lab's own mount namespace (a recycled PID may belong to another lab's)
 sm_daemon_pid() {
 	[ -f "$PID_DIR/sendmail.pid" ] || return 0
 	head -n 1 "$PID_DIR/sendmail.pid" >"$PID_DIR/sendmail.pid1" 2>/dev/null || true
-	pid_alive "$PID_DIR/sendmail.pid1" sendmail
+	p=$(pid_alive "$PID_DIR/sendmail.pid1" sendmail)
 	rm -f "$PID_DIR/sendmail.pid1"
+	[ -n "$p" ] || return 0
+	if [ -s "$PID_DIR/sendmail.ns" ] && [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" != "$(cat "$PID_DIR/sendmail.ns")" ]; then
+		return 0
+	fi
+	echo "$p"
 }
 
 sendmail_running() {

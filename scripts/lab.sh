@@ -127,13 +127,31 @@ port_open() {
 	ss -Hltn "sport = :$1" 2>/dev/null | grep -q "127.0.0.1:$1"
 }
 
-# pid_alive PIDFILE NAME - print the PID if the process in PIDFILE is alive
-# and is NAME (guards against a recycled PID); empty otherwise.
+# start_time PID - the process's start time (clock ticks since boot, field 22
+# of /proc/PID/stat, read after the command name, which may hold spaces)
+start_time() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'
+}
+
+# record_start PIDFILE - remember when the process in PIDFILE started, so a
+# PID the kernel gives to another process later is not taken for ours
+record_start() {
+	p=$(head -n 1 "$1" 2>/dev/null | tr -dc 0-9)
+	[ -n "$p" ] && start_time "$p" >"$1.start" 2>/dev/null || true
+}
+
+# pid_alive PIDFILE NAME - print the PID if the process in PIDFILE is alive,
+# is NAME and (when recorded) started when ours did: PIDs wrap within
+# minutes on a busy machine, and another lab's process of the same name
+# must never be taken for (and stopped as) ours; empty otherwise.
 pid_alive() {
 	[ -f "$1" ] || return 0
-	p=$(cat "$1" 2>/dev/null || true)
-	case $p in '' | *[!0-9]*) return 0 ;; esac
+	p=$(head -n 1 "$1" 2>/dev/null | tr -dc 0-9)
+	case $p in '') return 0 ;; esac
 	[ -d "/proc/$p" ] || return 0
+	if [ -f "$1.start" ] && [ "$(cat "$1.start" 2>/dev/null)" != "$(start_time "$p")" ]; then
+		return 0
+	fi
 	# a zombie (not reaped by a parent that is not us) is gone
 	[ "$(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null)" = Z ] && return 0
 	comm=$(cat "/proc/$p/comm" 2>/dev/null || true)
@@ -160,7 +178,7 @@ stop_pid() {
 		fi
 		say "stopped $2 ($p)"
 	fi
-	rm -f "$1"
+	rm -f "$1" "$1.start"
 }
 
 # milter_spec - Postfix's name for the milter socket, or empty for none
@@ -319,6 +337,7 @@ start_sink() {
 	setsid smtp-sink -u nobody -d "$SINK_DIR/msg." -m 200 -h sink.localdomain \
 		"127.0.0.1:$SINK_PORT" 500 </dev/null >>"$LOG_DIR/sink.log" 2>&1 &
 	echo $! >"$PID_DIR/sink.pid"
+	record_start "$PID_DIR/sink.pid"
 	n=0
 	while ! port_open "$SINK_PORT"; do
 		if [ -z "$(pid_alive "$PID_DIR/sink.pid" smtp-sink)" ] || [ $n -ge "$WAIT_TENTHS" ]; then
@@ -404,6 +423,7 @@ start_milter() {
 	setsid "$MAILWARDEND" -f -c "$MW_CONF" -p "$spec" -u "$LAB_USER" \
 		$MW_ARGS </dev/null >>"$LOG_DIR/mailwardend.log" 2>&1 &
 	echo $! >"$PID_DIR/mailwardend.pid"
+	record_start "$PID_DIR/mailwardend.pid"
 	n=0
 	while :; do
 		# until setsid has exec'ed, the process is still called setsid

@@ -34,6 +34,7 @@ LAYERS = [
     ("links", 5),
     ("sender", 5),
     ("auth", 5),
+    ("content", 5),  # the content tree: judges what libclamav and our parsers find in parts
     ("engine", 6),  # the pipeline: stage table, engine_scan, engine_rcpt
     ("outcome", 7),  # after the verdict: quarantine, hold, retro, release
     ("ctl", 8),  # adapters: the control protocol (server and client)

@@ -1,5 +1,6 @@
 #!/bin/sh
 # run.sh - the whole test suite, called by `make test` after the build:
+#   (0) tests/layers.py: the include graph of src/ (no circle, no arrow up),
 #   (a) every unit test binary $BUILD_DIR/tests/*_test (cmocka),
 #   (b) tests/unit/mime_ref.sh (parser input/expected-output pairs), if present,
 #   (b2) tests/benign/run.py: the benign mail set through `mailwarden scan`
@@ -13,8 +14,8 @@
 # "N passed, N failed".  Exits non-zero if anything failed, or if nothing
 # passed at all (no tests collected is a failure).
 #
-# Environment: BUILD_DIR (default build); SUITES (default "unit ref benign
-# milter integration") to run a subset; PYTEST_ARGS extra pytest arguments;
+# Environment: BUILD_DIR (default build); SUITES (default "layers unit ref
+# benign milter integration") to run a subset; PYTEST_ARGS extra pytest arguments;
 # MW_IT_MTAS (default "postfix sendmail") the MTAs of the integration matrix.
 set -u
 
@@ -22,7 +23,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO" || exit 1
 BUILD_DIR=${BUILD_DIR:-build}
 export BUILD_DIR
-SUITES=${SUITES:-unit ref benign milter integration}
+SUITES=${SUITES:-layers unit ref benign milter integration}
 PYTHON=/usr/bin/python3 # Debian's, which has pytest (not a pyenv one)
 
 total_pass=0
@@ -100,6 +101,11 @@ run_ref() {
 	fi
 }
 
+# run_layers - the include graph of src/: no circle, no arrow up (tests/layers.py)
+run_layers() {
+	run_counted "layers" $PYTHON tests/layers.py
+}
+
 run_benign() {
 	run_counted "benign" $PYTHON tests/benign/run.py --build "$BUILD_DIR"
 }
@@ -152,6 +158,7 @@ for s in $SUITES; do
 	case $s in
 	unit) run_unit ;;
 	ref) run_ref ;;
+	layers) run_layers ;;
 	benign) run_benign ;;
 	milter) run_milter ;;
 	integration) for m in $MW_IT_MTAS; do run_integration "$m"; done ;;

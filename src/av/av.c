@@ -17,6 +17,7 @@
  *	GPL-2.0-or-later
  */
 #include "av/av.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -73,10 +74,36 @@ struct av_mgr {
  * functions below point this thread-local at their own record, and
  * clamav_msg() notes the first error of the scan there.
  */
+#define SEEN_SLOTS 4096 /* objects remembered per scan (a power of two) */
+
 typedef struct scan_rec {
 	char err[160]; /* first error libclamav reported during the scan, "" if none */
 	const av_hooks *hooks;
+	uint64_t *seen; /* open addressing: hash ^ size of every object visited; 0 empty */
+	size_t nseen;
 } scan_rec;
+
+/* seen_before - 1 if the same bytes were visited before in this scan; else remember them */
+static int seen_before(scan_rec *r, uint64_t hash, size_t len)
+{
+	uint64_t key = (hash ^ ((uint64_t)len * 0x9e3779b97f4a7c15ULL)) | 1;
+	size_t i = (size_t)key & (SEEN_SLOTS - 1), n;
+
+	if (r->seen == NULL)
+		r->seen = x_calloc(SEEN_SLOTS, sizeof(*r->seen));
+	for (n = 0; n < SEEN_SLOTS; n++, i = (i + 1) & (SEEN_SLOTS - 1)) {
+		if (r->seen[i] == key)
+			return 1;
+		if (r->seen[i] == 0) {
+			if (r->nseen < SEEN_SLOTS / 2) { /* keep probes short; past that, scan repeats */
+				r->seen[i] = key;
+				r->nseen++;
+			}
+			return 0;
+		}
+	}
+	return 0;
+}
 
 static __thread scan_rec *tl_scan;
 
@@ -149,6 +176,19 @@ static cl_error_t inspect(int fd, const char *type, const char **ancestors, size
 	if (r == NULL || r->hooks == NULL || r->hooks->visit == NULL)
 		return CL_CLEAN;
 	memset(&o, 0, sizeof(o));
+	if (buffer) {
+		o.hash = mw_siphash64(mw_hash_key(), buffer, size);
+		/* The same bytes twice in one scan are the same object:
+		 * libclamav opens an OOXML document once as a document and once
+		 * more as a zip, so every member came twice (the images of a
+		 * presentation scanned twice).  Its clean cache skipped such
+		 * repeats; it is off (see av_engine_load), so a repeat is
+		 * skipped here, within the scan, and reported once. */
+		if (level > 0 && seen_before(r, o.hash, size))
+			return CL_BREAK;
+		if (level == 0)
+			(void)seen_before(r, o.hash, size);
+	}
 	o.type = type ? type : "";
 	o.name = name;
 	o.ancestors = ancestors;
@@ -157,6 +197,17 @@ static cl_error_t inspect(int fd, const char *type, const char **ancestors, size
 	o.len = buffer ? size : 0;
 	o.made = (attributes & (LAYER_ATTRIBUTES_NORMALIZED | LAYER_ATTRIBUTES_DECRYPTED)) != 0;
 	r->hooks->visit(r->hooks->arg, &o);
+	return CL_CLEAN;
+}
+
+/* props - libclamav's file-properties callback: the scan's metadata JSON */
+static int props(const char *json, int rc, void *context)
+{
+	scan_rec *r = context;
+
+	(void)rc;
+	if (r && r->hooks && r->hooks->props && json)
+		r->hooks->props(r->hooks->arg, json);
 	return CL_CLEAN;
 }
 
@@ -179,6 +230,11 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	}
 	set_limits(cl, cfg);
 	cl_engine_set_clcb_file_inspection(cl, inspect);
+	cl_engine_set_clcb_file_props(cl, props);
+	/* No clean-file cache: a cached object is not opened again, so what
+	 * libclamav visits inside it (the content tree) would depend on
+	 * which mail came before.  The same message gets the same findings. */
+	cl_engine_set_num(cl, CL_ENGINE_DISABLE_CACHE, 1);
 	rc = cl_load(dir, cl, &sigs, CL_DB_STDOPT);
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "loading %.200s: %s", dir, cl_strerror(rc));
@@ -316,10 +372,12 @@ void av_mgr_free(av_mgr *m)
 	x_free(m);
 }
 
-static void scan_options(struct cl_scan_options *o)
+static void scan_options(struct cl_scan_options *o, const av_hooks *h)
 {
 	memset(o, 0, sizeof(*o));
 	o->general = CL_SCAN_GENERAL_HEURISTICS;
+	if (h && h->props)
+		o->general |= CL_SCAN_GENERAL_COLLECT_METADATA;
 	o->parse = ~0U;
 	o->heuristic = CL_SCAN_HEURISTIC_BROKEN | CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_MACROS |
 	               CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE | CL_SCAN_HEURISTIC_ENCRYPTED_DOC |
@@ -362,7 +420,7 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 	struct cl_scan_options o;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
-	scan_rec rec = {"", h};
+	scan_rec rec = {"", h, NULL, 0};
 	cl_fmap_t *map;
 	cl_error_t rc;
 
@@ -375,11 +433,12 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 		set_result(e, len, res, CL_EMEM, NULL, NULL);
 		return;
 	}
-	scan_options(&o);
+	scan_options(&o, h);
 	tl_scan = &rec;
 	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, &rec);
 	tl_scan = NULL;
 	cl_fmap_close(map);
+	x_free(rec.seen);
 	set_result(e, len, res, rc, virname, &rec);
 }
 
@@ -389,14 +448,15 @@ void av_scan_fd_hooks(const av_engine *e, int fd, const char *name, const av_hoo
 	struct cl_scan_options o;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
-	scan_rec rec = {"", h};
+	scan_rec rec = {"", h, NULL, 0};
 	struct stat st;
 	cl_error_t rc;
 
-	scan_options(&o);
+	scan_options(&o, h);
 	tl_scan = &rec;
 	rc = cl_scandesc_callback(fd, name, &virname, &scanned, e->cl, &o, &rec);
 	tl_scan = NULL;
+	x_free(rec.seen);
 	set_result(e, fstat(fd, &st) == 0 ? (size_t)st.st_size : 0, res, rc, virname, &rec);
 }
 

@@ -98,11 +98,15 @@ typedef struct av_object {
 	unsigned depth;               /* 0: the scanned content itself */
 	const unsigned char *data;
 	size_t len;
-	int made; /* a layer ClamAV made itself (normalised text, decrypted data), not an object of the message */
+	int made;      /* a layer ClamAV made itself (normalised text, decrypted data), not an object of the message */
+	uint64_t hash; /* mw_siphash64(mw_hash_key(), data, len) */
 } av_object;
 
 typedef struct av_hooks {
 	void (*visit)(void *arg, const av_object *o);
+	/* props (may be NULL): libclamav's description of what it scanned, as JSON (its --gen-json
+	 * metadata: file types, PDFStats, macros ...), once at the end of the scan; valid during the call */
+	void (*props)(void *arg, const char *json);
 	void *arg;
 } av_hooks;
 

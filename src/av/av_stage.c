@@ -25,13 +25,30 @@
 
 #include <string.h>
 
-/* visit - every object libclamav unpacked inside a part goes into the coverage set */
+typedef struct part_scan {
+	mw_scan *st;
+	const char *part, *name; /* the part id, its file name (or NULL) */
+} part_scan;
+
+/* visit - every object libclamav visits goes to the content tree (on_object), then those
+ * it unpacked inside the part into the coverage set */
 static void visit(void *arg, const av_object *o)
 {
-	mw_scan *st = arg;
+	part_scan *ps = arg;
 
+	if (ps->st->on_object)
+		ps->st->on_object(ps->st, ps->part, ps->name, o);
 	if (o->depth >= 1 && !o->made && o->data)
-		scan_cover_add(st, o->data, o->len);
+		scan_cover_add_hash(ps->st, o->hash, o->len);
+}
+
+/* props - libclamav's metadata of the part, for the content tree */
+static void props(void *arg, const char *json)
+{
+	part_scan *ps = arg;
+
+	if (ps->st->on_props)
+		ps->st->on_props(ps->st, ps->part, json);
 }
 
 /* scan_leaves - depth-first scan of every decoded leaf; returns matches found */
@@ -47,7 +64,8 @@ static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 		size_t len;
 		int fd;
 		av_result r;
-		av_hooks hooks = {visit, st};
+		part_scan ps = {st, mime_part_id(p), mime_part_filename(p)};
+		av_hooks hooks = {visit, st->on_props ? props : NULL, &ps};
 
 		mime_part_body(p, &data, &fd, &len);
 		if (len == 0)

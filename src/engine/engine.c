@@ -31,6 +31,7 @@
 #include "av/av.h"
 #include "attach/attach.h"
 #include "auth/auth.h"
+#include "content/content.h"
 #include "links/links.h"
 #include "mime/mime.h"
 #include "sender/sender.h"
@@ -98,7 +99,14 @@ static stage_rc stage_mime(mw_scan *st)
 	return STAGE_NEXT;
 }
 
-/* stage_av - ClamAV over every decoded part (src/av/av_stage.c) */
+/* stage_content - objects our own parsers extract (src/content) */
+static stage_rc stage_content(mw_scan *st)
+{
+	content_stage(st);
+	return STAGE_NEXT;
+}
+
+/* stage_av - ClamAV over every decoded part (src/av/av_stage.c); what it visits feeds the content tree */
 static stage_rc stage_av(mw_scan *st)
 {
 	av_stage(st);
@@ -142,8 +150,8 @@ static stage_rc stage_policy(mw_scan *st)
 
 /* av runs before attach: the attach stage asks the coverage set what ClamAV saw */
 static const stage stage_table[] = {
-    {"size", stage_size},     {"mime", stage_mime}, {"av", stage_av},         {"links", stage_links},
-    {"attach", stage_attach}, {"auth", stage_auth}, {"sender", stage_sender},
+    {"size", stage_size},   {"mime", stage_mime},     {"av", stage_av},     {"content", stage_content},
+    {"links", stage_links}, {"attach", stage_attach}, {"auth", stage_auth}, {"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};
@@ -206,9 +214,11 @@ void engine_scan(mw_msg *m, const mw_env *env, mw_result *res)
 	res->size = msg_size(m);
 	if (env->cfg->lim.scan_time > 0)
 		st.deadline_ms = t0 + (double)env->cfg->lim.scan_time;
+	content_begin(&st);
 	for (i = 0; i < MW_ARRAY_LEN(stage_table); i++)
 		if (scan_over_budget(&st, stage_table[i].name) || stage_table[i].run(&st) == STAGE_STOP)
 			break;
+	content_end(&st);
 	policy_stage.run(&st);
 	sender_record(&st); /* after the policy: auto-block, fingerprints, history */
 	summarise(&st);

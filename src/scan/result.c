@@ -10,35 +10,23 @@
 #include "scan/scan.h"
 #include "util/hash.h"
 
-#include <pthread.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
-static unsigned char cover_key[16];
-static pthread_once_t cover_once = PTHREAD_ONCE_INIT;
-
-/* cover_key_init - a secret key per process; without getrandom(), a key from the clock and addresses */
-static void cover_key_init(void)
+void scan_cover_add_hash(mw_scan *st, uint64_t hash, size_t len)
 {
-	if (getrandom(cover_key, sizeof(cover_key), 0) != (ssize_t)sizeof(cover_key)) {
-		uint64_t a = (uint64_t)(mw_now_ms() * 1000.0) ^ (uint64_t)(uintptr_t)&cover_key;
-		uint64_t b = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&a;
-		memcpy(cover_key, &a, 8);
-		memcpy(cover_key + 8, &b, 8);
-	}
-}
-
-void scan_cover_add(mw_scan *st, const void *data, size_t len)
-{
-	pthread_once(&cover_once, cover_key_init);
 	if (st->cover == NULL)
 		st->cover = x_calloc(MW_COVER_MAX, sizeof(*st->cover));
 	if (st->ncover >= MW_COVER_MAX)
 		return;
-	st->cover[st->ncover].hash = mw_siphash64(cover_key, data, len);
+	st->cover[st->ncover].hash = hash;
 	st->cover[st->ncover].len = len;
 	st->ncover++;
+}
+
+void scan_cover_add(mw_scan *st, const void *data, size_t len)
+{
+	scan_cover_add_hash(st, mw_siphash64(mw_hash_key(), data, len), len);
 }
 
 int scan_covered(const mw_scan *st, const void *mem, int fd, size_t len)
@@ -51,15 +39,14 @@ int scan_covered(const mw_scan *st, const void *mem, int fd, size_t len)
 		same_len = st->cover[i].len == len;
 	if (!same_len)
 		return 0; /* no hashing when no visited object has this size */
-	pthread_once(&cover_once, cover_key_init);
 	if (mem) {
-		h = mw_siphash64(cover_key, mem, len);
+		h = mw_siphash64(mw_hash_key(), mem, len);
 	} else {
 		unsigned char *buf = x_malloc(65536);
 		mw_siphash sh;
 		off_t off = 0;
 
-		mw_siphash_init(&sh, cover_key);
+		mw_siphash_init(&sh, mw_hash_key());
 		while ((size_t)off < len) {
 			ssize_t got =
 			    pread(fd, buf, (size_t)(len - (size_t)off) < 65536 ? len - (size_t)off : 65536, off);
@@ -75,6 +62,16 @@ int scan_covered(const mw_scan *st, const void *mem, int fd, size_t len)
 	}
 	for (i = 0; i < st->ncover; i++)
 		if (st->cover[i].len == len && st->cover[i].hash == h)
+			return 1;
+	return 0;
+}
+
+int scan_covered_hash(const mw_scan *st, uint64_t hash, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < st->ncover; i++)
+		if (st->cover[i].len == len && st->cover[i].hash == hash)
 			return 1;
 	return 0;
 }
@@ -110,6 +107,20 @@ mw_att *result_add_att(mw_result *res, const char *name, const char *type)
 	mw_printable(a->name, sizeof(a->name), name ? name : "", sizeof(a->name) - 4, 1);
 	mw_printable(a->type, sizeof(a->type), type ? type : "", sizeof(a->type) - 4, 0);
 	return a;
+}
+
+void result_add_node(mw_result *res, const char *path, const char *type, size_t size, const char *from)
+{
+	struct mw_node *n;
+
+	res->nodes_total++;
+	if (res->nnodes >= MW_RESULT_NODES)
+		return;
+	n = &res->nodes[res->nnodes++];
+	mw_printable(n->path, sizeof(n->path), path, sizeof(n->path) - 4, 1);
+	mw_printable(n->type, sizeof(n->type), type, sizeof(n->type) - 4, 0);
+	n->size = size;
+	mw_strlcpy(n->from, from, sizeof(n->from));
 }
 
 void result_add_domain(mw_result *res, const char *domain)
@@ -234,6 +245,16 @@ void result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
 		if (p->filename[0])
 			json_kv(out, "filename", p->filename, 1);
 		buf_printf(out, ", \"size\": %zu}", p->size);
+	}
+	buf_printf(out, "], \"tree_total\": %zu, \"tree\": [", res->nodes_total);
+	for (i = 0; i < res->nnodes; i++) {
+		const struct mw_node *n = &res->nodes[i];
+		buf_puts(out, i ? ", {" : "{");
+		json_kv(out, "path", n->path, 0);
+		json_kv(out, "type", n->type, 1);
+		buf_printf(out, ", \"size\": %zu", n->size);
+		json_kv(out, "from", n->from, 1);
+		buf_putc(out, '}');
 	}
 	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f", res->av_sigs, v->elapsed_ms);
 	auth_json(&res->auth, out);

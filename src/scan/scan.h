@@ -51,6 +51,7 @@ struct mw_store;
 struct mw_quar;
 typedef struct mime_parser mime_parser;
 typedef struct mime_part mime_part;
+struct av_object;
 
 #define MW_RCPT_MAX 1000 /* recipients a message may have: the top of limits.max_recipients */
 
@@ -177,11 +178,24 @@ typedef struct mw_result {
 #define MW_RESULT_DOMAINS 32
 	size_t ndomains; /* distinct registrable domains of links */
 	char domains[MW_RESULT_DOMAINS][80];
+	/* the content tree: every object of the message (MIME part, archive
+	 * member, what libclamav or our extractors took out of a document),
+	 * by its path; the first MW_RESULT_NODES are listed */
+#define MW_RESULT_NODES 256
+	size_t nnodes, nodes_total;
+	struct mw_node {
+		char path[MW_PART_MAX]; /* "2:invoice.zip:doc.docx:word/embeddings/oleObject1.bin" */
+		char type[48];          /* true type, or libclamav's type name */
+		size_t size;
+		char from[12]; /* who found it: mime, clamav, archive, extract */
+	} nodes[MW_RESULT_NODES];
 	mw_auth_info auth; /* SPF, DKIM, DMARC, Authentication-Results (src/auth); auth.ran 0: not checked */
 } mw_result;
 
 /* result_add_att - list an attachment in the result (ignored beyond MW_RESULT_ATTS) */
 mw_att *result_add_att(mw_result *res, const char *name, const char *type);
+/* result_add_node - list a content-tree node (counted beyond MW_RESULT_NODES, not listed) */
+void result_add_node(mw_result *res, const char *path, const char *type, size_t size, const char *from);
 /* result_add_domain - list a link domain once (ignored beyond MW_RESULT_DOMAINS) */
 void result_add_domain(mw_result *res, const char *domain);
 
@@ -234,12 +248,20 @@ typedef struct mw_scan {
 	double deadline_ms;     /* mw_now_ms() past which the scan stops: limits.scan_time */
 	int timed_out;          /* engine.timeout recorded */
 	struct link_set *links; /* the message's links (links_stage, links_node_*); freed by engine_scan */
+	/* set by the engine: what libclamav visits inside a part, and its
+	 * metadata JSON, go to the content tree (src/content) */
+	void (*on_object)(struct mw_scan *st, const char *part, const char *part_name, const struct av_object *o);
+	void (*on_props)(struct mw_scan *st, const char *part, const char *json);
+	void *content; /* the content stage's state (src/content) */
 } mw_scan;
 
-/* scan_cover_add - record an object libclamav visited */
+/* scan_cover_add - record an object libclamav visited; _hash: its mw_siphash64(mw_hash_key()) is known */
 void scan_cover_add(mw_scan *st, const void *data, size_t len);
+void scan_cover_add_hash(mw_scan *st, uint64_t hash, size_t len);
 /* scan_covered - 1 if content of len bytes (in memory, or in fd when mem is NULL) was visited by libclamav */
 int scan_covered(const mw_scan *st, const void *mem, int fd, size_t len);
+/* scan_covered_hash - the same, for content whose hash is known */
+int scan_covered_hash(const mw_scan *st, uint64_t hash, size_t len);
 /* scan_free - what the scan state holds */
 void scan_free(mw_scan *st);
 

@@ -167,7 +167,9 @@ int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const stor
 	if (q->sender)
 		buf_puts(&sql, " AND sender = lower(?1)");
 	if (q->domain)
-		buf_puts(&sql, " AND (sender_domain = lower(?2) OR sender_domain LIKE '%.' || lower(?2))");
+		/* a parent at a label boundary, compared as text: LIKE would take '%' and '_' as wildcards */
+		buf_puts(&sql, " AND (sender_domain = lower(?2) OR substr(sender_domain, -length(?2) - 1) = '.' ||"
+		               " lower(?2))");
 	if (q->rcpt)
 		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_rcpts WHERE rcpt = lower(?3))");
 	if (q->subject)

@@ -24,6 +24,8 @@
 #include <mbedtls/version.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 typedef struct sha_ctx {
 	void *cl; /* libclamav hash context, or NULL: mbedTLS */
@@ -215,4 +217,24 @@ uint64_t mw_siphash64(const unsigned char key[16], const void *data, size_t len)
 	mw_siphash_init(&h, key);
 	mw_siphash_update(&h, data, len);
 	return mw_siphash_final(&h);
+}
+
+static unsigned char hash_key[16];
+static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
+
+/* hash_key_init - a secret key per process; without getrandom(), one from the clock and addresses */
+static void hash_key_init(void)
+{
+	if (getrandom(hash_key, sizeof(hash_key), 0) != (ssize_t)sizeof(hash_key)) {
+		uint64_t a = (uint64_t)(mw_now_ms() * 1000.0) ^ (uint64_t)(uintptr_t)&hash_key;
+		uint64_t b = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&a;
+		memcpy(hash_key, &a, 8);
+		memcpy(hash_key + 8, &b, 8);
+	}
+}
+
+const unsigned char *mw_hash_key(void)
+{
+	pthread_once(&hash_key_once, hash_key_init);
+	return hash_key;
 }

@@ -42,6 +42,13 @@ uint64_t mw_siphash_final(mw_siphash *h);
 /* mw_siphash64 - one-shot */
 uint64_t mw_siphash64(const unsigned char key[16], const void *data, size_t len);
 
+/*
+ * mw_hash_key - the process's secret SipHash key (16 random bytes, from
+ * getrandom at first use): one key for every "have we seen these bytes"
+ * question in the process, so hashes can be compared across modules.
+ */
+const unsigned char *mw_hash_key(void);
+
 /* mw_regdomain - eTLD+1 of host into out; returns out, or host itself when it has none */
 const char *mw_regdomain(const char *host, char *out, size_t len);
 

@@ -348,7 +348,7 @@ void buf_json_str(mw_buf *b, const char *s, size_t len)
 			i++;
 		} else {
 			/* Validate one UTF-8 sequence. */
-			size_t need = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+			size_t need = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
 			size_t k;
 			int ok = need != 0 && i + need <= len;
 

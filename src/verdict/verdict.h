@@ -40,7 +40,7 @@ typedef enum mw_action {
 #define MW_MAX_REASONS 32
 #define MW_CODE_MAX    40
 #define MW_DETAIL_MAX  200
-#define MW_PART_MAX    48
+#define MW_PART_MAX    128 /* a content-tree path: "2:invoice.zip:doc.docx:word/embeddings/oleObject1.bin" */
 #define MW_CODES_MAX   128 /* entries the reason table may have */
 
 typedef struct mw_reason {

@@ -87,13 +87,19 @@ typedef struct json_case {
 	const char *want;
 } json_case;
 
+/* test_json_str - escapes, UTF-8 kept, anything else U+FFFD (0xf5..0xff never start a sequence) */
 static void test_json_str(void **state)
 {
 	static const json_case cases[] = {
-	    {"plain", 5, "\"plain\""},           {"q\"b\\", 4, "\"q\\\"b\\\\\""},
-	    {"a\nb\x01", 4, "\"a\\nb\\u0001\""}, {"\xe6\x97\xa5\xe6\x9c\xac", 6, "\"\xe6\x97\xa5\xe6\x9c\xac\""},
-	    {"bad\xff", 4, "\"bad\\ufffd\""},    {"cut\xe6\x97", 5, "\"cut\\ufffd\\ufffd\""},
+	    {"plain", 5, "\"plain\""},
+	    {"q\"b\\", 4, "\"q\\\"b\\\\\""},
+	    {"a\nb\x01", 4, "\"a\\nb\\u0001\""},
+	    {"\xe6\x97\xa5\xe6\x9c\xac", 6, "\"\xe6\x97\xa5\xe6\x9c\xac\""},
+	    {"bad\xff", 4, "\"bad\\ufffd\""},
+	    {"cut\xe6\x97", 5, "\"cut\\ufffd\\ufffd\""},
 	    {"nul\0x", 5, "\"nul\\u0000x\""},
+	    {"\xff\x80\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""},
+	    {"\xf8\x88\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},
 	};
 	size_t i;
 
