@@ -28,6 +28,10 @@
 # started, so the machine's own mail setup is untouched.  The lab
 # (scripts/lab.sh) runs a private instance under its own directories.
 #
+# nsd (test) likewise: only its binary is used, by the sender-authentication
+# tests' private instance on a loopback port; its system service is
+# disabled after the install.
+#
 # Sendmail (the MTA=sendmail lab, docs/sendmail.md) cannot be installed
 # beside Postfix: sendmail-bin and postfix both provide and conflict with
 # mail-transport-agent, so `apt-get install sendmail-bin` would remove
@@ -51,8 +55,10 @@ fi
 
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
   libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
-  libidn2-dev publicsuffix libhiredis-dev libjson-c-dev libzbar-dev libpng-dev libjpeg-dev libgif-dev zlib1g-dev"
+  libidn2-dev publicsuffix libhiredis-dev libjson-c-dev libzbar-dev libpng-dev libjpeg-dev libgif-dev zlib1g-dev
+  libspf2-dev libopendkim-dev libopendmarc-dev libunbound-dev"
 RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
+  libspf2-2 libopendkim11 libopendmarc2 libunbound8 publicsuffix
   m4 util-linux python3 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
   libssl3 libwrap0"
 # unpacked, never installed (see above)
@@ -65,7 +71,7 @@ SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full redis-server
   ncompress lzip zstd libarchive-tools lz4 lzop arj gcab xorriso cpio
-  qrencode python3-pil"
+  qrencode python3-pil nsd opendkim-tools python3-dkim python3-nacl"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"
@@ -129,6 +135,19 @@ stop_peer_services() {
 	done
 }
 
+# stop_test_services - nsd (TEST) is installed for its binary only: the
+# sender-authentication tests run a private instance on a loopback port
+# (tests/integration/dnslab.py); the system service must not serve port 53.
+stop_test_services() {
+	case $what in test | all | peers) ;; *) return 0 ;; esac
+	if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+		systemctl disable --now nsd >/dev/null 2>&1 || true
+	elif [ -x /etc/init.d/nsd ]; then
+		/etc/init.d/nsd stop >/dev/null 2>&1 || true
+		update-rc.d nsd disable >/dev/null 2>&1 || true
+	fi
+}
+
 # sendmail_unpacked - true when SENDMAIL_ROOT holds a usable Sendmail
 sendmail_unpacked() {
 	[ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] &&
@@ -163,6 +182,7 @@ case $what in run | test | all) [ "${SENDMAIL:-yes}" = no ] || want_sendmail=yes
 if [ -z "$missing" ]; then
 	backports_qemu
 	stop_peer_services
+	stop_test_services
 	if [ $want_sendmail = yes ] && ! sendmail_unpacked; then
 		unpack_sendmail
 	fi
@@ -188,6 +208,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends $missing
 backports_qemu
 stop_peer_services
+stop_test_services
 if [ $want_sendmail = yes ] && ! sendmail_unpacked; then
 	unpack_sendmail
 fi

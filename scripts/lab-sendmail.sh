@@ -34,7 +34,8 @@
 # Layout under $RUN_DIR/sendmail:
 #   etc/sendmail.mc, etc/sendmail.cf   the configuration (m4 output)
 #   etc/hosts, etc/service.switch      private name resolution (files only)
-#   etc/local-host-names, relay-domains, trusted-users   empty (-o files)
+#   etc/local-host-names, trusted-users   empty (-o files)
+#   etc/relay-domains                  "127": loopback clients may relay
 #   queue/                             QueueDirectory (qf/df/tf/xf/hf files)
 #   statistics                         StatusFile (mailstats -C)
 #   bin/ns                             the namespace wrapper above
@@ -218,7 +219,9 @@ sm_write_config() {
 	printf '127.0.0.1\t%s mailwarden-lab localhost\n' "$SM_HOSTNAME" >"$SM_ETC/hosts"
 	printf 'hosts\tfiles\naliases\tfiles\n' >"$SM_ETC/service.switch"
 	: >"$SM_ETC/local-host-names"
-	: >"$SM_ETC/relay-domains"
+	# every loopback client may relay, as Postfix's mynetworks = 127.0.0.0/8
+	# (the sender authentication tests connect from 127.0.0.2, ...)
+	echo 127 >"$SM_ETC/relay-domains"
 	: >"$SM_ETC/trusted-users"
 	[ -f "$SM_DIR/statistics" ] || : >"$SM_DIR/statistics"
 	sm_write_mc

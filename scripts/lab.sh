@@ -447,7 +447,10 @@ start_milter() {
 	record_start "$PID_DIR/mailwardend.pid"
 	n=0
 	while :; do
-		if [ -z "$(pid_alive "$PID_DIR/mailwardend.pid" mailwardend)" ]; then
+		# until setsid has exec'ed, the process is still called setsid
+		# (seen on a loaded machine): that is starting, not gone
+		if [ -z "$(pid_alive "$PID_DIR/mailwardend.pid" mailwardend)" ] &&
+			[ -z "$(pid_alive "$PID_DIR/mailwardend.pid" setsid)" ]; then
 			tail_log "$LOG_DIR/mailwardend.log"
 			die "mailwardend exited during start"
 		fi

@@ -18,6 +18,7 @@ typedef struct cli_opts {
 	const char *sigs;
 	const char *state;
 	const char *from;
+	const char *client, *helo; /* scan: SMTP client address and HELO name (sender authentication) */
 	const char **rcpts;
 	size_t nrcpts;
 	int quiet;
@@ -28,6 +29,7 @@ typedef struct cli_opts {
 	/* track criteria */
 	const char *t_sender, *t_domain, *t_rcpt, *t_subject, *t_hash, *t_name, *t_link, *t_action;
 	const char *t_since, *t_until, *t_qstate;
+	const char *t_claimed, *t_auth;
 	int argc;
 	char **argv;
 } cli_opts;

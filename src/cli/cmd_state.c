@@ -238,6 +238,16 @@ static void t_row(const store_track_row *r, void *arg)
 		buf_json_str(&j, r->stage, strlen(r->stage));
 		buf_puts(&j, ", \"quarantine_id\": ");
 		buf_json_str(&j, r->quarantine_id, strlen(r->quarantine_id));
+		buf_puts(&j, ", \"from_domain\": ");
+		buf_json_str(&j, r->from_domain, strlen(r->from_domain));
+		buf_puts(&j, ", \"spf\": ");
+		buf_json_str(&j, r->spf, strlen(r->spf));
+		buf_puts(&j, ", \"dkim\": ");
+		buf_json_str(&j, r->dkim, strlen(r->dkim));
+		buf_puts(&j, ", \"dmarc\": ");
+		buf_json_str(&j, r->dmarc, strlen(r->dmarc));
+		buf_puts(&j, ", \"auth\": ");
+		buf_json_str(&j, r->auth, strlen(r->auth));
 		buf_putc(&j, '}');
 		puts(j.p);
 		buf_free(&j);
@@ -261,6 +271,8 @@ int cmd_track(cli_opts *o)
 	q.name = o->t_name;
 	q.link_domain = o->t_link;
 	q.action = o->t_action;
+	q.claimed = o->t_claimed;
+	q.auth = o->t_auth;
 	q.limit = o->limit;
 	if (mw_parse_when(o->t_since, &q.since) < 0 || mw_parse_when(o->t_until, &q.until) < 0) {
 		fprintf(stderr, "mailwarden track: --since/--until take 30m, 24h, 7d or 2026-11-22[T10:00]\n");

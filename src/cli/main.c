@@ -63,9 +63,12 @@ static const char usage_text[] = "Usage: mailwarden COMMAND [OPTIONS]\n"
                                  "  quarantine release ID     deliver once through [quarantine] release_command\n"
                                  "  quarantine delete ID      remove the encrypted file\n"
                                  "  track [--sender A] [--domain D] [--to R] [--subject S] [--hash H] [--name N]\n"
-                                 "        [--link D] [--action A] [--since T] [--until T] [--limit N] [--json]\n"
+                                 "        [--link D] [--action A] [--claimed D] [--auth R] [--since T]\n"
+                                 "        [--until T] [--limit N] [--json]\n"
                                  "                          who got what: T is an age (30m, 24h, 7d) or a\n"
-                                 "                          date (2026-11-22 or 2026-11-22T10:00)\n"
+                                 "                          date (2026-11-22 or 2026-11-22T10:00); --claimed:\n"
+                                 "                          envelope or From domain D (or below); --auth: pass,\n"
+                                 "                          fail, temperror, permerror or none\n"
                                  "  sigs status|verify [DIR]|rollback   signature sets: live, previous,\n"
                                  "                          last good; verify checks .cvd/.cld signatures and\n"
                                  "                          loads the set; rollback restores the previous set\n"
@@ -95,6 +98,8 @@ static const char usage_text[] = "Usage: mailwarden COMMAND [OPTIONS]\n"
                                  "      --state DIR     state directory shared with the daemon (paths.state)\n"
                                  "  -f, --from ADDR     envelope sender\n"
                                  "  -r, --rcpt ADDR     envelope recipient (repeatable)\n"
+                                 "      --client IP     SMTP client address (SPF; with [auth] enable)\n"
+                                 "      --helo NAME     HELO/EHLO name the client gave\n"
                                  "  -q, --quiet         print nothing; only the exit status\n"
                                  "\n"
                                  "scan output: one JSON object on one line:\n"
@@ -215,6 +220,7 @@ static int cmd_scan(cli_opts *o)
 	m = msg_new(cfg);
 	if (o->from)
 		msg_set_sender(m, o->from);
+	msg_set_client(m, o->client ? o->client : "", "", o->helo ? o->helo : "");
 	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -485,6 +491,10 @@ int main(int argc, char **argv)
 	    {"until", required_argument, NULL, 1009},
 	    {"to", required_argument, NULL, 1010},
 	    {"state-of", required_argument, NULL, 1011},
+	    {"client", required_argument, NULL, 1012},
+	    {"helo", required_argument, NULL, 1013},
+	    {"claimed", required_argument, NULL, 1014},
+	    {"auth", required_argument, NULL, 1015},
 	    {NULL, 0, NULL, 0},
 	};
 	cli_opts o;
@@ -545,6 +555,10 @@ int main(int argc, char **argv)
 		case 1008: o.t_since = optarg; break;
 		case 1009: o.t_until = optarg; break;
 		case 1010: o.t_rcpt = optarg; break;
+		case 1012: o.client = optarg; break;
+		case 1013: o.helo = optarg; break;
+		case 1014: o.t_claimed = optarg; break;
+		case 1015: o.t_auth = optarg; break;
 		case 1011: o.t_qstate = optarg; break;
 		case 'h': return cmd_help(&o);
 		case 'V': printf("mailwarden %s\n", MW_VERSION); return 0;

@@ -4,6 +4,7 @@
  *	tail, signatures
  * SYNOPSIS
  *	status | quarantine list|show|release|delete | track [WORD VALUE]...
+ *	(track words include claimed DOMAIN and auth RESULT: sender authentication)
  *	tail [N] | sigs [status] | sigs reload
  * DESCRIPTION
  *	Read-mostly views of the daemon's state, formatted for 80 columns.
@@ -369,6 +370,10 @@ int ctl_run_track(ctl_conn *c, size_t argc, char **argv)
 			q.link_domain = v;
 		else if (strcmp(w, "action") == 0)
 			q.action = v;
+		else if (strcmp(w, "claimed") == 0)
+			q.claimed = v;
+		else if (strcmp(w, "auth") == 0)
+			q.auth = v;
 		else if (strcmp(w, "since") == 0 || strcmp(w, "until") == 0) {
 			if (mw_parse_when(v, strcmp(w, "since") == 0 ? &q.since : &q.until) < 0)
 				return ctl_err(c, "invalid", "%s takes 30m, 24h, 7d or 2026-11-22[T10:00]", w);

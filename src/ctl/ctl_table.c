@@ -108,8 +108,8 @@ static int check_list_add(size_t argc, char **argv, char *err, size_t errlen)
 	return 0;
 }
 
-static const char *const track_words[] = {"sender", "domain", "to",    "subject", "hash", "name",
-                                          "link",   "action", "since", "until",   "limit"};
+static const char *const track_words[] = {"sender", "domain", "to",    "subject", "hash",    "name", "link",
+                                          "action", "since",  "until", "limit",   "claimed", "auth"};
 
 int ctl_check_track(size_t argc, char **argv, char *err, size_t errlen)
 {
@@ -126,7 +126,7 @@ int ctl_check_track(size_t argc, char **argv, char *err, size_t errlen)
 		if (k == MW_ARRAY_LEN(track_words)) {
 			snprintf(err, errlen,
 			         "unknown criterion \"%.20s\" (sender domain to subject hash name link "
-			         "action since until limit)",
+			         "action since until limit claimed auth)",
 			         argv[i]);
 			return -1;
 		}
@@ -185,9 +185,10 @@ static const ctl_cmd commands[] = {
     {"quarantine", "release", 1, 1, CTL_F_CHANGE, "ID", "deliver a quarantined message once (any gateway)", NULL, NULL,
      ctl_run_quar_release},
     {"quarantine", "delete", 1, 1, CTL_F_CHANGE, "ID", "delete a quarantined message", NULL, NULL, ctl_run_quar_delete},
-    {"track", NULL, 0, 22, 0, "[WORD VALUE]...", "who got what: find messages",
+    {"track", NULL, 0, 26, 0, "[WORD VALUE]...", "who got what: find messages",
      "Words: sender ADDR, domain D, to RCPT, subject TEXT, hash SHA256,\n"
-     "name FILE, link DOMAIN, action A, since T, until T, limit N.\n"
+     "name FILE, link DOMAIN, action A, since T, until T, limit N,\n"
+     "claimed D (envelope or From domain), auth pass|fail|temperror|none.\n"
      "T is an age (30m, 24h, 7d) or a date (2026-11-22 or 2026-11-22T10:00).\n"
      "Example: track sender kanri@free.example since 7d",
      ctl_check_track, ctl_run_track},

@@ -30,6 +30,7 @@
 #include "engine/engine.h"
 #include "av/av.h"
 #include "attach/attach.h"
+#include "auth/auth.h"
 #include "content/content.h"
 #include "links/links.h"
 #include "mime/mime.h"
@@ -126,6 +127,13 @@ static stage_rc stage_links(mw_scan *st)
 	return STAGE_NEXT;
 }
 
+/* stage_auth - SPF, DKIM, DMARC (DNS, bounded) and the identities claimed */
+static stage_rc stage_auth(mw_scan *st)
+{
+	auth_stage(st);
+	return STAGE_NEXT;
+}
+
 /* stage_sender - header senders, spoofs, campaign fingerprints */
 static stage_rc stage_sender(mw_scan *st)
 {
@@ -142,8 +150,8 @@ static stage_rc stage_policy(mw_scan *st)
 
 /* av runs before attach: the attach stage asks the coverage set what ClamAV saw */
 static const stage stage_table[] = {
-    {"size", stage_size},   {"mime", stage_mime},     {"av", stage_av},         {"content", stage_content},
-    {"links", stage_links}, {"attach", stage_attach}, {"sender", stage_sender},
+    {"size", stage_size},   {"mime", stage_mime},     {"av", stage_av},     {"content", stage_content},
+    {"links", stage_links}, {"attach", stage_attach}, {"auth", stage_auth}, {"sender", stage_sender},
 };
 
 static const stage policy_stage = {"policy", stage_policy};

@@ -10,9 +10,10 @@
  *	Every adapter (milter, `mailwarden scan`, console `test`, fuzzers)
  *	fills an mw_msg (scan/scan.h) and calls engine_scan().  Stages run in
  *	the fixed order of the stage table in engine.c.  Stages add facts
- *	(reasons); the policy maps codes to actions.  The engine does no
- *	network I/O.  What happens after the verdict (quarantine, tracking,
- *	releases) is src/outcome.
+ *	(reasons); the policy maps codes to actions.  The only network I/O
+ *	is the auth stage's DNS (src/auth: bounded per lookup and per
+ *	message, cached).  What happens after the verdict (quarantine,
+ *	tracking, releases) is src/outcome.
  * DIAGNOSTICS
  *	engine_scan() never fails: an environment failure becomes
  *	engine.error / av.error / av.unavailable, whose default action is

@@ -4,7 +4,10 @@
  * DESCRIPTION
  *	Per connection: client address, name, HELO.  Per message: an mw_msg
  *	that receives the envelope, the header fields (rebuilt as
- *	"Name: value" CRLF lines), the end of headers and the body chunks,
+ *	"Name: value" CRLF lines; where the MTA offers SMFIP_HDR_LEADSPC the
+ *	value keeps its own leading white space, "Name:value", so DKIM
+ *	"simple" header canonicalisation sees the bytes that were signed),
+ *	the end of headers and the body chunks,
  *	spilled to disk above limits.spool_memory.  At end of message the
  *	engine runs once with a reference to the current antivirus engine
  *	and the current configuration; reply.c answers.
@@ -24,6 +27,9 @@
  *	attachments keeps a copy for retro-scans, every message is tracked.
  *	The callbacks only collect, log and reply.
  *
+ *	Authentication-Results fields whose authserv-id is ours are counted
+ *	by index as they pass, so the reply can delete them (reply.c).
+ *
  *	One log line per message: queue id, client, envelope, action,
  *	reasons, size, milliseconds, quarantine id.
  * DIAGNOSTICS
@@ -33,6 +39,7 @@
  */
 #include "milter/milter.h"
 #include "milter/mta.h"
+#include "auth/auth.h"
 #include "outcome/outcome.h"
 #include "ctl/ctl.h"
 #include "util/log.h"
@@ -53,8 +60,9 @@ typedef struct conn_ctx {
 	mw_config *cfg;  /* references for this message: a rule change */
 	mw_lists *lists; /* applies from the next message on */
 	int spool_failed;
-	int forged_v, forged_r; /* X-Mailwarden-* headers seen from outside */
-	unsigned long noreply;  /* SMFIP_NR_* steps negotiated with the MTA */
+	mw_hdrinfo hdr;        /* forged X-Mailwarden-* and Authentication-Results fields */
+	size_t nar, ar_cap;    /* Authentication-Results fields seen; room in hdr.ar_ours */
+	unsigned long noreply; /* SMFIP_NR_* steps negotiated with the MTA */
 } conn_ctx;
 
 /* the actions we use (also the filter's registered flags), the steps we
@@ -62,6 +70,8 @@ typedef struct conn_ctx {
 #define MW_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
 #define MW_NOREPLY (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 #define MW_NOSEND  (SMFIP_NOUNKNOWN | SMFIP_NODATA)
+/* header values with their leading space, as signed (DKIM "simple") */
+#define MW_LEADSPC SMFIP_HDR_LEADSPC
 
 static conn_ctx *get_ctx(SMFICTX *ctx)
 {
@@ -77,7 +87,9 @@ static void msg_reset(conn_ctx *c)
 	lists_unref(c->lists);
 	c->lists = NULL;
 	c->spool_failed = 0;
-	c->forged_v = c->forged_r = 0;
+	c->hdr.forged_v = c->hdr.forged_r = 0;
+	c->hdr.nar_ours = 0;
+	c->nar = 0;
 }
 
 /* step_done - the answer to a step: none when the MTA agreed to that */
@@ -108,8 +120,9 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 		smfi_setpriv(ctx, c);
 	}
 	c->noreply = f1 & MW_NOREPLY;
+	c->hdr.leadspc = (f1 & MW_LEADSPC) != 0;
 	*pf0 = f0 & MW_ACTIONS;
-	*pf1 = c->noreply | (f1 & MW_NOSEND);
+	*pf1 = c->noreply | (f1 & (MW_NOSEND | MW_LEADSPC));
 	*pf2 = *pf3 = 0;
 	return SMFIS_CONTINUE;
 }
@@ -229,21 +242,51 @@ static sfsistat spool(SMFICTX *ctx, conn_ctx *c, unsigned long step, const void 
 	return step_done(c, step);
 }
 
+/* ar_seen - one more Authentication-Results field; remember it when it has our authserv-id */
+static void ar_seen(conn_ctx *c, const char *value)
+{
+	c->nar++;
+	if (!auth_ar_is_ours(value, strlen(value), auth_authserv_id(c->cfg)))
+		return;
+	if (c->hdr.nar_ours == c->ar_cap) {
+		c->ar_cap = c->ar_cap ? 2 * c->ar_cap : 8;
+		c->hdr.ar_ours = x_realloc(c->hdr.ar_ours, c->ar_cap * sizeof(*c->hdr.ar_ours));
+	}
+	c->hdr.ar_ours[c->hdr.nar_ours++] = (unsigned)c->nar;
+}
+
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	conn_ctx *c = get_ctx(ctx);
-	const char *piece[4] = {name, ": ", value, "\r\n"};
-	size_t len[4] = {strlen(name), 2, strlen(value), 2}, i;
-	sfsistat rc = SMFIS_CONTINUE;
+	const char *p, *nl;
+	sfsistat rc;
 
 	if (c == NULL || c->msg == NULL)
 		return step_failed(ctx, c, SMFIP_NR_HDR, "Temporary failure: no message context");
 	if (strcasecmp(name, "X-Mailwarden-Verdict") == 0)
-		c->forged_v++;
+		c->hdr.forged_v++;
 	else if (strcasecmp(name, "X-Mailwarden-Reasons") == 0)
-		c->forged_r++;
-	for (i = 0; i < 4 && rc != SMFIS_TEMPFAIL; i++)
-		rc = spool(ctx, c, SMFIP_NR_HDR, piece[i], len[i]);
+		c->hdr.forged_r++;
+	else if (strcasecmp(name, "Authentication-Results") == 0)
+		ar_seen(c, value);
+	rc = spool(ctx, c, SMFIP_NR_HDR, name, strlen(name));
+	/* with SMFIP_HDR_LEADSPC the value brings its own white space */
+	if (rc != SMFIS_TEMPFAIL)
+		rc = spool(ctx, c, SMFIP_NR_HDR, c->hdr.leadspc ? ":" : ": ", c->hdr.leadspc ? 1 : 2);
+	/* folded values come with bare LF line ends: CRLF, as on the wire
+	 * (and as a DKIM signer saw them) */
+	for (p = value; rc != SMFIS_TEMPFAIL && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		size_t n = (size_t)(nl - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		rc = spool(ctx, c, SMFIP_NR_HDR, p, n);
+		if (rc != SMFIS_TEMPFAIL)
+			rc = spool(ctx, c, SMFIP_NR_HDR, "\r\n", 2);
+	}
+	if (rc != SMFIS_TEMPFAIL)
+		rc = spool(ctx, c, SMFIP_NR_HDR, p, strlen(p));
+	if (rc != SMFIS_TEMPFAIL)
+		rc = spool(ctx, c, SMFIP_NR_HDR, "\r\n", 2);
 	return rc;
 }
 
@@ -314,7 +357,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	log_verdict(c, res, qid_store);
 	ctl_stats_verdict("eom", msg_queue_id(c->msg), msg_sender(c->msg),
 	                  msg_rcpt_count(c->msg) ? msg_rcpt(c->msg, 0) : "", msg_rcpt_count(c->msg), &res->verdict);
-	rc = milter_reply(ctx, c->msg, res, c->forged_v, c->forged_r, qid_store);
+	rc = milter_reply(ctx, c->msg, res, &c->hdr, qid_store);
 	x_free(res);
 	msg_reset(c);
 	return rc;
@@ -335,6 +378,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 
 	if (c) {
 		msg_reset(c);
+		x_free(c->hdr.ar_ours);
 		x_free(c);
 		smfi_setpriv(ctx, NULL);
 	}

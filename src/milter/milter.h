@@ -33,9 +33,18 @@ typedef struct mw_daemon {
 extern mw_daemon g_daemon;
 extern struct smfiDesc mw_filter;
 
+/* What the header callbacks saw that the reply must act on. */
+typedef struct mw_hdrinfo {
+	int forged_v, forged_r; /* X-Mailwarden-Verdict / -Reasons fields from outside */
+	unsigned *ar_ours;      /* 1-based indexes among Authentication-Results fields that carry our
+	                         * authserv-id (forged: only we may use it), ascending */
+	size_t nar_ours;
+	int leadspc; /* SMFIP_HDR_LEADSPC: field values keep their leading space, ours need one */
+} mw_hdrinfo;
+
 /* milter_reply - the one place mapping a verdict to the MTA reply */
-sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_verdict_headers,
-                      int forged_reasons_headers, const char *quarantine_id);
+sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, const mw_hdrinfo *h,
+                      const char *quarantine_id);
 
 /* milter_rcpt_reply - RCPT-time verdict to reply (reject or tempfail this recipient, else continue) */
 sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v);

@@ -4,7 +4,9 @@
  * DESCRIPTION
  *	accept and tag: the message goes on with X-Mailwarden-Verdict and
  *	X-Mailwarden-Reasons headers (any such headers the sender forged are
- *	deleted first).  hold and quarantine: the caller has written the
+ *	deleted first), and with our Authentication-Results on top when
+ *	sender authentication ran (received ones with our authserv-id are
+ *	deleted: RFC 8601 section 5).  hold and quarantine: the caller has written the
  *	message durably to Mailwarden's encrypted quarantine; the MTA is told
  *	to discard its copy (250 to the client).  Without a quarantine copy
  *	the answer is tempfail.  reject: 550 5.7.1 with the reason codes and the first
@@ -34,21 +36,36 @@ static void reply_text(char *dst, size_t len, const char *src)
 			*p = '?';
 }
 
-static void verdict_headers(SMFICTX *ctx, const mw_result *res, int forged_v, int forged_r)
+static void verdict_headers(SMFICTX *ctx, const mw_result *res, const mw_hdrinfo *h)
 {
-	mw_buf reasons;
+	const char *sp = h->leadspc ? " " : "";
+	mw_buf v;
+	size_t k;
 	int i;
 
-	/* Remove forged copies, last first so indexes stay valid. */
-	for (i = forged_v; i >= 1; i--)
+	/* Remove forged copies, last first so indexes stay valid (the same
+	 * order OpenDKIM had to adopt for CVE-2022-48521). */
+	for (i = h->forged_v; i >= 1; i--)
 		smfi_chgheader(ctx, "X-Mailwarden-Verdict", i, NULL);
-	for (i = forged_r; i >= 1; i--)
+	for (i = h->forged_r; i >= 1; i--)
 		smfi_chgheader(ctx, "X-Mailwarden-Reasons", i, NULL);
-	buf_init(&reasons, 900);
-	verdict_reasons_line(&res->verdict, &reasons);
-	smfi_addheader(ctx, "X-Mailwarden-Verdict", (char *)action_name(res->verdict.action));
-	smfi_addheader(ctx, "X-Mailwarden-Reasons", reasons.p);
-	buf_free(&reasons);
+	for (k = h->nar_ours; k > 0; k--)
+		smfi_chgheader(ctx, "Authentication-Results", (int)h->ar_ours[k - 1], NULL);
+	buf_init(&v, 2100);
+	if (res->auth.ran && res->auth.header[0]) {
+		/* RFC 8601: on top, above the fields it vouches for */
+		buf_printf(&v, "%s%s", sp, res->auth.header);
+		smfi_insheader(ctx, 0, "Authentication-Results", v.p);
+		buf_reset(&v);
+	}
+	buf_puts(&v, sp);
+	buf_puts(&v, action_name(res->verdict.action));
+	smfi_addheader(ctx, "X-Mailwarden-Verdict", v.p);
+	buf_reset(&v);
+	buf_puts(&v, sp);
+	verdict_reasons_line(&res->verdict, &v);
+	smfi_addheader(ctx, "X-Mailwarden-Reasons", v.p);
+	buf_free(&v);
 }
 
 sfsistat milter_tempfail(SMFICTX *ctx, const char *why)
@@ -92,15 +109,14 @@ sfsistat milter_rcpt_reply(SMFICTX *ctx, const mw_verdict *v)
 	return SMFIS_CONTINUE;
 }
 
-sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, int forged_v, int forged_r,
-                      const char *quar_id)
+sfsistat milter_reply(SMFICTX *ctx, const mw_msg *m, const mw_result *res, const mw_hdrinfo *h, const char *quar_id)
 {
 	const mw_reason *r = strongest(&res->verdict);
 	char text[300], raw[400];
 
 	switch (res->verdict.action) {
 	case MW_ACCEPT:
-	case MW_TAG: verdict_headers(ctx, res, forged_v, forged_r); return SMFIS_CONTINUE;
+	case MW_TAG: verdict_headers(ctx, res, h); return SMFIS_CONTINUE;
 	case MW_HOLD:
 	case MW_QUARANTINE:
 		/* Already written durably to Mailwarden's quarantine by the

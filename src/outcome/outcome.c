@@ -15,6 +15,7 @@
  *	GPL-2.0-or-later
  */
 #include "outcome/outcome.h"
+#include "auth/auth.h"
 #include "engine/engine.h"
 #include "store/quarantine.h"
 #include "store/store.h"
@@ -90,6 +91,7 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 	store_att atts[MW_RESULT_ATTS];
 	store_track_rec r;
 	mw_buf reasons;
+	char dkim[300];
 	size_t i;
 
 	if (env->store == NULL || env->rescan)
@@ -123,6 +125,13 @@ void outcome_track(const mw_env *env, const mw_msg *m, const mw_result *res, con
 	r.size = res->size;
 	r.atts = atts;
 	r.link_domains = doms;
+	if (res->auth.ran) {
+		r.from_domain = res->auth.from_domain;
+		r.spf = auth_res_name(res->auth.spf);
+		r.dkim = auth_dkim_summary(&res->auth, dkim, sizeof(dkim));
+		r.dmarc = auth_res_name(res->auth.dmarc);
+		r.auth = auth_summary(&res->auth);
+	}
 	if (store_track_add(env->store, &r) < 0)
 		log_err("%s: tracking: %s", msg_queue_id(m), store_error(env->store));
 	buf_free(&reasons);

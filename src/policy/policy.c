@@ -28,6 +28,7 @@
 #include "policy/policy.h"
 #include "util/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -133,6 +134,34 @@ static const config_key config_keys[] = {
      "serial console: longest delay after failed logins (1 s, doubling per failure)"},
     {"console", "pbkdf2_iterations", K_COUNT, OFF(console_iterations), "200000", 100000, 10000000,
      "serial console: PBKDF2-SHA256 iterations for a new password (keep a login under 1 s)"},
+    {"auth", "enable", K_BOOL, OFF(auth_enable), "no", 0, 1,
+     "check SPF, DKIM and DMARC of every message and add Authentication-Results (DNS through auth.resolver)"},
+    {"auth", "resolver", K_STR, OFF(auth_resolver), "", 0, 0,
+     "DNS servers to ask, IP or IP@port, comma separated; empty: the name servers of /etc/resolv.conf"},
+    {"auth", "authserv_id", K_STR, OFF(auth_authserv_id), "", 0, 0,
+     "authserv-id of our Authentication-Results (received ones with it are removed); empty: this host's name"},
+    {"auth", "lookup_timeout", K_COUNT, OFF(auth_timeout), "2000", 50, 30000,
+     "milliseconds one DNS lookup may take; then its result is temperror"},
+    {"auth", "message_budget", K_COUNT, OFF(auth_budget), "6000", 100, 120000,
+     "milliseconds of DNS waiting per message; lookups beyond it are temperror"},
+    {"auth", "max_lookups", K_COUNT, OFF(auth_max_lookups), "40", 5, 1000,
+     "DNS lookups per message that reach the network (cache hits are free); beyond: temperror"},
+    {"auth", "cache_entries", K_COUNT, OFF(auth_cache_entries), "10000", 0, 1000000,
+     "DNS answers kept in the cache shared by all connections (least recently used go first); 0: none"},
+    {"auth", "cache_max_ttl", K_SECONDS, OFF(auth_cache_max_ttl), "1d", 0, 604800,
+     "longest time a DNS answer is cached (its TTL when shorter)"},
+    {"auth", "spf", K_BOOL, OFF(auth_spf), "yes", 0, 1, "check SPF of the envelope sender and the HELO name"},
+    {"auth", "dkim", K_BOOL, OFF(auth_dkim), "yes", 0, 1, "verify DKIM signatures"},
+    {"auth", "dmarc", K_BOOL, OFF(auth_dmarc), "yes", 0, 1, "evaluate DMARC for the header From domain"},
+    {"auth", "dkim_max_signatures", K_COUNT, OFF(auth_dkim_max_sigs), "5", 1, 20,
+     "DKIM signatures verified per message (the others are ignored)"},
+    {"auth", "temperror_any", K_BOOL, OFF(auth_temperror_any), "no", 0, 1,
+     "auth.temperror for every DNS failure; no: only when it leaves a protected or partner identity unchecked or "
+     "no DNS server answers"},
+    {"auth", "trusted_clients", K_LIST, OFF(auth_trusted_clients), "", 0, 0,
+     "client networks (CIDR) whose mail is ours and is not checked, e.g. the internal mail server"},
+    {"auth", "trusted_forwarders", K_LIST, OFF(auth_trusted_forwarders), "", 0, 0,
+     "mailing lists and forwarders (domains) whose valid DKIM signature vouches for the mail they re-send"},
     {"store", "backend", K_STR, OFF(store_backend), "sqlite", 0, 0,
      "sqlite: state in this gateway's file only; redis: shared with every gateway using the same Redis "
      "(the file stays as the local copy)"},
@@ -469,6 +498,53 @@ static mw_config *config_defaults(void)
 	return c;
 }
 
+/* cidr_ok - "IP" or "IP/len" (IPv4 or IPv6) */
+static int cidr_ok(const char *s)
+{
+	char ip[64];
+	unsigned char bin[16];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char *end;
+	long len;
+	int v6;
+
+	if (n == 0 || n >= sizeof(ip))
+		return 0;
+	memcpy(ip, s, n);
+	ip[n] = 0;
+	v6 = strchr(ip, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, ip, bin) != 1)
+		return 0;
+	if (slash == NULL)
+		return 1;
+	len = strtol(slash + 1, &end, 10);
+	return end != slash + 1 && *end == 0 && len >= 0 && len <= (v6 ? 128 : 32);
+}
+
+/* servers_ok - "IP[@port], ..." (empty: /etc/resolv.conf) */
+static int servers_ok(const char *v, char *bad, size_t badlen)
+{
+	char *copy = x_strdup(v), *tok, *save = NULL;
+	int ok = 1;
+
+	for (tok = strtok_r(copy, ", \t", &save); tok && ok; tok = strtok_r(NULL, ", \t", &save)) {
+		char *at = strchr(tok, '@'), *end;
+		long port = 53;
+		if (at) {
+			*at = 0;
+			port = strtol(at + 1, &end, 10);
+			if (end == at + 1 || *end)
+				port = -1;
+		}
+		ok = port >= 1 && port <= 65535 && strchr(tok, '/') == NULL && cidr_ok(tok);
+		if (!ok)
+			mw_strlcpy(bad, tok, badlen);
+	}
+	x_free(copy);
+	return ok;
+}
+
 /* long_line - the number of the first line libinih would cut (INI_MAX_LINE), or 0; rewinds fp */
 static int long_line(FILE *fp)
 {
@@ -553,6 +629,21 @@ int config_load(const char *path, const char *const *overrides, size_t noverride
 		if (reason_lookup(c->autoblock_codes.v[i]) == NULL) {
 			snprintf(err, errlen, "%s: [sender] autoblock_codes: unknown reason code \"%.60s\"", c->source,
 			         c->autoblock_codes.v[i]);
+			goto fail;
+		}
+	}
+	{
+		char bad[64];
+		if (!servers_ok(c->auth_resolver, bad, sizeof(bad))) {
+			snprintf(err, errlen, "%s: [auth] resolver: \"%.60s\" is not IP or IP@port", c->source, bad);
+			goto fail;
+		}
+	}
+	for (i = 0; i < c->auth_trusted_clients.n; i++) {
+		if (!cidr_ok(c->auth_trusted_clients.v[i])) {
+			snprintf(err, errlen,
+			         "%s: [auth] trusted_clients: \"%.60s\" is not an address or network (CIDR)", c->source,
+			         c->auth_trusted_clients.v[i]);
 			goto fail;
 		}
 	}

@@ -119,6 +119,20 @@ typedef struct mw_config {
 	size_t av_bytecode;       /* load bytecode signatures (signed only): CL_DB_BYTECODE */
 	size_t av_phishing;       /* load phishing databases (.pdb .wdb): CL_DB_PHISHING(_URLS) */
 	size_t av_ac_maxdepth;    /* CL_ENGINE_AC_MAXDEPTH: depth of libclamav's pattern trie (2 or 3) */
+	/* [auth] (src/auth) */
+	size_t auth_enable;
+	char *auth_resolver;     /* "IP[@port], ..."; "" /etc/resolv.conf */
+	char *auth_authserv_id;  /* "" this host's name */
+	size_t auth_timeout;     /* ms per DNS lookup */
+	size_t auth_budget;      /* ms of DNS per message */
+	size_t auth_max_lookups; /* network lookups per message */
+	size_t auth_cache_entries;
+	size_t auth_cache_max_ttl;
+	size_t auth_spf, auth_dkim, auth_dmarc;
+	size_t auth_dkim_max_sigs;
+	size_t auth_temperror_any;
+	mw_strlist auth_trusted_clients;    /* CIDR */
+	mw_strlist auth_trusted_forwarders; /* domains */
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */

@@ -130,6 +130,11 @@ const char *msg_client_addr(const mw_msg *m)
 	return m->client_addr ? m->client_addr : "";
 }
 
+const char *msg_helo(const mw_msg *m)
+{
+	return m->helo ? m->helo : "";
+}
+
 const mw_spool *msg_raw(const mw_msg *m)
 {
 	return m->raw;

@@ -149,6 +149,63 @@ static void json_kv(mw_buf *out, const char *key, const char *val, int comma)
 	buf_json_str(out, val, strlen(val));
 }
 
+static const char *const auth_res_names[] = {"none",    "pass",      "fail",      "softfail",
+                                             "neutral", "temperror", "permerror", "policy"};
+
+/* auth_res_name - the RFC 8601 word of a result */
+const char *auth_res_name(auth_res r)
+{
+	if ((int)r < 0 || (size_t)r >= MW_ARRAY_LEN(auth_res_names))
+		return "permerror";
+	return auth_res_names[r];
+}
+
+static const char *policy_name(char p)
+{
+	return p == 'r' ? "reject" : p == 'q' ? "quarantine" : p == 'n' ? "none" : "";
+}
+
+/* auth_json - ', "auth": {...}': sender authentication, when it ran */
+static void auth_json(const mw_auth_info *a, mw_buf *out)
+{
+	size_t i;
+
+	if (!a->ran)
+		return;
+	buf_puts(out, ", \"auth\": {");
+	json_kv(out, "spf", auth_res_name(a->spf), 0);
+	json_kv(out, "spf_domain", a->spf_domain, 1);
+	json_kv(out, "spf_helo", auth_res_name(a->spf_helo), 1);
+	json_kv(out, "helo", a->helo, 1);
+	json_kv(out, "client", a->client, 1);
+	buf_puts(out, ", \"dkim\": [");
+	for (i = 0; i < a->nsigs; i++) {
+		buf_puts(out, i ? ", {" : "{");
+		json_kv(out, "domain", a->sigs[i].domain, 0);
+		json_kv(out, "selector", a->sigs[i].selector, 1);
+		json_kv(out, "result", auth_res_name(a->sigs[i].result), 1);
+		json_kv(out, "why", a->sigs[i].why, 1);
+		buf_printf(out, ", \"aligned\": %s}", a->sigs[i].aligned ? "true" : "false");
+	}
+	buf_printf(out, "], \"dkim_signatures\": %zu", a->sigs_total);
+	json_kv(out, "dmarc", auth_res_name(a->dmarc), 1);
+	json_kv(out, "from_domain", a->from_domain, 1);
+	json_kv(out, "dmarc_domain", a->dmarc_domain, 1);
+	json_kv(out, "dmarc_p", policy_name(a->dmarc_p), 1);
+	json_kv(out, "dmarc_sp", policy_name(a->dmarc_sp), 1);
+	json_kv(out, "dmarc_policy", policy_name(a->dmarc_applied), 1);
+	buf_printf(out, ", \"dmarc_pct\": %d, \"spf_aligned\": %s", a->dmarc_pct, a->spf_aligned ? "true" : "false");
+	json_kv(out, "forwarder", a->forwarder, 1);
+	json_kv(out, "authenticated", a->authenticated, 1);
+	buf_printf(out,
+	           ", \"dns\": {\"lookups\": %u, \"cached\": %u, \"failures\": %u, \"budget_spent\": %s, "
+	           "\"resolver_down\": %s, \"ms\": %.3f}",
+	           a->dns_lookups, a->dns_cached, a->dns_failures, a->budget_spent ? "true" : "false",
+	           a->resolver_down ? "true" : "false", a->dns_ms);
+	json_kv(out, "header", a->header, 1);
+	buf_putc(out, '}');
+}
+
 /* result_json - {"action": ..., "reasons": [...], ...} */
 void result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
 {
@@ -199,5 +256,7 @@ void result_json(const mw_msg *m, const mw_result *res, mw_buf *out)
 		json_kv(out, "from", n->from, 1);
 		buf_putc(out, '}');
 	}
-	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f}", res->av_sigs, v->elapsed_ms);
+	buf_printf(out, "], \"signatures\": %lu, \"elapsed_ms\": %.3f", res->av_sigs, v->elapsed_ms);
+	auth_json(&res->auth, out);
+	buf_putc(out, '}');
 }

@@ -72,7 +72,76 @@ const char *msg_sender(const mw_msg *m);
 size_t msg_rcpt_count(const mw_msg *m);
 const char *msg_rcpt(const mw_msg *m, size_t i);
 const char *msg_client_addr(const mw_msg *m);
+const char *msg_helo(const mw_msg *m); /* "" unknown */
 const mw_spool *msg_raw(const mw_msg *m);
+
+/* Sender authentication (the auth stage, src/auth): what it found. */
+#define AUTH_MAX_SIGS     8
+#define AUTH_DOMAIN_MAX   256
+#define AUTH_HEADER_MAX   2000
+#define AUTH_MAX_FROM     4 /* header From addresses examined */
+#define AUTH_SELECTOR_MAX 64
+
+/* RFC 8601 result words. */
+typedef enum auth_res {
+	AUTH_NONE = 0,
+	AUTH_PASS,
+	AUTH_FAIL,
+	AUTH_SOFTFAIL,
+	AUTH_NEUTRAL,
+	AUTH_TEMPERROR,
+	AUTH_PERMERROR,
+	AUTH_POLICY,
+} auth_res;
+
+/* One DKIM signature. */
+typedef struct auth_sig {
+	char domain[AUTH_DOMAIN_MAX]; /* d=, lower case */
+	char selector[AUTH_SELECTOR_MAX];
+	char b[12]; /* first 8 characters of b= (RFC 6008 header.b) */
+	auth_res result;
+	char why[80]; /* libopendkim's reason when not pass */
+	int aligned;  /* d= has the header From's organisational domain */
+} auth_sig;
+
+/* What the authentication of one message found (part of mw_result). */
+typedef struct mw_auth_info {
+	int ran; /* the checks ran (auth.enable and not a rescan) */
+	/* SPF */
+	auth_res spf;                     /* MAIL FROM identity (the HELO one when the sender is null) */
+	auth_res spf_helo;                /* HELO identity */
+	char spf_domain[AUTH_DOMAIN_MAX]; /* the MAIL FROM domain checked ("" null sender) */
+	char helo[AUTH_DOMAIN_MAX];
+	char client[64];
+	int spf_aligned; /* SPF pass for a domain with the header From's organisational domain */
+	/* DKIM */
+	size_t nsigs;      /* signatures listed in sigs[] */
+	size_t sigs_total; /* DKIM-Signature fields in the message */
+	auth_sig sigs[AUTH_MAX_SIGS];
+	/* DMARC */
+	auth_res dmarc;                     /* pass, fail, none, temperror, permerror */
+	char from_domain[AUTH_DOMAIN_MAX];  /* first header From domain ("" none) */
+	char dmarc_domain[AUTH_DOMAIN_MAX]; /* where the record was found (From or organisational domain) */
+	char dmarc_p, dmarc_sp;             /* 'n', 'q', 'r' or 0 */
+	char dmarc_applied;                 /* the policy that applies to this message: 'n', 'q', 'r' or 0 */
+	int dmarc_pct;
+	char forwarder[AUTH_DOMAIN_MAX]; /* auth.trusted_forwarders domain whose valid signature vouched */
+	/* the identity the message authenticated as: the header From domain
+	 * when DMARC passed or (no record) an aligned SPF or DKIM pass */
+	char authenticated[AUTH_DOMAIN_MAX];
+	/* DNS */
+	unsigned dns_lookups;  /* answered by the network */
+	unsigned dns_cached;   /* answered from the cache */
+	unsigned dns_failures; /* timeouts, SERVFAIL, budget spent */
+	int budget_spent;      /* auth.message_budget or max_lookups ran out */
+	int resolver_down;     /* no lookup of this message got an answer, some failed */
+	double dns_ms;         /* time waited for DNS answers */
+	/* Authentication-Results value (without the field name), folded with "\n\t" */
+	char header[AUTH_HEADER_MAX];
+} mw_auth_info;
+
+/* auth_res_name - "pass", "fail", ... (result.c) */
+const char *auth_res_name(auth_res r);
 
 /* What a scan found besides the verdict: for JSON, logs and headers. */
 #define MW_RESULT_PARTS 64
@@ -120,6 +189,7 @@ typedef struct mw_result {
 		size_t size;
 		char from[12]; /* who found it: mime, clamav, archive, extract */
 	} nodes[MW_RESULT_NODES];
+	mw_auth_info auth; /* SPF, DKIM, DMARC, Authentication-Results (src/auth); auth.ran 0: not checked */
 } mw_result;
 
 /* result_add_att - list an attachment in the result (ignored beyond MW_RESULT_ATTS) */

@@ -410,6 +410,34 @@ static int active_content(const mw_scan *s)
 	return 0;
 }
 
+/*
+ * known_correspondent - may this message skip hold.first_contact?  Without
+ * sender authentication (auth.enable = no): the envelope sender was seen
+ * before.  With it: the message authenticated as its From domain (DMARC
+ * pass or an aligned SPF or DKIM pass) and that domain is a partner, or
+ * that domain ("@org", recorded by sender_record) or the envelope sender
+ * has clean history; unauthenticated mail claiming them is held.
+ */
+static int known_correspondent(mw_scan *s, const char *sender)
+{
+	const mw_auth_info *a = &s->res->auth;
+	char key[AUTH_DOMAIN_MAX + 2], org[AUTH_DOMAIN_MAX];
+
+	if (!a->ran)
+		return store_sender_known(s->env->store, sender) != 0;
+	if (a->authenticated[0] == 0)
+		return 0;
+	if (s->env->lists && lists_match_domain(s->env->lists, "partner", a->authenticated))
+		return 1;
+	key[0] = '@';
+	mw_regdomain(a->authenticated, key + 1, sizeof(key) - 1);
+	if (store_sender_known(s->env->store, key) > 0)
+		return 1;
+	/* the envelope sender itself, when it is in the authenticated domain */
+	mw_regdomain(addr_domain(sender), org, sizeof(org));
+	return strcmp(org, key + 1) == 0 && store_sender_known(s->env->store, sender) > 0;
+}
+
 /* hold_checks - lockdown and first contact (not on rescans: those are the release decision) */
 static void hold_checks(mw_scan *s, const char *env_from)
 {
@@ -426,7 +454,7 @@ static void hold_checks(mw_scan *s, const char *env_from)
 		            s->res->nattachments, s->res->nlinks);
 	if (cfg->first_contact && s->env->store && active_content(s)) {
 		lower_copy(sender, sizeof(sender), env_from);
-		if (store_sender_known(s->env->store, sender) == 0)
+		if (!known_correspondent(s, sender))
 			verdict_add(s->verdict, "hold.first_contact", "", "first mail from %.100s, with active content",
 			            sender);
 	}
@@ -519,6 +547,14 @@ void sender_record(mw_scan *s)
 		return;
 	if (store_sender_seen(st, sender, now, &first) < 0)
 		return;
+	/* an authenticated domain with a clean verdict builds history (known_correspondent) */
+	if (s->res->auth.authenticated[0] && s->verdict->action <= MW_HOLD) {
+		char dkey[AUTH_DOMAIN_MAX + 2];
+		int dfirst;
+		dkey[0] = '@';
+		mw_regdomain(s->res->auth.authenticated, dkey + 1, sizeof(dkey) - 1);
+		(void)store_sender_seen(st, dkey, now, &dfirst);
+	}
 	if (s->res->fingerprint[0])
 		store_fp_record(st, s->res->fingerprint, sender, now);
 	for (i = 0; i < s->res->natts; i++) {

@@ -84,6 +84,13 @@ static const char *const schema_steps[] = {
     "ALTER TABLE quarantine ADD COLUMN note TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE login_failures(user TEXT PRIMARY KEY, failures INTEGER NOT NULL, last INTEGER NOT NULL)"
     " WITHOUT ROWID;",
+    /* version 8: sender authentication in tracking (src/auth) */
+    "ALTER TABLE messages ADD COLUMN from_domain TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN spf TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN dkim TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN dmarc TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN auth TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX messages_from_domain ON messages(from_domain, time);",
 };
 
 enum {

@@ -201,6 +201,10 @@ typedef struct store_track_rec {
 	size_t natts;
 	const char *const *link_domains;
 	size_t nlinks;
+	/* sender authentication (src/auth), "" when not checked */
+	const char *from_domain;        /* header From domain */
+	const char *spf, *dkim, *dmarc; /* results: "pass", ...; dkim lists every signature */
+	const char *auth;               /* pass, fail, temperror, permerror, none */
 } store_track_rec;
 
 /* store_track_add - log one message (every outcome); the rows commit together */
@@ -215,6 +219,8 @@ typedef struct store_track_query {
 	const char *name;        /* substring of an attachment name */
 	const char *link_domain; /* registrable domain of a link */
 	const char *action;      /* accept, reject, ... */
+	const char *claimed;     /* envelope or header From domain: exact or parent */
+	const char *auth;        /* authentication summary: pass, fail, temperror, permerror, none */
 	time_t since, until;     /* 0: open */
 	size_t limit;            /* 0: 100 */
 } store_track_query;
@@ -225,6 +231,7 @@ typedef struct store_track_row {
 	char queue_id[64], client[64], sender[321], hdr_from[321], subject[300], rcpts[1000];
 	char action[16], reasons[600], stage[16], quarantine_id[40];
 	size_t size;
+	char from_domain[256], spf[16], dkim[300], dmarc[16], auth[16];
 } store_track_row;
 
 /* store_track_find - rows matching every given criterion, newest first; count or -1 */

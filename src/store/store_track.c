@@ -59,11 +59,13 @@ int sq_track_add(mw_store *s, const store_track_rec *r)
 	pthread_mutex_lock(&s->mu);
 	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 		goto out;
-	if (sqlite3_prepare_v2(s->db,
-	                       "INSERT INTO messages(time, queue_id, client, sender, sender_domain, hdr_from, subject,"
-	                       " rcpts, size, action, reasons, stage, quarantine_id)"
-	                       " VALUES(?1, ?2, ?3, lower(?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "INSERT INTO messages(time, queue_id, client, sender, sender_domain, hdr_from, subject,"
+	        " rcpts, size, action, reasons, stage, quarantine_id, from_domain, spf, dkim, dmarc, auth)"
+	        " VALUES(?1, ?2, ?3, lower(?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, lower(?14), ?15, ?16,"
+	        " ?17, ?18)",
+	        -1, &st, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(st, 1, r->time);
 	sqlite3_bind_text(st, 2, r->queue_id ? r->queue_id : "", -1, SQLITE_STATIC);
@@ -78,6 +80,11 @@ int sq_track_add(mw_store *s, const store_track_rec *r)
 	sqlite3_bind_text(st, 11, r->reasons ? r->reasons : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, r->stage ? r->stage : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 13, r->quarantine_id ? r->quarantine_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 14, r->from_domain ? r->from_domain : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, r->spf ? r->spf : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, r->dkim ? r->dkim : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, r->dmarc ? r->dmarc : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, r->auth ? r->auth : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
@@ -156,7 +163,7 @@ int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const stor
 		limit = 1000;
 	buf_init(&sql, 0);
 	buf_puts(&sql, "SELECT id, time, queue_id, client, sender, hdr_from, subject, rcpts, size, action, reasons,"
-	               " stage, quarantine_id FROM messages m WHERE 1");
+	               " stage, quarantine_id, from_domain, spf, dkim, dmarc, auth FROM messages m WHERE 1");
 	if (q->sender)
 		buf_puts(&sql, " AND sender = lower(?1)");
 	if (q->domain)
@@ -176,6 +183,11 @@ int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const stor
 		buf_puts(&sql, " AND id IN (SELECT msg FROM msg_links WHERE domain = lower(?7))");
 	if (q->action)
 		buf_puts(&sql, " AND action = ?8");
+	if (q->claimed)
+		buf_puts(&sql, " AND (sender_domain = lower(?12) OR sender_domain LIKE '%.' || lower(?12) OR"
+		               " from_domain = lower(?12) OR from_domain LIKE '%.' || lower(?12))");
+	if (q->auth)
+		buf_puts(&sql, " AND auth = lower(?13)");
 	if (q->since)
 		buf_puts(&sql, " AND time >= ?9");
 	if (q->until)
@@ -207,6 +219,10 @@ int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const stor
 	if (q->until)
 		sqlite3_bind_int64(st, 10, q->until);
 	sqlite3_bind_int64(st, 11, (sqlite3_int64)limit);
+	if (q->claimed)
+		sqlite3_bind_text(st, 12, q->claimed, -1, SQLITE_STATIC);
+	if (q->auth)
+		sqlite3_bind_text(st, 13, q->auth, -1, SQLITE_STATIC);
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&row, 0, sizeof(row));
 		row.id = sqlite3_column_int64(st, 0);
@@ -222,6 +238,11 @@ int sq_track_find(mw_store *s, const store_track_query *q, void (*fn)(const stor
 		col(row.reasons, sizeof(row.reasons), st, 10);
 		col(row.stage, sizeof(row.stage), st, 11);
 		col(row.quarantine_id, sizeof(row.quarantine_id), st, 12);
+		col(row.from_domain, sizeof(row.from_domain), st, 13);
+		col(row.spf, sizeof(row.spf), st, 14);
+		col(row.dkim, sizeof(row.dkim), st, 15);
+		col(row.dmarc, sizeof(row.dmarc), st, 16);
+		col(row.auth, sizeof(row.auth), st, 17);
 		fn(&row, arg);
 		n++;
 	}
