@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,11 +265,91 @@ int outcome_release_argv(const char *release_command, const char *sender, char r
 	return (int)argc;
 }
 
+/* write_all_fd - the whole buffer to fd (EINTR retried); 0 or -1 */
+static int write_all_fd(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* forged_field - a header field no outsider may bring: our verdict headers, Authentication-Results with our id */
+static int forged_field(const mw_env *env, const char *line, size_t n)
+{
+	static const char *const ours[] = {"x-mailwarden-verdict:", "x-mailwarden-reasons:", "x-mailwarden-released:"};
+	size_t i;
+
+	for (i = 0; i < MW_ARRAY_LEN(ours); i++)
+		if (n >= strlen(ours[i]) && strncasecmp(line, ours[i], strlen(ours[i])) == 0)
+			return 1;
+	if (n >= 23 && strncasecmp(line, "authentication-results:", 23) == 0)
+		return auth_ar_is_ours(line + 23, n - 23, auth_authserv_id(env->cfg));
+	return 0;
+}
+
+#define RELEASE_HDR_MAX (256 * 1024)
+
+/*
+ * send_filtered - the message to fd without forged Mailwarden and
+ * Authentication-Results fields (as the milter removes them from mail it
+ * passes; a held message still carries them); header sections beyond
+ * RELEASE_HDR_MAX pass as they are.  Returns the raw bytes consumed.
+ */
+static off_t send_filtered(const mw_env *env, const mw_spool *raw, int fd)
+{
+	size_t total = spool_size(raw), hl = total < RELEASE_HDR_MAX ? total : RELEASE_HDR_MAX, i, start, end = 0;
+	char *h = x_malloc(hl ? hl : 1), chunk[65536];
+	off_t off;
+	int drop = 0;
+
+	if (spool_pread(raw, h, hl, 0) != (ssize_t)hl)
+		hl = 0;
+	/* the header section ends at the first empty line */
+	for (i = 0; i < hl; i++)
+		if (h[i] == '\n' &&
+		    (i + 1 < hl && (h[i + 1] == '\n' || (h[i + 1] == '\r' && i + 2 < hl && h[i + 2] == '\n')))) {
+			end = i + 1;
+			break;
+		}
+	for (start = 0; start < end;) {
+		size_t n;
+		for (i = start; i < end && h[i] != '\n'; i++)
+			;
+		n = i < end ? i - start + 1 : end - start;
+		if (h[start] != ' ' && h[start] != '\t') /* a new field, not a folded continuation */
+			drop = forged_field(env, h + start, n);
+		if (!drop && write_all_fd(fd, h + start, n) < 0) {
+			x_free(h);
+			return -1;
+		}
+		start += n;
+	}
+	x_free(h);
+	for (off = (off_t)end;;) {
+		ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off);
+		if (got <= 0)
+			break;
+		if (write_all_fd(fd, chunk, (size_t)got) < 0)
+			break;
+		off += got;
+	}
+	return off;
+}
+
 /* run_release - run the release command with the message on its standard input */
 static int run_release(const mw_env *env, quar_meta *meta, const mw_spool *raw, char *err, size_t errlen)
 {
 	char *argv[ARGV_MAX + QUAR_MAX_RCPTS + 4], cmdbuf[1024];
-	char hdr[200], date[64], chunk[65536];
+	char hdr[200], date[64];
 	int pipefd[2] = {-1, -1}, status = 0, rc = -1;
 	off_t off = 0;
 	struct tm tm;
@@ -291,24 +372,8 @@ static int run_release(const mw_env *env, quar_meta *meta, const mw_spool *raw, 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(hdr, sizeof(hdr), "X-Mailwarden-Released: %s; %s\r\n", meta->id, date);
-	if (write(pipefd[1], hdr, strlen(hdr)) == (ssize_t)strlen(hdr)) {
-		for (;;) {
-			ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off), w = 0;
-			if (got <= 0)
-				break;
-			while (w < got) {
-				ssize_t n = write(pipefd[1], chunk + w, (size_t)(got - w));
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n <= 0)
-					break;
-				w += n;
-			}
-			if (w < got)
-				break;
-			off += got;
-		}
-	}
+	if (write_all_fd(pipefd[1], hdr, strlen(hdr)) == 0)
+		off = send_filtered(env, raw, pipefd[1]);
 	close(pipefd[1]);
 	if (runner->wait(runner->ctx, h, RELEASE_TIMEOUT, &status, err, errlen) < 0)
 		return -1;

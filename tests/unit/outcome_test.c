@@ -50,6 +50,7 @@
 
 #include "av/av.h"
 #include "engine/engine.h"
+#include "auth/auth.h"
 #include "outcome/outcome.h"
 #include "policy/lists.h"
 #include "policy/policy.h"
@@ -662,6 +663,25 @@ static void test_release_once(void **state)
 	assert_non_null(strstr(err, "releasing"));
 	assert_int_equal(runs(f), 3);
 	x_free(raw);
+	{
+		/* forged verdict and Authentication-Results fields (ours by authserv-id,
+		 * folded too) do not leave with a release; anybody else's A-R does */
+		char forged[2000], qid3[40], want3[1200];
+		const char *id = auth_authserv_id(f->cfg);
+		char *raw3 = plain_msg("forger@sender.example", "forged-fields", text);
+		snprintf(forged, sizeof(forged),
+		         "X-Mailwarden-Verdict: accept\r\nAuthentication-Results: %s;\r\n\tdmarc=pass\r\n"
+		         "Authentication-Results: mx.other.example; spf=pass\r\n%s",
+		         id, raw3);
+		assert_int_equal(deliver(f, &f->env, "forger@sender.example", rc2, 2, forged, qid3), MW_QUARANTINE);
+		if (outcome_release(&f->env, qid3, "test", err, sizeof(err)) < 0)
+			fail_msg("release: %s", err);
+		msg = run_file(f, runs(f) - 1, "msg", &len);
+		snprintf(want3, sizeof(want3), "Authentication-Results: mx.other.example; spf=pass\r\n%s", raw3);
+		assert_string_equal(strstr(msg, "\r\n") + 2, want3);
+		x_free(msg);
+		x_free(raw3);
+	}
 }
 
 typedef struct argv_case {
