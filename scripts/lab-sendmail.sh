@@ -1,8 +1,8 @@
 # lab-sendmail.sh - the Sendmail half of the loopback lab.  Sourced by
 # scripts/lab.sh when MTA=sendmail (not run on its own): it uses lab.sh's
 # variables (RUN_DIR, LAB_PORT, SINK_PORT, MILTER, MW_SOCK, LOG_DIR, ...)
-# and helpers (say, die, tail_log, port_open, pid_alive, stop_pid,
-# smtp_greets).
+# and helpers (say, die, tail_log, port_open, pid_alive, started_alive,
+# stop_pid, smtp_greets).
 #
 #   SMTP client -> 127.0.0.1:$LAB_PORT  sendmail -bd  --milter-->  mailwardend
 #                                       |  (accepted mail, relay mailer)
@@ -254,7 +254,7 @@ with open(out, "ab", buffering=0) as f:
 	record_start "$PID_DIR/sm-syslog.pid"
 	n=0
 	while [ ! -S "$SM_SYSLOG" ]; do
-		if [ -z "$(pid_alive "$PID_DIR/sm-syslog.pid" python3)" ] || [ $n -ge "$WAIT_TENTHS" ]; then
+		if ! started_alive "$(cat "$PID_DIR/sm-syslog.pid")" python3 || [ $n -ge "$WAIT_TENTHS" ]; then
 			tail_log "$LOG_DIR/sm-syslog.log"
 			die "the Sendmail syslog reader did not start"
 		fi
