@@ -315,20 +315,25 @@ start_sendmail() {
 		sleep 0.5
 		n=$((n + 1))
 	done
-	readlink "/proc/$(sm_daemon_pid)/ns/mnt" >"$PID_DIR/sendmail.ns" 2>/dev/null || true
 	say "Sendmail (private, config $SM_CF, pid $(sm_daemon_pid)) on 127.0.0.1:$LAB_PORT"
 }
 
-# sm_leftovers - PIDs of sendmail processes still in the lab's namespace
-# (delivery or queue-run children of a stopped daemon), to stop one by one.
-# Sendmail rewrites its command line (setproctitle), so the namespace,
-# recorded at start, is what identifies them.
+# sm_leftovers - PIDs of this lab's sendmail processes still running
+# (delivery or queue-run children of a stopped daemon, or a command-line
+# call of bin/sendmail), to stop one by one.  Sendmail rewrites its command
+# line (setproctitle), and every process of it works in its queue
+# directory, which is this lab's own: that is what identifies them.  (Not
+# the mount namespace of bin/ns: the kernel gives a freed namespace's inode
+# number to the next one created, so another lab's Sendmail, started a
+# moment after ours stopped, had "our" namespace and was killed.)
 sm_leftovers() {
-	[ -s "$PID_DIR/sendmail.ns" ] || return 0
-	ns=$(cat "$PID_DIR/sendmail.ns")
+	[ -d "$SM_QUEUE" ] || return 0
+	q=$(cd "$SM_QUEUE" && pwd -P)
 	for d in /proc/[0-9]*; do
 		[ "$(cat "$d/comm" 2>/dev/null)" = sendmail ] || continue
-		[ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
+		case $(readlink "$d/cwd" 2>/dev/null) in
+		"$q" | "$q"/*) echo "${d#/proc/}" ;;
+		esac
 	done
 	return 0
 }
@@ -340,17 +345,15 @@ stop_sendmail() {
 		stop_pid "$PID_DIR/sendmail-daemon.pid" sendmail
 	fi
 	rm -f "$PID_DIR/sendmail.pid"
-	if [ -s "$PID_DIR/sendmail.ns" ]; then
-		n=0
-		while [ -n "$(sm_leftovers)" ] && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		for p in $(sm_leftovers); do
-			kill -TERM "$p" 2>/dev/null && say "stopped sendmail child ($p)"
-		done
-		rm -f "$PID_DIR/sendmail.ns"
-	fi
+	n=0
+	while [ -n "$(sm_leftovers)" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	for p in $(sm_leftovers); do
+		kill -TERM "$p" 2>/dev/null && say "stopped sendmail child ($p)"
+	done
+	rm -f "$PID_DIR/sendmail.ns" # written by older versions of this script
 	stop_pid "$PID_DIR/sm-syslog.pid" python3
 }
 
