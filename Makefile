@@ -28,8 +28,15 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wn
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
 PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 json-c hiredis
+# Read once, when make reads this file: so every target that installs
+# packages first (run, test, bench, ...) builds in a second make, started
+# after `deps`, which reads them from the installed libraries.  A build
+# without them stops with a clear message instead of a link without flags.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null || echo yes)
+NEED_PKGS = $(if $(PKG_MISSING),$(error libraries missing (pkg-config $(PKGS)): run `make deps` \
+              (sh scripts/deps.sh) first; make run and make test do it themselves))
 LDLIBS   += $(PKG_LIBS) -lmbedcrypto -lpthread
 # libmilter is linked statically so that its read()/accept() can be wrapped (src/milter/tcp.c)
 MILTER_LIBS := -Wl,--wrap=read,--wrap=accept -l:libmilter.a
@@ -66,12 +73,12 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIBOBJ := $(LIB_SRC:%.c=$(B)/fuzzobj/%.o)
 
-.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-redis bench-peers test-asan fuzz fuzz-build install clean check-format format
+.PHONY: all deps run stop test unit integration miltertest bench bench-store bench-redis bench-peers test-asan fuzz fuzz-build install clean check-format format fresh-check analyze
 
 all: $(B)/mailwardend $(B)/mailwarden
 
 $(B)/%.o: %.c
-	@mkdir -p $(@D)
+	$(NEED_PKGS)@mkdir -p $(@D)
 	$(SAY) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -std=c11 $(WARN) -MMD -MP -c -o $@ $<
 
@@ -111,8 +118,10 @@ $(B)/tools/%: tests/tools/%.c $(B)/libmw.a
 deps:
 	sh scripts/deps.sh all
 
+# deps, then a second make for the build: see PKG_CFLAGS above
 MTA ?= postfix
-run: deps all
+run: deps
+	$(MAKE) all
 	BUILD_DIR=$(B) MTA=$(MTA) sh scripts/lab.sh start
 
 stop:
@@ -131,7 +140,8 @@ miltertest: all
 integration: all
 	BUILD_DIR=$(B) SUITES=integration sh tests/run.sh
 
-bench: deps all $(B)/bench/store_bench $(B)/bench/clamav_rss $(B)/bench/redis_bench
+bench: deps
+	$(MAKE) all $(B)/bench/store_bench $(B)/bench/clamav_rss $(B)/bench/redis_bench
 	BUILD_DIR=$(B) sh tests/bench/bench.sh
 	$(MAKE) --no-print-directory bench-store
 	$(MAKE) --no-print-directory bench-redis
@@ -143,7 +153,8 @@ bench-redis: $(B)/bench/redis_bench
 
 # mailwardend against Debian's clamav-milter + clamd and rspamd, one run
 # (installs them with scripts/deps.sh peers; writes tests/bench/RESULTS.md)
-bench-peers: deps all
+bench-peers: deps
+	$(MAKE) all
 	BUILD_DIR=$(B) sh tests/bench/peers.sh
 
 # The sanitizer build (SAN=1, in build-asan) through the unit, miltertest
