@@ -201,6 +201,23 @@ install: all
 	install -m 644 etc/mailwarden.conf.sample $(DESTDIR)$(SYSCONFDIR)/mailwarden.conf.sample
 	install -m 644 sigs/*.ndb $(DESTDIR)$(DATADIR)/sigs/
 
+# Static analysis: clang's analyzer (scan-build, clang-tools-14) over every C
+# file of the tree, src/ and tests/, each compiled once with the usual flags
+# into $(B)/analyze/obj; any finding fails, the HTML report stays in
+# $(B)/analyze/report.  Chosen over GCC 12's -fanalyzer: on this tree each
+# flagged about five correct places in src/, but clang's go away with a local
+# initialisation or assert (it honours assert and noreturn) and it also found
+# a dead store; GCC's were an iconv handle and a FILE closed on every path.
+ANALYZE_SRC = $(sort $(wildcard src/*/*.c tests/*/*.c))
+# (a failed cmocka assertion ends the test: tell the analyzer)
+$(B)/tests/unit/%.o: CPPFLAGS += -include tests/unit/cmocka_analyzer.h
+analyze: deps
+	rm -rf $(B)/analyze
+	scan-build --status-bugs -o $(B)/analyze/report \
+	  $(MAKE) --no-print-directory B=$(B)/analyze/obj WARN="$(WARN) -Wno-unused-parameter" \
+	  $(ANALYZE_SRC:%.c=$(B)/analyze/obj/%.o)
+	@echo "analyze: $(words $(ANALYZE_SRC)) files, no finding"
+
 # Every C source and header of the tree, tests included (.clang-format).
 FORMAT_SRC = $(sort $(wildcard src/*/*.[ch] tests/*/*.[ch]))
 check-format:

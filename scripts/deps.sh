@@ -52,7 +52,7 @@ RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14
 # unpacked, never installed (see above)
 SENDMAIL_PKGS="sendmail-bin sendmail-cf"
 SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
-TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
+TEST="libcmocka-dev sqlite3 miltertest clang clang-tools-14 libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full redis-server
   ncompress lzip zstd"
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
