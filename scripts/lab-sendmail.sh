@@ -328,15 +328,15 @@ start_sendmail() {
 # moment after ours stopped, had "our" namespace and was killed.)
 sm_leftovers() {
 	[ -d "$SM_QUEUE" ] || return 0
-	q=$(cd "$SM_QUEUE" && pwd -P)
+	# the directory itself (device and inode), not its name: a process in
+	# another mount namespace (bin/ns, inside a chroot) may show another path
+	q=$(stat -c %d:%i "$SM_QUEUE")
 	for d in /proc/[0-9]*; do
 		# read, a builtin: a fork per process made each scan take seconds
 		c=
 		{ read -r c <"$d/comm"; } 2>/dev/null || continue
 		[ "$c" = sendmail ] || continue
-		case $(readlink "$d/cwd" 2>/dev/null) in
-		"$q" | "$q"/*) echo "${d#/proc/}" ;;
-		esac
+		[ "$(stat -L -c %d:%i "$d/cwd" 2>/dev/null)" = "$q" ] && echo "${d#/proc/}"
 	done
 	return 0
 }
@@ -348,10 +348,10 @@ stop_sendmail() {
 		stop_pid "$PID_DIR/sendmail-daemon.pid" sendmail
 	fi
 	rm -f "$PID_DIR/sendmail.pid"
-	n=0
-	while [ -n "$(sm_leftovers)" ] && [ $n -lt 50 ]; do
+	# leftovers get 5 s to finish (a bound in seconds: one scan can take long)
+	t=$(($(date +%s) + 5))
+	while [ -n "$(sm_leftovers)" ] && [ "$(date +%s)" -lt $t ]; do
 		sleep 0.1
-		n=$((n + 1))
 	done
 	for p in $(sm_leftovers); do
 		kill -TERM "$p" 2>/dev/null && say "stopped sendmail child ($p)"
