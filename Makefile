@@ -193,6 +193,11 @@ fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
+# The README's two commands on a clean Debian 12 root (scripts/fresh-check.sh:
+# mmdebstrap base cached in /var/cache/mailwarden-fresh, needs root)
+fresh-check:
+	bash scripts/fresh-check.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(DATADIR)/sigs
 	install -m 755 $(B)/mailwardend $(DESTDIR)$(PREFIX)/sbin/mailwardend

@@ -3,7 +3,11 @@
 # Mailwarden needs.  Idempotent: packages already present are skipped, and
 # apt-get update runs only when something is missing.
 #
-# Usage: scripts/deps.sh [build|run|test|all|firmware|peers]   (default: all)
+# Usage: scripts/deps.sh [build|run|test|all|firmware|peers|fresh]   (default: all)
+#
+# `fresh` is what `make fresh-check` needs on the host (mmdebstrap); the
+# packages the check proves are the other groups, installed in the clean
+# root by the README's own commands.
 #
 # `peers` is what `make bench-peers` compares against: Debian's clamd +
 # clamav-milter and rspamd.  Their packages want to start system daemons
@@ -59,6 +63,7 @@ FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"
 PEERS="clamav-daemon clamav-milter rspamd linux-perf"
+FRESH="mmdebstrap"
 
 case $what in
 build) pkgs=$BUILD ;;
@@ -66,7 +71,8 @@ run) pkgs="$BUILD $RUN" ;;
 test | all) pkgs="$BUILD $RUN $TEST" ;;
 firmware) pkgs=$FIRMWARE ;;
 peers) pkgs="$BUILD $RUN $TEST $PEERS" ;;
-*) echo "usage: $0 [build|run|test|all|firmware|peers]" >&2; exit 2 ;;
+fresh) pkgs=$FRESH ;;
+*) echo "usage: $0 [build|run|test|all|firmware|peers|fresh]" >&2; exit 2 ;;
 esac
 
 missing=""
