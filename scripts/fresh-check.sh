@@ -28,8 +28,10 @@
 # they vanish with it and the host never sees them; every process started
 # inside (the lab's Postfix, mailwardend, the test labs) is in the PID
 # namespace, which the kernel empties when its first process ends, and
-# unshare --kill-child ends that one when this script stops, however it
-# stops.  At exit the unshare process is stopped by its PID, any process
+# unshare --kill-child ends that one when unshare ends, which setpriv
+# --pdeathsig ties to this script's end (even by SIGKILL, which leaves only
+# the work directory).  At exit (also on SIGINT or SIGTERM) the unshare
+# process is killed by its PID, any process
 # still rooted in the work directory is listed and killed by PID, and the
 # work directory is removed.  The network is the host's: the loopback the
 # lab listens on is shared with other labs (hence FRESH_LAB_PORT), and apt
@@ -206,8 +208,11 @@ cleanup() {
 	local rc=$? p left=""
 	trap - EXIT INT TERM
 	if [ -n "$UNSHARE_PID" ] && [ -d "/proc/$UNSHARE_PID" ]; then
+		# SIGKILL: unshare blocks SIGTERM and SIGINT while it waits for
+		# its child; its death SIGKILLs the child (--kill-child), the
+		# first process of the PID namespace, and with it all the others
 		say "stopping the check (unshare, pid $UNSHARE_PID)"
-		kill -TERM "$UNSHARE_PID" 2>/dev/null || true
+		kill -KILL "$UNSHARE_PID" 2>/dev/null || true
 		wait "$UNSHARE_PID" 2>/dev/null || true
 	fi
 	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
@@ -265,7 +270,9 @@ unpack() {
 
 run_inside() {
 	local rc=0
-	unshare --mount --propagation private --pid --fork --kill-child=SIGKILL -- \
+	# setpriv --pdeathsig: unshare dies with this script, even by SIGKILL
+	setpriv --pdeathsig KILL -- \
+		unshare --mount --propagation private --pid --fork --kill-child=SIGKILL -- \
 		/bin/bash -c '
 			set -e
 			R=$1 A=$2
