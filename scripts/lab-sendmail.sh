@@ -263,18 +263,29 @@ with open(out, "ab", buffering=0) as f:
 	done
 }
 
-# sm_daemon_pid - the daemon of this lab: alive, named sendmail and in this
-# lab's own mount namespace (a recycled PID may belong to another lab's)
+# sm_ours PID - true when the sendmail process PID belongs to this lab: it
+# works in this lab's queue directory (the directory itself, device and
+# inode: a process in another mount namespace, bin/ns inside a chroot, may
+# show it under another path).  Not the mount namespace of bin/ns: the
+# kernel gives a freed namespace's inode number to the next one created,
+# so another lab's Sendmail, started a moment after ours stopped, had
+# "our" namespace (and was killed by our stop).
+sm_ours() {
+	[ -d "$SM_QUEUE" ] &&
+		[ "$(stat -L -c %d:%i "/proc/$1/cwd" 2>/dev/null)" = "$(stat -c %d:%i "$SM_QUEUE")" ]
+}
+
+# sm_daemon_pid - the daemon of this lab: alive, named sendmail and working
+# in this lab's queue directory (a recycled PID may belong to another lab's)
 sm_daemon_pid() {
 	[ -f "$PID_DIR/sendmail.pid" ] || return 0
 	head -n 1 "$PID_DIR/sendmail.pid" >"$PID_DIR/sendmail.pid1" 2>/dev/null || true
 	p=$(pid_alive "$PID_DIR/sendmail.pid1" sendmail)
 	rm -f "$PID_DIR/sendmail.pid1"
-	[ -n "$p" ] || return 0
-	if [ -s "$PID_DIR/sendmail.ns" ] && [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" != "$(cat "$PID_DIR/sendmail.ns")" ]; then
-		return 0
+	if [ -n "$p" ] && sm_ours "$p"; then
+		echo "$p"
 	fi
-	echo "$p"
+	return 0
 }
 
 sendmail_running() {
@@ -321,22 +332,15 @@ start_sendmail() {
 # sm_leftovers - PIDs of this lab's sendmail processes still running
 # (delivery or queue-run children of a stopped daemon, or a command-line
 # call of bin/sendmail), to stop one by one.  Sendmail rewrites its command
-# line (setproctitle), and every process of it works in its queue
-# directory, which is this lab's own: that is what identifies them.  (Not
-# the mount namespace of bin/ns: the kernel gives a freed namespace's inode
-# number to the next one created, so another lab's Sendmail, started a
-# moment after ours stopped, had "our" namespace and was killed.)
+# line (setproctitle); sm_ours tells ours by the queue directory.
 sm_leftovers() {
 	[ -d "$SM_QUEUE" ] || return 0
-	# the directory itself (device and inode), not its name: a process in
-	# another mount namespace (bin/ns, inside a chroot) may show another path
-	q=$(stat -c %d:%i "$SM_QUEUE")
 	for d in /proc/[0-9]*; do
 		# read, a builtin: a fork per process made each scan take seconds
 		c=
 		{ read -r c <"$d/comm"; } 2>/dev/null || continue
 		[ "$c" = sendmail ] || continue
-		[ "$(stat -L -c %d:%i "$d/cwd" 2>/dev/null)" = "$q" ] && echo "${d#/proc/}"
+		sm_ours "${d#/proc/}" && echo "${d#/proc/}"
 	done
 	return 0
 }
