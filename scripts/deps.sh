@@ -3,7 +3,11 @@
 # Mailwarden needs.  Idempotent: packages already present are skipped, and
 # apt-get update runs only when something is missing.
 #
-# Usage: scripts/deps.sh [build|run|test|all|firmware|peers]   (default: all)
+# Usage: scripts/deps.sh [build|run|test|all|firmware|peers|fresh]   (default: all)
+#
+# `fresh` is what `make fresh-check` needs on the host (mmdebstrap); the
+# packages the check proves are the other groups, installed in the clean
+# root by the README's own commands.
 #
 # `peers` is what `make bench-peers` compares against: Debian's clamd +
 # clamav-milter and rspamd.  Their packages want to start system daemons
@@ -68,7 +72,7 @@ SENDMAIL_ROOT=${SENDMAIL_ROOT:-/var/cache/mailwarden-lab/sendmail}
 # the tools on the last line (Debian main has no RAR writer: rar is made by
 # the generator itself) and asks clamscan (RUN's clamav), 7z and
 # bsdtar/bsdcat (libarchive-tools) as oracles.
-TEST="libcmocka-dev sqlite3 miltertest clang libclang-rt-14-dev libfuzzer-14-dev
+TEST="libcmocka-dev sqlite3 miltertest clang clang-tools-14 libclang-rt-14-dev libfuzzer-14-dev
   zip unzip python3 python3-pytest procps iproute2 valgrind jlha-utils p7zip-full redis-server
   ncompress lzip zstd libarchive-tools lz4 lzop arj gcab xorriso cpio
   qrencode python3-pil nsd opendkim-tools python3-dkim python3-nacl"
@@ -76,6 +80,7 @@ FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates"
 PEERS="clamav-daemon clamav-milter rspamd linux-perf"
+FRESH="mmdebstrap"
 
 # backports_qemu - qemu-system-arm from bookworm-backports (pinned), once
 backports_qemu() {
@@ -111,7 +116,8 @@ run) pkgs="$BUILD $RUN" ;;
 test | all) pkgs="$BUILD $RUN $TEST" ;;
 firmware) pkgs=$FIRMWARE ;;
 peers) pkgs="$BUILD $RUN $TEST $PEERS" ;;
-*) echo "usage: $0 [build|run|test|all|firmware|peers]" >&2; exit 2 ;;
+fresh) pkgs=$FRESH ;;
+*) echo "usage: $0 [build|run|test|all|firmware|peers|fresh]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1,8 +1,8 @@
 # lab-sendmail.sh - the Sendmail half of the loopback lab.  Sourced by
 # scripts/lab.sh when MTA=sendmail (not run on its own): it uses lab.sh's
 # variables (RUN_DIR, LAB_PORT, SINK_PORT, MILTER, MW_SOCK, LOG_DIR, ...)
-# and helpers (say, die, tail_log, port_open, pid_alive, stop_pid,
-# smtp_greets).
+# and helpers (say, die, tail_log, port_open, pid_alive, started_alive,
+# stop_pid, smtp_greets).
 #
 #   SMTP client -> 127.0.0.1:$LAB_PORT  sendmail -bd  --milter-->  mailwardend
 #                                       |  (accepted mail, relay mailer)
@@ -257,7 +257,7 @@ with open(out, "ab", buffering=0) as f:
 	record_start "$PID_DIR/sm-syslog.pid"
 	n=0
 	while [ ! -S "$SM_SYSLOG" ]; do
-		if [ -z "$(pid_alive "$PID_DIR/sm-syslog.pid" python3)" ] || [ $n -ge "$WAIT_TENTHS" ]; then
+		if ! started_alive "$(cat "$PID_DIR/sm-syslog.pid")" python3 || [ $n -ge "$WAIT_TENTHS" ]; then
 			tail_log "$LOG_DIR/sm-syslog.log"
 			die "the Sendmail syslog reader did not start"
 		fi
@@ -266,18 +266,29 @@ with open(out, "ab", buffering=0) as f:
 	done
 }
 
-# sm_daemon_pid - the daemon of this lab: alive, named sendmail and in this
-# lab's own mount namespace (a recycled PID may belong to another lab's)
+# sm_ours PID - true when the sendmail process PID belongs to this lab: it
+# works in this lab's queue directory (the directory itself, device and
+# inode: a process in another mount namespace, bin/ns inside a chroot, may
+# show it under another path).  Not the mount namespace of bin/ns: the
+# kernel gives a freed namespace's inode number to the next one created,
+# so another lab's Sendmail, started a moment after ours stopped, had
+# "our" namespace (and was killed by our stop).
+sm_ours() {
+	[ -d "$SM_QUEUE" ] &&
+		[ "$(stat -L -c %d:%i "/proc/$1/cwd" 2>/dev/null)" = "$(stat -c %d:%i "$SM_QUEUE")" ]
+}
+
+# sm_daemon_pid - the daemon of this lab: alive, named sendmail and working
+# in this lab's queue directory (a recycled PID may belong to another lab's)
 sm_daemon_pid() {
 	[ -f "$PID_DIR/sendmail.pid" ] || return 0
 	head -n 1 "$PID_DIR/sendmail.pid" >"$PID_DIR/sendmail.pid1" 2>/dev/null || true
 	p=$(pid_alive "$PID_DIR/sendmail.pid1" sendmail)
 	rm -f "$PID_DIR/sendmail.pid1"
-	[ -n "$p" ] || return 0
-	if [ -s "$PID_DIR/sendmail.ns" ] && [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" != "$(cat "$PID_DIR/sendmail.ns")" ]; then
-		return 0
+	if [ -n "$p" ] && sm_ours "$p"; then
+		echo "$p"
 	fi
-	echo "$p"
+	return 0
 }
 
 sendmail_running() {
@@ -318,20 +329,21 @@ start_sendmail() {
 		sleep 0.5
 		n=$((n + 1))
 	done
-	readlink "/proc/$(sm_daemon_pid)/ns/mnt" >"$PID_DIR/sendmail.ns" 2>/dev/null || true
 	say "Sendmail (private, config $SM_CF, pid $(sm_daemon_pid)) on 127.0.0.1:$LAB_PORT"
 }
 
-# sm_leftovers - PIDs of sendmail processes still in the lab's namespace
-# (delivery or queue-run children of a stopped daemon), to stop one by one.
-# Sendmail rewrites its command line (setproctitle), so the namespace,
-# recorded at start, is what identifies them.
+# sm_leftovers - PIDs of this lab's sendmail processes still running
+# (delivery or queue-run children of a stopped daemon, or a command-line
+# call of bin/sendmail), to stop one by one.  Sendmail rewrites its command
+# line (setproctitle); sm_ours tells ours by the queue directory.
 sm_leftovers() {
-	[ -s "$PID_DIR/sendmail.ns" ] || return 0
-	ns=$(cat "$PID_DIR/sendmail.ns")
+	[ -d "$SM_QUEUE" ] || return 0
 	for d in /proc/[0-9]*; do
-		[ "$(cat "$d/comm" 2>/dev/null)" = sendmail ] || continue
-		[ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$ns" ] && echo "${d#/proc/}"
+		# read, a builtin: a fork per process made each scan take seconds
+		c=
+		{ read -r c <"$d/comm"; } 2>/dev/null || continue
+		[ "$c" = sendmail ] || continue
+		sm_ours "${d#/proc/}" && echo "${d#/proc/}"
 	done
 	return 0
 }
@@ -343,17 +355,15 @@ stop_sendmail() {
 		stop_pid "$PID_DIR/sendmail-daemon.pid" sendmail
 	fi
 	rm -f "$PID_DIR/sendmail.pid"
-	if [ -s "$PID_DIR/sendmail.ns" ]; then
-		n=0
-		while [ -n "$(sm_leftovers)" ] && [ $n -lt 50 ]; do
-			sleep 0.1
-			n=$((n + 1))
-		done
-		for p in $(sm_leftovers); do
-			kill -TERM "$p" 2>/dev/null && say "stopped sendmail child ($p)"
-		done
-		rm -f "$PID_DIR/sendmail.ns"
-	fi
+	# leftovers get 5 s to finish (a bound in seconds: one scan can take long)
+	t=$(($(date +%s) + 5))
+	while [ -n "$(sm_leftovers)" ] && [ "$(date +%s)" -lt $t ]; do
+		sleep 0.1
+	done
+	for p in $(sm_leftovers); do
+		kill -TERM "$p" 2>/dev/null && say "stopped sendmail child ($p)"
+	done
+	rm -f "$PID_DIR/sendmail.ns" # written by older versions of this script
 	stop_pid "$PID_DIR/sm-syslog.pid" python3
 }
 

@@ -160,6 +160,22 @@ pid_alive() {
 	return 0
 }
 
+# started_alive PID NAME - true while a process this script has just put
+# in the background (`setsid NAME ... &`) is alive.  Until the forked shell
+# has exec'd setsid and setsid has exec'd NAME, its comm is still this
+# shell's or "setsid": pid_alive, made for PID files of earlier runs, takes
+# that for a recycled PID and says "gone", and a start on a busy machine
+# failed with "exited during start" while the daemon was still starting.
+started_alive() {
+	[ -d "/proc/$1" ] || return 1
+	[ "$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" != Z ] || return 1
+	case $(cat "/proc/$1/comm" 2>/dev/null) in
+	"$2"* | setsid | "$SELF_COMM") return 0 ;;
+	esac
+	return 1
+}
+SELF_COMM=$(cat /proc/$$/comm 2>/dev/null || echo sh)
+
 # stop_pid PIDFILE NAME - SIGTERM, wait (bounded), SIGKILL; idempotent.
 stop_pid() {
 	p=$(pid_alive "$1" "$2")
@@ -341,7 +357,7 @@ start_sink() {
 	record_start "$PID_DIR/sink.pid"
 	n=0
 	while ! port_open "$SINK_PORT"; do
-		if [ -z "$(pid_alive "$PID_DIR/sink.pid" smtp-sink)" ] || [ $n -ge "$WAIT_TENTHS" ]; then
+		if ! started_alive "$(cat "$PID_DIR/sink.pid")" smtp-sink || [ $n -ge "$WAIT_TENTHS" ]; then
 			tail_log "$LOG_DIR/sink.log"
 			die "smtp-sink did not come up on 127.0.0.1:$SINK_PORT"
 		fi
@@ -447,10 +463,7 @@ start_milter() {
 	record_start "$PID_DIR/mailwardend.pid"
 	n=0
 	while :; do
-		# until setsid has exec'ed, the process is still called setsid
-		# (seen on a loaded machine): that is starting, not gone
-		if [ -z "$(pid_alive "$PID_DIR/mailwardend.pid" mailwardend)" ] &&
-			[ -z "$(pid_alive "$PID_DIR/mailwardend.pid" setsid)" ]; then
+		if ! started_alive "$(cat "$PID_DIR/mailwardend.pid")" mailwardend; then
 			tail_log "$LOG_DIR/mailwardend.log"
 			die "mailwardend exited during start"
 		fi

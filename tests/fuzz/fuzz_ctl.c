@@ -18,7 +18,7 @@
 
 static void one_line(const char *line, size_t len)
 {
-	ctl_req *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	ctl_req *a = x_malloc(sizeof(*a)), *b = x_malloc(sizeof(*b));
 	char err[200];
 	const char *text;
 	int version;
@@ -51,13 +51,13 @@ static void one_line(const char *line, size_t len)
 		if ((unsigned char)q.p[i] < 0x20 || q.p[i] == 0x7f)
 			__builtin_trap();
 	buf_free(&q);
-	free(a);
-	free(b);
+	x_free(a);
+	x_free(b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *copy = malloc(size + 1);
+	char *copy = x_malloc(size + 1);
 	size_t start = 0, i;
 
 	memcpy(copy, data, size);
@@ -70,6 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one_line(copy + start, strlen(copy + start));
 		start = i + 1;
 	}
-	free(copy);
+	x_free(copy);
 	return 0;
 }

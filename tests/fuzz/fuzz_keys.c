@@ -32,7 +32,7 @@ static size_t fuzz_complete(const char *line, size_t len, const char **cands, si
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	line_ed *e = malloc(sizeof(*e));
+	line_ed *e = x_malloc(sizeof(*e));
 	key_dec d;
 	key_ev ev;
 	mw_buf out;
@@ -64,6 +64,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_reset(&out);
 	}
 	buf_free(&out);
-	free(e);
+	x_free(e);
 	return 0;
 }

@@ -282,8 +282,16 @@ class Lab:
         self.pf_etc = os.path.join(run_dir, "postfix", "etc")
         self.sm_queue = os.path.join(run_dir, "sendmail", "queue")
 
+    # lab.sh settings a later command would take from the environment over
+    # those this lab was started with (its lab.env): a LAB_PORT exported
+    # for `make run` moved the test lab's Sendmail to that port at the
+    # first restart-milter that rebuilt its .cf.  Only a test's own
+    # arguments (extra) change them.
+    LAB_SETTINGS = ("LAB_PORT", "SINK_PORT", "MILTER", "MILTER_INET_PORT", "MW_ARGS",
+                    "SIGS_DIR", "LISTS_DIR", "MAILWARDEND", "SM_MILTER_TIMEOUTS")
+
     def env(self, **extra):
-        e = dict(os.environ)
+        e = {k: v for k, v in os.environ.items() if k not in self.LAB_SETTINGS}
         e.update(RUN_DIR=self.run_dir, BUILD_DIR=BUILD_DIR, MTA=self.mta)
         e.update(extra)
         return e

@@ -49,13 +49,15 @@ static char *slurp(const char *name, size_t *len)
 	char *buf;
 	long n;
 
+	*len = 0; /* also when the fixture is missing: callers skip() or fail on NULL */
 	snprintf(path, sizeof(path), "%s/%s", fxdir, name);
 	f = fopen(path, "rb");
 	if (f == NULL)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
+	if (fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) < 0) {
+		fclose(f);
+		return NULL;
+	}
 	buf = x_malloc((size_t)n + 1);
 	*len = fread(buf, 1, (size_t)n, f);
 	fclose(f);
@@ -427,6 +429,7 @@ static void test_limits_configurable(void **state)
 	assert_int_equal(config_load(NULL, ov, 3, &c, err, sizeof(err)), 0);
 	assert_int_equal(c->lim.archive_max_depth, 2);
 	data = slurp("many.zip", &len);
+	assert_non_null(data);
 	verdict_init(&v);
 	attach_scan_buffer(&c->lim, NULL, "/tmp", "many.zip", NULL, data, len, &v);
 	assert_true(has(&v, "attach.bomb", NULL));

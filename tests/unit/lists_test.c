@@ -89,12 +89,14 @@ static void test_files(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/freemail.txt", dir);
 	fp = fopen(path, "w");
+	assert_non_null(fp);
 	fputs("# Japanese providers\nyahoo.co.jp   # Yahoo! JAPAN\n\n  gmail.com\n", fp);
 	fclose(fp);
 	assert_int_equal(lists_load_dir(l, dir, err, sizeof(err)), 0);
 	assert_int_equal(lists_count(l, "freemail"), 2);
 	assert_string_equal(lists_entry(l, "freemail", 0), "gmail.com");
 	fp = fopen(path, "w");
+	assert_non_null(fp);
 	fputs("ok.example\nbad entry here\n", fp);
 	fclose(fp);
 	assert_int_equal(lists_load_file(l, "freemail", path, err, sizeof(err)), -1);

@@ -199,6 +199,7 @@ static void test_recovery_and_claim(void **state)
 	/* a partial file from a crash, and an index that lost the row */
 	snprintf(path, sizeof(path), "%s/quarantine/tmp-0123456789abcdef0123456789abcdef", f->dir);
 	fp = fopen(path, "w");
+	assert_non_null(fp);
 	fputs("partial", fp);
 	fclose(fp);
 	snprintf(cmd, sizeof(cmd),
