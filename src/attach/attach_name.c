@@ -252,7 +252,7 @@ static int long_space_run(const uint32_t *cps, size_t n)
 /* attach_name_check - see attach.h and the header above */
 unsigned attach_name_check(const char *name, attach_name_info *info)
 {
-	uint32_t cps[NAME_MAX_CP];
+	uint32_t cps[NAME_MAX_CP] = {0};
 	attach_name_info dummy;
 	const char *base = name, *p;
 	unsigned f = 0;

@@ -451,10 +451,14 @@ static int sigs_update(const mw_config *cfg, sigs_opts *s)
 		       "unchanged\n");
 		return 1;
 	}
-	s->paths[0] = dir;
-	s->npaths = 1;
-	s->allow_unsigned = 0; /* what comes from the mirrors must be signed */
-	return sigs_import(cfg, s, "freshclam");
+	{
+		/* what comes from the mirrors must be signed */
+		sigs_opts one = *s;
+		one.paths[0] = dir;
+		one.npaths = 1;
+		one.allow_unsigned = 0;
+		return sigs_import(cfg, &one, "freshclam");
+	}
 }
 
 static int sigs_rollback(const mw_config *cfg, const sigs_opts *s)

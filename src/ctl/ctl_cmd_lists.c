@@ -230,7 +230,8 @@ int ctl_block_change(ctl_conn *c, const char *kind, const char *value, int add, 
 		return 0;
 	}
 	memset(&b, 0, sizeof(b));
-	if ((rc = store_block_find(st, kind, v, now, &b)) < 0)
+	/* the block as it was, for the audit line; whether there was one is the removal's answer */
+	if (store_block_find(st, kind, v, now, &b) < 0)
 		return ctl_err(c, "failed", "%s", store_error(st));
 	if ((rc = store_block_remove(st, kind, v)) < 0)
 		return ctl_err(c, "failed", "%s", store_error(st));

@@ -614,6 +614,7 @@ int ex_html(const void *in, size_t len, const ex_limits *lim, const mw_emit *emi
 	while (i < len && !o.stop) {
 		const char *lt = memchr(s + i, '<', len - i);
 		char name[EX_HTML_TAG + 1];
+		int is_script;
 		size_t st, k;
 		int end = 0;
 
@@ -656,9 +657,10 @@ int ex_html(const void *in, size_t len, const ex_limits *lim, const mw_emit *emi
 		}
 		i = read_attrs(&h, s, len, i, av, &na);
 		start_tag(&h, name, av, na);
-		if (strcmp(name, "script") == 0 || strcmp(name, "style") == 0) {
+		is_script = strcmp(name, "script") == 0;
+		if (is_script || strcmp(name, "style") == 0) {
 			size_t e = raw_text_end(s, len, i, name);
-			if (name[1] == 'c') {
+			if (is_script) {
 				if (h.svg_doc)
 					svg_finding(&h, "carries a script");
 				script(&h, s + i, e - i);

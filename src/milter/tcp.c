@@ -58,7 +58,7 @@ int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *alen)
 	int c = __real_accept(fd, addr, alen);
 
 	if (c >= 0) {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss = {0};
 		socklen_t sl = sizeof(ss);
 
 		if (getsockname(c, (struct sockaddr *)&ss, &sl) < 0 ||

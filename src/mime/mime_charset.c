@@ -47,6 +47,7 @@
 #include "mime/mime_int.h"
 #include "util/util.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <iconv.h>
 #include <pthread.h>
@@ -128,6 +129,7 @@ static void sink_put(sink *s, const char *data, size_t n)
 		s->p = x_realloc(s->p, cap);
 		s->cap = cap;
 	}
+	assert(s->p != NULL); /* cap > 0 only once p was allocated */
 	memcpy(s->p + s->len, data, n);
 	s->len += n;
 }

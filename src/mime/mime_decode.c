@@ -254,7 +254,7 @@ size_t mime_qp_decode(mime_qp *st, const void *in, size_t len, unsigned char *ou
 			break;
 		case QP_HEX1:
 			if (hexval(c) >= 0) {
-				*o++ = (unsigned char)(hexval(st->hex1) << 4 | hexval(c));
+				*o++ = (unsigned char)((unsigned)hexval(st->hex1) << 4 | (unsigned)hexval(c));
 				p++;
 			} else {
 				*o++ = '=';

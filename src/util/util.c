@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-static void oom(size_t n)
+__attribute__((noreturn)) static void oom(size_t n)
 {
 	fprintf(stderr, "mailwarden: out of memory allocating %zu bytes\n", n);
 	abort();

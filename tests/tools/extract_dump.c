@@ -248,6 +248,8 @@ int main(int argc, char **argv)
 		d.max_level += 1; /* the leaf itself is level 1 */
 		if (mime_parser_feed(mp, data, len) < 0 || mime_parser_finish(mp) < 0) {
 			perror("mime");
+			mime_parser_free(mp);
+			free(data);
 			return 1;
 		}
 		walk(mime_root(mp), &d, 0);
