@@ -84,6 +84,13 @@ static const char *const schema_steps[] = {
     "ALTER TABLE quarantine ADD COLUMN note TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE login_failures(user TEXT PRIMARY KEY, failures INTEGER NOT NULL, last INTEGER NOT NULL)"
     " WITHOUT ROWID;",
+    /* version 8: alerts that name names (store_alerts.c): mailed, read marks */
+    "ALTER TABLE alerts ADD COLUMN sender TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN queue_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN mailed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts ADD COLUMN detail TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX alerts_mailed ON alerts(mailed);"
+    "CREATE TABLE alert_seen(who TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 enum {
@@ -718,7 +725,8 @@ long store_count(mw_store *s, const char *table)
 {
 	static const char *const known[] = {"senders",         "rcpts",      "blocks",   "fingerprints", "fp_senders",
 	                                    "list_edits",      "quarantine", "messages", "msg_rcpts",    "alerts",
-	                                    "msg_attachments", "msg_links",  "rules",    "audit",        "outbox"};
+	                                    "msg_attachments", "msg_links",  "rules",    "audit",        "outbox",
+	                                    "alert_seen"};
 	char sql[100];
 	sqlite3_stmt *q;
 	long n = -1;
