@@ -30,7 +30,7 @@ CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(
 PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 json-c hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS   += $(PKG_LIBS) -lmbedcrypto -lpthread
+LDLIBS   += $(PKG_LIBS) -lmbedx509 -lmbedcrypto -lpthread
 # libmilter is linked statically so that its read()/accept() can be wrapped (src/milter/tcp.c)
 MILTER_LIBS := -Wl,--wrap=read,--wrap=accept -l:libmilter.a
 
@@ -53,7 +53,7 @@ endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
-LIB_DIRS := util verdict mime policy store scan av attach links content sender engine outcome ctl
+LIB_DIRS := util verdict mime policy store appliance alert scan av attach links content sender engine outcome ctl
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 MILTER_SRC := $(wildcard src/milter/*.c)
