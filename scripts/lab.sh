@@ -385,6 +385,10 @@ org_names = Example Corporation, 日本年金機構
 release_command = $release
 # a release cut off by a crash: does this MTA's queue hold it?
 release_probe = $probe
+
+[system]
+# the lab is set up by this file: the console's guided set-up does not start
+configured = yes
 CONF
 	chmod 0644 "$MW_CONF"
 }
