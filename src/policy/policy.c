@@ -76,8 +76,8 @@ static const config_key config_keys[] = {
     {"daemon", "control_group", K_STR, OFF(control_group), "", 0, 0,
      "group whose members may use the control socket (root and daemon.user always may)"},
     {"daemon", "apply_command", K_STR, OFF(apply_command), "", 0, 0,
-     "command run as root (no shell) to apply [mta] and [system] settings, reboot and manage the TLS "
-     "certificate (the appliance: /usr/lib/mailwarden/appliance/apply); empty: settings are saved only"},
+     "root command (no shell) that applies [mta] and [system] settings, reboots, manages the TLS "
+     "certificate (docs/appliance.md); empty: saved only"},
     {"paths", "signatures", K_STR, OFF(signatures), MW_STATEDIR "/sigs", 0, 0,
      "ClamAV signature database directory (.cvd/.cld/.ndb/.hdb ...)"},
     {"paths", "lists", K_STR, OFF(lists), MW_DATADIR "/lists", 0, 0,
@@ -86,8 +86,8 @@ static const config_key config_keys[] = {
     {"paths", "tmp", K_STR, OFF(tmp), "/var/tmp", 0, 0,
      "directory for spilled message data (unlinked files, mode 0600)"},
     {"domains", "protected", K_LIST, OFF(protected_domains), "", 0, 0,
-     "our own domains (and their sub-domains): recipients here are staff; the appliance's Postfix relays "
-     "mail for exactly these"},
+     "our own domains (and their sub-domains): recipients here are staff; the appliance's Postfix "
+     "relays these"},
     {"domains", "org_names", K_LIST, OFF(org_names), "", 0, 0,
      "names of our organisation and partners as they appear in display names (comma separated)"},
     {"domains", "public", K_LIST, OFF(public_addresses), "", 0, 0,
@@ -158,8 +158,8 @@ static const config_key config_keys[] = {
      "TLS to Redis; not available with Debian 12's hiredis 0.14 (yes is refused): use a unix socket, "
      "loopback, or a tunnel"},
     {"mta", "relay_host", K_STR, OFF(relay_host), "", 0, 0,
-     "the internal mail server that receives accepted mail: [host]:port, host:port or [host]; "
-     "empty: mail for the protected domains waits in the queue (4xx)"},
+     "internal mail server for accepted mail: [host]:port, host:port or [host]; empty: mail waits in "
+     "the queue"},
     {"mta", "mynetworks", K_LIST, OFF(mynetworks), "127.0.0.0/8", 0, 0,
      "networks (a.b.c.d/len) that may relay outbound mail through the appliance"},
     {"mta", "tls", K_STR, OFF(tls), "may", 0, 0,
@@ -176,8 +176,8 @@ static const config_key config_keys[] = {
     {"system", "configured", K_BOOL, OFF(configured), "no", 0, 1,
      "the console's guided set-up was completed (until then it starts at login)"},
     {"alert", "address", K_LIST, OFF(alert_address), "", 0, 0,
-     "who gets alert mail (fan-out, campaign, auto-block, late detection, lockdown); empty: console and "
-     "syslog only"},
+     "who gets alert mail (fan-out, campaign, auto-block, late detection, lockdown); empty: console "
+     "and syslog"},
     {"alert", "from", K_STR, OFF(alert_from), "mailwarden", 0, 0,
      "sender of alert mail: an address, or a local part (the MTA adds its domain)"},
     {"alert", "delay", K_SECONDS, OFF(alert_delay), "60s", 0, 3600,
