@@ -372,6 +372,17 @@ static int one_round(mw_store *st, mw_config *cfg, time_t *retry_after, int *lim
 		goto out;
 	if (now - w->rows[0].time < (time_t)cfg->alert_delay)
 		goto out;
+	if (cfg->alert_address.n > 0 && now < *retry_after)
+		goto out;
+	if (cfg->alert_address.n > 0 && sent_last_hour(now) >= cfg->alert_max_per_hour) {
+		if (!*limit_logged)
+			log_warn("alert mail: %zu mail(s) in the last hour (alert.max_per_hour): %zu alert(s) wait for "
+			         "the next",
+			         sent_last_hour(now), w->n);
+		*limit_logged = 1;
+		goto out;
+	}
+	*limit_logged = 0;
 	texts = x_calloc(w->n, sizeof(*texts));
 	for (i = 0; i < w->n; i++) {
 		mw_buf t;
@@ -384,17 +395,6 @@ static int one_round(mw_store *st, mw_config *cfg, time_t *retry_after, int *lim
 			store_alert_mailed(st, w->rows[i].id, -1, texts[i]);
 		goto out;
 	}
-	if (now < *retry_after)
-		goto out;
-	if (sent_last_hour(now) >= cfg->alert_max_per_hour) {
-		if (!*limit_logged)
-			log_warn("alert mail: %zu mail(s) in the last hour (alert.max_per_hour): %zu alert(s) wait for "
-			         "the next",
-			         sent_last_hour(now), w->n);
-		*limit_logged = 1;
-		goto out;
-	}
-	*limit_logged = 0;
 	alert_message(st, cfg, w->rows, (const char *const *)texts, w->n, &msg);
 	{
 		const char *args[1 + 50];

@@ -660,3 +660,41 @@ def test_actions_need_the_appliance(console, milter):
         out = console.cmd(cmd)
         assert "error:" in out and "not managed" in out, out
     assert "action.poweroff" not in console.cmd("history 5")
+
+
+def test_alert_mail_aggregated_and_rate_limited(milter):
+    tok = new_token()[:8]
+    sent = len(sink_alerts(milter, ""))  # alert mails of this lab so far: all within the hour
+    try:
+        for k, v in (("alert.address", "agg-%s@example.com" % tok), ("alert.delay", "3s"),
+                     ("alert.max_per_hour", str(sent + 1))):
+            rc, _, err = ctl(milter, "rules", "set", k, v)
+            assert rc == 0, err
+        # two alerts within alert.delay: one mail
+        for level in ("1", "2"):
+            rc, _, err = ctl(milter, "--user", "agg-%s" % tok, "lockdown", level)
+            assert rc == 0, err
+        deadline = time.time() + 40
+        mails = []
+        while time.time() < deadline and not mails:
+            milter.wait_drained()
+            mails = sink_alerts(milter, "agg-%s" % tok)
+            time.sleep(0.5)
+        assert len(mails) == 1, "one mail for both alerts"
+        # both alerts in it (with whatever else was waiting: aggregated)
+        ours = re.findall(r"What happened: lockdown level (\d) \(was \d\) set by agg-%s" % tok, mails[0])
+        assert sorted(ours) == ["1", "2"], mails[0]
+        # the hour's quota is used: a later alert waits (it is not dropped)
+        ctl(milter, "lockdown", "0")
+        rc, _, err = ctl(milter, "--user", "late-%s" % tok, "lockdown", "1")
+        assert rc == 0, err
+        time.sleep(8)
+        milter.wait_drained()
+        assert not sink_alerts(milter, "late-%s" % tok), "mailed despite alert.max_per_hour"
+        rc, out, _ = ctl(milter, "alerts", "all", "3")
+        assert rc == 0 and re.search(r"policy\.lockdown\s+mail waiting", out), out
+    finally:
+        for k in ("alert.address", "alert.delay", "alert.max_per_hour"):
+            ctl(milter, "rules", "unset", k)
+        ctl(milter, "lockdown", "0")
+        ctl(milter, "rules", "unset", "hold.lockdown")
