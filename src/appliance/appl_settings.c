@@ -24,8 +24,9 @@
  *	`retry` transport, so mail for our domains is kept in the queue with
  *	a 4xx until a relay host is set), @MESSAGE_SIZE@
  *	(limits.max_message_size), @MYNETWORKS@, @TLS@, @RELAY_TLS@,
- *	@HOSTNAME@.  An unknown or unterminated @NAME@ is an error, so a
- *	template and this code cannot drift apart silently.
+ *	@HOSTNAME@.  A placeholder is @ + capitals and '_' + @ outside
+ *	comment lines (lines starting with #); an unknown one is an error, so
+ *	a template and this code cannot drift apart silently.
  * LICENSE
  *	GPL-2.0-or-later
  */
@@ -171,34 +172,45 @@ static int value(const mw_config *cfg, const char *host, const char *name, size_
 #undef IS
 }
 
+/* placeholder - length of NAME when p starts "@NAME@" (NAME: A-Z and _), else 0 */
+static size_t placeholder(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	while (q < end && ((*q >= 'A' && *q <= 'Z') || *q == '_'))
+		q++;
+	return q < end && *q == '@' && q > p + 1 ? (size_t)(q - p - 1) : 0;
+}
+
 int appl_render(const mw_config *cfg, const char *hostname, const char *tmpl, size_t len, mw_buf *out, char *err,
                 size_t errlen)
 {
 	char why[200];
 	const char *host = hostname && cfgcheck_domain(hostname, why, sizeof(why)) == 0 ? hostname : "localhost";
-	size_t i = 0, line = 1;
+	const char *p = tmpl, *end = tmpl + len;
+	size_t line = 0;
 
-	while (i < len) {
-		const char *at = memchr(tmpl + i, '@', len - i), *end;
-		size_t k;
-		if (at == NULL) {
-			buf_append(out, tmpl + i, len - i);
-			break;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl + 1 : end;
+		line++;
+		if (*p == '#') { /* comments are copied as they are */
+			buf_append(out, p, (size_t)(eol - p));
+			p = eol;
+			continue;
 		}
-		for (k = i; k < (size_t)(at - tmpl); k++)
-			line += tmpl[k] == '\n';
-		buf_append(out, tmpl + i, (size_t)(at - (tmpl + i)));
-		end = memchr(at + 1, '@', len - (size_t)(at + 1 - tmpl));
-		if (end == NULL || memchr(at, '\n', (size_t)(end - at)) != NULL) {
-			snprintf(err, errlen, "template line %zu: unterminated @NAME@", line);
-			return -1;
+		while (p < eol) {
+			size_t n;
+			if (*p != '@' || (n = placeholder(p, eol)) == 0) {
+				buf_putc(out, *p++);
+				continue;
+			}
+			if (value(cfg, host, p + 1, n, out) < 0) {
+				snprintf(err, errlen, "template line %zu: unknown @%.*s@", line, (int)(n > 40 ? 40 : n),
+				         p + 1);
+				return -1;
+			}
+			p += n + 2;
 		}
-		if (value(cfg, host, at + 1, (size_t)(end - at - 1), out) < 0) {
-			snprintf(err, errlen, "template line %zu: unknown @%.*s@", line,
-			         (int)(end - at - 1 > 40 ? 40 : end - at - 1), at + 1);
-			return -1;
-		}
-		i = (size_t)(end + 1 - tmpl);
 	}
 	return 0;
 }

@@ -157,8 +157,13 @@ static void test_render_and_env(void **state)
 	assert_int_equal(appl_render(c, "gw.example", "x = @NOSUCH@\n", 13, &out, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown @NOSUCH@"));
 	buf_reset(&out);
-	assert_int_equal(appl_render(c, "gw.example", "a\nx = @RELAY_HOST\n", 17, &out, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "line 2"));
+	{
+		/* comments and other @ are copied; the line of an unknown name is given */
+		const char t2[] = "# @NAME@ here\npostmaster = a@b.example @ x\ny = @RELAY_HOST\nz = @NOPE_@\n";
+		assert_int_equal(appl_render(c, "gw.example", t2, strlen(t2), &out, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "line 4: unknown @NOPE_@"));
+		assert_non_null(strstr(out.p, "# @NAME@ here\npostmaster = a@b.example @ x\ny = @RELAY_HOST\n"));
+	}
 	/* no relay host: mail waits in the queue */
 	assert_int_equal(config_load(NULL, NULL, 0, &none, err, sizeof(err)), 0);
 	buf_reset(&out);
