@@ -570,6 +570,7 @@ static void banner(console *c)
 	static const char *const configured[] = {"config", "get", "system.configured"};
 	mw_buf out;
 	ctl_resp r;
+	int rc;
 
 	buf_init(&out, CTL_MAX_OUT);
 	if (con_call(c, 3, unread, NULL, &out, 0, &r) == 0 && out.len > 0) {
@@ -579,7 +580,10 @@ static void banner(console *c)
 		con_lines(&c->t, out.p);
 	}
 	buf_reset(&out);
-	if (con_call(c, 3, configured, NULL, &out, 0, &r) == 0 && out.p && strncmp(out.p, "no", 2) == 0) {
+	rc = con_call(c, 3, configured, NULL, &out, 0, &r);
+	if (rc < 0)
+		con_puts(&c->t, "(mailwardend is not answering yet: `setup` runs the guided set-up once it does)\r\n");
+	if (rc == 0 && out.p && strncmp(out.p, "no", 2) == 0) {
 		con_puts(&c->t, "This appliance is not set up yet: the guided set-up follows (^C leaves it;\r\n"
 		                "`setup` starts it again).\r\n");
 		console_setup(c, 1);

@@ -201,7 +201,7 @@ static void alert_line(const store_alert_row *r, void *arg)
 	        r->mailed > 0   ? "mailed"
 	        : r->mailed < 0 ? "not mailed"
 	                        : "mail waiting");
-	ctl_out(a->c, "       %s", ctl_cut(r->text, 70, text, sizeof(text)));
+	ctl_out(a->c, "       %s", ctl_cut(r->text, 68, text, sizeof(text)));
 	if (r->id > a->newest)
 		a->newest = r->id;
 	a->n++;
