@@ -45,7 +45,7 @@
 #ifndef MW_ALERT_H
 #define MW_ALERT_H
 
-#include "engine/verdict.h"
+#include "verdict/verdict.h"
 #include "policy/policy.h"
 #include "store/store.h"
 #include "util/util.h"

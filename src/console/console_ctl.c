@@ -171,7 +171,8 @@ int console_ctl_main(int argc, char **argv)
 		size_t skip;
 		const ctl_cmd *e = ctl_lookup((size_t)(argc - a), argv + a, &skip, err, sizeof(err));
 		if (e && (e->flags & CTL_F_DATA) && (data = read_stdin()) == NULL) {
-			fprintf(stderr, "mailwarden ctl: %s: more than %d bytes on stdin\n", argv[a], CTL_MAX_DATA_BYTES);
+			fprintf(stderr, "mailwarden ctl: %s: more than %d bytes on stdin\n", argv[a],
+			        CTL_MAX_DATA_BYTES);
 			goto out;
 		}
 	}

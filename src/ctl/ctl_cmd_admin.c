@@ -196,12 +196,12 @@ static void alert_line(const store_alert_row *r, void *arg)
 	alist *a = arg;
 	char t[32], text[120];
 
-	ctl_fmt_time(r->time, t, sizeof(t));
+	mw_fmt_time(r->time, t, sizeof(t));
 	ctl_out(a->c, "#%-5lld %s %-17s %s", r->id, t, r->kind,
 	        r->mailed > 0   ? "mailed"
 	        : r->mailed < 0 ? "not mailed"
 	                        : "mail waiting");
-	ctl_out(a->c, "       %s", ctl_cut(r->text, 68, text, sizeof(text)));
+	ctl_out(a->c, "       %s", mw_cut(r->text, 68, text, sizeof(text)));
 	if (r->id > a->newest)
 		a->newest = r->id;
 	a->n++;

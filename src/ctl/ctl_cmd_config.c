@@ -312,12 +312,12 @@ int ctl_run_config_show(ctl_conn *c, size_t argc, char **argv)
 		} else if (!all && !r && !differs && !always_shown(k)) {
 			continue;
 		}
-		ctl_out(c, "%-27s %-22s %-7s %s", ctl_cut(k, 27, b1, sizeof(b1)),
-		        ctl_cut(shown(E.v[i].value), 22, b2, sizeof(b2)),
+		ctl_out(c, "%-27s %-22s %-7s %s", mw_cut(k, 27, b1, sizeof(b1)),
+		        mw_cut(shown(E.v[i].value), 22, b2, sizeof(b2)),
 		        r         ? "rule"
 		        : differs ? "file"
 		                  : "default",
-		        ctl_cut(differs ? shown(f) : "(default)", 20, b3, sizeof(b3)));
+		        mw_cut(differs ? shown(f) : "(default)", 20, b3, sizeof(b3)));
 		rows++;
 	}
 	if (rows == 0 && want && !all) {
@@ -464,7 +464,7 @@ int ctl_run_export(ctl_conn *c, size_t argc, char **argv)
 		return -1;
 	cfg = c->h->cfg();
 	buf_init(&b, CTL_MAX_OUT);
-	ctl_fmt_time(time(NULL), t, sizeof(t));
+	mw_fmt_time(time(NULL), t, sizeof(t));
 	alert_host(cfg, host, sizeof(host));
 	buf_printf(&b, "# Mailwarden configuration of %.40s, exported %s\n", host, t);
 	buf_printf(&b, "# by %s.  The run-time rules and list edits; they win over\n", c->who);

@@ -723,10 +723,10 @@ out:
 
 long store_count(mw_store *s, const char *table)
 {
-	static const char *const known[] = {"senders",         "rcpts",      "blocks",   "fingerprints", "fp_senders",
-	                                    "list_edits",      "quarantine", "messages", "msg_rcpts",    "alerts",
-	                                    "msg_attachments", "msg_links",  "rules",    "audit",        "outbox",
-	                                    "alert_seen"};
+	static const char *const known[] = {"senders",    "rcpts",      "blocks",          "fingerprints",
+	                                    "fp_senders", "list_edits", "quarantine",      "messages",
+	                                    "msg_rcpts",  "alerts",     "msg_attachments", "msg_links",
+	                                    "rules",      "audit",      "outbox",          "alert_seen"};
 	char sql[100];
 	sqlite3_stmt *q;
 	long n = -1;
