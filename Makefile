@@ -39,7 +39,7 @@ NEED_PKGS = $(if $(PKG_MISSING),$(error libraries missing (pkg-config $(PKGS)): 
               (sh scripts/deps.sh) first; make run and make test do it themselves))
 # sender authentication (src/auth): no usable .pc files (libunbound's needs libevent's)
 AUTH_LIBS := -lunbound -lopendkim -lopendmarc -lspf2 -lresolv
-LDLIBS   += $(PKG_LIBS) $(AUTH_LIBS) -lgif -lmbedcrypto -lpthread
+LDLIBS   += $(PKG_LIBS) $(AUTH_LIBS) -lgif -lmbedx509 -lmbedcrypto -lpthread
 # libmilter is linked statically so that its read()/accept() can be wrapped (src/milter/tcp.c)
 MILTER_LIBS := -Wl,--wrap=read,--wrap=accept -l:libmilter.a
 
@@ -62,7 +62,7 @@ endif
 FUZZ_SECONDS ?= 60
 
 # Library modules: everything but the adapters (milter, cli, console).
-LIB_DIRS := util verdict mime policy store scan av attach links content extract sender auth engine outcome ctl
+LIB_DIRS := util verdict mime policy store appliance alert scan av attach links content extract sender auth engine outcome ctl
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 MILTER_SRC := $(wildcard src/milter/*.c)

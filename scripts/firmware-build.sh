@@ -317,12 +317,19 @@ stage_rootfs() {
 	cp -a "$REPO/firmware/overlay/." "$st/"
 	[ -d "$REPO/board/$board/overlay" ] && cp -a "$REPO/board/$board/overlay/." "$st/"
 	chown -R root:root "$st/usr/lib/mailwarden" "$st/etc/postfix" "$st/etc/inittab" \
-		"$st/etc/mailwarden/appliance.conf" "$st/etc/clamav/freshclam.conf"
+		"$st/etc/mailwarden/appliance.conf" "$st/etc/mailwarden/firmware.conf" "$st/etc/clamav/freshclam.conf"
+	[ -f "$st/etc/mailwarden/board.conf" ] && chown root:root "$st/etc/mailwarden/board.conf"
 	# Read-only root: what changes points into /run or /data.
 	mkdir -p "$st/sbin" "$st/data"
 	ln -sf /bin/busybox "$st/sbin/init"
-	printf '# Generated at boot from main.cf.in by rc.boot (bind mount over this file).\n' \
-		>"$st/etc/postfix/main.cf"
+	# reboot, poweroff, halt: busybox's applets signal busybox init (which
+	# runs rc.shutdown first); inittab's ctrl-alt-del line uses /sbin/reboot
+	for a in reboot poweroff halt; do
+		[ -e "$st/sbin/$a" ] || ln -s /bin/busybox "$st/sbin/$a"
+	done
+	# main.cf is written at boot and after each change by the apply script
+	rm -f "$st/etc/postfix/main.cf"
+	ln -s /run/postfix/main.cf "$st/etc/postfix/main.cf"
 	ln -sf /run/resolv.conf "$st/etc/resolv.conf"
 	ln -sf /run/mailname "$st/etc/mailname"
 	echo "mailwarden $VERSION ($board) built $(date -u '+%F %T') UTC" >"$st/etc/mailwarden/build-info"

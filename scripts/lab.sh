@@ -407,6 +407,9 @@ release_probe = $probe
 # the daemon's copy of the last signature set that loaded (beside, not
 # inside, the state directory, which some tests put on a tiny tmpfs)
 last_good = $MW_DIR/sigs.last-good
+[system]
+# the lab is set up by this file: the console's guided set-up does not start
+configured = yes
 CONF
 	chmod 0644 "$MW_CONF"
 }

@@ -28,6 +28,7 @@ LAYERS = [
     ("policy", 2),  # the configuration key table, lists, code -> action
     ("store", 3),  # SQLite state, encrypted quarantine
     ("alert", 3),  # alert records and their delivery
+    ("appliance", 3),  # settings outside Mailwarden: privileged helper, main.cf, TLS certificate
     ("scan", 4),  # the scan contract: message, environment, content tree, result
     ("av", 5),  # stages ...
     ("attach", 5),

@@ -42,5 +42,8 @@ mw_config *load_config(cli_opts *o);
 int cmd_quarantine(cli_opts *o);
 int cmd_track(cli_opts *o);
 int cmd_sigs(cli_opts *o);
+/* cmd_appliance.c: the root side of applying settings */
+int cmd_appliance(cli_opts *o);
+int cmd_tls(cli_opts *o);
 
 #endif

@@ -83,6 +83,9 @@ static const char usage_text[] = "Usage: mailwarden COMMAND [OPTIONS]\n"
                                  "                          1 ERR, 4 cannot connect\n"
                                  "  console [--tty DEVICE] [--baud N]   the serial console: login, then commands\n"
                                  "                          (docs/console.md)\n"
+                                 "  appliance env|render    the settings mailwardend runs with (file and rules),\n"
+                                 "                          for the appliance's apply command (docs/appliance.md)\n"
+                                 "  tls show|selfsigned|csr|install [--dir DIR]   the SMTP server certificate\n"
                                  "  help                    this text;  --version  the version\n"
                                  "\n"
                                  "Options (scan and config):\n"
@@ -459,6 +462,8 @@ static const command commands[] = {
     {"sigs", cmd_sigs, "signature sets: status, verify, import, update, rollback"},
     {"ctl", cmd_ctl, "one command to the daemon's control socket"},
     {"console", cmd_console, "the serial console"},
+    {"appliance", cmd_appliance, "effective settings for the appliance's apply command"},
+    {"tls", cmd_tls, "the SMTP server certificate: show, selfsigned, csr, install"},
     {"help", cmd_help, "usage"},
 };
 
@@ -524,7 +529,8 @@ int main(int argc, char **argv)
 	}
 	argv++;
 	argc--;
-	if (cmd->run == cmd_ctl || cmd->run == cmd_console || cmd->run == cmd_sigs) {
+	if (cmd->run == cmd_ctl || cmd->run == cmd_console || cmd->run == cmd_sigs || cmd->run == cmd_appliance ||
+	    cmd->run == cmd_tls) {
 		/* they parse their own options: their words may look like options */
 		o.argc = argc - 1;
 		o.argv = argv + 1;

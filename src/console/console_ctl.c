@@ -9,9 +9,9 @@
  *	so "block sender a@b.example 0 phishing wave" needs no shell
  *	quoting beyond the shell's own).  Data lines of the answer go to
  *	standard output as they are; the final "OK ..." or "ERR code ..."
- *	line goes to standard error.  `import` sends standard input as its
- *	data.  The socket is --socket, else daemon.control_socket of the
- *	configuration (-c, or the default file).
+ *	line goes to standard error.  A command that takes data (import,
+ *	config import, setup apply, tls install) sends standard input.  The socket is --socket, else
+ *daemon.control_socket of the configuration (-c, or the default file).
  *
  *	Also here: console_complete(), the completion the console's editor
  *	uses, from the same command table.
@@ -31,11 +31,12 @@
 static const char ctl_usage_text[] = "Usage: mailwarden ctl [--socket PATH] [-c FILE] [-o KEY=VALUE]... [--user NAME]\n"
                                      "                      [--timeout S] COMMAND [ARG]...\n"
                                      "Sends one command to mailwardend's control socket (daemon.control_socket).\n"
-                                     "Data goes to stdout, the final OK/ERR line to stderr; `import` reads stdin.\n"
+                                     "Data goes to stdout, the final OK/ERR line to stderr; commands that take\n"
+                                     "data (import, config import, tls install) read stdin.\n"
                                      "Exit status: 0 OK, 1 ERR, 4 cannot connect or bad usage.\n"
                                      "Commands (mailwarden ctl help COMMAND for details):\n";
 
-static const char *const local_words[] = {"passwd", "logout", "exit"};
+static const char *const local_words[] = {"setup", "passwd", "logout", "exit"};
 
 size_t console_complete(const char *line, size_t len, const char **cands, size_t max)
 {
@@ -166,9 +167,14 @@ int console_ctl_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (strcmp(argv[a], "import") == 0 && (data = read_stdin()) == NULL) {
-		fprintf(stderr, "mailwarden ctl: import: more than %d bytes on stdin\n", CTL_MAX_DATA_BYTES);
-		goto out;
+	{
+		size_t skip;
+		const ctl_cmd *e = ctl_lookup((size_t)(argc - a), argv + a, &skip, err, sizeof(err));
+		if (e && (e->flags & CTL_F_DATA) && (data = read_stdin()) == NULL) {
+			fprintf(stderr, "mailwarden ctl: %s: more than %d bytes on stdin\n", argv[a],
+			        CTL_MAX_DATA_BYTES);
+			goto out;
+		}
 	}
 	if ((c = ctl_connect(sock, user, atoi(timeout), err, sizeof(err))) == NULL) {
 		fprintf(stderr, "mailwarden ctl: %s\n", err);

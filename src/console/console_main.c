@@ -27,16 +27,22 @@
  *	After login every command line is split into words as the control
  *	protocol does it (so quoting is the same) and sent over the control
  *	socket as the logged-in user (`user NAME`: the audit trail records
- *	NAME(peer)); `passwd`, `logout`, `exit` and the local part of
- *	`help` are handled here.  `import` reads pasted lines up to a line
- *	".".  Answers are folded at 79 columns.
+ *	NAME(peer)); `passwd`, `setup` (console_setup.c), `logout`, `exit`
+ *	and the local part of `help` are handled here.  A command that takes
+ *	data (import, config import, tls install) reads pasted lines up to a
+ *	line "."; reboot and poweroff ask first; after a change that waits
+ *	for `apply` the console offers to run it.  Answers are folded at 79
+ *	columns.
+ *
+ *	At login the console shows the user's unread alerts, and starts the
+ *	guided set-up while [system] configured is no.
  * DIAGNOSTICS
  *	Exit status 0 after `exit` or a hang-up, 4 when the terminal cannot
  *	be set up.  Logins, failures and password changes go to syslog.
  * LICENSE
  *	GPL-2.0-or-later
  */
-#include "console/console.h"
+#include "console/console_int.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -47,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,29 +66,6 @@
 #define ESC_WAIT_MS  100
 #define MIN_PASSWORD 8
 #define IMPORT_LINES 2000
-
-typedef enum rl_status { RL_DONE, RL_INTR, RL_EOF, RL_TIMEOUT, RL_HANGUP } rl_status;
-
-typedef struct term {
-	int in, out, own_fd;
-	int raw;
-	struct termios saved;
-	key_dec dec;
-	line_ed ed;
-	unsigned char inbuf[512];
-	size_t inlen, inpos;
-	size_t idle; /* seconds; 0 never */
-} term;
-
-typedef struct console {
-	term t;
-	mw_config *cfg;
-	const char *sock;
-	char passwd[1024];
-	char user[40];
-	unsigned failures;   /* without a state database: failures in this process */
-	struct mw_store *st; /* failed logins per user, kept across reconnects (NULL: in memory) */
-} console;
 
 static volatile sig_atomic_t got_signal;
 
@@ -98,8 +82,8 @@ static const struct {
     {57600, B57600}, {115200, B115200}, {230400, B230400}, {460800, B460800}, {921600, B921600},
 };
 
-/* term_write - all of it (a serial line may take a while) */
-static void term_write(term *t, const char *p, size_t n)
+/* con_write - all of it (a serial line may take a while) */
+void con_write(term *t, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(t->out, p, n);
@@ -118,13 +102,13 @@ static void term_write(term *t, const char *p, size_t n)
 	}
 }
 
-static void term_puts(term *t, const char *s)
+void con_puts(term *t, const char *s)
 {
-	term_write(t, s, strlen(s));
+	con_write(t, s, strlen(s));
 }
 
-/* term_line - one line of output folded at COLS columns, CR LF after each piece */
-static void term_line(term *t, const char *s)
+/* con_line - one line of output folded at COLS columns, CR LF after each piece */
+void con_line(term *t, const char *s)
 {
 	size_t len = strlen(s), start = 0, i = 0, w = 0;
 
@@ -138,16 +122,16 @@ static void term_line(term *t, const char *s)
 			n = len - i;
 		cw = ed_width(s + i, n);
 		if (w + cw > COLS) {
-			term_write(t, s + start, i - start);
-			term_puts(t, "\r\n  ");
+			con_write(t, s + start, i - start);
+			con_puts(t, "\r\n  ");
 			start = i;
 			w = 2;
 		}
 		w += cw;
 		i += n;
 	}
-	term_write(t, s + start, len - start);
-	term_puts(t, "\r\n");
+	con_write(t, s + start, len - start);
+	con_puts(t, "\r\n");
 }
 
 static int term_open(term *t, const char *dev, unsigned long baud)
@@ -219,8 +203,8 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* read_line - edit one line; the text is in t->ed.buf on RL_DONE */
-static rl_status read_line(term *t, const char *prompt, int echo)
+/* con_read_line - edit one line; the text is in t->ed.buf on RL_DONE */
+rl_status con_read_line(term *t, const char *prompt, int echo)
 {
 	long long last = now_ms();
 	mw_buf out;
@@ -228,7 +212,7 @@ static rl_status read_line(term *t, const char *prompt, int echo)
 
 	buf_init(&out, 0);
 	ed_start(&t->ed, prompt, echo, &out);
-	term_write(t, out.p, out.len);
+	con_write(t, out.p, out.len);
 	buf_reset(&out);
 	for (;;) {
 		if (got_signal)
@@ -267,7 +251,7 @@ static rl_status read_line(term *t, const char *prompt, int echo)
 				continue;
 			st = ed_key(&t->ed, &ev, &out);
 			if (out.len) {
-				term_write(t, out.p, out.len);
+				con_write(t, out.p, out.len);
 				buf_reset(&out);
 			}
 			if (st != ED_MORE) {
@@ -297,21 +281,21 @@ static int new_password(console *c, char *out, size_t len)
 	int tries;
 
 	for (tries = 0; tries < 3; tries++) {
-		rl_status rs = read_line(&c->t, "New password: ", 0);
+		rl_status rs = con_read_line(&c->t, "New password: ", 0);
 		if (rs != RL_DONE)
 			return -1;
 		mw_strlcpy(out, c->t.ed.buf, len);
 		if (strlen(out) < MIN_PASSWORD) {
-			term_puts(&c->t, "Too short: at least 8 characters.\r\n");
+			con_puts(&c->t, "Too short: at least 8 characters.\r\n");
 			continue;
 		}
-		if (read_line(&c->t, "Again: ", 0) != RL_DONE)
+		if (con_read_line(&c->t, "Again: ", 0) != RL_DONE)
 			return -1;
 		if (strcmp(out, c->t.ed.buf) == 0) {
 			memset(c->t.ed.buf, 0, sizeof(c->t.ed.buf));
 			return 0;
 		}
-		term_puts(&c->t, "The two passwords differ; try again.\r\n");
+		con_puts(&c->t, "The two passwords differ; try again.\r\n");
 	}
 	memset(out, 0, len);
 	return -1;
@@ -327,7 +311,7 @@ static int set_password(console *c, const char *user, const char *password)
 	    pw_store(c->passwd, user, rec) < 0) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "Cannot save the password in %s: %s\r\n", c->passwd, strerror(errno));
-		term_puts(&c->t, msg);
+		con_puts(&c->t, msg);
 		return -1;
 	}
 	log_info("console: password of %s set (%zu PBKDF2 iterations, %lld ms)", user, c->cfg->console_iterations,
@@ -340,8 +324,8 @@ static int first_boot(console *c)
 {
 	char pw[300];
 
-	term_puts(&c->t, "\r\nMailwarden console: no console password is set yet (first boot).\r\n"
-	                 "Choose the password of the console user \"admin\" (at least 8 characters).\r\n");
+	con_puts(&c->t, "\r\nMailwarden console: no console password is set yet (first boot).\r\n"
+	                "Choose the password of the console user \"admin\" (at least 8 characters).\r\n");
 	if (new_password(c, pw, sizeof(pw)) < 0)
 		return -1;
 	if (set_password(c, "admin", pw) < 0) {
@@ -349,7 +333,7 @@ static int first_boot(console *c)
 		return -1;
 	}
 	memset(pw, 0, sizeof(pw));
-	term_puts(&c->t, "Password set.  Log in as admin.\r\n\r\n");
+	con_puts(&c->t, "Password set.  Log in as admin.\r\n\r\n");
 	return 0;
 }
 
@@ -370,81 +354,186 @@ static void cmd_passwd(console *c)
 {
 	char pw[300];
 
-	if (read_line(&c->t, "Current password: ", 0) != RL_DONE)
+	if (con_read_line(&c->t, "Current password: ", 0) != RL_DONE)
 		return;
 	if (!check_login(c, c->user, c->t.ed.buf)) {
 		memset(c->t.ed.buf, 0, sizeof(c->t.ed.buf));
 		log_warn("console: passwd by %s: wrong current password", c->user);
-		term_puts(&c->t, "Wrong password.\r\n");
+		con_puts(&c->t, "Wrong password.\r\n");
 		return;
 	}
 	memset(c->t.ed.buf, 0, sizeof(c->t.ed.buf));
 	if (new_password(c, pw, sizeof(pw)) == 0 && set_password(c, c->user, pw) == 0)
-		term_puts(&c->t, "Password changed.\r\n");
+		con_puts(&c->t, "Password changed.\r\n");
 	memset(pw, 0, sizeof(pw));
 }
 
 /* ---- commands ---- */
 
-static void print_data(const char *line, void *arg)
+void con_lines(term *t, const char *text)
 {
-	term_line(arg, line);
+	const char *p = text;
+
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+		char *line = x_strndup(p, n);
+		con_line(t, line);
+		x_free(line);
+		p += n;
+		if (*p)
+			p++;
+	}
 }
 
-/* read_import - pasted lines up to "." into data; -1 abandoned */
-static int read_import(console *c, mw_buf *data)
+int con_yes(console *c, const char *question, int def)
+{
+	for (;;) {
+		const char *a;
+		if (con_read_line(&c->t, question, 1) != RL_DONE)
+			return 0;
+		a = c->t.ed.buf;
+		if (*a == 0)
+			return def;
+		if (strcasecmp(a, "y") == 0 || strcasecmp(a, "yes") == 0)
+			return 1;
+		if (strcasecmp(a, "n") == 0 || strcasecmp(a, "no") == 0)
+			return 0;
+		con_puts(&c->t, "Answer yes or no.\r\n");
+	}
+}
+
+typedef struct call_out {
+	console *c;
+	mw_buf *out;
+	int print; /* 1 folded at 79 columns, 2 as they are */
+} call_out;
+
+static void on_data(const char *line, void *arg)
+{
+	call_out *o = arg;
+
+	if (o->print == 2) {
+		con_puts(&o->c->t, line);
+		con_puts(&o->c->t, "\r\n");
+	} else if (o->print) {
+		con_line(&o->c->t, line);
+	}
+	if (o->out) {
+		buf_puts(o->out, line);
+		buf_putc(o->out, '\n');
+	}
+}
+
+int con_call(console *c, size_t argc, const char *const *argv, const char *data, mw_buf *out, int print, ctl_resp *resp)
+{
+	char err[600];
+	ctl_client *cl;
+	call_out o = {c, out, print};
+	int rc;
+
+	if ((cl = ctl_connect(c->sock, c->user, 150, err, sizeof(err))) == NULL) {
+		snprintf(resp->text, sizeof(resp->text), "%s", err);
+		resp->ok = 0;
+		mw_strlcpy(resp->code, "unavailable", sizeof(resp->code));
+		con_puts(&c->t, "error: ");
+		con_line(&c->t, err);
+		return -1;
+	}
+	if (ctl_call(cl, argc, (char *const *)argv, data, on_data, &o, resp) < 0) {
+		con_puts(&c->t, "error: ");
+		con_line(&c->t, resp->text);
+		rc = -1;
+	} else if (!resp->ok) {
+		if (print) {
+			snprintf(err, sizeof(err), "error: %s (%s)", resp->text, resp->code);
+			con_line(&c->t, err);
+		}
+		rc = 1;
+	} else {
+		if (print && resp->text[0])
+			con_line(&c->t, resp->text);
+		rc = 0;
+	}
+	ctl_close(cl);
+	return rc;
+}
+
+/* read_paste - pasted lines up to "." into data; -1 abandoned */
+static int read_paste(console *c, const char *what, mw_buf *data)
 {
 	size_t n = 0;
+	char intro[200];
 
-	term_puts(&c->t, "Paste the exported lines, then a line with only \".\" (^C cancels).\r\n");
+	snprintf(intro, sizeof(intro), "Paste %s, then a line with only \".\" (^C cancels).\r\n", what);
+	con_puts(&c->t, intro);
 	while (n++ < IMPORT_LINES) {
-		if (read_line(&c->t, "> ", 1) != RL_DONE)
+		if (con_read_line(&c->t, "> ", 1) != RL_DONE) {
+			con_puts(&c->t, "Cancelled: nothing was sent.\r\n");
 			return -1;
+		}
 		if (strcmp(c->t.ed.buf, ".") == 0)
 			return 0;
 		buf_puts(data, c->t.ed.buf);
 		buf_putc(data, '\n');
 	}
-	term_puts(&c->t, "Too many lines.\r\n");
+	con_puts(&c->t, "Too many lines.\r\n");
 	return -1;
+}
+
+/* offer_apply - after a change that waits for `apply` */
+static void offer_apply(console *c)
+{
+	static const char *const apply[] = {"apply"};
+	ctl_resp r;
+
+	if (con_yes(c, "These settings take effect at `apply`.  Apply now? [y/N] ", 0))
+		con_call(c, 1, apply, NULL, NULL, 1, &r);
+	else
+		con_puts(&c->t, "Not applied yet: `apply` when you are ready (`config show` lists what waits).\r\n");
 }
 
 static void remote(console *c, ctl_req *req)
 {
-	char err[600];
-	ctl_client *cl;
+	const ctl_cmd *e;
+	char err[300];
+	size_t skip;
+	mw_buf data, out;
 	ctl_resp r;
-	mw_buf data;
+	int rc;
 
 	buf_init(&data, CTL_MAX_DATA_BYTES);
-	if (strcmp(req->argv[0], "import") == 0 && read_import(c, &data) < 0) {
-		buf_free(&data);
-		return;
+	buf_init(&out, CTL_MAX_OUT);
+	e = ctl_lookup(req->argc, req->argv, &skip, err, sizeof(err));
+	if (e && (e->flags & CTL_F_DATA) &&
+	    read_paste(c,
+	               strcmp(e->name, "tls") == 0 ? "the certificate chain (PEM: the server certificate first)"
+	                                           : "the exported lines",
+	               &data) < 0)
+		goto out;
+	if (e && (strcmp(e->name, "reboot") == 0 || strcmp(e->name, "poweroff") == 0)) {
+		char q[100];
+		snprintf(q, sizeof(q), "Really %s the appliance now? [y/N] ", e->name);
+		if (!con_yes(c, q, 0)) {
+			con_puts(&c->t, "Not done.\r\n");
+			goto out;
+		}
 	}
-	if ((cl = ctl_connect(c->sock, c->user, 150, err, sizeof(err))) == NULL) {
-		term_puts(&c->t, "error: ");
-		term_line(&c->t, err);
-		buf_free(&data);
-		return;
-	}
-	if (ctl_call(cl, req->argc, req->argv, strcmp(req->argv[0], "import") == 0 ? (data.p ? data.p : "") : NULL,
-	             print_data, &c->t, &r) < 0) {
-		term_puts(&c->t, "error: ");
-		term_line(&c->t, r.text);
-	} else if (!r.ok) {
-		snprintf(err, sizeof(err), "error: %s (%s)", r.text, r.code);
-		term_line(&c->t, err);
-	} else if (r.text[0]) {
-		term_line(&c->t, r.text);
-	}
-	ctl_close(cl);
+	/* an export is printed unfolded: its lines must paste back as they are */
+	rc = con_call(c, req->argc, (const char *const *)req->argv,
+	              e && (e->flags & CTL_F_DATA) ? (data.p ? data.p : "") : NULL, &out,
+	              e && (e->flags & CTL_F_RAW) ? 2 : 1, &r);
+	if (rc == 0 && out.p && strstr(out.p, "(needs apply:"))
+		offer_apply(c);
+out:
 	buf_free(&data);
+	buf_free(&out);
 }
 
 /* local commands: one table for help and dispatch */
 static const struct {
 	const char *name, *help;
 } local_cmds[] = {
+    {"setup", "the guided set-up: domains, mail server, network, alerts"},
     {"passwd", "change your console password (the current one first)"},
     {"logout", "end the session (also ^D on an empty line)"},
     {"exit", "end the session and the console (getty starts a new one)"},
@@ -470,8 +559,36 @@ static void local_help(console *c, const char *topic)
 	rest = b.p;
 	while (rest && *rest && (line = strsep(&rest, "\n")) != NULL)
 		if (*line || rest)
-			term_line(&c->t, line);
+			con_line(&c->t, line);
 	buf_free(&b);
+}
+
+/* banner - unread alerts, then the set-up when the appliance is not configured */
+static void banner(console *c)
+{
+	static const char *const unread[] = {"alerts", "unread", "10"};
+	static const char *const configured[] = {"config", "get", "system.configured"};
+	mw_buf out;
+	ctl_resp r;
+	int rc;
+
+	buf_init(&out, CTL_MAX_OUT);
+	if (con_call(c, 3, unread, NULL, &out, 0, &r) == 0 && out.len > 0) {
+		char line[200];
+		snprintf(line, sizeof(line), "*** %s ***", r.text);
+		con_line(&c->t, line);
+		con_lines(&c->t, out.p);
+	}
+	buf_reset(&out);
+	rc = con_call(c, 3, configured, NULL, &out, 0, &r);
+	if (rc < 0)
+		con_puts(&c->t, "(mailwardend is not answering yet: `setup` runs the guided set-up once it does)\r\n");
+	if (rc == 0 && out.p && strncmp(out.p, "no", 2) == 0) {
+		con_puts(&c->t, "This appliance is not set up yet: the guided set-up follows (^C leaves it;\r\n"
+		                "`setup` starts it again).\r\n");
+		console_setup(c, 1);
+	}
+	buf_free(&out);
 }
 
 typedef enum { S_LOGOUT, S_EXIT, S_HANGUP } session_end;
@@ -479,19 +596,20 @@ typedef enum { S_LOGOUT, S_EXIT, S_HANGUP } session_end;
 static session_end session(console *c)
 {
 	ctl_req *req = x_malloc(sizeof(*req));
-	char err[300], banner[200];
+	char err[300], banner_line[200];
 	session_end end = S_LOGOUT;
 
 	ed_init(&c->t.ed, console_complete);
-	snprintf(banner, sizeof(banner),
+	snprintf(banner_line, sizeof(banner_line),
 	         "Mailwarden console: %s logged in.  Type help; TAB completes; logout ends.\r\n", c->user);
-	term_puts(&c->t, banner);
+	con_puts(&c->t, banner_line);
+	banner(c);
 	for (;;) {
-		rl_status rs = read_line(&c->t, "mailwarden> ", 1);
+		rl_status rs = con_read_line(&c->t, "mailwarden> ", 1);
 
 		if (rs == RL_TIMEOUT) {
 			snprintf(err, sizeof(err), "\r\nNo input for %zu s: logged out.\r\n", c->t.idle);
-			term_puts(&c->t, err);
+			con_puts(&c->t, err);
 			log_info("console: %s logged out (idle)", c->user);
 			break;
 		}
@@ -506,8 +624,8 @@ static session_end session(console *c)
 		if (ctl_parse_request(c->t.ed.buf, c->t.ed.len, req, err, sizeof(err)) < 0) {
 			if (strstr(err, "empty request"))
 				continue;
-			term_puts(&c->t, "error: ");
-			term_line(&c->t, err);
+			con_puts(&c->t, "error: ");
+			con_line(&c->t, err);
 			continue;
 		}
 		if (strcmp(req->argv[0], "logout") == 0 || strcmp(req->argv[0], "quit") == 0)
@@ -518,6 +636,8 @@ static session_end session(console *c)
 		}
 		if (strcmp(req->argv[0], "passwd") == 0)
 			cmd_passwd(c);
+		else if (strcmp(req->argv[0], "setup") == 0 && req->argc == 1)
+			console_setup(c, 0);
 		else if (strcmp(req->argv[0], "help") == 0)
 			local_help(c, req->argc > 1 ? req->argv[1] : NULL);
 		else
@@ -578,13 +698,13 @@ static int login_loop(console *c)
 			continue;
 		}
 		ed_init(&c->t.ed, NULL);
-		rs = read_line(&c->t, "Mailwarden login: ", 1);
+		rs = con_read_line(&c->t, "Mailwarden login: ", 1);
 		if (rs == RL_HANGUP)
 			return 0;
 		if (rs != RL_DONE || c->t.ed.len == 0)
 			continue;
 		mw_strlcpy(user, c->t.ed.buf, sizeof(user));
-		rs = read_line(&c->t, "Password: ", 0);
+		rs = con_read_line(&c->t, "Password: ", 0);
 		if (rs == RL_HANGUP)
 			return 0;
 		if (rs != RL_DONE)
@@ -604,7 +724,7 @@ static int login_loop(console *c)
 			         mw_printable(u, sizeof(u), user, 32, 0), delay);
 			sleep(delay);
 			discard_input(&c->t);
-			term_puts(&c->t, "Login incorrect.\r\n");
+			con_puts(&c->t, "Login incorrect.\r\n");
 			continue;
 		}
 		c->failures = 0;
@@ -688,7 +808,7 @@ int console_main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	keys_init(&c->t.dec);
-	term_puts(&c->t, "\r\nMailwarden " MW_VERSION " serial console\r\n");
+	con_puts(&c->t, "\r\nMailwarden " MW_VERSION " serial console\r\n");
 	rc = login_loop(c);
 	term_close(&c->t);
 out:

@@ -93,6 +93,44 @@ int ctl_utf8_valid(const unsigned char *s, size_t len);
 /* ctl_sanitize - copy text for a data line: control characters become '?', cut at max bytes */
 void ctl_sanitize(mw_buf *out, const char *s, size_t max);
 
+/* ---- configuration text (ctl_cfgtext.c) ---- */
+
+/*
+ * The configuration export format (`config export`): an optional
+ * "mailwarden-config 1" line, then `rules set KEY VALUE`, `rules unset
+ * KEY`, `list add NAME ENTRY [DAYS]` and `list remove NAME ENTRY` lines,
+ * quoted as control-protocol requests; blank lines and # comments.
+ */
+
+#define CFGTEXT_MAX_OPS 5000
+
+typedef enum cfg_op_kind { CFG_RULE_SET, CFG_RULE_UNSET, CFG_LIST_ADD, CFG_LIST_REMOVE } cfg_op_kind;
+
+typedef struct cfg_op {
+	cfg_op_kind kind;
+	size_t line;
+	char *key;   /* rule key, or list name */
+	char *value; /* rule value, or list entry; NULL for CFG_RULE_UNSET */
+	unsigned long days;
+} cfg_op;
+
+typedef struct cfgtext {
+	cfg_op *ops;
+	size_t n;
+	int version; /* 0: no version line */
+} cfgtext;
+
+/*
+ * cfgtext_parse - parse configuration text (len bytes, need not end in
+ * NUL).  Every line is checked for form (not for values: the daemon
+ * checks those).  0 with *out filled (free with cfgtext_free), or -1
+ * with "line N: what" in err.
+ */
+int cfgtext_parse(const char *text, size_t len, cfgtext *out, char *err, size_t errlen);
+void cfgtext_free(cfgtext *t);
+/* cfgtext_write_op - one op as a line (no newline), quoted like the control protocol */
+void cfgtext_write_op(mw_buf *b, const cfg_op *op);
+
 /* ---- the command table (ctl_table.c) ---- */
 
 struct ctl_conn;
@@ -102,6 +140,7 @@ typedef int (*ctl_check_fn)(size_t argc, char **argv, char *err, size_t errlen);
 #define CTL_F_CHANGE  1 /* changes state: serialised, audited */
 #define CTL_F_DATA    2 /* reads data lines after the request */
 #define CTL_F_DEFAULT 4 /* the sub-command used when none is given */
+#define CTL_F_RAW     8 /* the console prints the answer unfolded (text to copy: export, csr) */
 
 typedef struct ctl_cmd {
 	const char *name;  /* "rules" */
@@ -179,13 +218,15 @@ typedef struct ctl_hooks {
 } ctl_hooks;
 
 /*
- * ctl_server_open - create the socket daemon.control_socket (empty: no
- * control socket) with mode 0660 and group daemon.control_group; call as
- * root before dropping privileges.  0, or -1 with err (the daemon goes
- * on without a control socket).
+ * ctl_server_open - fork the privileged helper (src/appliance: applies
+ * settings, mails alerts), then create the socket daemon.control_socket
+ * (empty: no control socket) with mode 0660 and group
+ * daemon.control_group; call as root before dropping privileges and
+ * before starting threads.  0, or -1 with err (the daemon goes on
+ * without a control socket).
  */
 int ctl_server_open(const mw_config *cfg, char *err, size_t errlen);
-/* ctl_server_start - serve with these hooks (copied) in a thread; 0 or -1 */
+/* ctl_server_start - start the alert mail thread, serve with these hooks (copied) in a thread; 0 or -1 */
 int ctl_server_start(const ctl_hooks *h);
 /* ctl_server_stop - stop accepting, wait (bounded) for connections, remove the socket */
 void ctl_server_stop(void);

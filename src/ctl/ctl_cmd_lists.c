@@ -84,6 +84,22 @@ static int normalise(const char *list, const char *in, char *out, size_t len)
 	return bad ? -1 : 0;
 }
 
+int ctl_list_state(ctl_conn *c, const char *list, const char *entry, char *norm, size_t len)
+{
+	mw_lists *l = c->h->lists();
+	int known = list_known(l, list), present = -1;
+
+	if (known && normalise(list, entry, norm, len) == 0)
+		present = has_exact(l, list, norm);
+	lists_unref(l);
+	if (!known)
+		return ctl_err(c, "invalid",
+		               "no list \"%.32s\" (freemail, allow, storage, shortener, link_block, partner)", list);
+	if (present < 0)
+		return ctl_err(c, "invalid", "\"%.80s\" is not a domain or address entry for %s", entry, list);
+	return present;
+}
+
 int ctl_list_change(ctl_conn *c, const char *list, const char *entry, int add, unsigned long days, const char *who)
 {
 	mw_store *st = ctl_store(c);

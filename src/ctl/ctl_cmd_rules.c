@@ -4,7 +4,7 @@
  *	revert, export, import
  * SYNOPSIS
  *	rules show [KEY|SECTION] | rules set KEY VALUE | rules unset KEY
- *	lockdown [0|1|2] | history [N] | revert ID | export | import
+ *	lockdown [0|1|2] | history [N] | revert ID
  * DESCRIPTION
  *	A rule is any configuration key outside [daemon] and [paths] (those
  *	are deployment settings), plus actions.CODE.  A new value is first
@@ -16,13 +16,14 @@
  *
  *	Audit keys: a rule's own key; "list.NAME" (old "" and new "ENTRY ..."
  *	for an addition, the reverse for a removal); "block.KIND" likewise;
- *	"quarantine.release"/"quarantine.delete" (not revertible).  revert
- *	reads those back.
+ *	"quarantine.release"/"quarantine.delete" and "action.*" (apply,
+ *	reboot, certificates: not revertible); "batch.*" heads a change of
+ *	several keys (ctl_cmd_config.c: setup, import, a batch revert).
+ *	revert reads those back.
  *
- *	export writes rules and list edits as commands (list edits are the
- *	difference between the shipped list files and the effective lists);
- *	import accepts the same lines, checks them all, then applies them
- *	and rebuilds once.
+ *	After a change, ctl_applied() (ctl_cmd_config.c) puts it where it
+ *	lives: Postfix settings are applied at once, system settings wait
+ *	for `apply`.  export and import are in ctl_cmd_config.c.
  * LIMITS
  *	Values up to 400 bytes; history up to 1000 rows at once.
  * LICENSE
@@ -53,8 +54,8 @@ static int join(size_t argc, char **argv, char *out, size_t len)
 	return 0;
 }
 
-/* key_allowed - a tunable key: section.key outside [daemon], [paths], [console], [store] */
-static int key_allowed(ctl_conn *c, const char *key)
+/* ctl_key_allowed - a tunable key: section.key outside [daemon], [paths], [console], [store] */
+int ctl_key_allowed(ctl_conn *c, const char *key)
 {
 	static const char *const fixed[] = {"daemon.", "paths.", "console.", "store."};
 	size_t i;
@@ -68,8 +69,8 @@ static int key_allowed(ctl_conn *c, const char *key)
 	return 0;
 }
 
-/* trial - would the rules plus key=value load?  0, or -1 after ERR invalid */
-static int trial(ctl_conn *c, mw_store *st, const char *key, const char *value)
+/* ctl_trial - would the rules plus key=value load?  0, or -1 after ERR invalid */
+int ctl_trial(ctl_conn *c, mw_store *st, const char *key, const char *value)
 {
 	char extra[600], err[512];
 	mw_config *t;
@@ -86,8 +87,8 @@ static int trial(ctl_conn *c, mw_store *st, const char *key, const char *value)
 	return 0;
 }
 
-/* each_effective - call fn("section.key", value) for every effective key of cfg */
-static void each_effective(const mw_config *cfg, void (*fn)(const char *key, const char *value, void *arg), void *arg)
+/* ctl_each_effective - call fn("section.key", value) for every effective key of cfg */
+void ctl_each_effective(const mw_config *cfg, void (*fn)(const char *key, const char *value, void *arg), void *arg)
 {
 	mw_buf b;
 	char section[40] = "", *line, *save = NULL;
@@ -168,7 +169,7 @@ int ctl_run_rules_show(ctl_conn *c, size_t argc, char **argv)
 	snprintf(want, sizeof(want), "%.100s%s", argv[0], s.prefix ? "." : "");
 	s.want = want;
 	cfg = c->h->cfg();
-	each_effective(cfg, show_effective, &s);
+	ctl_each_effective(cfg, show_effective, &s);
 	config_unref(cfg);
 	if (s.n == 0)
 		return ctl_err(c, "not-found",
@@ -190,8 +191,9 @@ int ctl_rule_change(ctl_conn *c, const char *key, const char *value, const char 
 {
 	mw_store *st = ctl_store(c);
 	char old[512], err[512];
+	size_t lockdown_before = ctl_lockdown_level(c);
 
-	if (st == NULL || key_allowed(c, key) < 0 || trial(c, st, key, value) < 0)
+	if (st == NULL || ctl_key_allowed(c, key) < 0 || ctl_trial(c, st, key, value) < 0)
 		return -1;
 	if (store_rule_set(st, key, value, who, time(NULL), old, sizeof(old)) < 0)
 		return ctl_err(c, "failed", "saving the rule: %s", store_error(st));
@@ -201,6 +203,7 @@ int ctl_rule_change(ctl_conn *c, const char *key, const char *value, const char 
 		return ctl_err(c, "failed", "the new rules do not load, old value put back: %s", err);
 	}
 	ctl_out(c, "%s = %s (was %s)", key, value ? value : "(file)", old[0] ? old : "(file)");
+	ctl_applied(c, &key, 1, lockdown_before);
 	return 0;
 }
 
@@ -307,6 +310,13 @@ int ctl_run_revert(ctl_conn *c, size_t argc, char **argv)
 	if (rc == 0)
 		return ctl_err(c, "not-found", "no change #%lu (see `history`)", id);
 	snprintf(who, sizeof(who), "%.40s revert#%lu", c->who, id);
+	if (strncmp(r.key, "batch.", 6) == 0)
+		return ctl_batch_revert(c, &r);
+	if (strncmp(r.key, "action.", 7) == 0)
+		return ctl_err(c, "invalid",
+		               "%.60s was an action (apply, reboot, certificate), not a setting: it cannot be "
+		               "reverted",
+		               r.key);
 	if (strncmp(r.key, "list.", 5) == 0) {
 		first_word(r.new_[0] ? r.new_ : r.old, w, sizeof(w));
 		if (ctl_list_change(c, r.key + 5, w, r.new_[0] == 0, 0, who) < 0 || ctl_apply(c) < 0)
@@ -322,185 +332,4 @@ int ctl_run_revert(ctl_conn *c, size_t argc, char **argv)
 			return -1;
 	}
 	return ctl_ok(c, "reverted #%lu", id);
-}
-
-/* ---- export / import ---- */
-
-static void export_rule(const char *key, const char *value, void *arg)
-{
-	mw_buf *b = arg;
-
-	buf_puts(b, "rules set ");
-	ctl_quote(b, key);
-	buf_putc(b, ' ');
-	ctl_quote(b, value);
-	buf_putc(b, '\n');
-}
-
-/* export_list - list edits of one list: the difference between shipped and effective */
-static void export_list(mw_buf *b, const mw_lists *shipped, const mw_lists *eff, const char *name)
-{
-	size_t i = 0, j = 0, ns = lists_count(shipped, name), ne = lists_count(eff, name);
-
-	while (i < ns || j < ne) {
-		const char *s = i < ns ? lists_entry(shipped, name, i) : NULL;
-		const char *e = j < ne ? lists_entry(eff, name, j) : NULL;
-		int cmp = s == NULL ? 1 : e == NULL ? -1 : strcmp(s, e);
-		if (cmp == 0) {
-			i++;
-			j++;
-			continue;
-		}
-		buf_printf(b, "list %s %s ", cmp < 0 ? "remove" : "add", name);
-		ctl_quote(b, cmp < 0 ? s : e);
-		buf_putc(b, '\n');
-		if (cmp < 0)
-			i++;
-		else
-			j++;
-	}
-}
-
-int ctl_run_export(ctl_conn *c, size_t argc, char **argv)
-{
-	mw_store *st = ctl_store(c);
-	mw_lists *eff, *shipped;
-	mw_config *cfg;
-	char err[512], t[32];
-	mw_buf b;
-	size_t i;
-
-	(void)argc;
-	(void)argv;
-	if (st == NULL)
-		return -1;
-	buf_init(&b, CTL_MAX_OUT);
-	mw_fmt_time(time(NULL), t, sizeof(t));
-	buf_printf(&b, "# Mailwarden rules and list edits, exported %s by %s\n", t, c->who);
-	buf_puts(&b, "# Apply with: mailwarden ctl import < FILE\n");
-	if (store_rules(st, export_rule, &b) < 0) {
-		buf_free(&b);
-		return ctl_err(c, "failed", "%s", store_error(st));
-	}
-	cfg = c->h->cfg();
-	eff = c->h->lists();
-	shipped = lists_new();
-	if (lists_load_dir(shipped, cfg->lists, err, sizeof(err)) < 0) {
-		buf_printf(&b, "# shipped lists unreadable (%.200s): list edits not exported\n", err);
-	} else {
-		for (i = 0; i < lists_nlists(eff); i++)
-			export_list(&b, shipped, eff, lists_name(eff, i));
-		for (i = 0; i < lists_nlists(shipped); i++)
-			if (lists_count(eff, lists_name(shipped, i)) == 0)
-				export_list(&b, shipped, eff, lists_name(shipped, i));
-	}
-	lists_unref(shipped);
-	lists_unref(eff);
-	config_unref(cfg);
-	ctl_out(c, "%s", b.p);
-	buf_free(&b);
-	return ctl_ok(c, "export complete");
-}
-
-/* import_line - check (apply 0) or apply (1) one line; 0 ok or skipped, -1 after ctl_err */
-static int import_line(ctl_conn *c, mw_store *st, const char *line, size_t lineno, int apply, const char *who)
-{
-	ctl_req *req = x_malloc(sizeof(*req));
-	char err[300], value[MAX_VALUE + 1];
-	unsigned long days = 0;
-	int rc = -1;
-
-	if (ctl_parse_request(line, strlen(line), req, err, sizeof(err)) < 0) {
-		ctl_err(c, "invalid", "line %zu: %s", lineno, err);
-		goto out;
-	}
-	if (req->argc >= 4 && strcmp(req->argv[0], "rules") == 0 && strcmp(req->argv[1], "set") == 0) {
-		if (join(req->argc - 3, req->argv + 3, value, sizeof(value)) < 0) {
-			ctl_err(c, "invalid", "line %zu: value too long", lineno);
-			goto out;
-		}
-		if (key_allowed(c, req->argv[2]) < 0 || (!apply && trial(c, st, req->argv[2], value) < 0))
-			goto lineerr;
-		if (apply && store_rule_set(st, req->argv[2], value, who, time(NULL), NULL, 0) < 0) {
-			ctl_err(c, "failed", "line %zu: %s", lineno, store_error(st));
-			goto out;
-		}
-	} else if (req->argc == 3 && strcmp(req->argv[0], "rules") == 0 && strcmp(req->argv[1], "unset") == 0) {
-		if (key_allowed(c, req->argv[2]) < 0)
-			goto lineerr;
-		if (apply && store_rule_set(st, req->argv[2], NULL, who, time(NULL), NULL, 0) < 0) {
-			ctl_err(c, "failed", "line %zu: %s", lineno, store_error(st));
-			goto out;
-		}
-	} else if ((req->argc == 4 || req->argc == 5) && strcmp(req->argv[0], "list") == 0 &&
-	           (strcmp(req->argv[1], "add") == 0 || strcmp(req->argv[1], "remove") == 0)) {
-		int add = strcmp(req->argv[1], "add") == 0;
-		if (req->argc == 5 && (!add || ctl_parse_uint(req->argv[4], 0, 3650, &days) < 0)) {
-			ctl_err(c, "invalid", "line %zu: DAYS is 0..3650, for list add only", lineno);
-			goto out;
-		}
-		if (apply && ctl_list_change(c, req->argv[2], req->argv[3], add, days, who) < 0)
-			goto lineerr;
-		if (!apply) {
-			mw_lists *l = lists_new();
-			int bad = lists_add(l, req->argv[2], req->argv[3]) < 0;
-			lists_unref(l);
-			if (bad) {
-				ctl_err(c, "invalid", "line %zu: bad list name or entry", lineno);
-				goto out;
-			}
-		}
-	} else {
-		ctl_err(c, "invalid", "line %zu: only rules set/unset and list add/remove lines are imported", lineno);
-		goto out;
-	}
-	rc = 0;
-	goto out;
-lineerr:
-	/* prefix the line number to the error set by the helper */
-	snprintf(err, sizeof(err), "%s", c->final + 4);
-	{
-		size_t sp = strcspn(err, " ");
-		char code[32];
-		snprintf(code, sizeof(code), "%.*s", (int)sp, err);
-		ctl_err(c, code, "line %zu: %s", lineno, err[sp] ? err + sp + 1 : "");
-	}
-out:
-	x_free(req);
-	return rc;
-}
-
-int ctl_run_import(ctl_conn *c, size_t argc, char **argv)
-{
-	mw_store *st = ctl_store(c);
-	char who[CTL_WHO_MAX], *copy, *line, *rest;
-	size_t pass, lineno, applied = 0;
-
-	(void)argc;
-	(void)argv;
-	if (st == NULL)
-		return -1;
-	snprintf(who, sizeof(who), "%.50s import", c->who);
-	for (pass = 0; pass < 2; pass++) {
-		copy = x_strdup(c->data ? c->data : "");
-		lineno = 0;
-		rest = copy;
-		while ((line = strsep(&rest, "\n")) != NULL) {
-			lineno++;
-			line = mw_trim(line);
-			if (*line == 0 || *line == '#')
-				continue;
-			if (import_line(c, st, line, lineno, (int)pass, who) < 0) {
-				x_free(copy);
-				if (pass == 1)
-					ctl_apply(c);
-				return -1;
-			}
-			applied += pass;
-		}
-		x_free(copy);
-	}
-	if (ctl_apply(c) < 0)
-		return -1;
-	return ctl_ok(c, "%zu change(s) imported and applied", applied);
 }

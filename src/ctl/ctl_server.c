@@ -6,6 +6,11 @@
  *	ctl_server_start(&hooks);	(after the store is opened)
  *	ctl_server_stop();		(at exit)
  * DESCRIPTION
+ *	ctl_server_open() also forks the privileged helper (appl_priv.c)
+ *	while the daemon is still root, and ctl_server_start() starts the
+ *	alert mail thread (src/alert): the daemon's administrative services
+ *	start and stop with the control server.
+ *
  *	A UNIX stream socket, daemon.control_socket, mode 0660, owned by
  *	daemon.user, group daemon.control_group when set.  The socket file
  *	is created as root, so a group the daemon user is not in can still
@@ -33,6 +38,8 @@
  * LICENSE
  *	GPL-2.0-or-later
  */
+#include "alert/alert.h"
+#include "appliance/appliance.h"
 #include "ctl/ctl_int.h"
 #include "util/log.h"
 
@@ -170,6 +177,9 @@ int ctl_server_open(const mw_config *cfg, char *err, size_t errlen)
 	mode_t old;
 
 	ctl_started = time(NULL);
+	/* as root, before the drop: the helper that applies settings and mails alerts */
+	if (priv_start(cfg) < 0)
+		log_err("privileged helper not started: settings are saved but not applied, alerts are not mailed");
 	if (cfg->control_socket == NULL || cfg->control_socket[0] == 0)
 		return 0;
 	if (strlen(cfg->control_socket) >= sizeof(sa.sun_path)) {
@@ -601,13 +611,16 @@ int ctl_server_start(const ctl_hooks *h)
 	sigset_t all, old;
 	int rc;
 
-	if (listen_fd < 0)
-		return -1;
-	hooks = *h;
-	stopping = 0;
 	/* our threads take no signals: libmilter's signal thread handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	alert_worker_start(h->cfg, h->store); /* alert mail, with or without a control socket */
+	if (listen_fd < 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return -1;
+	}
+	hooks = *h;
+	stopping = 0;
 	rc = pthread_create(&accept_tid, NULL, accept_thread, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
@@ -621,6 +634,7 @@ void ctl_server_stop(void)
 {
 	struct timespec ts;
 
+	alert_worker_stop();
 	if (listen_fd < 0)
 		return;
 	stopping = 1;

@@ -201,11 +201,61 @@ static const ctl_cmd commands[] = {
      "Reverts a rule, a list edit or a block from `history`; the revert\n"
      "is itself recorded.",
      check_id, ctl_run_revert},
-    {"export", NULL, 0, 0, 0, "", "rules and list edits as a text file", NULL, NULL, ctl_run_export},
-    {"import", NULL, 0, 0, CTL_F_CHANGE | CTL_F_DATA, "", "apply an export (lines sent after the command)",
+    {"export", NULL, 0, 0, CTL_F_RAW, "", "the run-time configuration as text", NULL, NULL, ctl_run_export},
+    {"import", NULL, 0, 0, CTL_F_CHANGE | CTL_F_DATA, "", "add the lines of an export (one change)",
      "Accepts the lines `export` writes: rules set/unset, list add/remove\n"
-     "and # comments.  Every line is checked before any is applied.",
+     "and # comments.  Every line is checked before any is applied; the\n"
+     "lines are applied as one change (`revert ID` undoes them all).\n"
+     "`config import` instead makes the configuration exactly the text's.",
      NULL, ctl_run_import},
+    {"config", "show", 0, 1, CTL_F_DEFAULT, "[all|SECTION|KEY]", "file settings and run-time rules side by side",
+     "For each key: the value in effect, where it comes from (a rule in the\n"
+     "state database wins over the file; the file over the default) and the\n"
+     "file's value.  Without argument: the appliance's settings ([domains],\n"
+     "[mta], [system], [alert]) and every key a rule or the file changes.\n"
+     "With a key: its rule, file and default values, and how a change\n"
+     "applies (at once, Postfix reload, or `apply`).",
+     NULL, ctl_run_config_show},
+    {"config", "get", 1, 1, 0, "KEY", "the value in effect (list.NAME: a list)", NULL, NULL, ctl_run_config_get},
+    {"config", "check", 1, 20, 0, "KEY [VALUE...]", "check a value without saving it", NULL, NULL,
+     ctl_run_config_check},
+    {"config", "export", 0, 0, CTL_F_RAW, "", "the run-time configuration as text", NULL, NULL, ctl_run_export},
+    {"config", "import", 0, 0, CTL_F_CHANGE | CTL_F_DATA, "", "make the configuration an export's (one change)",
+     "The rules and list edits become exactly those of the text (paste an\n"
+     "export, then a line \".\"): rules it does not name are unset.  Every\n"
+     "line is checked first; all apply as one change in `history`, and\n"
+     "`revert ID` of that entry puts the previous configuration back.",
+     NULL, ctl_run_config_import},
+    {"setup", "apply", 0, 0, CTL_F_CHANGE | CTL_F_DATA, "", "apply the lines of the guided set-up",
+     "The console's `setup` asks its questions, then sends the answers\n"
+     "here as `rules set` and `list add/remove` lines: one change.",
+     NULL, ctl_run_setup_apply},
+    {"apply", NULL, 0, 0, CTL_F_CHANGE, "", "put waiting system settings into effect now",
+     "Host name, network, DNS resolvers and time servers wait for this\n"
+     "(the network may drop for a moment); Postfix's configuration is\n"
+     "written again too.  `config show` lists what is waiting.",
+     NULL, ctl_run_apply},
+    {"reboot", NULL, 0, 0, CTL_F_CHANGE, "", "restart the appliance (audited)", NULL, NULL, ctl_run_reboot},
+    {"poweroff", NULL, 0, 0, CTL_F_CHANGE, "", "switch the appliance off (audited)", NULL, NULL, ctl_run_poweroff},
+    {"tls", "show", 0, 0, CTL_F_DEFAULT, "", "the SMTP certificate: names, expiry, fingerprint", NULL, NULL,
+     ctl_run_tls_show},
+    {"tls", "csr", 0, 20, CTL_F_RAW, "[NAME...]", "a certificate request (PEM) for a CA",
+     "The first name (default: the host name) is the subject; every name\n"
+     "goes into subjectAltName.  The key stays on the appliance.",
+     NULL, ctl_run_tls_csr},
+    {"tls", "install", 0, 0, CTL_F_CHANGE | CTL_F_DATA, "", "install a certificate chain pasted as PEM",
+     "Paste the server certificate, then its intermediates, then a line\n"
+     "\".\".  It is installed only if it is for this appliance's key, each\n"
+     "certificate is signed by the next, and none has expired.",
+     NULL, ctl_run_tls_install},
+    {"tls", "selfsigned", 0, 0, CTL_F_CHANGE, "", "a new key and self-signed certificate", NULL, NULL,
+     ctl_run_tls_selfsigned},
+    {"alerts", "list", 0, 2, CTL_F_DEFAULT, "[unread|all] [N]", "alerts: fan-out, campaign, auto-block, ...",
+     "Unread alerts (the console shows them at login), or all of them.\n"
+     "Each names the senders, subjects, attachments and every recipient.",
+     NULL, ctl_run_alerts},
+    {"alerts", "show", 1, 1, 0, "ID", "the full text of one alert", NULL, NULL, ctl_run_alerts_show},
+    {"alerts", "read", 0, 1, 0, "[ID|all]", "mark alerts read (for you)", NULL, NULL, ctl_run_alerts_read},
     {"help", NULL, 0, 2, 0, "[COMMAND]", "this list, or help on one command", NULL, NULL, ctl_run_help},
 };
 

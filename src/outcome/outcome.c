@@ -16,6 +16,7 @@
  */
 #include "outcome/outcome.h"
 #include "auth/auth.h"
+#include "alert/alert.h"
 #include "engine/engine.h"
 #include "store/quarantine.h"
 #include "store/store.h"
@@ -562,7 +563,7 @@ static void late_detection(const mw_env *env, const char *id, const quar_meta *m
 	         meta->queue_id, meta->subject, meta->sender, rcpts, hit->detail, hit->part);
 	if (env->store) {
 		store_block b;
-		store_alert(env->store, now, "retro.av", text);
+		alert_raise(env->store, ALERT_RETRO, meta->sender, meta->queue_id, "%s", text);
 		memset(&b, 0, sizeof(b));
 		mw_strlcpy(b.kind, "sender", sizeof(b.kind));
 		mw_strlcpy(b.value, meta->sender, sizeof(b.value));

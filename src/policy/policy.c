@@ -77,6 +77,9 @@ static const config_key config_keys[] = {
      "control socket for the console and `mailwarden ctl` (mode 0660); empty: none"},
     {"daemon", "control_group", K_STR, OFF(control_group), "", 0, 0,
      "group whose members may use the control socket (root and daemon.user always may)"},
+    {"daemon", "apply_command", K_STR, OFF(apply_command), "", 0, 0,
+     "root command (no shell) that applies [mta] and [system] settings, reboots, manages the TLS "
+     "certificate (docs/appliance.md); empty: saved only"},
     {"paths", "signatures", K_STR, OFF(signatures), MW_STATEDIR "/sigs", 0, 0,
      "ClamAV signature database directory (.cvd/.cld/.ndb/.hdb ...)"},
     {"paths", "lists", K_STR, OFF(lists), MW_DATADIR "/lists", 0, 0,
@@ -85,7 +88,8 @@ static const config_key config_keys[] = {
     {"paths", "tmp", K_STR, OFF(tmp), "/var/tmp", 0, 0,
      "directory for spilled message data (unlinked files, mode 0600)"},
     {"domains", "protected", K_LIST, OFF(protected_domains), "", 0, 0,
-     "our own domains (and their sub-domains): recipients here are staff"},
+     "our own domains (and their sub-domains): recipients here are staff; the appliance's Postfix "
+     "relays these"},
     {"domains", "org_names", K_LIST, OFF(org_names), "", 0, 0,
      "names of our organisation and partners as they appear in display names (comma separated)"},
     {"domains", "public", K_LIST, OFF(public_addresses), "", 0, 0,
@@ -197,6 +201,33 @@ static const config_key config_keys[] = {
      "load phishing databases (.pdb .wdb .gdb) when present (link.phishing)"},
     {"antivirus", "ac_maxdepth", K_COUNT, OFF(av_ac_maxdepth), "3", 2, 3,
      "libclamav pattern trie depth: 3 (its default); 2: engine about 27 % smaller, same detection, scans slower"},
+    {"mta", "relay_host", K_STR, OFF(relay_host), "", 0, 0,
+     "internal mail server for accepted mail: [host]:port, host:port or [host]; empty: mail waits in "
+     "the queue"},
+    {"mta", "mynetworks", K_LIST, OFF(mynetworks), "127.0.0.0/8", 0, 0,
+     "networks (a.b.c.d/len) that may relay outbound mail through the appliance"},
+    {"mta", "tls", K_STR, OFF(tls), "may", 0, 0,
+     "STARTTLS for sending servers: may (offered) or none (the certificate: `tls show`)"},
+    {"mta", "relay_tls", K_STR, OFF(relay_tls), "may", 0, 0,
+     "TLS towards relay_host: none, may (when offered) or encrypt (required)"},
+    {"system", "hostname", K_STR, OFF(hostname), "", 0, 0,
+     "host name of the appliance (Postfix's banner, alert mail); empty: mailwarden-DEVICEID"},
+    {"system", "network", K_STR, OFF(network), "dhcp", 0, 0, "network set-up: dhcp or static"},
+    {"system", "address", K_STR, OFF(address), "", 0, 0, "static network: address/prefix, e.g. 192.0.2.10/24"},
+    {"system", "gateway", K_STR, OFF(gateway), "", 0, 0, "static network: default gateway (IPv4)"},
+    {"system", "dns", K_LIST, OFF(dns), "", 0, 0, "DNS resolvers (IP addresses); empty: those DHCP gives"},
+    {"system", "ntp", K_LIST, OFF(ntp), "", 0, 0, "time servers (NTP, host names or addresses); empty: none"},
+    {"system", "configured", K_BOOL, OFF(configured), "no", 0, 1,
+     "the console's guided set-up was completed (until then it starts at login)"},
+    {"alert", "address", K_LIST, OFF(alert_address), "", 0, 0,
+     "who gets alert mail (fan-out, campaign, auto-block, late detection, lockdown); empty: console "
+     "and syslog"},
+    {"alert", "from", K_STR, OFF(alert_from), "mailwarden", 0, 0,
+     "sender of alert mail: an address, or a local part (the MTA adds its domain)"},
+    {"alert", "delay", K_SECONDS, OFF(alert_delay), "60s", 0, 3600,
+     "alerts raised within this time of the first go out in one mail"},
+    {"alert", "max_per_hour", K_COUNT, OFF(alert_max_per_hour), "12", 1, 1000,
+     "at most this many alert mails per hour; later alerts wait and go out together"},
     {"limits", "max_message_size", K_SIZE, OFF(lim.max_message_size), "50M", 1024, MB(2048),
      "largest message accepted (bytes); larger gets msg.too_big"},
     {"limits", "max_recipients", K_COUNT, OFF(lim.max_recipients), "1000", 1, 1000,
@@ -251,6 +282,34 @@ static const config_key config_keys[] = {
     {"limits", "image_max_pixels", K_COUNT, OFF(lim.image_max_pixels), "8388608", 65536, 268435456,
      "pixels of one image decoded to look for a QR code; larger gives content.limits"},
 };
+
+/*
+ * Keys whose values leave Mailwarden (Postfix's main.cf, the network
+ * scripts, sendmail's command line) get a grammar check (policy_check.c):
+ * the whole value of a K_STR key, each item of a K_LIST key.
+ */
+static const struct {
+	const char *section, *name;
+	int (*check)(const char *v, char *why, size_t len);
+} key_checks[] = {
+    {"domains", "protected", cfgcheck_domain}, {"mta", "relay_host", cfgcheck_relay_host},
+    {"mta", "mynetworks", cfgcheck_cidr4},     {"mta", "tls", cfgcheck_tls},
+    {"mta", "relay_tls", cfgcheck_relay_tls},  {"system", "hostname", cfgcheck_hostname},
+    {"system", "network", cfgcheck_network},   {"system", "address", cfgcheck_cidr4},
+    {"system", "gateway", cfgcheck_ipv4},      {"system", "dns", cfgcheck_ip},
+    {"system", "ntp", cfgcheck_host},          {"alert", "address", cfgcheck_address},
+    {"alert", "from", cfgcheck_sender},
+};
+
+static int (*key_check(const config_key *k))(const char *, char *, size_t)
+{
+	size_t i;
+
+	for (i = 0; i < MW_ARRAY_LEN(key_checks); i++)
+		if (strcmp(key_checks[i].section, k->section) == 0 && strcmp(key_checks[i].name, k->name) == 0)
+			return key_checks[i].check;
+	return NULL;
+}
 
 /* ---- value parsing ---- */
 
@@ -333,13 +392,28 @@ static int set_key(mw_config *c, const config_key *k, const char *value, char *e
 {
 	void *field = (char *)c + k->offset;
 	unsigned long long n;
+	char why[200];
 
 	switch (k->type) {
 	case K_STR:
+		if (key_check(k) && key_check(k)(value, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "[%s] %s: %s", k->section, k->name, why);
+			return -1;
+		}
 		x_free(*(char **)field);
 		*(char **)field = x_strdup(value);
 		return 0;
-	case K_LIST: list_set(field, value); return 0;
+	case K_LIST: {
+		mw_strlist *l = field;
+		size_t i;
+		list_set(l, value);
+		for (i = 0; key_check(k) && i < l->n; i++)
+			if (key_check(k)(l->v[i], why, sizeof(why)) < 0) {
+				snprintf(err, errlen, "[%s] %s: %s", k->section, k->name, why);
+				return -1;
+			}
+		return 0;
+	}
 	case K_BOOL:
 		if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0 ||
 		    strcasecmp(value, "on") == 0)

@@ -72,6 +72,7 @@ typedef struct mw_config {
 	size_t milter_timeout;  /* seconds libmilter waits on the MTA */
 	char *control_socket;   /* control socket path (src/ctl); empty: none */
 	char *control_group;    /* group allowed on the control socket; empty: root and daemon user only */
+	char *apply_command;    /* root-side command that applies MTA and system settings; empty: none */
 	/* [paths] */
 	char *signatures;
 	char *lists;
@@ -133,6 +134,24 @@ typedef struct mw_config {
 	size_t auth_temperror_any;
 	mw_strlist auth_trusted_clients;    /* CIDR */
 	mw_strlist auth_trusted_forwarders; /* domains */
+	/* [mta] (Postfix on the appliance: applied by [daemon] apply_command) */
+	char *relay_host;      /* the internal mail server: [host]:port; empty: mail waits in the queue */
+	mw_strlist mynetworks; /* networks allowed to relay outbound through the MTA */
+	char *tls;             /* STARTTLS offered to sending servers: none, may */
+	char *relay_tls;       /* TLS towards relay_host: none, may, encrypt */
+	/* [system] (the appliance: host name, network, resolver, time) */
+	char *hostname;
+	char *network; /* dhcp, static */
+	char *address; /* static: a.b.c.d/len */
+	char *gateway;
+	mw_strlist dns;
+	mw_strlist ntp;
+	size_t configured; /* the guided set-up has been completed */
+	/* [alert] */
+	mw_strlist alert_address; /* who gets alert mail; empty: console and syslog only */
+	char *alert_from;         /* envelope and header sender of alert mail */
+	size_t alert_delay;       /* seconds alerts are gathered before one mail goes out */
+	size_t alert_max_per_hour;
 	/* [limits] */
 	mw_limits lim;
 	/* [actions]: per reason_table() index */
@@ -185,5 +204,25 @@ void config_extract_limits(const mw_config *c, struct ex_limits *out);
 
 /* config_apply_verdict - map each reason to its configured action; strongest wins */
 void config_apply_verdict(const mw_config *c, mw_verdict *v);
+
+/*
+ * Value checks (policy_check.c) for settings that end up in another
+ * program's configuration (Postfix main.cf, the appliance's network
+ * scripts, sendmail's command line): each accepts one value or one list
+ * item, returns 0, or -1 with why.  Accepted text never holds white
+ * space, quotes, '|', '$', '\\' or control characters.
+ */
+int cfgcheck_domain(const char *v, char *why, size_t len);     /* LDH labels, A-labels for IDN */
+int cfgcheck_host(const char *v, char *why, size_t len);       /* a domain or an IP address */
+int cfgcheck_ip(const char *v, char *why, size_t len);         /* IPv4 or IPv6 address */
+int cfgcheck_ipv4(const char *v, char *why, size_t len);       /* dotted quad; empty allowed */
+int cfgcheck_cidr4(const char *v, char *why, size_t len);      /* a.b.c.d/len; empty allowed */
+int cfgcheck_relay_host(const char *v, char *why, size_t len); /* [host]:port, host:port, [host]; empty */
+int cfgcheck_address(const char *v, char *why, size_t len);    /* local@domain, plain ASCII */
+int cfgcheck_sender(const char *v, char *why, size_t len);     /* an address or a bare local part */
+int cfgcheck_hostname(const char *v, char *why, size_t len);   /* a domain; empty allowed */
+int cfgcheck_tls(const char *v, char *why, size_t len);        /* none, may */
+int cfgcheck_relay_tls(const char *v, char *why, size_t len);  /* none, may, encrypt */
+int cfgcheck_network(const char *v, char *why, size_t len);    /* dhcp, static */
 
 #endif

@@ -18,6 +18,7 @@
  *	GPL-2.0-or-later
  */
 #include "sender/sender.h"
+#include "alert/alert.h"
 #include "store/store.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -125,6 +126,7 @@ static void fanout_block(const mw_env *env, const char *kind, const char *key, u
 		int flagged = store_fp_flag_sender(env->store, key, "sender.fanout", b.source, now);
 		log_warn("%s: blocked %s %s: sender.fanout, %u distinct recipients in %zus; %d fingerprint(s) flagged",
 		         qid ? qid : "NOQUEUE", kind, key, n, env->cfg->fanout_window, flagged < 0 ? 0 : flagged);
+		alert_fanout(env->store, kind, key, qid, n, env->cfg->fanout_window, env->cfg->fanout_block);
 	}
 }
 
@@ -563,6 +565,7 @@ void sender_record(mw_scan *s)
 		snprintf(key, sizeof(key), "att:%s", s->res->atts[i].sha256);
 		store_fp_record(st, key, sender, now);
 	}
+	alert_campaign(st, s->verdict, sender, qid);
 	if (cfg->autoblock_time == 0 || (bad = malicious_code(s)) == NULL)
 		return;
 	{
@@ -582,5 +585,7 @@ void sender_record(mw_scan *s)
 		flagged = store_fp_flag_sender(st, sender, bad->code, qid, now);
 		log_warn("%s: auto-blocked sender %s for %s (%s); %d fingerprint(s) flagged", qid, sender, bad->code,
 		         bad->detail, flagged < 0 ? 0 : flagged);
+		alert_raise(st, ALERT_AUTOBLOCK, sender, qid, "sender %s auto-blocked for %s: %s", sender, bad->code,
+		            bad->detail);
 	}
 }

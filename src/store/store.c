@@ -91,6 +91,13 @@ static const char *const schema_steps[] = {
     "ALTER TABLE messages ADD COLUMN dmarc TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE messages ADD COLUMN auth TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX messages_from_domain ON messages(from_domain, time);",
+    /* version 9: alerts that name names (store_alerts.c): mailed, read marks */
+    "ALTER TABLE alerts ADD COLUMN sender TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN queue_id TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE alerts ADD COLUMN mailed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts ADD COLUMN detail TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX alerts_mailed ON alerts(mailed);"
+    "CREATE TABLE alert_seen(who TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 enum {
@@ -723,9 +730,10 @@ out:
 
 long store_count(mw_store *s, const char *table)
 {
-	static const char *const known[] = {"senders",         "rcpts",      "blocks",   "fingerprints", "fp_senders",
-	                                    "list_edits",      "quarantine", "messages", "msg_rcpts",    "alerts",
-	                                    "msg_attachments", "msg_links",  "rules",    "audit",        "outbox"};
+	static const char *const known[] = {"senders",    "rcpts",      "blocks",          "fingerprints",
+	                                    "fp_senders", "list_edits", "quarantine",      "messages",
+	                                    "msg_rcpts",  "alerts",     "msg_attachments", "msg_links",
+	                                    "rules",      "audit",      "outbox",          "alert_seen"};
 	char sql[100];
 	sqlite3_stmt *q;
 	long n = -1;

@@ -279,6 +279,67 @@ int store_login_failed(mw_store *s, const char *user, time_t now, unsigned *fail
 /* store_login_ok - a good login clears the count */
 int store_login_ok(mw_store *s, const char *user);
 
+/* ---- alerts (store_alerts.c) ---- */
+
+struct mw_buf;
+
+typedef struct store_alert_row {
+	long long id;
+	time_t time;
+	time_t mailed; /* 0: waiting for the alert mail; -1: not mailed (no address); else when */
+	char kind[40];
+	char sender[321];
+	char queue_id[64];
+	char text[1200]; /* one-line summary */
+} store_alert_row;
+
+/* store_alert_add - record an alert waiting for its mail; its id, or -1 */
+long long store_alert_add(mw_store *s, time_t now, const char *kind, const char *sender, const char *queue_id,
+                          const char *text);
+/* store_alerts_waiting - alerts not yet mailed (mailed = 0), oldest first; count or -1 */
+int store_alerts_waiting(mw_store *s, size_t limit, void (*fn)(const store_alert_row *r, void *arg), void *arg);
+/* store_alert_mailed - set mailed (a time, or -1) and the text that was sent (may be NULL) */
+int store_alert_mailed(mw_store *s, long long id, time_t mailed, const char *detail);
+/* store_alerts_list - alerts with id > after, newest first; count or -1 */
+int store_alerts_list(mw_store *s, long long after, size_t limit, void (*fn)(const store_alert_row *r, void *arg),
+                      void *arg);
+/* store_alert_get - one alert and its mailed text (detail may be NULL): 1 found, 0 none, -1 error */
+int store_alert_get(mw_store *s, long long id, store_alert_row *out, struct mw_buf *detail);
+/* store_alert_seen - the newest alert id who has read (0: none); -1 on error */
+long long store_alert_seen(mw_store *s, const char *who);
+/* store_alert_set_seen - who has read every alert up to id */
+int store_alert_set_seen(mw_store *s, const char *who, long long id);
+/* store_alerts_prune - delete alerts older than before; rows deleted or -1 */
+long store_alerts_prune(mw_store *s, time_t before);
+
+/* The messages an alert names (tracking rows with their recipients and attachments). */
+typedef struct store_msg_att {
+	char name[256], type[80], sha256[65];
+} store_msg_att;
+
+#define STORE_MSG_RCPTS 100
+#define STORE_MSG_ATTS  20
+
+typedef struct store_msg {
+	long long id;
+	time_t time;
+	char queue_id[64], sender[321], subject[300], action[16], reasons[300], stage[16];
+	char rcpts[STORE_MSG_RCPTS][321];
+	size_t nrcpts, nrcpts_total;
+	store_msg_att atts[STORE_MSG_ATTS];
+	size_t natts, natts_total;
+} store_msg;
+
+/*
+ * store_track_messages - messages from sender (an address; "@domain" for a
+ * domain and its sub-domains), or with queue id qid, or carrying an
+ * attachment with hash sha256 (any non-NULL criterion; at least one),
+ * since `since`, newest first, at most max: into out (caller's array).
+ * Returns the count or -1.
+ */
+int store_track_messages(mw_store *s, const char *sender, const char *qid, const char *sha256, time_t since,
+                         store_msg *out, size_t max);
+
 /* store_count - rows in a table (for tests, status and benchmarks) */
 long store_count(mw_store *s, const char *table);
 

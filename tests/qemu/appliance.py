@@ -7,6 +7,11 @@ Machine    qemu-system-aarch64 -M virt (TCG) with the image from
            on a unix socket (copied to serial.log), and a virtio console
            (hvc0, the test image's root shell) on another (shell.log).
            Stopped by its PID, always.
+run        `appliance.py run [--port N] [--persist DIR] [IMAGE_DIR]` (what
+           scripts/qemu-run.sh calls): the serial console on this terminal;
+           with --persist the data disk is a copy kept in DIR (settings,
+           queue, quarantine survive; `reboot` reboots), the root disk the
+           image's, read-only.
 Serial     reads and writes one of those sockets with bounded waits.
 AdminConsole  the administrator's `mailwarden console` on ttyAMA0: first
            boot password, login, and its commands (block, lockdown,
@@ -49,11 +54,13 @@ def redis_fwd():
     return ",guestfwd=tcp:10.0.2.100:6379-tcp:%s" % target if target else ""
 
 
-def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None):
+def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=None):
     """qemu_args - the command line; serial is a chardev spec or 'stdio';
     shell, a chardev spec (id sh0) for the test shell on hvc0, or None;
     extra_disk, a raw image attached read-only as one more virtio disk
-    (what a USB stick is to the appliance), or None.  Memory: QEMU_MEM MB,
+    (what a USB stick is to the appliance), or None; data, a data disk
+    image to keep (persistent: no -snapshot, reboot reboots), or None
+    (every run is a first boot, reboot ends QEMU).  Memory: QEMU_MEM MB,
     default 2048, what the appliance needs with the full signature
     database (firmware/README.md)"""
     with open(os.path.join(image_dir, "cmdline")) as f:
@@ -65,18 +72,21 @@ def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None):
         "-kernel", os.path.join(image_dir, "vmlinuz"),
         "-initrd", os.path.join(image_dir, "initrd.img"),
         "-append", cmdline,
-        "-drive", "if=none,id=root,format=raw,file=" + os.path.join(image_dir, "rootfs.img"),
+        "-drive", "if=none,id=root,format=raw,file=%s%s" % (os.path.join(image_dir, "rootfs.img"),
+                                                           ",readonly=on" if data else ""),
         "-device", "virtio-blk-device,drive=root",
-        "-drive", "if=none,id=data,format=raw,file=" + os.path.join(image_dir, "data.img"),
+        "-drive", "if=none,id=data,format=raw,file=" + (data or os.path.join(image_dir, "data.img")),
         "-device", "virtio-blk-device,drive=data",
         "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:25" % smtp_port + redis_fwd(),
         "-device", "virtio-net-device,netdev=net0",
         "-device", "virtio-rng-device",
-        "-snapshot", "-no-reboot", "-display", "none",
+        "-display", "none",
     ]
     if extra_disk:
         args += ["-drive", "if=none,id=extra,format=raw,readonly=on,file=" + extra_disk,
                  "-device", "virtio-blk-device,drive=extra"]
+    if not data:
+        args += ["-snapshot", "-no-reboot"]
     if serial == "stdio":
         args += ["-serial", "mon:stdio"]
     else:
@@ -225,6 +235,8 @@ class AdminConsole:
         self.user = user
         self.password = password
         self.first_boot = False
+        self.in_setup = False
+        self.banner = ""
 
     def _either(self, timeout):
         m = self.serial.expect(r"(New password: |Mailwarden login: )", timeout)
@@ -255,7 +267,49 @@ class AdminConsole:
         if not self.serial.expect(r"Password: ", 30):
             return False
         self.serial.send(self.password + "\r")
-        return self.serial.expect(re.escape(PROMPT), 60) is not None
+        # the banner (unread alerts), then the prompt or, on an appliance
+        # not set up yet, the guided set-up
+        m = self.serial.expect(r"(Guided set-up|%s)" % re.escape(PROMPT), 120)
+        if m is None:
+            return False
+        self.banner = m.string[:m.start()]
+        self.in_setup = m.group(1) == "Guided set-up"
+        return True
+
+    def answer(self, question, text, timeout=120):
+        """answer - wait for a question (regex), type text; the output up to the question, or None"""
+        m = self.serial.expect(question, timeout)
+        if m is None:
+            return None
+        self.serial.send(text + "\r")
+        return m.string[:m.end()]
+
+    def cmd_answer(self, line, question, text, timeout=120):
+        """cmd_answer - a command that asks one question; its whole output"""
+        self.serial.send(line + "\r")
+        first = self.serial.expect(question, timeout)
+        if first is None:
+            raise TimeoutError("console: no %r after %r" % (question, line))
+        self.serial.send(text + "\r")
+        m = self.serial.expect(re.escape(PROMPT), timeout)
+        if m is None:
+            raise TimeoutError("console: no prompt after %r" % line)
+        return first.string[:first.end()] + m.string[:m.start()]
+
+    def paste(self, line, lines, timeout=120):
+        """paste - a command that reads pasted lines up to "."; its output"""
+        self.serial.send(line + "\r")
+        if not self.serial.expect(r"Paste .*\n", timeout):
+            raise TimeoutError("console: %r did not ask for the paste" % line)
+        for l in lines:  # one at a time, each after the console echoed the last
+            self.serial.send(l + "\r")
+            if not self.serial.expect(re.escape(l[-40:]) if l else r"\n", 30):
+                raise TimeoutError("console: pasted line not echoed: %r" % l)
+        self.serial.send(".\r")
+        m = self.serial.expect(re.escape(PROMPT), timeout)
+        if m is None:
+            raise TimeoutError("console: no prompt after the paste of %r" % line)
+        return m.string[:m.start()]
 
     def cmd(self, line, timeout=120):
         """cmd - the output of one command line (without echo and prompt)"""
@@ -326,9 +380,11 @@ class ShellConsole:
         return int(m.group(1)), m.string[:m.start()]
 
     def delivered(self, token, timeout=90):
+        """delivered - the text of the sink file whose X-MW-Test header is
+        token (alert mails name senders that contain tokens: not those)"""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            st, out = self.run("grep -l -F -- '%s' /data/sink/msg.* 2>/dev/null | head -n 1" % token)
+            st, out = self.run("grep -l -F -- 'X-MW-Test: %s' /data/sink/msg.* 2>/dev/null | head -n 1" % token)
             path = out.strip()
             if path.startswith("/data/sink/"):
                 st, text = self.run("cat '%s'" % path)
@@ -383,17 +439,77 @@ def smtp_send(port, mail_from, rcpts, data, timeout=120):
     return res
 
 
-def interactive(image_dir):
+DEFAULT_PORT = 2625  # not `make run`'s 2525: both can run at once
+
+RUN_USAGE = """Usage: scripts/qemu-run.sh [--port N] [--persist DIR] [IMAGE_DIR]
+
+Boots the qemu-virt-arm64 appliance with its serial console (115200 8N1,
+`mailwarden console`) on this terminal; Ctrl-A X quits QEMU, Ctrl-A C its
+monitor.  IMAGE_DIR defaults to build/firmware/qemu-virt-arm64.
+
+  --port N       forward 127.0.0.1:N to the appliance's SMTP port 25
+                 (default %d; `make run`'s lab uses 2525).  Also SMTP_PORT.
+  --persist DIR  keep the appliance: its data disk is a copy in DIR
+                 (DIR/data.img, made from the image at the first run), so
+                 the console password, settings, queue and quarantine
+                 survive, and `reboot` reboots.  The root disk is the
+                 image's, read-only (a rebuilt image is an upgrade).
+                 Without it every run is a first boot (-snapshot) and
+                 `reboot` or `poweroff` end QEMU.
+  -h, --help     this text
+
+Nothing but the SMTP forward leaves the emulated machine (user-mode
+networking, restrict=on).  The test image's root shell is on a pty: QEMU
+names it for 'sh0' (screen /dev/pts/N).
+""" % DEFAULT_PORT
+
+
+def interactive(argv):
     """interactive - boot with the serial port (the admin console) on this
     terminal and the test image's root shell on a pty (Ctrl-A X quits)"""
-    port = int(os.environ.get("SMTP_PORT", "2525"))
+    port = int(os.environ.get("SMTP_PORT", str(DEFAULT_PORT)))
+    persist = None
+    image_dir = IMAGE_DIR
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            print(RUN_USAGE, end="")
+            sys.exit(0)
+        elif a in ("--port", "--persist") and i + 1 < len(argv):
+            if a == "--port":
+                port = int(argv[i + 1])
+            else:
+                persist = argv[i + 1]
+            i += 2
+            continue
+        elif a.startswith("-"):
+            print("qemu-run: unknown option %s\n%s" % (a, RUN_USAGE), file=sys.stderr, end="")
+            sys.exit(2)
+        else:
+            image_dir = a
+        i += 1
+    if not 1 <= port <= 65535:
+        print("qemu-run: --port is 1..65535", file=sys.stderr)
+        sys.exit(2)
+    data = None
+    if persist:
+        os.makedirs(persist, exist_ok=True)
+        data = os.path.join(persist, "data.img")
+        if not os.path.exists(data):
+            subprocess.run(["cp", "--sparse=always", os.path.join(image_dir, "data.img"), data + ".new"],
+                           check=True)
+            os.rename(data + ".new", data)
+            print("persistent appliance: new data disk %s (a first boot)" % data)
+        else:
+            print("persistent appliance: data disk %s" % data)
     print("SMTP forward: 127.0.0.1:%d -> guest :25; Ctrl-A X quits QEMU" % port)
     print("root shell: QEMU names the pty of 'sh0' below (screen /dev/pts/N)")
-    os.execvp("qemu-system-aarch64", qemu_args(image_dir, port, "stdio", "pty,id=sh0"))
+    os.execvp("qemu-system-aarch64", qemu_args(image_dir, port, "stdio", "pty,id=sh0", data=data))
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "run":
-        interactive(sys.argv[2] if len(sys.argv) > 2 else IMAGE_DIR)
-    print("usage: appliance.py run [IMAGE_DIR]", file=sys.stderr)
+        interactive(sys.argv[2:])
+    print("usage: appliance.py run [--port N] [--persist DIR] [IMAGE_DIR]", file=sys.stderr)
     sys.exit(2)

@@ -2,15 +2,23 @@
 """run.py - the QEMU system test of the Mailwarden appliance (make qemu-test).
 
 Boots build/firmware/qemu-virt-arm64 (-snapshot: every run is a first
-boot), waits (bounded) for SMTP on the forwarded 127.0.0.1 port, feeds the
-captured samples (tests/samples/*.eml) and mail generated here (EICAR and
-the test marker, plain and zipped, built at run time; free-mail to staff;
-an open-relay attempt), checks every SMTP reply, then checks what the
-guest did with each message: on the serial port (ttyAMA0) the
-administrator's `mailwarden console` (first-boot password, login, `track`,
-`quarantine list`, `block sender`, `lockdown`, `quarantine release`), and
-on the test image's root shell (hvc0) what its internal server received
-and what mailwardend logged.
+boot), waits (bounded) for SMTP on the forwarded 127.0.0.1 port, and goes
+the way a new operator does, on the serial port only: mail for a new
+domain is refused; the console's first boot (admin password, then the
+guided set-up of a new protected domain and the internal mail server);
+the same mail is accepted and delivered without a reboot.  Then it feeds
+the captured samples (tests/samples/*.eml) and mail generated here (EICAR
+and the test marker, plain and zipped, built at run time; free-mail to
+staff; an open-relay attempt), checks every SMTP reply, then checks what
+the guest did with each message: on the serial port (ttyAMA0) the
+administrator's `mailwarden console` (`track`, `quarantine list`, `block
+sender`, `lockdown`, `quarantine release`), and on the test image's root
+shell (hvc0) what its internal server received and what mailwardend
+logged.  Then: settings that wait for `apply` (host name, resolvers: the
+SMTP banner changes), the configuration exported and imported back, a
+fan-out attack that produces one alert mail naming every recipient and a
+login banner, one message over STARTTLS (its Received line and the
+certificate's fingerprint on the console), and `poweroff`.
 
 Prints one line per check (NOTE lines are observations, not checks), the
 measured times, and `N passed, N failed`; exit status 1 when anything
@@ -365,7 +373,7 @@ def console_checks(m, sh, adm, kept):
         # count once the guest's queue is empty (bounded), so a late
         # duplicate would be seen
         sh.run("for i in $(seq 100); do postqueue -p | grep -q 'queue is empty' && break; sleep 0.3; done", 60)
-        st, out = sh.run("grep -l -F -- '%s' /data/sink/msg.* 2>/dev/null | wc -l" % tok)
+        st, out = sh.run("grep -l -F -- 'X-MW-Test: %s' /data/sink/msg.* 2>/dev/null | wc -l" % tok)
         check("console: the %s was delivered exactly once" % what, out.strip() == "1", out.strip())
     hist = adm.cmd("history 10")
     check("console: `history` records block, lockdown and release with the console user",
@@ -426,6 +434,233 @@ def sigdb_checks(m, sh, times):
     sh.run("umount /mnt/sigdb", 30)
 
 
+# --- issue 20: from first boot to filtering mail, on the serial port only ---
+
+NEW_DOMAIN = "nenkin.example"
+ALERT_TO = "security@example.com"
+RELAY = "[127.0.0.1]:2526"
+
+
+def before_setup_checks(m):
+    """before_setup_checks - what a new operator finds: the new domain is not relayed"""
+    res = appliance.smtp_send(m.smtp_port, sender(token()), ["staff@" + NEW_DOMAIN], b"Subject: x\r\n\r\nx\r\n")
+    check("before the set-up: mail for %s refused at RCPT (not a protected domain yet)" % NEW_DOMAIN,
+          res["rcpt"][0][1] in (454, 554), str(res["rcpt"][0]))
+
+
+def setup_checks(m, sh, adm):
+    """setup_checks - the guided set-up that follows the first login"""
+    if not check("first boot: the guided set-up starts after the password", adm.in_setup, adm.banner[-200:]):
+        return
+    answers = [
+        (r"1/8 Protected domains[\s\S]*?> ", "example.com, " + NEW_DOMAIN),
+        (r"2/8 Public addresses[\s\S]*?> ", ""),
+        (r"3/8 Partner domains[\s\S]*?> ", "partner-org.example"),
+        (r"4/8 Internal mail server[\s\S]*?> ", "192.0.2.25:port"),   # refused, asked again
+        (r"Not accepted[\s\S]*?> ", RELAY),
+        (r"5/8 Network[\s\S]*?\[static\] > ", ""),
+        (r"Address[\s\S]*?\[10\.0\.2\.15/24\] > ", ""),
+        (r"Gateway[\s\S]*?> ", ""),
+        (r"6/8 DNS resolvers[\s\S]*?> ", ""),
+        (r"7/8 Time servers[\s\S]*?> ", ""),
+        (r"8/8 Alert address[\s\S]*?> ", ALERT_TO),
+    ]
+    for q, a in answers:
+        if adm.answer(q, a) is None:
+            check("set-up: question %s" % q.split("[")[0], False, "not asked")
+            return
+    summary = adm.answer(r"Apply these settings\? \[Y/n\] ", "y")
+    check("set-up: the summary lists the new domain, mail server and alert address",
+          summary is not None and all(x in summary for x in (NEW_DOMAIN, RELAY, ALERT_TO)),
+          (summary or "")[-300:].replace("\n", " | "))
+    end = adm.serial.expect(re.escape(appliance.PROMPT), 240)
+    out = end.string[:end.start()] if end else ""
+    check("set-up: applied as one change; Postfix reloaded with the new domain and mail server",
+          "setup:" in out and "reloaded" in out and NEW_DOMAIN in out and RELAY in out,
+          out.strip().replace("\n", " | ")[-300:])
+    tok = token()
+    res = send(m, mime_mail(tok, "First mail " + tok, "Hello, the first mail for the new domain."), tok,
+               rcpts=("staff@" + NEW_DOMAIN,))
+    check("after the set-up, without a reboot: mail for %s accepted (250)" % NEW_DOMAIN,
+          res["rcpt"][0][1] == 250 and data_code(res) == 250, reply(res))
+    text = sh.delivered(tok)
+    check("after the set-up: it reaches the internal mail server %s" % RELAY, text is not None,
+          "not delivered in time" if text is None else "")
+    st, out = sh.run("postconf -h relay_domains relay_transport")
+    check("postfix: relay_domains and relay_transport from the set-up",
+          NEW_DOMAIN in out and "smtp:" + RELAY in out, out.strip().replace("\n", " | "))
+    out = adm.cmd("config show domains.protected")
+    check("console: `config show` says the set-up's rule wins over the file",
+          "The rule wins" in out and NEW_DOMAIN in out and "Postfix reload" in out, out.strip()[-200:])
+    check("console: `history` has the set-up as one change", "batch.setup" in adm.cmd("history 5"))
+
+
+def apply_checks(m, sh, adm):
+    """apply_checks - settings that wait for `apply`, then apply"""
+    out = adm.cmd_answer("rules set system.hostname mw-gw1", r"Apply now\? \[y/N\] ", "n")
+    check("console: a host name change says it needs `apply` and offers it", "(needs apply:" in out,
+          out.strip().replace("\n", " | ")[-200:])
+    adm.cmd_answer("rules set system.dns 10.0.2.3, 10.0.2.4", r"Apply now\? \[y/N\] ", "n")
+    banner = m.smtp_banner() or ""
+    check("before `apply`: the SMTP banner still names the old host", "mailwarden-qemu" in banner, banner)
+    out = adm.cmd("config show")
+    check("console: `config show` lists what waits for `apply`",
+          "waiting for `apply`: system.hostname system.dns" in out, out.strip()[:200].replace("\n", " | "))
+    t0 = time.monotonic()
+    out = adm.cmd("apply", 240)
+    check("console: `apply`", "applied: system.hostname system.dns" in out and "postfix:" in out,
+          "%.1f s: %s" % (time.monotonic() - t0, out.strip().replace("\n", " | ")[-250:]))
+    banner = ""
+    for _ in range(10):  # smtpd processes of before the reload finish their session first
+        banner = m.smtp_banner() or ""
+        if banner.startswith("220 mw-gw1"):
+            break
+        time.sleep(1)
+    check("after `apply`: the SMTP banner names the new host", banner.startswith("220 mw-gw1"), banner)
+    st, out = sh.run("hostname; grep -c nameserver /etc/resolv.conf; grep -F 10.0.2.4 /etc/resolv.conf")
+    check("after `apply`: host name and resolvers", "mw-gw1" in out and "10.0.2.4" in out,
+          out.strip().replace("\n", " | "))
+    check("console: `history` records the apply", "action.apply" in adm.cmd("history 3"))
+
+
+def export_import_checks(adm):
+    """export_import_checks - the configuration out, a change, the configuration back in"""
+    text = adm.cmd("config export")
+    lines = [l.rstrip() for l in text.split("\n") if l.strip()]
+    check("console: `config export`", "mailwarden-config 1" in lines and any(NEW_DOMAIN in l for l in lines)
+          and lines[-1] == "# end", " | ".join(lines)[:300])
+    adm.cmd("rules set sender.fanout_threshold 9")
+    out = adm.paste("config import", lines)
+    check("console: `config import` of the export: one change", "config-import:" in out and "applied" in out,
+          out.strip().replace("\n", " | ")[-250:])
+    out = adm.cmd("rules show sender.fanout_threshold")
+    check("console: after the import the file's threshold is back", "= 5" in out and "from the configuration" in out,
+          out.strip().replace("\n", " | "))
+    check("console: the import is one entry in `history`", "batch.config-import" in adm.cmd("history 3"))
+
+
+def fanout_alert_checks(m, sh, adm):
+    """fanout_alert_checks - a fan-out attack: one alert mail naming every recipient, the login banner"""
+    import hashlib
+    adm.cmd("rules set alert.delay 5s")  # the test does not wait the default minute
+    attacker = "kanri-%s@attacker.example" % uuid.uuid4().hex[:8]
+    staff = ["meibo%d-%s@example.com" % (i, uuid.uuid4().hex[:4]) for i in range(6)]
+    payload = ("Meibo " + uuid.uuid4().hex + "\n").encode()
+    digest = hashlib.sha256(payload).hexdigest()
+    subject = "Seido minaoshi no oshirase"
+    codes = []
+    for rcpt in staff[:5]:
+        tok = token()
+        raw = mime_mail(tok, subject, "Please read the attached list.", ("meibo.txt", payload, "text/plain"))
+        res = appliance.smtp_send(m.smtp_port, attacker, [rcpt], raw)
+        codes.append(data_code(res))
+    res = appliance.smtp_send(m.smtp_port, attacker, [staff[5]], mime_mail(token(), subject, "again"))
+    check("fan-out: 5 staff reached, the 6th refused at RCPT (sender.fanout)",
+          codes == [250] * 5 and res["rcpt"][0][1] == 550 and "sender.fanout" in res["rcpt"][0][2],
+          "%s %s" % (codes, res["rcpt"][0]))
+    text = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and text is None:
+        st, out = sh.run("grep -l -F -- 'X-Mailwarden-Alert' /data/sink/msg.* 2>/dev/null | "
+                         "xargs -r grep -l -F -- '%s'" % attacker)
+        files = out.split()
+        if files:
+            time.sleep(8)  # a second mail for the same alert would have arrived by now
+            st, out = sh.run("grep -l -F -- 'X-Mailwarden-Alert' /data/sink/msg.* 2>/dev/null | "
+                             "xargs -r grep -l -F -- '%s'" % attacker)
+            files = out.split()
+            st, text = sh.run("cat '%s'" % files[0])
+        else:
+            time.sleep(3)
+    check("fan-out: one alert mail to %s in the internal server" % ALERT_TO,
+          text is not None and len(files) == 1 and ALERT_TO in text, "%s file(s)" % (len(files) if text else 0))
+    if text:
+        check("alert mail names every recipient who got the mail", all(r in text for r in staff[:5]),
+              "missing: %s" % [r for r in staff[:5] if r not in text])
+        check("alert mail names the sender, subject, attachment and its SHA-256",
+              all(x in text for x in (attacker, subject, "meibo.txt", digest)))
+        check("alert mail gives the console commands (track, quarantine list, block)",
+              all(x in text for x in ("track sender " + attacker, "quarantine list", "block domain")))
+    check("mailwardend logged the alert", "ALERT sender.fanout" in sh.log_grep(attacker))
+    check("console: logout", adm.logout())
+    ok = adm.login(120)
+    check("console: the login banner shows the unread alert", ok and "unread alert" in adm.banner
+          and attacker[:24] in adm.banner, adm.banner.strip()[-300:].replace("\n", " | "))
+    check("console: `alerts read`", "marked read" in adm.cmd("alerts read"))
+
+
+def starttls_checks(m, sh, adm):
+    """starttls_checks - one message over STARTTLS, the certificate's fingerprint on the console"""
+    import hashlib
+    import smtplib
+    import ssl
+    tok = token()
+    fp = None
+    try:
+        s = smtplib.SMTP("127.0.0.1", m.smtp_port, local_hostname="client.test", timeout=120)
+        try:
+            s.ehlo()
+            offered = s.has_extn("starttls")
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # a self-signed certificate: an MX is not verified by senders
+            s.starttls(context=ctx)
+            fp = hashlib.sha256(s.sock.getpeercert(binary_form=True)).hexdigest().upper()
+            version = s.sock.version()
+            s.ehlo()
+            s.sendmail(sender(tok), [STAFF], mime_mail(tok, "Over TLS " + tok, "Sent over STARTTLS."))
+            s.quit()
+        finally:
+            s.close()
+    except (OSError, smtplib.SMTPException) as e:
+        check("STARTTLS: a message sent over TLS", False, "%s: %s" % (type(e).__name__, e))
+        return
+    check("STARTTLS offered and used (%s)" % version, offered and version and version.startswith("TLS"))
+    text = sh.delivered(tok) or ""
+    head = text.split("\n\n", 1)[0]
+    m_rx = re.search(r"Received: from client\.test[^\n]*\n(?:[ \t][^\n]*\n)*", head)
+    check("STARTTLS: the appliance's Received line says so", m_rx is not None and "using TLS" in m_rx.group(0),
+          (m_rx.group(0) if m_rx else head[:300]).replace("\n", " "))
+    out = adm.cmd("tls show")
+    shown = "".join(re.findall(r"[0-9A-F]{2}", out.split("sha256", 1)[1].split("chain", 1)[0])) if "sha256" in out else ""
+    check("console: `tls show` gives the fingerprint the client saw", fp is not None and shown == fp,
+          "%s vs %s" % (shown[:16], (fp or "")[:16]))
+
+
+def poweroff_check(m, adm):
+    """poweroff_check - `poweroff` on the console ends the machine cleanly"""
+    adm.serial.send("poweroff\r")
+    asked = adm.serial.expect(r"Really poweroff the appliance now\? \[y/N\] ", 60)
+    if asked:
+        adm.serial.send("y\r")
+    t0 = time.monotonic()
+    try:
+        down = adm.serial.expect(r"reboot: Power down", 120) if asked else None
+    except EOFError:
+        down = None
+    try:
+        m.proc.wait(timeout=30)
+        ended = True
+    except subprocess.TimeoutExpired:
+        ended = False
+    check("console: `poweroff` asks, init shuts down (kernel: Power down), QEMU ends",
+          asked is not None and down is not None and ended, "%.1f s" % (time.monotonic() - t0))
+
+
+def operator_checks(m, sh, adm, times):
+    """operator_checks - after the existing checks: apply, export/import, alerts, STARTTLS, poweroff"""
+    t0 = time.monotonic()
+    if not adm.login(120):
+        check("console: login again", False)
+        return
+    apply_checks(m, sh, adm)
+    export_import_checks(adm)
+    fanout_alert_checks(m, sh, adm)
+    starttls_checks(m, sh, adm)
+    times["operator_checks"] = time.monotonic() - t0
+    poweroff_check(m, adm)
+
+
 def main():
     global SIGDB
     image_dir = os.environ.get("IMAGE_DIR", appliance.IMAGE_DIR)
@@ -457,13 +692,20 @@ def main():
             if check("test shell on hvc0 answers", sh.login(60)):
                 # the milter socket appears a little after Postfix (init respawn)
                 sh.run("for i in $(seq 100); do test -S /run/mailwarden/milter.sock && break; sleep 0.3; done", 60)
+                before_setup_checks(m)
                 adm = appliance.AdminConsole(serial)
                 t_login = time.monotonic()
                 ok = adm.login(120)
                 check("console on ttyAMA0: first-boot admin password, then login", ok and adm.first_boot,
                       "%.1f s" % (time.monotonic() - t_login))
                 if ok:
+                    t_setup = time.monotonic()
+                    setup_checks(m, sh, adm)
+                    times["setup"] = time.monotonic() - t_setup
+                    t_checks = time.monotonic()
                     run_checks(m, sh, adm, times)
+                    times["samples_and_console"] = time.monotonic() - t_checks
+                    operator_checks(m, sh, adm, times)
     except Exception as e:  # a broken harness is a failure, not a crash
         record("fail", "harness", "%s: %s" % (type(e).__name__, e))
     finally:

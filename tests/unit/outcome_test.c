@@ -827,9 +827,11 @@ static void test_due_holds(void **state)
 
 /* ---- interrupted releases ---- */
 
+/* count_alert_rows - alerts of the outcome module (releases, late detections); the
+ * stages raise their own (sender.autoblock, sender.fanout, ...: src/alert) */
 static void count_alert_rows(fixture *f, long want)
 {
-	long n = store_count(f->st, "alerts");
+	long n = sql_int(f, "SELECT count(*) FROM alerts WHERE kind IN ('release', 'retro.av')");
 
 	if (n != want)
 		fail_msg("alerts: %ld rows, want %ld", n, want);

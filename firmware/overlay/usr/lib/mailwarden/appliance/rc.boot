@@ -3,16 +3,23 @@
 #
 # The root filesystem is mounted read-only; everything that changes lives
 # on the data partition (LABEL=MWDATA) mounted at /data:
-#   /data/etc/{appliance.conf,mailwarden.conf}   settings (copied at first boot)
+#   /data/etc/mailwarden.conf          settings (written at first boot from
+#                                      the package's, the firmware's and the
+#                                      board's defaults; the console's rules
+#                                      in the state database win over it)
+#   /data/etc/appliance.conf           board facts (interface, test sink)
+#   /data/etc/tls/{key,chain}.pem      the SMTP server key and certificate
 #   /data/mailwarden/{sigs,state,tmp}  -> /var/lib/mailwarden   (bind mount)
 #   /data/postfix/{spool,lib}          -> /var/spool/postfix, /var/lib/postfix
 #   /data/log                          -> /var/log
 #   /data/sink/msg.*                   test image only: the "internal server"
 # First boot (no /data/.provisioned): directories, device key, hostname,
 # rpi4: a one-time root password for the maintenance login on tty1.  The
-# serial console (`mailwarden console`) asks for its admin password itself.
-# Then: network, Postfix configuration from appliance.conf, Postfix.
-# mailwardend and the sink are started by init (respawn, see svc).
+# serial console (`mailwarden console`) asks for its admin password itself,
+# then runs the guided set-up.  Then `apply boot` (host name, network,
+# resolver, time servers, the TLS key at first boot, Postfix's main.cf:
+# the same script the console's changes use), and Postfix.
+# mailwardend, chronyd and the sink are started by init (respawn, see svc).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 say() { echo "mailwarden-boot: $*" >/dev/console 2>/dev/null || echo "mailwarden-boot: $*"; }
@@ -53,7 +60,13 @@ provision() {
 	mkdir -p /data/etc /data/log /data/postfix/spool /data/postfix/lib \
 		/data/mailwarden/sigs /data/mailwarden/state /data/mailwarden/tmp
 	[ -f /data/etc/appliance.conf ] || cp /etc/mailwarden/appliance.conf /data/etc/appliance.conf
-	[ -f /data/etc/mailwarden.conf ] || cp /etc/mailwarden/mailwarden.conf /data/etc/mailwarden.conf
+	if [ ! -f /data/etc/mailwarden.conf ]; then
+		# the package's configuration, then the firmware's and the board's
+		# sections (INI: a later key wins)
+		cat /etc/mailwarden/mailwarden.conf /etc/mailwarden/firmware.conf \
+			/etc/mailwarden/board.conf >/data/etc/mailwarden.conf.new 2>/dev/null
+		mv /data/etc/mailwarden.conf.new /data/etc/mailwarden.conf
+	fi
 	[ -n "$(ls -A /data/mailwarden/sigs)" ] || cp /usr/share/mailwarden/sigs/* /data/mailwarden/sigs/
 	# Device key: 256 random bits, the key of the encrypted quarantine
 	# (paths.state/device.key, the file mailwardend would otherwise
@@ -95,58 +108,20 @@ bind_state() {
 	chmod 0750 /run/mailwarden
 }
 
-network() {
-	ip link set lo up
-	[ -n "${NET_IF:-}" ] || return 0
-	n=0
-	while [ ! -e "/sys/class/net/$NET_IF" ] && [ $n -lt 50 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	ip link set "$NET_IF" up || return 0
-	case ${NET:-dhcp} in
-	static)
-		ip addr add "$NET_ADDR" dev "$NET_IF"
-		[ -n "${NET_GW:-}" ] && ip route add default via "$NET_GW"
-		[ -n "${NET_DNS:-}" ] && echo "nameserver $NET_DNS" >/run/resolv.conf
-		;;
-	dhcp)
-		busybox udhcpc -b -i "$NET_IF" -s /usr/lib/mailwarden/appliance/udhcpc.script \
-			-x "hostname:$HOSTNAME" >/dev/null 2>&1
-		;;
-	esac
-	say "network $NET_IF: $(ip -4 -o addr show dev "$NET_IF" | awk '{print $4}')"
-}
-
-# postfix_config - main.cf from the template, appliance.conf and the
-# protected domains of mailwarden.conf (one source for both).
-postfix_config() {
-	domains=$(mailwarden config --show -c /data/etc/mailwarden.conf 2>/dev/null |
-		sed -n 's/^protected *= *//p' | tr -d ' ' | tr ',' ' ')
-	[ -n "$domains" ] || say "WARNING: no [domains] protected in /data/etc/mailwarden.conf: Postfix relays nothing"
-	sed -e "s|@HOSTNAME@|$HOSTNAME|g" -e "s|@RELAY_DOMAINS@|$domains|g" \
-		-e "s|@RELAY_HOST@|$RELAY_HOST|g" -e "s|@MYNETWORKS@|${MYNETWORKS:-127.0.0.0/8}|g" \
-		/etc/postfix/main.cf.in >/run/postfix/main.cf
-	mountpoint -q /etc/postfix/main.cf || mount --bind /run/postfix/main.cf /etc/postfix/main.cf
-	echo "$HOSTNAME" >/run/mailname
-}
-
 mount_base
 mount_data
 provision
 . /data/etc/appliance.conf
-[ -n "${HOSTNAME:-}" ] || HOSTNAME=mailwarden-$(cat /data/etc/device-id)
-hostname "$HOSTNAME"
 bind_state
-network
-postfix_config
+# host name, network, resolver, time servers, TLS key, main.cf
+/usr/lib/mailwarden/appliance/apply boot 2>&1 | while read -r line; do say "$line"; done
 # Signatures follow mailwarden.conf's paths.signatures (default: on /data).
 if [ "${SINK:-no}" = yes ]; then
 	mkdir -p /data/sink
 	chown nobody /data/sink
 fi
 if postfix start >/dev/null 2>&1; then
-	say "postfix started (relay_domains: $domains -> $RELAY_HOST)"
+	say "postfix started"
 else
 	say "ERROR: postfix did not start; see /var/log/mail.log"
 fi
