@@ -66,6 +66,7 @@ typedef struct auth_resolver auth_resolver;
 
 typedef struct auth_dns_conf {
 	const char *servers;  /* "IP[@port], ..." forwarders; "" /etc/resolv.conf */
+	int tcp;              /* ask them over TCP only */
 	size_t timeout_ms;    /* per lookup */
 	size_t budget_ms;     /* per message, time waited */
 	size_t max_lookups;   /* per message, network lookups */

@@ -58,6 +58,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unbound.h>
 #include <unistd.h>
 
@@ -431,6 +432,8 @@ auth_resolver *auth_resolver_new(const auth_dns_conf *c, char *err, size_t errle
 	ub_ctx_set_option(r->ub, "rrset-cache-size:", "256k");
 	ub_ctx_set_option(r->ub, "infra-keep-probing:", "yes");
 	ub_ctx_set_option(r->ub, "infra-host-ttl:", "60");
+	if (c->tcp)
+		ub_ctx_set_option(r->ub, "tcp-upstream:", "yes");
 	ub_ctx_debugout(r->ub, NULL);
 	copy = x_strdup(r->servers);
 	for (tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
@@ -512,7 +515,16 @@ auth_resolver *auth_resolver_shared(const mw_config *cfg, char *err, size_t errl
 	auth_dns_conf c;
 	auth_resolver *r, *old = NULL;
 
-	snprintf(key, sizeof(key), "%s|%zu|%zu", cfg->auth_resolver, cfg->auth_cache_entries, cfg->auth_cache_max_ttl);
+	struct stat rs;
+
+	/* With no servers of its own the resolver reads /etc/resolv.conf when
+	 * it is made: a new file (the appliance's `apply`, DHCP) makes a new one. */
+	memset(&rs, 0, sizeof(rs));
+	if (cfg->auth_resolver[0] == '\0')
+		(void)stat("/etc/resolv.conf", &rs);
+	snprintf(key, sizeof(key), "%s|%zu|%zu|%zu|%lu.%ld.%ld", cfg->auth_resolver, cfg->auth_resolver_tcp,
+	         cfg->auth_cache_entries, cfg->auth_cache_max_ttl, (unsigned long)rs.st_ino, (long)rs.st_mtim.tv_sec,
+	         (long)rs.st_mtim.tv_nsec);
 	pthread_mutex_lock(&g_shared_mu);
 	if (g_shared && strcmp(g_shared->key, key) == 0) {
 		r = g_shared;
@@ -522,6 +534,7 @@ auth_resolver *auth_resolver_shared(const mw_config *cfg, char *err, size_t errl
 	}
 	memset(&c, 0, sizeof(c));
 	c.servers = cfg->auth_resolver;
+	c.tcp = cfg->auth_resolver_tcp != 0;
 	c.timeout_ms = cfg->auth_timeout;
 	c.budget_ms = cfg->auth_budget;
 	c.max_lookups = cfg->auth_max_lookups;

@@ -142,6 +142,8 @@ static const config_key config_keys[] = {
      "check SPF, DKIM and DMARC of every message and add Authentication-Results (DNS through auth.resolver)"},
     {"auth", "resolver", K_STR, OFF(auth_resolver), "", 0, 0,
      "DNS servers to ask, IP or IP@port, comma separated; empty: the name servers of /etc/resolv.conf"},
+    {"auth", "resolver_tcp", K_BOOL, OFF(auth_resolver_tcp), "no", 0, 1,
+     "ask the DNS servers over TCP only (a network that passes no UDP to them)"},
     {"auth", "authserv_id", K_STR, OFF(auth_authserv_id), "", 0, 0,
      "authserv-id of our Authentication-Results (received ones with it are removed); empty: this host's name"},
     {"auth", "lookup_timeout", K_COUNT, OFF(auth_timeout), "2000", 50, 30000,

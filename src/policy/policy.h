@@ -122,11 +122,12 @@ typedef struct mw_config {
 	size_t av_ac_maxdepth;    /* CL_ENGINE_AC_MAXDEPTH: depth of libclamav's pattern trie (2 or 3) */
 	/* [auth] (src/auth) */
 	size_t auth_enable;
-	char *auth_resolver;     /* "IP[@port], ..."; "" /etc/resolv.conf */
-	char *auth_authserv_id;  /* "" this host's name */
-	size_t auth_timeout;     /* ms per DNS lookup */
-	size_t auth_budget;      /* ms of DNS per message */
-	size_t auth_max_lookups; /* network lookups per message */
+	char *auth_resolver;      /* "IP[@port], ..."; "" /etc/resolv.conf */
+	size_t auth_resolver_tcp; /* ask them over TCP only */
+	char *auth_authserv_id;   /* "" this host's name */
+	size_t auth_timeout;      /* ms per DNS lookup */
+	size_t auth_budget;       /* ms of DNS per message */
+	size_t auth_max_lookups;  /* network lookups per message */
 	size_t auth_cache_entries;
 	size_t auth_cache_max_ttl;
 	size_t auth_spf, auth_dkim, auth_dmarc;

@@ -486,3 +486,81 @@ def test_scan_without_client_is_spf_none(dns, lists_dir):
         shutil.rmtree(d, ignore_errors=True)
     assert a["spf"] == "none" and a["dkim"][0]["result"] == "pass" and a["dmarc"] == "pass", a
     assert "(no client address)" in a["header"]
+
+
+class TcpOnlyDns:
+    """TcpOnlyDns - a TCP listener on loopback that passes each connection
+    to nsd's TCP port, and nothing on UDP: what QEMU's user network gives
+    the appliance (tests/qemu) and what auth.resolver_tcp is for"""
+
+    def __init__(self, target_port):
+        import socket
+        import threading
+        self.target = target_port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _pipe(self, a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(2)
+                except OSError:
+                    pass
+
+    def _serve(self):
+        import socket
+        import threading
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            self.connections += 1
+            c.settimeout(None)
+            up = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            up.settimeout(None)
+            for a, b in ((c, up), (up, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_scan_resolver_over_tcp_only(dns, lists_dir):
+    """auth.resolver_tcp: with a server reachable over TCP only, the checks
+    pass over TCP; without the setting the same server is 'down'"""
+    bridge = TcpOnlyDns(dns.port)
+    try:
+        raw = dns.sign(message("Alice <alice@sender.example>", token=new_token()), "sender.example", "sel1")
+        over = ["-o", "auth.resolver=127.0.0.1@%d" % bridge.port, "-o", "auth.lookup_timeout=500"]
+        rc, v = scan(dns, lists_dir, raw, "127.0.0.2", "mail.sender.example", "alice@sender.example",
+                     *over, "-o", "auth.resolver_tcp=yes")
+        a = v["auth"]
+        assert (a["spf"], [s["result"] for s in a["dkim"]], a["dmarc"]) == ("pass", ["pass"], "pass"), a
+        assert bridge.connections > 0
+        rc, v = scan(dns, lists_dir, raw, "127.0.0.2", "mail.sender.example", "alice@sender.example", *over)
+        assert v["auth"]["dns"]["resolver_down"] is True, v["auth"]
+        assert v["action"] == "tempfail" and codes(v) == ["auth.temperror"], v["reasons"]
+    finally:
+        bridge.close()

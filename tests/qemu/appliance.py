@@ -54,6 +54,17 @@ def redis_fwd():
     return ",guestfwd=tcp:10.0.2.100:6379-tcp:%s" % target if target else ""
 
 
+def dns_fwd():
+    """MW_QEMU_DNS=PORT (a DNS server's TCP port on 127.0.0.1, the QEMU
+    test's nsd): the guest reaches it as 10.0.2.101:53 over TCP, one
+    dnsbridge.py per connection (the user network passes no UDP)"""
+    port = os.environ.get("MW_QEMU_DNS", "")
+    if not port:
+        return ""
+    bridge = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dnsbridge.py")
+    return ",guestfwd=tcp:10.0.2.101:53-cmd:/usr/bin/python3 %s 127.0.0.1 %d" % (bridge, int(port))
+
+
 def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=None):
     """qemu_args - the command line; serial is a chardev spec or 'stdio';
     shell, a chardev spec (id sh0) for the test shell on hvc0, or None;
@@ -77,7 +88,7 @@ def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=No
         "-device", "virtio-blk-device,drive=root",
         "-drive", "if=none,id=data,format=raw,file=" + (data or os.path.join(image_dir, "data.img")),
         "-device", "virtio-blk-device,drive=data",
-        "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:25" % smtp_port + redis_fwd(),
+        "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:25" % smtp_port + redis_fwd() + dns_fwd(),
         "-device", "virtio-net-device,netdev=net0",
         "-device", "virtio-rng-device",
         "-display", "none",

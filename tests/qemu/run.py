@@ -18,7 +18,10 @@ logged.  Then: settings that wait for `apply` (host name, resolvers: the
 SMTP banner changes), the configuration exported and imported back, a
 fan-out attack that produces one alert mail naming every recipient and a
 login banner, one message over STARTTLS (its Received line and the
-certificate's fingerprint on the console), and `poweroff`.
+certificate's fingerprint on the console), sender authentication (the
+resolver set in appliance.conf, nsd on the host reached over TCP:
+Authentication-Results on delivered mail, a DMARC p=reject spoof
+refused), and `poweroff`.
 
 Prints one line per check (NOTE lines are observations, not checks), the
 measured times, and `N passed, N failed`; exit status 1 when anything
@@ -156,6 +159,62 @@ def engine_action(path, mail_from, rcpt):
 
 def data_code(res):
     return res["data"][0] if res["data"] else None
+
+
+AUTH_DOMAIN = "qemu-sender.example"
+DNS = None  # the host's nsd (tests/integration/dnslab.py), made by start_dns()
+
+
+def start_dns():
+    """start_dns - nsd on 127.0.0.1 with the integration tests' zones and
+    one for the appliance: SPF names 10.0.2.2 (the address QEMU's user
+    network gives every host connection, the client the guest sees), a
+    DKIM key, DMARC p=reject.  The guest reaches it over TCP only
+    (MW_QEMU_DNS: guestfwd 10.0.2.101:53, tests/qemu/dnsbridge.py)."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+    from dnslab import DnsLab
+    lab = DnsLab()
+    lab.start({AUTH_DOMAIN: ['@ TXT "v=spf1 ip4:10.0.2.2 -all"', '_dmarc TXT "v=DMARC1; p=reject"',
+                             ("dkim", "sel1", "rsa")]})
+    os.environ["MW_QEMU_DNS"] = str(lab.port)
+    return lab
+
+
+def auth_checks(m, sh):
+    """auth_checks - sender authentication on the appliance: resolver
+    from appliance.conf (AUTH_*), Authentication-Results on delivered mail,
+    a spoof of a DMARC p=reject domain refused"""
+    if DNS is None:
+        check("auth: the host's DNS server for the appliance", False, "not started")
+        return
+    sh.run("printf '%s\\n' AUTH_ENABLE=yes AUTH_RESOLVER=10.0.2.101 AUTH_RESOLVER_TCP=yes "
+           ">>/data/etc/appliance.conf")
+    sh.run("kill $(pidof mailwardend)")  # init starts it again with the new settings
+    st, out = sh.run("for i in $(seq 100); do test -S /run/mailwarden/milter.sock && "
+                     "mailwarden ctl -c /data/etc/mailwarden.conf status >/dev/null 2>&1 && break; sleep 0.3; done; "
+                     "grep 'start mailwardend' /var/log/mailwardend.log | tail -n 1", 60)
+    check("auth: mailwardend restarted with the resolver of appliance.conf", "auth.resolver=10.0.2.101" in out,
+          out.strip()[-200:])
+    tok = token()
+    raw = with_token(("From: Kanri <kanri@%s>\r\nTo: <%s>\r\nSubject: Signed %s\r\n"
+                      "Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+                      "Signed and sent from the address SPF names.\r\n"
+                      % (AUTH_DOMAIN, STAFF, tok, tok, AUTH_DOMAIN)).encode(), tok)
+    raw = DNS.sign(raw, AUTH_DOMAIN, "sel1")
+    res = appliance.smtp_send(m.smtp_port, "kanri@" + AUTH_DOMAIN, [STAFF], raw)
+    check("auth: a signed message from %s accepted" % AUTH_DOMAIN, data_code(res) == 250, reply(res))
+    text = sh.delivered(tok) or ""
+    ar = re.search(r"^Authentication-Results: [^\n]*(?:\n[ \t][^\n]*)*", text, re.M)
+    got = ar.group(0).replace("\n", " ") if ar else text.split("\n\n", 1)[0][:300]
+    check("auth: delivered with Authentication-Results spf=pass dkim=pass dmarc=pass (DNS over TCP)",
+          ar is not None and all(x in got for x in ("spf=pass", "dkim=pass", "dmarc=pass")), got[:300])
+    tok = token()
+    raw = with_token(("From: Kanri <kanri@%s>\r\nTo: <%s>\r\nSubject: Spoofed %s\r\n"
+                      "Message-ID: <%s@law-office.example>\r\n\r\nNot signed, not from the domain.\r\n"
+                      % (AUTH_DOMAIN, STAFF, tok, tok)).encode(), tok)
+    res = send(m, raw, tok)
+    check("auth: a spoof of %s (DMARC p=reject) refused with 550 auth.dmarc_reject" % AUTH_DOMAIN,
+          data_code(res) == 550 and "auth.dmarc_reject" in reply(res), reply(res))
 
 
 def shared_store_checks(sh):
@@ -657,6 +716,9 @@ def operator_checks(m, sh, adm, times):
     export_import_checks(adm)
     fanout_alert_checks(m, sh, adm)
     starttls_checks(m, sh, adm)
+    # last: from here on every message is authenticated against the test
+    # zones only (the samples' expected verdicts are computed without DNS)
+    auth_checks(m, sh)
     times["operator_checks"] = time.monotonic() - t0
     poweroff_check(m, adm)
 
@@ -675,6 +737,11 @@ def main():
     t0 = time.monotonic()
     times = {}
     SIGDB = make_sigdb(workdir)
+    global DNS
+    try:
+        DNS = start_dns()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as e:
+        record("fail", "harness", "DNS for the appliance: %s" % e)
     m = appliance.Machine(image_dir, workdir, SIGDB).start()
     serial = shell = None
     try:
@@ -713,6 +780,8 @@ def main():
             if port:
                 port.close()
         m.stop()
+        if DNS is not None:
+            DNS.stop()
         times["total"] = time.monotonic() - t0
     with open(os.path.join(workdir, "serial.transcript"), "w") as f:
         f.write("".join(serial.transcript) if serial else "")
