@@ -208,7 +208,8 @@ def test_reload_fits_the_machine(biglab):
     # 2. a cgroup that cannot hold two engines, and a new signature
     after = rss_kb(pid) * 1024
     print("after the swap: daemon RSS %d MB, cgroup usage %d MB" % (after >> 20, lab.cg.usage() >> 20))
-    lab.cg.set_limit(int(steady * 1.35))
+    limit = lab.cg.lower_limit(int(steady * 1.35))
+    print("cgroup limit %d MB (1.35 x steady: %d MB)" % (limit >> 20, int(steady * 1.35) >> 20))
     needle = ("MAILWARDEN-SIGDB-NEW-" + new_token()).encode()
     att = ("data.txt", b"prefix " + needle + b" suffix\n", "application/octet-stream")
     r = lab.send(make_message(new_token(), subject="before", attachments=[att]))

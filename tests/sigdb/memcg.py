@@ -93,6 +93,26 @@ class MemCgroup:
         with open(self._f("memory.max" if self.v2 else "memory.limit_in_bytes"), "w") as f:
             f.write(str(int(nbytes)))
 
+    def lower_limit(self, nbytes, margin=8 << 20):
+        """lower_limit - set a limit below the current usage: the kernel
+        reclaims first, and cgroup v1 answers EBUSY when it could not reclaim
+        enough (dirty or busy pages of the moment).  Retries after a sync;
+        then takes the usage it reached plus margin, still too small for a
+        second engine.  Returns the limit set."""
+        import errno
+        for _ in range(6):
+            try:
+                self.set_limit(nbytes)
+                return int(nbytes)
+            except OSError as e:
+                if e.errno != errno.EBUSY:
+                    raise
+            os.sync()
+            time.sleep(0.5)
+        limit = max(int(nbytes), self.usage() + margin)
+        self.set_limit(limit)
+        return limit
+
     def usage(self):
         return int(_read(self._f("memory.current" if self.v2 else "memory.usage_in_bytes")))
 
