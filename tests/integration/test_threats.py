@@ -3,7 +3,8 @@ through `mailwarden scan`: the JSON verdict a user sees names the reason
 code and the node (part path) the technique lives in.
 
 One test per technique that the code handles and no other test carries
-end to end: HTML smuggling, SVG script, a OneNote embedded file, QR codes
+end to end: display-name spoofing, HTML smuggling, credential forms, SVG
+script, a OneNote embedded file, QR codes
 (a picture, a picture in a PDF), a calendar with an ATTACH file, a PDF
 that opens a URL, Office and RTF remote templates, files hidden in a text
 body (uuencode, yEnc, BinHex), zip concatenation and a picture/zip
@@ -380,4 +381,32 @@ def test_dde_field(tmp_path):
     v = attached(tmp_path, "order.docx", FX.docx_dde(),
                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     assert [r for r in find(v, "content.auto_action", part="2:order.docx") if "DDE" in r["detail"]], v["reasons"]
+    assert v["action"] == "quarantine", v
+
+
+# ------------------------------------------------------------ 4. display names (no payload at all)
+
+@pytest.mark.parametrize("from_header,code,part", [
+    ('"Example Corporation" <ceo.office@gmail.com>', "sender.freemail_spoof", "from"),
+    ('"boss@example.com" <desk@sender.example>', "sender.display_spoof", "from"),
+], ids=["organisation name on free-mail", "another address as the name"])
+def test_display_name_spoofing(tmp_path, from_header, code, part):
+    raw = make_message(new_token(), body="Please pay the invoice today; I am in a meeting.\n")
+    raw = raw.replace(b"From: alice@sender.example", b"From: " + from_header.encode(), 1)
+    d = tmp_path / "s"
+    d.mkdir()
+    rc, v, out, err = run_scan(raw, d, extra=("-o", "domains.protected=example.com",
+                                              "-o", "domains.org_names=Example Corporation"))
+    assert v is not None, err
+    assert find(v, code, part=part), v["reasons"]
+    assert v["action"] in STRONG, v
+
+
+# ------------------------------------------------------------ 12. phishing pages as attachments
+
+def test_html_credential_form_attachment(tmp_path):
+    """tests/samples' credform.html: a password form posting elsewhere and a meta refresh."""
+    v = attached(tmp_path, "login.html", FX.credform_html().encode(), "text/html")
+    assert find(v, "html.credential_form", part="2:login.html"), v["reasons"]
+    assert find(v, "html.redirect", part="2:login.html"), v["reasons"]
     assert v["action"] == "quarantine", v
