@@ -120,15 +120,16 @@ static const char *short_type(const char *t)
  * plain_archive - containers whose members the attach stage's walker
  * (libarchive) reads and judges itself.  Documents, mail, PDF, HTML,
  * installers and disk images are not in this list: what libclamav finds
- * in them is judged here.
+ * in them is judged here.  Nor is ARJ: libarchive has no ARJ reader, so
+ * only libclamav opens it and its members are judged here.
  */
 static int plain_archive(const char *t)
 {
 	static const char *const types[] = {
-	    "CL_TYPE_ZIP",       "CL_TYPE_RAR",       "CL_TYPE_7Z",      "CL_TYPE_GZ",       "CL_TYPE_BZ",
-	    "CL_TYPE_XZ",        "CL_TYPE_POSIX_TAR", "CL_TYPE_OLD_TAR", "CL_TYPE_CPIO_OLD", "CL_TYPE_CPIO_ODC",
-	    "CL_TYPE_CPIO_NEWC", "CL_TYPE_CPIO_CRC",  "CL_TYPE_MSCAB",   "CL_TYPE_ARJ",      "CL_TYPE_LHA_LZH",
-	    "CL_TYPE_ISO9660",   "CL_TYPE_ZSTD",
+	    "CL_TYPE_ZIP",      "CL_TYPE_RAR",      "CL_TYPE_7Z",        "CL_TYPE_GZ",
+	    "CL_TYPE_BZ",       "CL_TYPE_XZ",       "CL_TYPE_POSIX_TAR", "CL_TYPE_OLD_TAR",
+	    "CL_TYPE_CPIO_OLD", "CL_TYPE_CPIO_ODC", "CL_TYPE_CPIO_NEWC", "CL_TYPE_CPIO_CRC",
+	    "CL_TYPE_MSCAB",    "CL_TYPE_LHA_LZH",  "CL_TYPE_ISO9660",   "CL_TYPE_ZSTD",
 	};
 	size_t i;
 

@@ -257,6 +257,13 @@ def test_docx_remote_template(tmp_path, target, link_code):
     assert v["action"] == "quarantine", v
 
 
+def test_remote_template_in_a_zip_is_named_by_its_path(tmp_path):
+    data = zipped([("doc.docx", docx_template("file://files.sender.example/share/normal.dotm"))])
+    v = attached(tmp_path, "invoice.zip", data, "application/zip")
+    assert find(v, "doc.remote_content", part="2:invoice.zip:doc.docx"), v["reasons"]
+    assert find(v, "link.unc", part="2:invoice.zip:doc.docx"), v["reasons"]
+
+
 def test_rtf_remote_template(tmp_path):
     rtf = b"{\\rtf1\\ansi{\\*\\template file://files.sender.example/share/letter.dot}Dear customer,\\par}"
     v = attached(tmp_path, "letter.rtf", rtf, "application/rtf")
@@ -377,6 +384,14 @@ def test_excel4_macro_sheets(tmp_path):
     assert v["action"] in STRONG, v
 
 
+def test_odf_macro_bound_to_opening(tmp_path):
+    v = attached(tmp_path, "minutes.odt", FX.odt_macro(), "application/vnd.oasis.opendocument.text")
+    assert [r for r in find(v, "content.auto_action", part="2:minutes.odt") if "office:load" in r["detail"]], \
+        v["reasons"]
+    assert find(v, "attach.macro", part="2:minutes.odt"), v["reasons"]
+    assert v["action"] == "quarantine", v
+
+
 def test_dde_field(tmp_path):
     v = attached(tmp_path, "order.docx", FX.docx_dde(),
                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
@@ -410,3 +425,20 @@ def test_html_credential_form_attachment(tmp_path):
     assert find(v, "html.credential_form", part="2:login.html"), v["reasons"]
     assert find(v, "html.redirect", part="2:login.html"), v["reasons"]
     assert v["action"] == "quarantine", v
+
+
+def test_arj_members_judged(tmp_path):
+    """libarchive has no ARJ reader: libclamav opens it and the content tree
+    judges the members (a script and an Internet shortcut to a share)."""
+    need("arj")
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "run.js").write_bytes(b'WScript.Echo("x");\r\n')
+    (d / "invoice.url").write_bytes(b"[InternetShortcut]\r\nURL=file://files.sender.example/pub/x.js\r\n")
+    subprocess.run(["arj", "a", "-y", "docs.arj", "run.js", "invoice.url"], cwd=str(d), check=True,
+                   stdout=subprocess.DEVNULL)
+    v = attached(tmp_path, "docs.arj", (d / "docs.arj").read_bytes())
+    assert find(v, "content.embedded_exec", part="2:docs.arj:run.js"), v["reasons"]
+    assert find(v, "content.embedded_exec", part="2:docs.arj:invoice.url"), v["reasons"]
+    assert find(v, "link.unc", part="2:docs.arj:invoice.url"), v["reasons"]
+    assert v["action"] == "reject", v
