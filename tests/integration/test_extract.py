@@ -9,8 +9,9 @@ extractor, then each child object's, as the content tree will run them):
     their names; an HTML attachment that builds a file comes out with the
     file; a calendar invitation carrying a file gives it.
 
-The engine does not run the extractors yet (the lead wires them into the
-content tree): these tests check what the tree will be given.  Needs no lab.
+These tests check what the extractors give the content tree; the same
+constructs through the engine (`mailwarden scan`, reason codes and part
+paths) are in test_threats.py.  Needs no lab.
 """
 
 import base64

@@ -7,8 +7,9 @@ end to end: display-name spoofing, HTML smuggling, credential forms, SVG
 script, a OneNote embedded file, QR codes
 (a picture, a picture in a PDF), a calendar with an ATTACH file, a PDF
 that opens a URL, Office and RTF remote templates, files hidden in a text
-body (uuencode, yEnc, BinHex), zip concatenation and a picture/zip
-polyglot, XLL add-ins, Excel 4.0 macro sheets, DDE fields, ar/WARC
+body (uuencode, yEnc, BinHex), zip concatenation, picture/zip and PDF/zip
+polyglots, XLL add-ins, Excel 4.0 macro sheets, ODF macros bound to
+opening, DDE fields, OLE objects (Equation Editor, Package), ar/WARC/ARJ
 archives and lzop streams.
 
 Payloads are harmless: a PE header stub (magic numbers, no code), the
@@ -337,6 +338,16 @@ def test_picture_that_is_also_a_zip(tmp_path):
     assert v["action"] == "reject", v
 
 
+def test_pdf_followed_by_a_zip(tmp_path):
+    """A valid PDF with a zip after it: the carver leaves documents alone,
+    libclamav finds the zip and the content tree judges its member."""
+    doc = FX.pdf({1: b"<< /Type /Catalog /Pages 2 0 R >>", 2: b"<< /Type /Pages /Kids [] /Count 0 >>"})
+    v = attached(tmp_path, "report.pdf", doc + zipped([("run.js", "WScript.Echo('x');\n")]), "application/pdf")
+    r = [x for x in find(v, "content.embedded_exec", prefix="2:report.pdf:") if x["part"].endswith(":run.js")]
+    assert r, v["reasons"]
+    assert v["action"] == "reject", v
+
+
 def test_ar_and_warc_members_judged(tmp_path):
     need("bsdtar")
     d = tmp_path / "in"
@@ -441,4 +452,35 @@ def test_arj_members_judged(tmp_path):
     assert find(v, "content.embedded_exec", part="2:docs.arj:run.js"), v["reasons"]
     assert find(v, "content.embedded_exec", part="2:docs.arj:invoice.url"), v["reasons"]
     assert find(v, "link.unc", part="2:docs.arj:invoice.url"), v["reasons"]
+    assert v["action"] == "reject", v
+
+
+# ------------------------------------------------------------ 27. OLE objects in documents
+
+def test_equation_editor_object_in_docx(tmp_path):
+    """An embedded OLE2 object whose root storage has the Equation Editor
+    class (CVE-2017-11882): no exploit, only the class identifier."""
+    ole = bytearray(FX.cfb([("Equation Native", b"\x1c\x00\x00\x00\x02\x00" + bytes(40))]))
+    root = 1024  # header and FAT sector, then the directory: the root entry first
+    ole[root + 0x50:root + 0x60] = bytes([0x02, 0xce, 0x02, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46])
+    ct = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+          '<Default Extension="bin" ContentType="application/vnd.openxmlformats-officedocument.oleObject"/>'
+          '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+          'wordprocessingml.document.main+xml"/></Types>')
+    doc = zipped([("[Content_Types].xml", ct),
+                  ("word/document.xml", '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                                        '2006/main"><w:body><w:p/></w:body></w:document>'),
+                  ("word/embeddings/oleObject1.bin", bytes(ole))])
+    v = attached(tmp_path, "order.docx", doc, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    r = find(v, "doc.ole_object", prefix="2:order.docx")
+    assert r and any("Equation Editor" in x["detail"] for x in r), v["reasons"]
+    assert v["action"] == "quarantine", v
+
+
+def test_package_object_in_rtf_drops_a_named_file(tmp_path):
+    """tests/samples' object.rtf: an OLE1 Package carrying payload.exe (the marker in a PE stub)."""
+    v = attached(tmp_path, "object.rtf", FX.rtf_object().encode(), "application/rtf")
+    assert find(v, "doc.ole_object", part="2:object.rtf"), v["reasons"]
+    assert find(v, "attach.executable", part="2:object.rtf:payload.exe"), v["reasons"]
+    assert find(v, "av.infected", part="2:object.rtf:payload.exe"), v["reasons"]
     assert v["action"] == "reject", v
