@@ -337,7 +337,9 @@ stage_rootfs() {
 	local lib missing=""
 	for lib in $("$TRIPLET-readelf" -d "$st/usr/sbin/mailwardend" "$st/usr/bin/mailwarden" |
 		sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort -u); do
-		[ -e "$st/usr/lib/$TRIPLET/$lib" ] || [ -e "$st/lib/$TRIPLET/$lib" ] || missing="$missing $lib"
+		# (Debian's libspf2-2 is not multiarch: /usr/lib, on the loader's default path)
+		[ -e "$st/usr/lib/$TRIPLET/$lib" ] || [ -e "$st/lib/$TRIPLET/$lib" ] || [ -e "$st/usr/lib/$lib" ] ||
+			missing="$missing $lib"
 	done
 	[ -z "$missing" ] || die "libraries missing from the root filesystem:$missing (firmware/deb/depends)"
 }
