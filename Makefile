@@ -302,7 +302,7 @@ test-arm64:
 
 qemu-test:
 	bash scripts/firmware-build.sh image qemu-virt-arm64
-	python3 tests/qemu/run.py
+	/usr/bin/python3 tests/qemu/run.py
 
 # the rpi4 SD image's own kernel, dtb and initramfs under QEMU -M raspi4b
 # (QEMU >= 9) to the serial console (scripts/rpi4-boot.sh)
