@@ -112,13 +112,35 @@ class DnsLab:
         self.proxies = []
         start = int(base_port or os.environ.get("MW_AUTH_DNS_PORT") or 22553)
         self.port = None
+        self.lock = None
         for p in range(start, 22599, 2):
-            if port_free(p) and port_free(p + 1):
+            if self._claim(p):
                 self.port = p
                 break
         if self.port is None:
             raise RuntimeError("dnslab: no free port pair in %d..22599" % start)
         self.proxy_port = self.port + 1
+
+    def _claim(self, p):
+        """_claim - the port pair p, p+1 if free and not being taken by
+        another DnsLab: nsd binds UDP with SO_REUSEADDR, so two labs that
+        chose the same port at once would both start and share the
+        questions.  A lock file per pair, held until stop(), makes the
+        choice exclusive."""
+        import fcntl
+        fd = os.open("/tmp/mw-dnslab-%d.lock" % p, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        if not (port_free(p) and port_free(p + 1)):
+            os.close(fd)
+            return False
+        if self.lock is not None:
+            os.close(self.lock)
+        self.lock = fd
+        return True
 
     # ---------------------------------------------------------------- keys
 
@@ -186,11 +208,24 @@ class DnsLab:
     # ---------------------------------------------------------------- processes
 
     def start(self, extra=None):
-        self.write_zones(extra)
-        log = open(os.path.join(self.dir, "nsd.out"), "wb")
-        self.nsd = subprocess.Popen([NSD, "-d", "-c", os.path.join(self.dir, "nsd.conf")],
-                                    stdout=log, stderr=subprocess.STDOUT)
-        self.wait_answering(self.port)
+        # Another nsd (a second suite, the QEMU test) may take the port
+        # between our check and nsd's bind: then nsd exits at once, and we
+        # go on to the next free pair (bounded).
+        for attempt in range(4):
+            self.write_zones(extra)
+            log = open(os.path.join(self.dir, "nsd.out"), "wb")
+            self.nsd = subprocess.Popen([NSD, "-d", "-c", os.path.join(self.dir, "nsd.conf")],
+                                        stdout=log, stderr=subprocess.STDOUT)
+            try:
+                self.wait_answering(self.port)
+                return self
+            except RuntimeError:
+                if self.nsd.poll() is None or attempt == 3:
+                    raise
+                nxt = [p for p in range(self.port + 2, 22599, 2) if self._claim(p)][:1]
+                if not nxt:
+                    raise
+                self.port, self.proxy_port = nxt[0], nxt[0] + 1
         return self
 
     def start_proxy(self, delay_ms=0.0, drop=("noanswer.example",), port=None):
@@ -257,6 +292,9 @@ class DnsLab:
                 self.nsd.kill()
                 self.nsd.wait()
             self.nsd = None
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---------------------------------------------------------------- signing

@@ -173,7 +173,7 @@ def start_dns():
     (MW_QEMU_DNS: guestfwd 10.0.2.101:53, tests/qemu/dnsbridge.py)."""
     sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
     from dnslab import DnsLab
-    lab = DnsLab()
+    lab = DnsLab(base_port=22581)  # not the integration suites' 22553...: both may run at once
     lab.start({AUTH_DOMAIN: ['@ TXT "v=spf1 ip4:10.0.2.2 -all"', '_dmarc TXT "v=DMARC1; p=reject"',
                              ("dkim", "sel1", "rsa")]})
     os.environ["MW_QEMU_DNS"] = str(lab.port)
