@@ -189,11 +189,13 @@ def auth_checks(m, sh):
         return
     sh.run("printf '%s\\n' AUTH_ENABLE=yes AUTH_RESOLVER=10.0.2.101 AUTH_RESOLVER_TCP=yes "
            ">>/data/etc/appliance.conf")
-    # init starts it again with the new settings: wait for a new PID that answers
-    st, out = sh.run("old=$(pidof mailwardend); kill $old; for i in $(seq 200); do p=$(pidof mailwardend); "
-                     "[ -n \"$p\" ] && [ \"$p\" != \"$old\" ] && test -S /run/mailwarden/milter.sock && "
+    # init starts it again with the new settings (svc logs its command line
+    # first); then wait until the new daemon answers on its sockets
+    st, out = sh.run("kill $(pidof mailwardend); for i in $(seq 300); do "
+                     "grep -q 'start mailwardend .*auth.resolver=10.0.2.101' /var/log/mailwardend.log && "
+                     "sleep 1 && test -S /run/mailwarden/milter.sock && "
                      "mailwarden ctl -c /data/etc/mailwarden.conf status >/dev/null 2>&1 && break; sleep 0.3; done; "
-                     "grep 'start mailwardend' /var/log/mailwardend.log | tail -n 1", 90)
+                     "grep 'start mailwardend' /var/log/mailwardend.log | tail -n 1", 120)
     check("auth: mailwardend restarted with the resolver of appliance.conf", "auth.resolver=10.0.2.101" in out,
           out.strip()[-200:])
     tok = token()
