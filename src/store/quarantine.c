@@ -26,7 +26,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/gcm.h>
+#include <mbedtls/md.h>
 #include <mbedtls/version.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +41,24 @@
 #define QCHUNK   (64 * 1024)
 #define QNONCE   12
 #define QTAG     16
+#define BMAGIC   "MWB1"
+#define BNAME    64 /* hex HMAC-SHA256 */
 
 struct mw_quar {
 	mw_store *store;
 	char dir[4096];
+	char bdir[4200]; /* dir/blobs: shared pieces of kept copies */
 	unsigned char key[32];
+	unsigned char name_key[32]; /* HMAC key for blob names, derived from key */
+	pthread_mutex_t bmu;        /* blob reuse against blob expiry */
 };
+
+/* a piece of a kept copy stored once in dir/blobs (quarantine.h) */
+typedef struct quar_ref {
+	off_t off;
+	size_t len;
+	char name[BNAME + 1];
+} quar_ref;
 
 /* random_bytes - from the kernel; -1 on failure */
 static int random_bytes(void *buf, size_t len)
@@ -155,9 +169,9 @@ static void hdr_put(mw_buf *b, const char *key, const char *val)
 	buf_printf(b, "%s=%s\n", key, clean);
 }
 
-static void make_header(const quar_meta *m, mw_buf *b)
+static void make_header(const quar_meta *m, const quar_ref *refs, size_t nrefs, mw_buf *b)
 {
-	char num[64];
+	char num[64], part[160];
 	size_t i;
 
 	hdr_put(b, "id", m->id);
@@ -175,12 +189,46 @@ static void make_header(const quar_meta *m, mw_buf *b)
 	hdr_put(b, "release_at", num);
 	snprintf(num, sizeof(num), "%lld", (long long)m->expires);
 	hdr_put(b, "expires", num);
+	for (i = 0; i < nrefs; i++) {
+		snprintf(part, sizeof(part), "%lld %zu %s", (long long)refs[i].off, refs[i].len, refs[i].name);
+		hdr_put(b, "part", part);
+	}
 }
 
-/* parse_header - strict: known keys only, every line key=value */
-static int parse_header(char *h, quar_meta *m)
+/* parse_ref - "OFFSET LENGTH NAME" of a part line, after the previous part, inside size; 0 or -1 */
+static int parse_ref(const char *v, const quar_ref *prev, quar_ref *r)
+{
+	char *end;
+	long long off = strtoll(v, &end, 10);
+	unsigned long long len;
+	size_t i;
+
+	if (end == v || *end != ' ' || off < 0)
+		return -1;
+	v = end + 1;
+	len = strtoull(v, &end, 10);
+	if (end == v || *end != ' ' || len == 0 || len > (unsigned long long)1 << 40)
+		return -1;
+	v = end + 1;
+	if (strlen(v) != BNAME)
+		return -1;
+	for (i = 0; i < BNAME; i++)
+		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			return -1;
+	if (prev && off < prev->off + (long long)prev->len)
+		return -1; /* in order, never overlapping */
+	r->off = (off_t)off;
+	r->len = (size_t)len;
+	memcpy(r->name, v, BNAME + 1);
+	return 0;
+}
+
+/* parse_header - strict: known keys only, every line key=value; part lines go to refs (NULL: checked only) */
+static int parse_header(char *h, quar_meta *m, quar_ref *refs, size_t *nrefs)
 {
 	char *save = NULL, *line;
+	quar_ref scratch[2];
+	size_t n = 0;
 
 	memset(m, 0, sizeof(*m));
 	for (line = strtok_r(h, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -210,9 +258,22 @@ static int parse_header(char *h, quar_meta *m)
 			m->release_at = (time_t)strtoll(eq, NULL, 10);
 		else if (strcmp(line, "expires") == 0)
 			m->expires = (time_t)strtoll(eq, NULL, 10);
-		else
+		else if (strcmp(line, "part") == 0) {
+			quar_ref *r = refs ? &refs[n] : &scratch[n & 1];
+			const quar_ref *prev = n == 0 ? NULL : refs ? &refs[n - 1] : &scratch[(n - 1) & 1];
+			if (n >= QUAR_MAX_REFS || parse_ref(eq, prev, r) < 0)
+				return -1;
+			n++;
+		} else
 			return -1;
 	}
+	if (n > 0) {
+		const quar_ref *last = refs ? &refs[n - 1] : &scratch[(n - 1) & 1];
+		if ((size_t)last->off + last->len > m->size)
+			return -1; /* every part inside the message */
+	}
+	if (nrefs)
+		*nrefs = n;
 	return m->id[0] ? 0 : -1;
 }
 
@@ -272,18 +333,52 @@ static void share(mw_quar *q, const char *id)
 	outbox_add(s, time(NULL), "quar", f, 1);
 }
 
-static int index_insert(mw_quar *q, const quar_meta *m)
+/*
+ * blob_refs - every blob of a kept copy lives at least as long as the copy
+ * (expires: the latest of the copies using it, 0 never); caller holds mu
+ */
+static int blob_refs(mw_store *s, const quar_meta *m, const quar_ref *refs, size_t nrefs)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO quarantine_blobs(name, size, expires) VALUES(?1, ?2, ?3)"
+	                       " ON CONFLICT(name) DO UPDATE SET expires = CASE WHEN expires = 0 OR"
+	                       " excluded.expires = 0 THEN 0 ELSE max(expires, excluded.expires) END",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, "quarantine blobs");
+	for (i = 0; i < nrefs && rc == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, refs[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)refs[i].len);
+		sqlite3_bind_int64(st, 3, m->expires);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = store_fail(s, "quarantine blobs");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* index_insert - the index row of m and, in the same transaction, its blobs */
+static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, size_t nrefs)
 {
 	mw_store *s = q->store;
 	mw_buf rcpts;
 	sqlite3_stmt *st = NULL;
 	size_t i;
-	int rc = -1;
+	int rc = -1, txn = 0;
 
 	buf_init(&rcpts, 0);
 	for (i = 0; i < m->nrcpts; i++)
 		buf_printf(&rcpts, "%s%s", i ? "\n" : "", m->rcpts[i]);
 	pthread_mutex_lock(&s->mu);
+	if (nrefs > 0) {
+		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+			goto out;
+		txn = 1;
+	}
 	if (sqlite3_prepare_v2(
 	        s->db,
 	        "INSERT OR REPLACE INTO quarantine(id, time, queue_id, sender, rcpts, subject, size, reasons,"
@@ -305,10 +400,14 @@ static int index_insert(mw_quar *q, const quar_meta *m)
 	sqlite3_bind_int64(st, 11, m->expires);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		store_fail(s, "quarantine index insert");
-	else
+	else if (blob_refs(s, m, refs, nrefs) == 0)
 		rc = 0;
 out:
 	sqlite3_finalize(st);
+	if (txn && (rc < 0 || store_exec(s, "COMMIT") < 0)) {
+		store_exec(s, "ROLLBACK");
+		rc = -1;
+	}
 	pthread_mutex_unlock(&s->mu);
 	buf_free(&rcpts);
 	return rc;
@@ -542,6 +641,305 @@ static int valid_id(const char *id)
 	return 1;
 }
 
+/* ---- kept copies: base64 runs stored once (quar_find_runs, quarantine.h) ---- */
+
+#define RUN_LINE_MIN 40 /* shorter lines (a last base64 line, text) stay in the message file */
+
+typedef struct run_finder {
+	size_t pos;        /* bytes seen */
+	size_t line_start; /* offset of the current line */
+	size_t line_len;   /* characters of it so far, line end excluded */
+	int line_ok;       /* only base64 characters so far */
+	int cr;            /* the last byte was a CR */
+	int in_run;
+	size_t run_start, run_end;
+	size_t min, max, n;
+	quar_run *runs;
+} run_finder;
+
+static int b64_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+	       c == '=';
+}
+
+static void run_close(run_finder *f)
+{
+	if (f->in_run && f->run_end - f->run_start >= f->min && f->n < f->max) {
+		f->runs[f->n].off = f->run_start;
+		f->runs[f->n].len = f->run_end - f->run_start;
+		f->n++;
+	}
+	f->in_run = 0;
+}
+
+static void run_feed(run_finder *f, const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++, f->pos++) {
+		unsigned char c = p[i];
+		if (c == '\n') {
+			if (f->line_ok && f->line_len >= RUN_LINE_MIN) {
+				if (!f->in_run) {
+					f->in_run = 1;
+					f->run_start = f->line_start;
+				}
+				f->run_end = f->pos + 1;
+			} else {
+				run_close(f);
+			}
+			f->line_start = f->pos + 1;
+			f->line_len = 0;
+			f->line_ok = 1;
+			f->cr = 0;
+			continue;
+		}
+		if (f->cr || (c != '\r' && !b64_char(c)))
+			f->line_ok = 0; /* a CR only right before the LF */
+		f->cr = c == '\r';
+		if (!f->cr)
+			f->line_len++;
+	}
+}
+
+static void run_init(run_finder *f, size_t min, quar_run *runs, size_t max)
+{
+	memset(f, 0, sizeof(*f));
+	f->line_ok = 1;
+	f->min = min ? min : 1;
+	f->runs = runs;
+	f->max = max;
+}
+
+size_t quar_find_runs(const void *buf, size_t len, size_t min, quar_run *runs, size_t max)
+{
+	run_finder f;
+
+	run_init(&f, min, runs, max);
+	run_feed(&f, buf, len);
+	run_close(&f); /* a last line without LF never joins a run */
+	return f.n;
+}
+
+/* blob_name - hex HMAC-SHA256 (name key) of raw[off, off+len) */
+static int blob_name(mw_quar *q, const mw_spool *raw, size_t off, size_t len, char out[BNAME + 1])
+{
+	const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	mbedtls_md_context_t md;
+	unsigned char mac[32], *chunk = x_malloc(QCHUNK);
+	size_t i;
+	int rc = -1;
+
+	mbedtls_md_init(&md);
+	if (info == NULL || mbedtls_md_setup(&md, info, 1) != 0 || mbedtls_md_hmac_starts(&md, q->name_key, 32) != 0)
+		goto out;
+	while (len > 0) {
+		ssize_t got = spool_pread(raw, chunk, len < QCHUNK ? len : QCHUNK, (off_t)off);
+		if (got <= 0 || mbedtls_md_hmac_update(&md, chunk, (size_t)got) != 0)
+			goto out;
+		off += (size_t)got;
+		len -= (size_t)got;
+	}
+	if (mbedtls_md_hmac_finish(&md, mac) != 0)
+		goto out;
+	for (i = 0; i < sizeof(mac); i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
+	rc = 0;
+out:
+	mbedtls_md_free(&md);
+	x_free(chunk);
+	return rc;
+}
+
+/* derive_name_key - the HMAC key naming blobs: HMAC-SHA256(device key, label) */
+static int derive_name_key(mw_quar *q)
+{
+	static const char label[] = "mailwarden quarantine blob names v1";
+	const mbedtls_md_info_t *info = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	return info && mbedtls_md_hmac(info, q->key, 32, (const unsigned char *)label, sizeof(label) - 1,
+	                               q->name_key) == 0
+	           ? 0
+	           : -1;
+}
+
+static void blob_path(const mw_quar *q, const char *name, const char *prefix, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s%s.mwb", q->bdir, prefix, name);
+}
+
+/*
+ * blob_put - dir/blobs/NAME.mwb holding raw[off, off+len): "MWB1", nonce,
+ * AES-256-GCM ciphertext (additional data: magic and name, so a file
+ * cannot stand in for another), tag.  Reused when a file of the right
+ * size is there (caller holds bmu).  No fsync: kept copies only.
+ */
+static int blob_put(mw_quar *q, const mw_spool *raw, const quar_ref *r, char *err, size_t errlen)
+{
+	unsigned char nonce[QNONCE], tag[QTAG], aad[4 + BNAME], *in = NULL, *out = NULL;
+	char tmp[4400], final[4400];
+	mbedtls_gcm_context g;
+	struct stat st;
+	size_t left = r->len;
+	off_t off = r->off;
+	int fd = -1, rc = -1, gcm_live = 0;
+
+	blob_path(q, r->name, "", final, sizeof(final));
+	if (stat(final, &st) == 0 && (size_t)st.st_size == 4 + QNONCE + r->len + QTAG)
+		return 0;
+	blob_path(q, r->name, "tmp-", tmp, sizeof(tmp));
+	if (random_bytes(nonce, sizeof(nonce)) < 0) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	memcpy(aad, BMAGIC, 4);
+	memcpy(aad + 4, r->name, BNAME);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto io_fail;
+	if (gcm_begin(&g, q->key, MBEDTLS_GCM_ENCRYPT, nonce, aad, sizeof(aad)) < 0)
+		goto io_fail;
+	gcm_live = 1;
+	if (mw_write_all(fd, BMAGIC, 4) < 0 || mw_write_all(fd, nonce, sizeof(nonce)) < 0)
+		goto io_fail;
+	in = x_malloc(QCHUNK);
+	out = x_malloc(QCHUNK);
+	while (left > 0) {
+		ssize_t got = spool_pread(raw, in, left < QCHUNK ? left : QCHUNK, off);
+		if (got <= 0 || gcm_step(&g, in, (size_t)got, out) < 0 || mw_write_all(fd, out, (size_t)got) < 0)
+			goto io_fail;
+		off += got;
+		left -= (size_t)got;
+	}
+	if (gcm_end(&g, tag) < 0 || mw_write_all(fd, tag, sizeof(tag)) < 0)
+		goto io_fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto io_fail;
+	}
+	fd = -1;
+	if (rename(tmp, final) < 0)
+		goto io_fail;
+	rc = 0;
+	goto out;
+io_fail:
+	snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno ? errno : EIO));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+out:
+	if (gcm_live)
+		mbedtls_gcm_free(&g);
+	x_free(in);
+	x_free(out);
+	return rc;
+}
+
+/* blob_read - decrypt r's blob into out (verified by its tag, and its length) */
+static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, size_t errlen)
+{
+	unsigned char nonce[QNONCE], tag[QTAG], calc[QTAG], aad[4 + BNAME], *in = NULL, *plain = NULL;
+	char path[4400], magic[4];
+	mbedtls_gcm_context g;
+	struct stat st;
+	size_t left = r->len, i;
+	unsigned char diff = 0;
+	int fd, rc = -1, gcm_live = 0;
+
+	blob_path(q, r->name, "", path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memcpy(aad, BMAGIC, 4);
+	memcpy(aad + 4, r->name, BNAME);
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size != 4 + QNONCE + r->len + QTAG || read_all(fd, magic, 4) < 0 ||
+	    memcmp(magic, BMAGIC, 4) != 0 || read_all(fd, nonce, QNONCE) < 0 ||
+	    pread(fd, tag, QTAG, st.st_size - QTAG) != QTAG)
+		goto bad;
+	if (gcm_begin(&g, q->key, MBEDTLS_GCM_DECRYPT, nonce, aad, sizeof(aad)) < 0)
+		goto bad;
+	gcm_live = 1;
+	in = x_malloc(QCHUNK);
+	plain = x_malloc(QCHUNK);
+	while (left > 0) {
+		size_t n = left > QCHUNK ? QCHUNK : left;
+		if (read_all(fd, in, n) < 0 || gcm_step(&g, in, n, plain) < 0)
+			goto bad;
+		if (spool_write(out, plain, n) < 0) {
+			snprintf(err, errlen, "cannot store decrypted message: %s", strerror(errno));
+			goto out;
+		}
+		left -= n;
+	}
+	if (gcm_end(&g, calc) < 0)
+		goto bad;
+	for (i = 0; i < QTAG; i++)
+		diff |= (unsigned char)(calc[i] ^ tag[i]);
+	if (diff != 0) {
+		snprintf(err, errlen, "%s: authentication failed (tampered or wrong key)", path);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+bad:
+	snprintf(err, errlen, "%s: damaged blob file", path);
+out:
+	if (gcm_live)
+		mbedtls_gcm_free(&g);
+	close(fd);
+	x_free(in);
+	x_free(plain);
+	return rc;
+}
+
+/* find_refs - the base64 runs of raw worth storing apart, named; count (0: keep it whole) */
+static size_t find_refs(mw_quar *q, const mw_spool *raw, quar_ref *refs)
+{
+	quar_run runs[QUAR_MAX_REFS];
+	unsigned char *chunk = x_malloc(QCHUNK);
+	size_t i, n, total = spool_size(raw);
+	run_finder f;
+	off_t off = 0;
+
+	run_init(&f, QUAR_SPLIT_MIN, runs, QUAR_MAX_REFS);
+	while ((size_t)off < total) {
+		ssize_t got = spool_pread(raw, chunk, QCHUNK, off);
+		if (got <= 0) {
+			x_free(chunk);
+			return 0;
+		}
+		run_feed(&f, chunk, (size_t)got);
+		off += got;
+	}
+	run_close(&f);
+	x_free(chunk);
+	n = f.n;
+	for (i = 0; i < n; i++) {
+		refs[i].off = (off_t)runs[i].off;
+		refs[i].len = runs[i].len;
+		if (blob_name(q, raw, runs[i].off, runs[i].len, refs[i].name) < 0)
+			return 0;
+	}
+	return n;
+}
+
+long quar_blob_count(mw_quar *q)
+{
+	mw_store *s = q->store;
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM quarantine_blobs", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t errlen)
 {
 	unsigned char idb[16], nonce[QNONCE], tag[QTAG], lenb[4];
@@ -549,7 +947,8 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	char tmp[4200], final[4200];
 	mbedtls_gcm_context g;
 	mw_buf hdr, aad;
-	size_t i, total = spool_size(raw);
+	size_t i, fill = 0, nrefs = 0, r = 0, total = spool_size(raw);
+	quar_ref *refs = NULL;
 	off_t off = 0;
 	int fd = -1, rc = -1, gcm_live = 0;
 	/* a retro-scan copy of delivered mail ("kept") needs no durability:
@@ -557,6 +956,12 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	 * later rescan; no fsync for it (measured: 6-7 % of the mixed stream) */
 	int durable = strcmp(meta->state, "kept") != 0;
 
+	/* a kept copy stores its large base64 runs (attachments) apart, once
+	 * per distinct content: the file holds the rest and names them */
+	if (!durable) {
+		refs = x_malloc(QUAR_MAX_REFS * sizeof(*refs));
+		nrefs = find_refs(q, raw, refs);
+	}
 	buf_init(&hdr, QHDR_MAX);
 	buf_init(&aad, QHDR_MAX + 8);
 	if (random_bytes(idb, sizeof(idb)) < 0 || random_bytes(nonce, sizeof(nonce)) < 0) {
@@ -566,7 +971,7 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	for (i = 0; i < sizeof(idb); i++)
 		snprintf(meta->id + 2 * i, 3, "%02x", idb[i]);
 	meta->size = total;
-	make_header(meta, &hdr);
+	make_header(meta, refs, nrefs, &hdr);
 	if (hdr.truncated) {
 		snprintf(err, errlen, "quarantine header too large");
 		goto out;
@@ -594,14 +999,29 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		goto io_fail;
 	in = x_malloc(QCHUNK);
 	out = x_malloc(QCHUNK);
+	/* the message without its refs, in whole QCHUNK steps (GCM of mbedTLS 2.x) */
 	while ((size_t)off < total) {
-		ssize_t got = spool_pread(raw, in, QCHUNK, off);
+		size_t want = QCHUNK - fill;
+		ssize_t got;
+		if (r < nrefs && off == refs[r].off) {
+			off += (off_t)refs[r++].len;
+			continue;
+		}
+		if (r < nrefs && (size_t)(refs[r].off - off) < want)
+			want = (size_t)(refs[r].off - off);
+		got = spool_pread(raw, in + fill, want, off);
 		if (got <= 0)
 			goto io_fail;
-		if (gcm_step(&g, in, (size_t)got, out) < 0 || mw_write_all(fd, out, (size_t)got) < 0)
-			goto io_fail;
+		fill += (size_t)got;
 		off += got;
+		if (fill == QCHUNK) {
+			if (gcm_step(&g, in, fill, out) < 0 || mw_write_all(fd, out, fill) < 0)
+				goto io_fail;
+			fill = 0;
+		}
 	}
+	if (fill > 0 && (gcm_step(&g, in, fill, out) < 0 || mw_write_all(fd, out, fill) < 0))
+		goto io_fail;
 	if (gcm_end(&g, tag) < 0 || mw_write_all(fd, tag, sizeof(tag)) < 0)
 		goto io_fail;
 	if (durable && fsync(fd) < 0)
@@ -613,12 +1033,20 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	fd = -1;
 	if (rename(tmp, final) < 0 || (durable && fsync_dir(q->dir) < 0))
 		goto io_fail;
-	if (index_insert(q, meta) < 0) {
-		snprintf(err, errlen, "quarantine index: %s", store_error(q->store));
+	/* blobs and the index under bmu: a blob found here cannot expire before the row is in */
+	pthread_mutex_lock(&q->bmu);
+	for (r = 0; r < nrefs; r++)
+		if (blob_put(q, raw, &refs[r], err, errlen) < 0)
+			break;
+	if (r < nrefs || index_insert(q, meta, refs, nrefs) < 0) {
+		pthread_mutex_unlock(&q->bmu);
+		if (r == nrefs)
+			snprintf(err, errlen, "quarantine index: %s", store_error(q->store));
 		unlink(final);
 		fsync_dir(q->dir);
 		goto out;
 	}
+	pthread_mutex_unlock(&q->bmu);
 	if (durable)
 		share(q, meta->id);
 	rc = 0;
@@ -636,13 +1064,15 @@ out:
 	}
 	x_free(in);
 	x_free(out);
+	x_free(refs);
 	buf_free(&hdr);
 	buf_free(&aad);
 	return rc;
 }
 
 /* read_header - open id's file and read magic, header; returns fd positioned at the nonce */
-static int read_header(const char *path, mw_buf *aad, quar_meta *meta, char *err, size_t errlen)
+static int read_header(const char *path, mw_buf *aad, quar_meta *meta, quar_ref *refs, size_t *nrefs, char *err,
+                       size_t errlen)
 {
 	unsigned char lenb[4];
 	char magic[4], *h;
@@ -667,7 +1097,7 @@ static int read_header(const char *path, mw_buf *aad, quar_meta *meta, char *err
 	buf_append(aad, QMAGIC, 4);
 	buf_append(aad, lenb, 4);
 	buf_append(aad, h, hlen);
-	if (parse_header(h, meta) < 0) {
+	if (parse_header(h, meta, refs, nrefs) < 0) {
 		x_free(h);
 		goto bad;
 	}
@@ -686,10 +1116,11 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 	mbedtls_gcm_context g;
 	struct stat st;
 	mw_buf aad;
-	off_t body, left;
+	off_t body, left, pos = 0;
 	int fd, rc = -1, gcm_live = 0;
 	unsigned char diff = 0;
-	size_t i;
+	size_t i, nrefs = 0, r = 0, stored;
+	quar_ref *refs = x_malloc(QUAR_MAX_REFS * sizeof(*refs));
 
 	if (!valid_id(id)) {
 		snprintf(err, errlen, "no such quarantine id");
@@ -697,13 +1128,15 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 	}
 	buf_init(&aad, QHDR_MAX + 8);
 	file_path(q, id, "", ".mwq", path, sizeof(path));
-	if ((fd = read_header(path, &aad, meta, err, errlen)) < 0)
+	if ((fd = read_header(path, &aad, meta, refs, &nrefs, err, errlen)) < 0)
 		goto out;
 	if (fstat(fd, &st) < 0 || read_all(fd, nonce, QNONCE) < 0)
 		goto bad;
 	body = lseek(fd, 0, SEEK_CUR);
 	left = st.st_size - body - QTAG;
-	if (left < 0 || pread(fd, tag, QTAG, st.st_size - QTAG) != QTAG)
+	for (i = 0, stored = meta->size; i < nrefs; i++)
+		stored -= refs[i].len; /* parse_header: in order, inside size */
+	if (left < 0 || (nrefs > 0 && (size_t)left != stored) || pread(fd, tag, QTAG, st.st_size - QTAG) != QTAG)
 		goto bad;
 	if (gcm_begin(&g, q->key, MBEDTLS_GCM_DECRYPT, nonce, (const unsigned char *)aad.p, aad.len) < 0)
 		goto bad;
@@ -715,13 +1148,34 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 		if (read_all(fd, in, n) < 0 || gcm_step(&g, in, n, plain) < 0)
 			goto bad;
 		/* Bytes go out before the tag is checked; on a bad tag the
-		 * caller discards out (it never leaves this process). */
-		if (spool_write(out, plain, n) < 0) {
-			snprintf(err, errlen, "cannot store decrypted message: %s", strerror(errno));
-			goto out;
+		 * caller discards out (it never leaves this process).  A kept
+		 * copy's blobs go in at their offsets. */
+		for (i = 0; i < n;) {
+			size_t k = n - i;
+			if (r < nrefs && pos == refs[r].off) {
+				if (blob_read(q, &refs[r], out, err, errlen) < 0)
+					goto out;
+				pos += (off_t)refs[r++].len;
+				continue;
+			}
+			if (r < nrefs && (size_t)(refs[r].off - pos) < k)
+				k = (size_t)(refs[r].off - pos);
+			if (spool_write(out, plain + i, k) < 0) {
+				snprintf(err, errlen, "cannot store decrypted message: %s", strerror(errno));
+				goto out;
+			}
+			i += k;
+			pos += (off_t)k;
 		}
 		left -= (off_t)n;
 	}
+	for (; r < nrefs && pos == refs[r].off; r++) { /* blobs at the very end */
+		if (blob_read(q, &refs[r], out, err, errlen) < 0)
+			goto out;
+		pos += (off_t)refs[r].len;
+	}
+	if (r < nrefs || (nrefs > 0 && (size_t)pos != meta->size))
+		goto bad;
 	if (gcm_end(&g, calc) < 0)
 		goto bad;
 	for (i = 0; i < QTAG; i++)
@@ -751,6 +1205,7 @@ out:
 		close(fd);
 	x_free(in);
 	x_free(plain);
+	x_free(refs);
 	buf_free(&aad);
 	return rc;
 }
@@ -782,6 +1237,70 @@ static void expire_one(const quar_meta *m, void *arg)
 		e->n++;
 }
 
+/*
+ * expire_blobs - blobs no kept copy needs any more (their expiry is the
+ * latest of their copies'), and partial blob files older than an hour.
+ * Under bmu: quar_put cannot find a blob here and then lose it.
+ */
+static int expire_blobs(mw_quar *q, time_t now)
+{
+	mw_store *s = q->store;
+	sqlite3_stmt *st = NULL;
+	char(*names)[BNAME + 1] = x_malloc(1000 * sizeof(*names));
+	size_t n = 0, i;
+	int gone = 0;
+	DIR *d;
+
+	pthread_mutex_lock(&q->bmu);
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT name FROM quarantine_blobs WHERE expires != 0 AND expires <= ?1 LIMIT 1000", -1,
+	                       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		while (n < 1000 && sqlite3_step(st) == SQLITE_ROW) {
+			const char *v = (const char *)sqlite3_column_text(st, 0);
+			if (v && strlen(v) == BNAME)
+				memcpy(names[n++], v, BNAME + 1);
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (n > 0 && store_exec(s, "BEGIN IMMEDIATE") == 0) {
+		if (sqlite3_prepare_v2(s->db, "DELETE FROM quarantine_blobs WHERE name = ?1", -1, &st, NULL) ==
+		    SQLITE_OK)
+			for (i = 0; i < n; i++) {
+				char path[4400];
+				sqlite3_reset(st);
+				sqlite3_bind_text(st, 1, names[i], -1, SQLITE_STATIC);
+				blob_path(q, names[i], "", path, sizeof(path));
+				if (sqlite3_step(st) == SQLITE_DONE && (unlink(path) == 0 || errno == ENOENT))
+					gone++;
+			}
+		sqlite3_finalize(st);
+		if (store_exec(s, "COMMIT") < 0)
+			store_exec(s, "ROLLBACK");
+	}
+	pthread_mutex_unlock(&s->mu);
+	if ((d = opendir(q->bdir)) != NULL) {
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			char path[4400];
+			struct stat sb;
+			if (strncmp(de->d_name, "tmp-", 4) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", q->bdir, de->d_name);
+			if (stat(path, &sb) == 0 && sb.st_mtime < now - 3600)
+				unlink(path);
+		}
+		closedir(d);
+	}
+	pthread_mutex_unlock(&q->bmu);
+	x_free(names);
+	if (gone > 0)
+		log_info("quarantine: %d retro-scan blob(s) expired", gone);
+	return gone;
+}
+
 int quar_expire(mw_quar *q, time_t now)
 {
 	expire_ctx e = {q, now, 0};
@@ -791,6 +1310,7 @@ int quar_expire(mw_quar *q, time_t now)
 	               " expires <= ?2 AND ?1 IS NULL LIMIT ?3",
 	               NULL, now, 1000, expire_one, &e) < 0)
 		return -1;
+	expire_blobs(q, now);
 	return e.n;
 }
 
@@ -801,10 +1321,13 @@ static void recover(mw_quar *q)
 	struct dirent *de;
 	int removed = 0, indexed = 0;
 	quar_meta *m;
+	quar_ref *refs;
+	size_t nrefs = 0;
 
 	if (d == NULL)
 		return;
 	m = x_malloc(sizeof(*m));
+	refs = x_malloc(QUAR_MAX_REFS * sizeof(*refs));
 	while ((de = readdir(d)) != NULL) {
 		char path[4400];
 		size_t n = strlen(de->d_name);
@@ -823,14 +1346,14 @@ static void recover(mw_quar *q)
 			if (!valid_id(id) || quar_get_meta(q, id, m) != 0)
 				continue;
 			buf_init(&aad, QHDR_MAX + 8);
-			fd = read_header(path, &aad, m, err, sizeof(err));
+			fd = read_header(path, &aad, m, refs, &nrefs, err, sizeof(err));
 			buf_free(&aad);
 			if (fd < 0) {
 				log_err("quarantine recovery: %s", err);
 				continue;
 			}
 			close(fd);
-			if (index_insert(q, m) == 0) {
+			if (index_insert(q, m, refs, nrefs) == 0) {
 				share(q, m->id);
 				indexed++;
 			}
@@ -838,6 +1361,7 @@ static void recover(mw_quar *q)
 	}
 	closedir(d);
 	x_free(m);
+	x_free(refs);
 	fsync_dir(q->dir);
 	if (removed || indexed)
 		log_warn("quarantine recovery: removed %d partial file(s), indexed %d file(s)", removed, indexed);
@@ -863,6 +1387,21 @@ int quar_open(const char *statedir, mw_store *store, mw_quar **out, char *err, s
 		x_free(q);
 		return -1;
 	}
+	snprintf(q->bdir, sizeof(q->bdir), "%s/blobs", q->dir);
+	if (mkdir(q->bdir, 0700) == 0)
+		store_own_like_dir(statedir, q->bdir);
+	pthread_mutex_lock(&store->mu);
+	if (derive_name_key(q) < 0 ||
+	    store_exec(store, "CREATE TABLE IF NOT EXISTS quarantine_blobs(name TEXT PRIMARY KEY,"
+	                      " size INTEGER NOT NULL, expires INTEGER NOT NULL)") < 0) {
+		snprintf(err, errlen, "quarantine blobs: %s", store_error(store));
+		pthread_mutex_unlock(&store->mu);
+		memset(q->key, 0, sizeof(q->key));
+		x_free(q);
+		return -1;
+	}
+	pthread_mutex_unlock(&store->mu);
+	pthread_mutex_init(&q->bmu, NULL);
 	recover(q);
 	*out = q;
 	return 0;
@@ -873,6 +1412,8 @@ void quar_close(mw_quar *q)
 	if (q == NULL)
 		return;
 	memset(q->key, 0, sizeof(q->key));
+	memset(q->name_key, 0, sizeof(q->name_key));
+	pthread_mutex_destroy(&q->bmu);
 	x_free(q);
 }
 

@@ -56,6 +56,8 @@ typedef struct mw_quar mw_quar;
 
 #define QUAR_ID_LEN    32
 #define QUAR_MAX_RCPTS 1000 /* every recipient a message may have (MW_RCPT_MAX, limits.max_recipients) */
+#define QUAR_MAX_REFS  64   /* pieces of one kept copy stored apart (more stay in the file) */
+#define QUAR_SPLIT_MIN 8192 /* bytes a base64 run needs to be stored apart */
 
 typedef struct quar_meta {
 	char id[QUAR_ID_LEN + 1];
@@ -124,6 +126,21 @@ int quar_due(mw_quar *q, time_t now, size_t limit, void (*fn)(const quar_meta *m
 
 /* quar_expire - delete files past their expiry; returns the number deleted */
 int quar_expire(mw_quar *q, time_t now);
+
+/*
+ * quar_find_runs - the base64 runs of a raw message: maximal sequences of
+ * whole lines (LF or CRLF) of at least 40 characters of the base64
+ * alphabet, at least min bytes long, in order; at most max are stored in
+ * runs.  Returns the number stored.  Kept copies store these apart, once
+ * per distinct content.
+ */
+typedef struct quar_run {
+	size_t off, len;
+} quar_run;
+size_t quar_find_runs(const void *buf, size_t len, size_t min, quar_run *runs, size_t max);
+
+/* quar_blob_count - pieces stored once for kept copies (dir/blobs); -1 on error */
+long quar_blob_count(mw_quar *q);
 
 /* quar_dir - the quarantine directory */
 const char *quar_dir(const mw_quar *q);

@@ -25,7 +25,9 @@
  *	    released when the probe finds it queued (exit 0), put back with a
  *	    note when not (exit 1) or when no probe is configured;
  *	  - outcome_rescan_all(): a kept copy that now matches raises an
- *	    alert, blocks the sender and moves to quarantined.
+ *	    alert, blocks the sender and moves to quarantined; two delivered
+ *	    messages carrying the same attachment keep it once (one blob)
+ *	    and both are named by the late detection.
  *	"Old" signatures are a directory holding only the EICAR line of
  *	sigs/mailwarden-test.ndb, so the marker (assembled at run time) is
  *	found only after the "update" to the full file.  Temporary
@@ -997,6 +999,113 @@ static void test_rescan_all(void **state)
 	x_free(held);
 }
 
+/* with_b64 - a message whose attachment is content, base64 in lines of 76 (as mail clients send it) */
+static char *with_b64(const char *from, const char *subject, const char *content)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)content;
+	size_t len = strlen(content), i, col = 0;
+	mw_buf b;
+
+	buf_init(&b, 0);
+	buf_printf(&b,
+	           "From: %s\r\nTo: staff@example.com\r\nSubject: %s\r\nMIME-Version: 1.0\r\n"
+	           "Content-Type: multipart/mixed; boundary=\"BB\"\r\n\r\n--BB\r\n"
+	           "Content-Type: text/plain\r\n\r\nThe report, %s.\r\n--BB\r\n"
+	           "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+	           "Content-Disposition: attachment; filename=\"report.bin\"\r\n\r\n",
+	           from, subject, subject);
+	for (i = 0; i < len; i += 3) {
+		unsigned v =
+		    (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < len ? p[i + 2] : 0);
+		char q[4] = {al[v >> 18 & 63], al[v >> 12 & 63], i + 1 < len ? al[v >> 6 & 63] : '=',
+		             i + 2 < len ? al[v & 63] : '='};
+		buf_append(&b, q, 4);
+		if ((col += 4) == 76 || i + 3 >= len) {
+			buf_printf(&b, "\r\n");
+			col = 0;
+		}
+	}
+	buf_printf(&b, "--BB--\r\n");
+	return b.p; /* the caller frees it */
+}
+
+/* file_count - regular files in dir whose names end in suffix */
+static int file_count(const char *dir, const char *suffix)
+{
+	char cmd[600];
+	FILE *p;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c '%s$'", dir, suffix);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	if (fscanf(p, "%d", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+/*
+ * test_retro_shared - two delivered messages carrying the same attachment
+ * keep one stored copy of it (a blob) and a small file each; the late
+ * signature raises an alert for each message, naming its recipients.
+ */
+static void test_retro_shared(void **state)
+{
+	fixture *f = *state;
+	const char *ov[] = {"hold.first_contact=no"};
+	const char *rc1[] = {"staff@example.com"};
+	const char *rc2[] = {"boss@example.com", "info@example.com"};
+	char qid[40], bdir[400], qdir[400];
+	mw_env old_env;
+	mw_buf data;
+	ids kept;
+	char *one, *two;
+	int i;
+
+	use_cfg(f, cfg_for(f, ov, 1));
+	buf_init(&data, 0);
+	for (i = 0; i < 400; i++)
+		buf_printf(&data, "row %04d of the quarterly figures, nothing to see here\n", i);
+	buf_printf(&data, "%s\n", marker);
+	one = with_b64("one@sender.example", "figures-one", data.p);
+	two = with_b64("two@other.example", "figures-two", data.p);
+	old_env = f->env;
+	old_env.av = av_old;
+	assert_int_equal(deliver(f, &old_env, "one@sender.example", rc1, 1, one, qid), MW_ACCEPT);
+	assert_int_equal(deliver(f, &old_env, "two@other.example", rc2, 2, two, qid), MW_ACCEPT);
+	assert_int_equal(in_state(f, "kept", &kept), 2);
+	/* one stored attachment, two small message files */
+	snprintf(bdir, sizeof(bdir), "%s/quarantine/blobs", f->dir);
+	snprintf(qdir, sizeof(qdir), "%s/quarantine", f->dir);
+	assert_int_equal(quar_blob_count(f->q), 1);
+	assert_int_equal(file_count(bdir, "\\.mwb"), 1);
+	assert_int_equal(file_count(qdir, "\\.mwq"), 2);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM quarantine_blobs WHERE size > 25000"), 1);
+	count_alert_rows(f, 0);
+	/* the signature arrives: both messages are named, each with its recipients */
+	assert_int_equal(outcome_rescan_all(&f->env), 2);
+	count_alert_rows(f, 2);
+	assert_int_equal(in_state(f, "quarantined", &kept), 2);
+	assert_int_equal(
+	    sql_int(f, "SELECT count(*) FROM alerts WHERE kind = 'retro.av' AND text LIKE '%one@sender.example to "
+	               "staff@example.com now matches Mailwarden.Test.Marker%'"),
+	    1);
+	assert_int_equal(sql_int(f,
+	                         "SELECT count(*) FROM alerts WHERE kind = 'retro.av' AND text LIKE '%two@other.example"
+	                         " to boss@example.com, info@example.com now matches Mailwarden.Test.Marker%'"),
+	                 1);
+	for (i = 0; i < 2; i++) { /* each alert names its message */
+		char *txt = sql_text(f, "SELECT group_concat(text, ' | ') FROM alerts WHERE kind = 'retro.av'");
+		assert_non_null(strstr(txt, kept.id[i]));
+		x_free(txt);
+	}
+	x_free(one);
+	x_free(two);
+	buf_free(&data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1004,6 +1113,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_finish_hold, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_finish_without_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retro_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retro_shared, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_once, setup, teardown),
 	    cmocka_unit_test(test_release_argv),
 	    cmocka_unit_test_setup_teardown(test_due_holds, setup, teardown),

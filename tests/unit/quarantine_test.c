@@ -2,7 +2,9 @@
  * quarantine_test.c - the encrypted quarantine: round trip (small and
  * spilled), no plaintext on disk, tampering detected, partial files
  * removed and orphan files re-indexed at open, claim is exclusive,
- * expiry deletes.
+ * expiry deletes; kept copies store their base64 runs once per distinct
+ * content (quar_find_runs), read back byte for byte, and a shared blob
+ * expires with the last copy that needs it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -221,6 +223,200 @@ static void test_recovery_and_claim(void **state)
 	spool_free(in);
 }
 
+/* ---- kept copies: base64 runs stored once ---- */
+
+/* b64_lines - n lines of 76 base64 characters (seeded), each ending in eol */
+static void b64_lines(mw_buf *b, size_t n, unsigned seed, const char *eol)
+{
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 76; k++) {
+			seed = seed * 1103515245u + 12345u;
+			buf_append(b, &al[(seed >> 16) % 64], 1);
+		}
+		buf_printf(b, "%s", eol);
+	}
+}
+
+static void test_find_runs(void **state)
+{
+	mw_buf b;
+	quar_run r[4];
+	size_t start;
+
+	(void)state;
+	buf_init(&b, 0);
+	/* text, a run of 10 CRLF lines, a short last line (not part of it), text */
+	buf_printf(&b, "Subject: x\r\n\r\nhello\r\n");
+	start = b.len;
+	b64_lines(&b, 10, 1, "\r\n");
+	buf_printf(&b, "QUJD\r\n--BB--\r\n");
+	assert_int_equal(quar_find_runs(b.p, b.len, 100, r, 4), 1);
+	assert_int_equal(r[0].off, start);
+	assert_int_equal(r[0].len, 10 * 78);
+	/* too short for min: nothing */
+	assert_int_equal(quar_find_runs(b.p, b.len, 10 * 78 + 1, r, 4), 0);
+	/* a stray character or a lone CR ends the run; LF lines count too */
+	b.len = 0;
+	b64_lines(&b, 3, 2, "\n");
+	buf_printf(&b, "%s", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-0123\n");
+	b64_lines(&b, 4, 3, "\n");
+	buf_printf(&b, "%s", "ABCDEFGHIJKLMNOPQRSTUVWXYZ\rabcdefghijklmnopqrstuvwxyz0123\n");
+	b64_lines(&b, 2, 4, "\n");
+	assert_int_equal(quar_find_runs(b.p, b.len, 1, r, 4), 3);
+	assert_int_equal(r[0].off, 0);
+	assert_int_equal(r[0].len, 3 * 77);
+	assert_int_equal(r[1].len, 4 * 77);
+	assert_int_equal(r[2].len, 2 * 77);
+	assert_int_equal(r[2].off + r[2].len, b.len);
+	/* at most max are stored; a last line without LF never joins */
+	assert_int_equal(quar_find_runs(b.p, b.len, 1, r, 2), 2);
+	assert_int_equal(quar_find_runs(b.p, b.len - 1, 1, r, 4), 3);
+	assert_int_equal(r[2].len, 1 * 77);
+	buf_free(&b);
+}
+
+/* kept_msg - a message around one base64 attachment (the same run for every seed 7) */
+static mw_spool *kept_msg(const char *subject, unsigned seed, size_t mem_max)
+{
+	mw_spool *s = spool_new(mem_max, NULL);
+	mw_buf b;
+
+	buf_init(&b, 0);
+	buf_printf(&b,
+	           "Subject: %s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"BB\"\r\n\r\n--BB\r\n"
+	           "Content-Type: text/plain\r\n\r\nthe report, %s\r\n--BB\r\nContent-Type: application/pdf\r\n"
+	           "Content-Transfer-Encoding: base64\r\n\r\n",
+	           subject, subject);
+	b64_lines(&b, 400, seed, "\r\n"); /* 31 KB */
+	buf_printf(&b, "QUJD\r\n--BB--\r\n");
+	assert_int_equal(spool_write(s, b.p, b.len), 0);
+	buf_free(&b);
+	return s;
+}
+
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* same_bytes - out holds exactly what in holds */
+static void same_bytes(const mw_spool *in, const mw_spool *out)
+{
+	char *a = x_malloc(spool_size(in) + 1), *b = x_malloc(spool_size(in) + 1);
+
+	assert_int_equal(spool_size(out), spool_size(in));
+	assert_int_equal(spool_pread(in, a, spool_size(in), 0), (ssize_t)spool_size(in));
+	assert_int_equal(spool_pread(out, b, spool_size(in), 0), (ssize_t)spool_size(in));
+	assert_memory_equal(a, b, spool_size(in));
+	x_free(a);
+	x_free(b);
+}
+
+/* blob_files - .mwb files in quarantine/blobs; the name of the last in name */
+static int blob_files(fixture *f, char *name, size_t len)
+{
+	char cmd[300];
+	FILE *p;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "ls %s/quarantine/blobs | grep '\\.mwb$'", f->dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(name, (int)len, p))
+		n++;
+	pclose(p);
+	name[strcspn(name, "\n")] = 0;
+	return n;
+}
+
+static void test_kept_shared(void **state)
+{
+	fixture *f = *state;
+	mw_spool *a = kept_msg("first", 7, 4096), *b = kept_msg("second, longer subject", 7, 1 << 20);
+	mw_spool *c = kept_msg("other", 8, 1 << 20), *out;
+	char err[512], path[300], blob[300], name[200];
+	quar_meta ma, mb, mc, back;
+	mw_quar *q2;
+	int fd;
+
+	meta_init(&ma);
+	strcpy(ma.state, "kept");
+	ma.expires = 1700000000 + 7 * 86400;
+	mb = ma;
+	strcpy(mb.rcpts[0], "boss@example.com");
+	mb.expires = 1700000000 + 8 * 86400; /* the blob lives as long as its longest copy */
+	mc = ma;
+	assert_int_equal(quar_put(f->q, a, &ma, err, sizeof(err)), 0);
+	assert_int_equal(quar_put(f->q, b, &mb, err, sizeof(err)), 0);
+	/* one blob for the two copies; each copy's file is small */
+	assert_int_equal(quar_blob_count(f->q), 1);
+	assert_int_equal(blob_files(f, name, sizeof(name)), 1);
+	snprintf(path, sizeof(path), "%s/quarantine/%s.mwq", f->dir, ma.id);
+	assert_true(file_size(path) < 1000);
+	snprintf(blob, sizeof(blob), "%s/quarantine/blobs/%s", f->dir, name);
+	assert_true(file_size(blob) > 400 * 78);
+	assert_false(file_contains(blob, "AAAA")); /* encrypted: no base64 line survives */
+	/* both read back byte for byte, from the spilled and the in-memory spool */
+	out = spool_new(1 << 20, NULL);
+	assert_int_equal(quar_read(f->q, ma.id, &back, out, err, sizeof(err)), 0);
+	same_bytes(a, out);
+	spool_free(out);
+	out = spool_new(4096, NULL);
+	assert_int_equal(quar_read(f->q, mb.id, &back, out, err, sizeof(err)), 0);
+	same_bytes(b, out);
+	assert_string_equal(back.rcpts[0], "boss@example.com");
+	spool_free(out);
+	/* another attachment: a blob of its own */
+	assert_int_equal(quar_put(f->q, c, &mc, err, sizeof(err)), 0);
+	assert_int_equal(quar_blob_count(f->q), 2);
+	/* a held or quarantined message stays whole (fsync'ed, one file) */
+	{
+		quar_meta mq;
+		meta_init(&mq);
+		assert_int_equal(quar_put(f->q, a, &mq, err, sizeof(err)), 0);
+		snprintf(path, sizeof(path), "%s/quarantine/%s.mwq", f->dir, mq.id);
+		assert_true(file_size(path) > 400 * 78);
+		assert_int_equal(quar_blob_count(f->q), 2);
+	}
+	/* the index lost the copy's row (a crash): reopening indexes it and its blob again */
+	snprintf(path, sizeof(path),
+	         "sqlite3 %s/mailwarden.db \"DELETE FROM quarantine WHERE id='%s'; DELETE FROM quarantine_blobs\"",
+	         f->dir, mb.id);
+	if (system(path) != 0)
+		fail_msg("sqlite3");
+	assert_int_equal(quar_open(f->dir, f->st, &q2, err, sizeof(err)), 0);
+	assert_int_equal(quar_blob_count(q2), 1); /* mb's, from its header; ma's and mc's rows were not lost */
+	quar_close(q2);
+	/* expiry: the shared blob goes with the last copy that needs it */
+	assert_int_equal(quar_expire(f->q, 1700000000 + 7 * 86400 + 1), 2); /* ma, mc (the quarantined one: never) */
+	assert_int_equal(quar_blob_count(f->q), 1);
+	out = spool_new(1 << 20, NULL);
+	assert_int_equal(quar_read(f->q, mb.id, &back, out, err, sizeof(err)), 0);
+	same_bytes(b, out);
+	spool_free(out);
+	/* a changed blob is refused */
+	fd = open(blob, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "x", 1, 100), 1);
+	close(fd);
+	out = spool_new(1 << 20, NULL);
+	assert_int_equal(quar_read(f->q, mb.id, &back, out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "authentication failed"));
+	spool_free(out);
+	assert_int_equal(quar_expire(f->q, 1700000000 + 8 * 86400 + 1), 1);
+	assert_int_equal(quar_blob_count(f->q), 0);
+	assert_int_equal(access(blob, F_OK), -1);
+	spool_free(a);
+	spool_free(b);
+	spool_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +425,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_key_file_private, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tamper_detected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_recovery_and_claim, setup, teardown),
+	    cmocka_unit_test(test_find_runs),
+	    cmocka_unit_test_setup_teardown(test_kept_shared, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
 }
