@@ -27,6 +27,19 @@
  *	files without an index row are indexed from their headers.
  *	Retro-scan copies of delivered mail (state "kept") skip both fsyncs:
  *	the MTA delivers its own copy, so a power cut can only cost a rescan.
+ *	They also store every base64 run of QUAR_SPLIT_MIN bytes or more
+ *	(quar_find_runs: an encoded attachment) once per distinct content:
+ *	ID.mwq holds the message without them and one header line per run,
+ *	"part=OFFSET LENGTH NAME" (authenticated with the rest of the
+ *	header); the run is STATEDIR/quarantine/blobs/NAME.mwb: "MWB1",
+ *	12-byte nonce, AES-256-GCM ciphertext (additional data: magic and
+ *	NAME), 16-byte tag.  NAME is the hex HMAC-SHA256 of the run under a
+ *	key derived from the device key, so the same attachment sent again
+ *	is not written again, and the names tell nobody without the key
+ *	which file passed.  quar_read() puts the runs back: the bytes are
+ *	the original.  The table quarantine_blobs holds each blob's expiry,
+ *	the latest of the copies using it (written in the same transaction
+ *	as their index rows); quar_expire() removes blobs past it.
  *
  *	The index (SQLite table quarantine) holds id, time, queue id, sender,
  *	recipients, decoded subject, size, reasons, state (held,

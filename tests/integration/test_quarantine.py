@@ -211,6 +211,48 @@ def test_zero_day_retro_scan(milter):
     assert milter.count_delivered(token + "-b") == 0
 
 
+
+def test_zero_day_shared_attachment(milter):
+    """Two delivered messages carry the same 40 KB attachment (the same
+    base64 text, as one client sends it): their retro-scan copies store it
+    once (one blob under quarantine/blobs), and when the signature arrives
+    both messages are named, each with its own recipients."""
+    token = new_token()
+    zero_day = "MAILWARDEN-ZERO-DAY-%s" % token
+    senders = ["vendor-%s@client.example" % token, "partner-%s@other.example" % token]
+    rcpts = ["sato@example.com", "kato@example.com"]
+    payload = b"".join(b"line %05d of the shared report\n" % i for i in range(1300)) + zero_day.encode() + b"\n"
+    blobs = os.path.join(milter.run_dir, "mailwarden", "state", "quarantine", "blobs")
+    before = set(os.listdir(blobs)) if os.path.isdir(blobs) else set()
+    for i, (s, r) in enumerate(zip(senders, rcpts)):
+        res = milter.send(mail("%s-intro%d" % (token, i), s, r, "hello %d %s" % (i, token)), sender=s, rcpts=(r,))
+        assert res.ok, res
+        res = milter.send(mail("%s-%d" % (token, i), s, r, "report %d %s" % (i, token), attachment=payload,
+                               att_name="report.dat", att_type="application/octet-stream"),
+                          sender=s, rcpts=(r,))
+        assert res.ok, res
+    milter.wait_drained()
+    for i in range(2):
+        assert milter.count_delivered("%s-%d" % (token, i)) == 1
+    new = [n for n in set(os.listdir(blobs)) - before if n.endswith(".mwb")]
+    assert len(new) == 1, new  # one stored attachment for the two copies
+    sig = os.path.join(milter.sigs_dir, "zeroday-%s.ndb" % token)
+    with open(sig, "w") as f:
+        f.write("Mailwarden.Test.ZeroDay%s:0:*:%s\n" % (token, zero_day.encode().hex()))
+    try:
+        milter.hup()
+
+        def alerts():
+            lines = [l for l in mw_log(milter).splitlines() if "ALERT retro.av" in l and token in l]
+            return lines if len(lines) >= 2 else None
+        lines = wait_for(alerts, 60, "two retro-scan alerts")
+        for s, r in zip(senders, rcpts):
+            mine = [l for l in lines if s in l]
+            assert len(mine) == 1 and r in mine[0] and "ZeroDay" in mine[0], lines
+    finally:
+        os.unlink(sig)
+        milter.hup()
+
 def test_lockdown_levels(milter):
     token = new_token()
     sender = "regular-%s@client.example" % token

@@ -10,10 +10,11 @@ and WAL, checkpoints, quarantine and retro-copy files, fsyncs) before and
 after.  Workloads:
 
   plain       2 KB text mail from a known sender (tracking + sender history)
-  attach      the same with a 200 KB attachment (adds the retro-scan copy:
-              an encrypted copy of the whole message, quarantine.retro_days)
-  attach-dup  the same attachment again and again (what a per-attachment
-              store would save: every message is still one full copy today)
+  attach      the same with a 200 KB attachment (adds the retro-scan copy,
+              quarantine.retro_days: the attachment's base64 stored once as
+              an encrypted blob, the rest of the message in a small file)
+  attach-dup  the same attachment again and again (the blob is there: each
+              message adds its small file and index row only)
   hold        first contact with an attachment: held (encrypted quarantine)
   quarantine  a link to an IP literal: quarantined
   reject      the test marker: refused (tracking only)
