@@ -79,6 +79,7 @@ TEST="libcmocka-dev sqlite3 miltertest clang clang-tools-14 libclang-rt-14-dev l
 # (the last line: the QEMU test serves DNS zones to the appliance, tests/qemu/run.py)
 FIRMWARE="gcc-aarch64-linux-gnu libc6-dev-arm64-cross mmdebstrap arch-test
   qemu-user-static qemu-system-arm ipxe-qemu e2fsprogs dosfstools mtools fdisk
+  device-tree-compiler
   cpio xz-utils zstd kmod dpkg-dev python3 ca-certificates
   nsd opendkim-tools python3-dkim python3-nacl"
 PEERS="clamav-daemon clamav-milter rspamd linux-perf"
