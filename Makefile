@@ -288,7 +288,7 @@ format:
 #   make deb          build/firmware/deb/mailwarden_VERSION_arm64.deb
 #   make test-arm64   cross-built unit tests under qemu-user
 #   make qemu-test    boot the qemu-virt-arm64 image, feed mail, drive the console
-#   make rpi4-boot    boot the rpi4 image under QEMU -M raspi4b to its serial console
+#   make rpi4-boot    boot the rpi4 image under QEMU -M raspi4b to its console prompt
 BOARD ?= qemu-virt-arm64
 .PHONY: firmware deb test-arm64 qemu-test rpi4-boot
 firmware:
@@ -305,7 +305,7 @@ qemu-test:
 	/usr/bin/python3 tests/qemu/run.py
 
 # the rpi4 SD image's own kernel, dtb and initramfs under QEMU -M raspi4b
-# (QEMU >= 9) to the serial console (scripts/rpi4-boot.sh)
+# (QEMU >= 9) to the serial console's first-boot prompt (scripts/rpi4-boot.sh)
 rpi4-boot:
 	bash scripts/firmware-build.sh image rpi4
 	bash scripts/rpi4-boot.sh
