@@ -11,8 +11,8 @@
  *	bzip2 stream, a zip followed by a second zip.  A viewer shows the
  *	picture; 7-Zip, asked to open the file, looks for archive signatures
  *	past its start and unpacks what it finds there.  So content that is
- *	a picture, text or of no known type, and the bytes after the end of a
- *	zip, are searched for the signatures of the containers libarchive
+ *	not itself opened as an archive (a picture, a PDF, text, data of no
+ *	known type), and the bytes after the end of a zip, are searched for the signatures of the containers libarchive
  *	reads; where libarchive opens one, that is attach.inconsistent (the
  *	file is not what it seems) and the hidden archive is walked like any
  *	other, its members judged and scanned.
@@ -64,7 +64,19 @@ static const carve_sig sigs[] = {
     S("MSCF\0\0\0\0", AT_CAB, "cabinet"),
     S("\x04\x22\x4d\x18", AT_CONTAINER, "lz4"),
     S("LZIP", AT_CONTAINER, "lzip"),
+    S("xar!", AT_CONTAINER, "xar"),
+    S("070701", AT_CONTAINER, "cpio"),
+    S("070707", AT_CONTAINER, "cpio"),
+    S("!<arch>\n", AT_CONTAINER, "ar"),
+    S("\x89LZO\0\r\n\x1a\n", AT_CONTAINER, "lzop"),
+    S("\x1f\x9d", AT_CONTAINER, "compress"), /* then a sane flags byte, checked below */
 };
+
+/* z_ok - compress's flags byte: 9 to 16 bits, the two reserved bits clear */
+static int z_ok(const unsigned char *p, size_t left)
+{
+	return left >= 4 && (p[2] & 0x60) == 0 && (p[2] & 0x1f) >= 9 && (p[2] & 0x1f) <= 16;
+}
 
 /* bz2_ok - "BZh" is followed by a block size digit and the block magic 31 41 59 26 53 59 */
 static int bz2_ok(const unsigned char *p, size_t left)
@@ -131,7 +143,9 @@ static int walk_at(at_ctx *c, const at_src *src, size_t off, const carve_sig *s,
 
 int at_carves(attach_type t)
 {
-	return t == AT_UNKNOWN || t == AT_TEXT || (attach_type_flags(t) & ATF_IMAGE);
+	/* everything that is not itself opened as an archive: a picture, text,
+	 * a document or data of no known type can carry one behind or inside it */
+	return !(attach_type_flags(t) & ATF_ARCHIVE) && t != AT_OOXML && t != AT_ODF && t != AT_JAR && t != AT_OLE2;
 }
 
 /* at_carve - see attach_int.h */
@@ -158,6 +172,8 @@ int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const cha
 			    memcmp(buf + i, s->magic, s->len) != 0)
 				continue;
 			if (s->type == AT_BZIP2 && !bz2_ok(buf + i, win - i))
+				continue;
+			if (s->magic[0] == '\x1f' && s->magic[1] == '\x9d' && !z_ok(buf + i, win - i))
 				continue;
 			tries++;
 			if (walk_at(c, src, i, s, t, part, path, depth) > 0)

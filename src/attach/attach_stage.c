@@ -50,6 +50,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PPAP_TEXT_MAX (64 * 1024)
 #define PPAP_PARTS    20
@@ -264,14 +265,51 @@ static void judge_leaf(at_ctx *c, const char *part, const char *name, const char
 		uselocale(old);
 }
 
-/* wants_judging - leaves with a file name or a non-text type */
+/* binary_head - 1 if the first bytes of a leaf's decoded content are not
+ * text: a NUL, or C0 controls that no text encoding uses (ISO-2022-JP's ESC,
+ * tab, line and form feeds are text).  A "text/plain" part is only a label:
+ * a compressed stream or an executable under it is an attachment. */
+static int binary_head(const mime_part *p)
+{
+	unsigned char head[4096];
+	const void *data;
+	size_t len, n, i, ctl = 0;
+	int fd;
+	ssize_t r;
+
+	mime_part_body(p, &data, &fd, &len);
+	n = len < sizeof(head) ? len : sizeof(head);
+	if (data != NULL) {
+		memcpy(head, data, n);
+	} else if (fd >= 0) {
+		r = pread(fd, head, n, 0);
+		if (r < 0)
+			return 1; /* unreadable: judged, the walker reports it */
+		n = (size_t)r;
+	} else {
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = head[i];
+		if (ch == 0)
+			return 1;
+		if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r' && ch != '\f' && ch != 0x1b) || ch == 0x7f)
+			ctl++;
+	}
+	return ctl > 0 && ctl * 100 >= n; /* at least 1 % controls */
+}
+
+/* wants_judging - leaves with a file name, a non-text type, or a text type
+ * whose content is not text */
 static int wants_judging(const mime_part *p)
 {
 	const char *type = mime_part_type(p);
 
-	return mime_part_filename(p) != NULL ||
-	       (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0 &&
-	        strncmp(type, "message/", 8) != 0);
+	if (mime_part_filename(p) != NULL)
+		return 1;
+	if (strncmp(type, "multipart/", 10) == 0 || strncmp(type, "message/", 8) == 0)
+		return 0;
+	return strncmp(type, "text/", 5) != 0 || binary_head(p);
 }
 
 /* walk_parts - depth-first over the MIME tree */

@@ -847,4 +847,15 @@ PINNED = [
     "marker / zip.deflate / mime.rfc822x3",
     "marker / zip.deflate / mime.noboundary",
     "eicar / zip.aes / mime.b64",
+    # seed 2's long run: a text/plain label on binary content, and
+    # containers behind a PDF or other non-archive head
+    "marker / Z / mime.texttype",
+    "marker / lzma / mime.texttype",
+    "pe / rar / mime.texttype",
+    "pe / ar / mime.texttype",
+    "marker / zstd.multi / mime.texttype",
+    "pe / xz+prefix=pdf / mime.b64",
+    "marker / bz2+prefix=pdf / mime.b64",
+    "pe / cpio+prefix=pdf / mime.b64",
+    "marker / gz+prefix=pdf / mime.b64",
 ]
