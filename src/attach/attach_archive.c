@@ -137,7 +137,7 @@ static int (*const formats[])(struct archive *) = {
     archive_read_support_format_zip,  archive_read_support_format_7zip, archive_read_support_format_rar,
     archive_read_support_format_rar5, archive_read_support_format_lha,  archive_read_support_format_cab,
     archive_read_support_format_tar,  archive_read_support_format_cpio, archive_read_support_format_iso9660,
-    archive_read_support_format_ar,   archive_read_support_format_warc,
+    archive_read_support_format_ar,   archive_read_support_format_warc, archive_read_support_format_xar,
 };
 
 typedef struct filter {

@@ -129,6 +129,8 @@ static const magic magics[] = {
     /* compressed data libarchive reads only through an external program
      * (never run here): known, so that it is "cannot open", not "text" */
     M(0, "\x89LZO\0\r\n\x1a\n", AT_CONTAINER),
+    /* xar (libarchive reads it with libxml2): walked like the others */
+    M(0, "xar!", AT_CONTAINER),
     M(257, "ustar", AT_TAR),
     M(0x8001, "CD001", AT_ISO9660),
     M(0x8801, "CD001", AT_ISO9660),

@@ -93,8 +93,11 @@ static stage_rc stage_mime(mw_scan *st)
 	n = mime_problem_count(st->mime);
 	for (i = 0; i < n; i++) {
 		const mime_problem *p = mime_problem_get(st->mime, i);
-		verdict_add(st->verdict, p->kind == MIME_PROB_LIMITS ? "mime.limits" : "mime.malformed", p->part, "%s",
-		            p->detail);
+		verdict_add(st->verdict,
+		            p->kind == MIME_PROB_LIMITS   ? "mime.limits"
+		            : p->kind == MIME_PROB_HIDDEN ? "mime.hidden_data"
+		                                          : "mime.malformed",
+		            p->part, "%s", p->detail);
 	}
 	return STAGE_NEXT;
 }

@@ -67,6 +67,7 @@ void mime_limits_default(mime_limits *lim);
 typedef enum mime_prob_kind {
 	MIME_PROB_MALFORMED, /* reason code mime.malformed */
 	MIME_PROB_LIMITS,    /* reason code mime.limits */
+	MIME_PROB_HIDDEN,    /* reason code mime.hidden_data */
 } mime_prob_kind;
 
 typedef struct mime_problem {

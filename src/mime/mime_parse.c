@@ -95,6 +95,7 @@
 enum { ST_HEADERS, ST_BODY, ST_IGNORE };
 
 #define MIME_IGNORED_MAX 256 /* non-blank bytes outside every part before it is a problem */
+#define MIME_IGNORED_BIN 8   /* binary bytes there before it is hidden data */
 
 struct mime_parser {
 	/*
@@ -111,7 +112,9 @@ struct mime_parser {
 	mime_problem prob[MIME_PROB_MAX];
 	size_t nprob, prob_dropped;
 	size_t hdr_bytes;
-	size_t ignored; /* bytes other than white space outside every part (preambles, epilogues) */
+	size_t ignored;     /* bytes other than white space outside every part (preambles, epilogues) */
+	size_t ignored_bin; /* of those, binary: NUL and C0 controls no text uses */
+	int ignored_part;   /* a Content- header line there: a part written where none belongs */
 	size_t decoded, mem_used;
 	int decoded_full;
 	int err;
@@ -813,10 +816,16 @@ static void do_line(mime_parser *p, const char *s, size_t n, int piece, int has_
 		/* a preamble or epilogue: readers ignore it, some do not */
 		size_t i;
 		for (i = 0; i < n; i++)
-			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+				unsigned char ch = (unsigned char)s[i];
 				p->top->ignored++;
-		if (first && n >= 8 && strncasecmp(s, "content-", 8) == 0)
+				if ((ch < 0x20 && ch != '\f' && ch != 0x1b) || ch == 0x7f)
+					p->top->ignored_bin++;
+			}
+		if (first && n >= 8 && strncasecmp(s, "content-", 8) == 0) {
 			p->top->ignored += MIME_IGNORED_MAX + 1; /* a header there: a part written where none belongs */
+			p->top->ignored_part = 1;
+		}
 		break;
 	}
 	}
@@ -931,6 +940,19 @@ int mime_parser_finish(mime_parser *p)
 	 * nothing is supposed to be (a part written into the preamble) */
 	if (p->ignored > MIME_IGNORED_MAX && p->root && !has_limits_problem(p))
 		mime_problem_add(p, MIME_PROB_MALFORMED, p->root, "data outside any part (preamble or epilogue)");
+	/* binary there: no mail client shows it, but a tool opening the
+	 * message as a file finds what it is (7-Zip unpacks an archive from
+	 * it); the parts never carry it, so nothing else judges it */
+	if (p->ignored_bin >= MIME_IGNORED_BIN && p->root && !has_limits_problem(p)) {
+		char d[96];
+		snprintf(d, sizeof(d), "%zu binary bytes outside any part (preamble or epilogue)", p->ignored_bin);
+		mime_problem_add(p, MIME_PROB_HIDDEN, p->root, d);
+	} else if (p->ignored_part && p->ignored > 2 * MIME_IGNORED_MAX && p->root && !has_limits_problem(p)) {
+		/* a whole part (headers and content) where readers skip it: its
+		 * content is judged by nobody, so it is not let through */
+		mime_problem_add(p, MIME_PROB_HIDDEN, p->root,
+		                 "a part written outside any part (preamble or epilogue)");
+	}
 	if (p->err) {
 		errno = p->err;
 		return -1;

@@ -30,6 +30,7 @@ static const mw_code_info reason_codes[] = {
     {"av.error", MW_TEMPFAIL, "the antivirus engine failed on this message"},
     {"mime.malformed", MW_TAG, "broken MIME structure or encoding (boundary, base64, NUL bytes, headers)"},
     {"mime.limits", MW_QUARANTINE, "a MIME parser limit was crossed (header length, depth, parts, size)"},
+    {"mime.hidden_data", MW_QUARANTINE, "binary data outside every part (preamble or epilogue): no reader shows it"},
     {"sender.blocked", MW_REJECT, "the sender address or its domain is blocked (by hand, auto-block or fan-out)"},
     {"sender.freemail", MW_REJECT, "free-mail sender (envelope, From, Reply-To or Sender) to a staff address"},
     {"sender.freemail_public", MW_QUARANTINE, "free-mail sender to a public address, with links or attachments"},

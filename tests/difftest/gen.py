@@ -858,4 +858,8 @@ PINNED = [
     "marker / bz2+prefix=pdf / mime.b64",
     "pe / cpio+prefix=pdf / mime.b64",
     "marker / gz+prefix=pdf / mime.b64",
+    "marker / xar / mime.b64",
+    "marker / xar+prefix=gif / mime.b64",
+    "marker / lzma / mime.preamble",
+    "pe / warc / mime.preamble",
 ]

@@ -195,7 +195,10 @@ int main(int argc, char **argv)
 		printf("problems %zu dropped %zu\n", mime_problem_count(p), mime_problem_dropped(p));
 		for (i = 0; i < mime_problem_count(p); i++) {
 			const mime_problem *pr = mime_problem_get(p, i);
-			printf("problem %s \"%s\" %s\n", pr->kind == MIME_PROB_LIMITS ? "limits" : "malformed",
+			printf("problem %s \"%s\" %s\n",
+			       pr->kind == MIME_PROB_LIMITS   ? "limits"
+			       : pr->kind == MIME_PROB_HIDDEN ? "hidden"
+			                                      : "malformed",
 			       pr->part, pr->detail);
 		}
 	}
