@@ -79,7 +79,10 @@ static void problems(mw_buf *b, const mime_parser *p)
 
 	for (i = 0; i < mime_problem_count(p); i++) {
 		const mime_problem *pr = mime_problem_get(p, i);
-		buf_printf(b, "%s%c|%s|%s", i ? ";" : "", pr->kind == MIME_PROB_LIMITS ? 'L' : 'M',
+		buf_printf(b, "%s%c|%s|%s", i ? ";" : "",
+		           pr->kind == MIME_PROB_LIMITS   ? 'L'
+		           : pr->kind == MIME_PROB_HIDDEN ? 'H'
+		                                          : 'M',
 		           *pr->part ? pr->part : "-", pr->detail);
 	}
 }
@@ -179,6 +182,14 @@ static const struct {
      "Content-Type: multipart/mixed\nContent-Transfer-Encoding: base64\n\nLS16egoKaW4KLS16ei0tCg==\n",
      "-|multipart/mixed|*1 1|text/plain|in",
      "M|-|multipart without boundary;M|-|encoded multipart;M|-|boundary taken from the body", 0},
+    {"binary bytes in the preamble",
+     "Content-Type: multipart/mixed; boundary=b\n\nThis is MIME.\n\x1f\x9d\x90\x01\x02\x03\x04\x05\x06\x07\x08\n"
+     "--b\n\nx\n--b--\n",
+     "-|multipart/mixed|*1 1|text/plain|x", "H|-|9 binary bytes outside any part (preamble or epilogue)", 0},
+    {"a text preamble and epilogue are no problem",
+     "Content-Type: multipart/mixed; boundary=b\n\nThis is a multi-part message in MIME format.\n--b\n\nx\n--b--\n"
+     "Sent from the office.\n",
+     "-|multipart/mixed|*1 1|text/plain|x", "", 0},
     {"boundary never appears", "Content-Type: multipart/mixed; boundary=b\n\n--c\n\nx\n", "-|multipart/mixed|*0",
      "M|-|boundary not found", 0},
     {"empty multipart", "Content-Type: multipart/mixed; boundary=b\n\n--b--\n", "-|multipart/mixed|*0",
