@@ -797,9 +797,8 @@ char **auth_dns_txt(const unsigned char *pkt, size_t len, size_t *n)
 	cnt = ns_msg_count(msg, ns_s_an);
 	for (i = 0; i < cnt; i++) {
 		const unsigned char *rd;
-		size_t rdlen, off = 0;
+		size_t rdlen;
 		char *s;
-		size_t sl = 0;
 
 		if (ns_parserr(&msg, ns_s_an, (int)i, &rr) < 0)
 			break;
@@ -807,21 +806,29 @@ char **auth_dns_txt(const unsigned char *pkt, size_t len, size_t *n)
 			continue;
 		rd = ns_rr_rdata(rr);
 		rdlen = ns_rr_rdlen(rr);
-		s = x_malloc(rdlen + 1);
-		while (off < rdlen) {
-			size_t l = rd[off++];
-			if (l > rdlen - off)
-				l = rdlen - off;
-			memcpy(s + sl, rd + off, l);
-			sl += l;
-			off += l;
-		}
-		s[sl] = 0;
+		s = auth_txt_join(rd, rdlen);
 		v = x_realloc(v, (*n + 2) * sizeof(*v));
 		v[(*n)++] = s;
 		v[*n] = NULL;
 	}
 	return v;
+}
+
+char *auth_txt_join(const unsigned char *rd, size_t rdlen)
+{
+	char *s = x_malloc(rdlen + 1);
+	size_t off = 0, sl = 0;
+
+	while (off < rdlen) {
+		size_t l = rd[off++];
+		if (l > rdlen - off)
+			l = rdlen - off; /* a string cut by the record's end: what is there */
+		memcpy(s + sl, rd + off, l);
+		sl += l;
+		off += l;
+	}
+	s[sl] = 0;
+	return s;
 }
 
 void auth_dns_txt_free(char **v, size_t n)

@@ -91,6 +91,8 @@ int auth_dns_probe(auth_session *s, const char *name);
  * the way) are skipped.
  */
 char **auth_dns_txt(const unsigned char *pkt, size_t len, size_t *n);
+/* auth_txt_join - a TXT record's character-strings joined (x_malloc'ed, NUL-terminated) */
+char *auth_txt_join(const unsigned char *rd, size_t rdlen);
 void auth_dns_txt_free(char **v, size_t n);
 
 /* auth_dns_valid_name - 1 if name can be asked (1..253 bytes, labels 1..63, no NUL) */

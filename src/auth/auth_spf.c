@@ -176,18 +176,8 @@ static void fill_rr(SPF_dns_rr_t *rr, const unsigned char *pkt, size_t len, ns_t
 			break;
 		}
 		case ns_t_txt: {
-			size_t off = 0, sl = 0;
-			char *s = x_malloc(rdlen + 1);
-			while (off < rdlen) {
-				size_t l = rd[off++];
-				if (l > rdlen - off)
-					l = rdlen - off;
-				memcpy(s + sl, rd + off, l);
-				sl += l;
-				off += l;
-			}
-			s[sl] = 0;
-			sl = strlen(s); /* a NUL inside ends the string for libspf2 too */
+			char *s = auth_txt_join(rd, rdlen);
+			size_t sl = strlen(s); /* a NUL inside ends the string for libspf2 too */
 			if (!auth_spf_record_safe(s, sl)) {
 				int spf = strncasecmp(s, "v=spf1", 6) == 0;
 				log_warn("auth: SPF: refused an unsafe TXT record of %s (%zu bytes with macros)",

@@ -59,26 +59,6 @@ static const char tls_usage[] = "Usage: mailwarden tls show|selfsigned|csr|insta
                                 "  install     a PEM chain from standard input, checked against the key\n"
                                 "DIR defaults to " MW_SYSCONFDIR "/tls; NAME to the host name.\n";
 
-/* read_all - standard input, at most max bytes; NULL if more */
-static char *read_all(size_t max, size_t *len)
-{
-	mw_buf b;
-	char chunk[8192];
-	size_t n;
-
-	buf_init(&b, max + 1);
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-		buf_append(&b, chunk, n);
-	if (b.truncated) {
-		buf_free(&b);
-		return NULL;
-	}
-	*len = b.len;
-	if (b.p == NULL)
-		buf_puts(&b, "");
-	return b.p;
-}
-
 int cmd_appliance(cli_opts *o)
 {
 	const char **ov = NULL, *config = NULL, *tmpl = NULL, *host = NULL, *sub;
@@ -196,7 +176,7 @@ int cmd_tls(cli_opts *o)
 	} else if (strcmp(sub, "csr") == 0) {
 		rc = tls_csr(dir, names, n, &out, err, sizeof(err)) == 0 ? 0 : 1;
 	} else if (strcmp(sub, "install") == 0) {
-		char *pem = read_all(TLS_MAX_PEM, &len);
+		char *pem = mw_read_all(stdin, TLS_MAX_PEM, &len);
 		if (pem == NULL) {
 			snprintf(err, sizeof(err), "more than %d bytes on standard input", TLS_MAX_PEM);
 			rc = 1;

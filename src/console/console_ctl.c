@@ -87,25 +87,6 @@ static void print_line(const char *line, void *arg)
 	puts(line);
 }
 
-/* read_stdin - all of standard input, bounded; NULL if too big */
-static char *read_stdin(void)
-{
-	mw_buf b;
-	char chunk[8192];
-	size_t n;
-
-	buf_init(&b, CTL_MAX_DATA_BYTES + 1);
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-		buf_append(&b, chunk, n);
-	if (b.truncated) {
-		buf_free(&b);
-		return NULL;
-	}
-	if (b.p == NULL)
-		buf_puts(&b, "");
-	return b.p;
-}
-
 int console_ctl_main(int argc, char **argv)
 {
 	const char *sock = NULL, *user = NULL, *timeout = "60";
@@ -170,7 +151,7 @@ int console_ctl_main(int argc, char **argv)
 	{
 		size_t skip;
 		const ctl_cmd *e = ctl_lookup((size_t)(argc - a), argv + a, &skip, err, sizeof(err));
-		if (e && (e->flags & CTL_F_DATA) && (data = read_stdin()) == NULL) {
+		if (e && (e->flags & CTL_F_DATA) && (data = mw_read_all(stdin, CTL_MAX_DATA_BYTES, NULL)) == NULL) {
 			fprintf(stderr, "mailwarden ctl: %s: more than %d bytes on stdin\n", argv[a],
 			        CTL_MAX_DATA_BYTES);
 			goto out;

@@ -322,6 +322,27 @@ void buf_free(mw_buf *b)
 	b->len = b->cap = 0;
 }
 
+/* mw_read_all - see util.h */
+char *mw_read_all(FILE *f, size_t max, size_t *len)
+{
+	mw_buf b;
+	char chunk[8192];
+	size_t n;
+
+	buf_init(&b, max + 1);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	if (b.truncated) {
+		buf_free(&b);
+		return NULL;
+	}
+	if (len)
+		*len = b.len;
+	if (b.p == NULL)
+		buf_puts(&b, "");
+	return b.p;
+}
+
 /* buf_json_str - JSON string literal; invalid UTF-8 bytes become U+FFFD */
 void buf_json_str(mw_buf *b, const char *s, size_t len)
 {

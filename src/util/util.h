@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -83,6 +84,8 @@ void buf_printf(mw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2
 void buf_vprintf(mw_buf *b, const char *fmt, va_list ap);
 void buf_reset(mw_buf *b);
 void buf_free(mw_buf *b);
+/* mw_read_all - all of f, at most max bytes (NUL-terminated, *len without it; len may be NULL); NULL if more */
+char *mw_read_all(FILE *f, size_t max, size_t *len);
 
 /* buf_json_str - append s (len bytes, UTF-8) as a JSON string literal with quotes */
 void buf_json_str(mw_buf *b, const char *s, size_t len);
