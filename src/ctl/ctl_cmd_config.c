@@ -677,34 +677,32 @@ static int parse_data(ctl_conn *c, cfgtext *t)
 	return 0;
 }
 
-int ctl_run_import(ctl_conn *c, size_t argc, char **argv)
+/* batch_from_data - the operations of the command's data lines, applied as one change named what */
+static int batch_from_data(ctl_conn *c, const char *what)
 {
 	mw_store *st = ctl_store(c);
 	cfgtext t;
 	int rc;
 
-	(void)argc;
-	(void)argv;
 	if (st == NULL || parse_data(c, &t) < 0)
 		return -1;
-	rc = batch(c, st, t.ops, t.n, "import");
+	rc = batch(c, st, t.ops, t.n, what);
 	cfgtext_free(&t);
 	return rc;
 }
 
-int ctl_run_setup_apply(ctl_conn *c, size_t argc, char **argv)
+int ctl_run_import(ctl_conn *c, size_t argc, char **argv)
 {
-	mw_store *st = ctl_store(c);
-	cfgtext t;
-	int rc;
-
 	(void)argc;
 	(void)argv;
-	if (st == NULL || parse_data(c, &t) < 0)
-		return -1;
-	rc = batch(c, st, t.ops, t.n, "setup");
-	cfgtext_free(&t);
-	return rc;
+	return batch_from_data(c, "import");
+}
+
+int ctl_run_setup_apply(ctl_conn *c, size_t argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return batch_from_data(c, "setup");
 }
 
 static void add_op(cfgtext *t, cfg_op_kind kind, const char *key, const char *value, unsigned long days)
