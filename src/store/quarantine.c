@@ -798,6 +798,17 @@ static int blob_name(mw_quar *q, const mw_spool *raw, size_t off, size_t len, ch
 	return 0;
 }
 
+/* tag_equal - two GCM tags compared in constant time */
+static int tag_equal(const unsigned char *a, const unsigned char *b)
+{
+	unsigned char diff = 0;
+	size_t i;
+
+	for (i = 0; i < QTAG; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
 /* derive_name_key - the HMAC key naming blobs: HMAC-SHA256(device key, label) */
 static int derive_name_key(mw_quar *q)
 {
@@ -889,8 +900,7 @@ static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, si
 	char path[4400], magic[4];
 	mbedtls_gcm_context g;
 	struct stat st;
-	size_t left = r->len, i;
-	unsigned char diff = 0;
+	size_t left = r->len;
 	int fd, rc = -1, gcm_live = 0;
 
 	blob_path(q, r->name, "", path, sizeof(path));
@@ -921,9 +931,7 @@ static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, si
 	}
 	if (gcm_end(&g, calc) < 0)
 		goto bad;
-	for (i = 0; i < QTAG; i++)
-		diff |= (unsigned char)(calc[i] ^ tag[i]);
-	if (diff != 0) {
+	if (!tag_equal(calc, tag)) {
 		snprintf(err, errlen, "%s: authentication failed (tampered or wrong key)", path);
 		goto out;
 	}
@@ -1168,7 +1176,6 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 	mw_buf aad;
 	off_t body, left, pos = 0;
 	int fd, rc = -1, gcm_live = 0;
-	unsigned char diff = 0;
 	size_t i, nrefs = 0, r = 0, stored;
 	quar_ref *refs;
 
@@ -1229,9 +1236,7 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 		goto bad;
 	if (gcm_end(&g, calc) < 0)
 		goto bad;
-	for (i = 0; i < QTAG; i++)
-		diff |= (unsigned char)(calc[i] ^ tag[i]);
-	if (diff != 0) {
+	if (!tag_equal(calc, tag)) {
 		snprintf(err, errlen, "%s: authentication failed (tampered or wrong key)", path);
 		goto out;
 	}
