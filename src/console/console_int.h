@@ -35,8 +35,10 @@ typedef struct console {
 	const char *sock;
 	char passwd[1024];
 	char user[40];
-	unsigned failures;   /* without a state database: failures in this process */
-	struct mw_store *st; /* failed logins per user, kept across reconnects (NULL: in memory) */
+	unsigned failures; /* without a state database: failures in this process */
+	int st_ok;         /* the state database (failed logins per user, kept across reconnects) opened once */
+	int as_owner;      /* run as root: open it as the state directory's owner */
+	unsigned own_uid, own_gid;
 } console;
 
 /* con_write, con_puts - raw output; con_line - one line folded at 79 columns, CR LF after it */

@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -659,16 +660,59 @@ static unsigned backoff(const console *c, unsigned failures)
 	return d > c->cfg->console_max_delay ? (unsigned)c->cfg->console_max_delay : d;
 }
 
+/*
+ * state_open, state_close - the state database for one use.  The console
+ * starts at boot beside the daemon; run as root, SQLite would create the
+ * database's -wal and -shm files as root and leave the daemon (its own
+ * user) a read-only database.  So it is opened only while needed, and as
+ * the state directory's owner (effective ids only, given back after).
+ */
+static void id_enter(console *c)
+{
+	if (c->as_owner && (setegid((gid_t)c->own_gid) < 0 || seteuid((uid_t)c->own_uid) < 0))
+		log_warn("console: cannot take the state directory's owner: %s", strerror(errno));
+}
+
+static void id_leave(console *c)
+{
+	if (c->as_owner && (seteuid(0) < 0 || setegid(0) < 0))
+		log_warn("console: cannot give back the owner's ids: %s", strerror(errno));
+}
+
+static struct mw_store *state_open(console *c)
+{
+	store_limits lim = {c->cfg->store_max_rows, 2000};
+	char err[512];
+	struct mw_store *st = NULL;
+
+	id_enter(c);
+	if (store_open(c->cfg->state, &lim, &st, err, sizeof(err)) < 0) {
+		log_warn("console: state database: %s (login back-off kept in memory only)", err);
+		st = NULL;
+	}
+	id_leave(c);
+	c->st_ok = st != NULL;
+	return st;
+}
+
+static void state_close(console *c, struct mw_store *st)
+{
+	id_enter(c);
+	store_close(st);
+	id_leave(c);
+}
+
 /* login_wait - before checking a password for user: what is left of its back-off (reconnecting does not reset it) */
 static unsigned login_wait(console *c, const char *user)
 {
 	unsigned failures = c->failures;
 	time_t last = 0, now = time(NULL), until;
+	struct mw_store *st = state_open(c);
+	int rc = st ? store_login_state(st, user, &failures, &last) : -1;
 
-	if (c->st && store_login_state(c->st, user, &failures, &last) < 0)
-		return 0;
-	if (c->st == NULL)
-		return 0; /* the in-process back-off already slept */
+	state_close(c, st);
+	if (rc < 0)
+		return 0; /* no database: the in-process back-off already slept */
 	until = last + (time_t)backoff(c, failures);
 	return until > now ? (unsigned)(until - now) : 0;
 }
@@ -677,9 +721,11 @@ static unsigned login_wait(console *c, const char *user)
 static unsigned login_failed(console *c, const char *user)
 {
 	unsigned failures = ++c->failures;
+	struct mw_store *st = state_open(c);
 
-	if (c->st && store_login_failed(c->st, user, time(NULL), &failures) < 0)
-		log_warn("console: recording a failed login: %s", store_error(c->st));
+	if (st && store_login_failed(st, user, time(NULL), &failures) < 0)
+		log_warn("console: recording a failed login: %s", store_error(st));
+	state_close(c, st);
 	return backoff(c, failures);
 }
 
@@ -728,8 +774,12 @@ static int login_loop(console *c)
 			continue;
 		}
 		c->failures = 0;
-		if (c->st)
-			store_login_ok(c->st, user);
+		{
+			struct mw_store *st = state_open(c);
+			if (st)
+				store_login_ok(st, user);
+			state_close(c, st);
+		}
 		mw_strlcpy(c->user, user, sizeof(c->user));
 		log_info("console: %s logged in", user);
 		if (session(c) != S_LOGOUT)
@@ -785,12 +835,11 @@ int console_main(int argc, char **argv)
 	if ((c->cfg = config_open("mailwarden console", conf, ov, nov)) == NULL)
 		goto out;
 	{
-		store_limits lim = {c->cfg->store_max_rows, 2000};
-		char err[512];
-		if (store_open(c->cfg->state, &lim, &c->st, err, sizeof(err)) < 0) {
-			fprintf(stderr, "mailwarden console: state database: %s (login back-off kept in memory only)\n",
-			        err);
-			c->st = NULL;
+		struct stat sd;
+		if (geteuid() == 0 && stat(c->cfg->state, &sd) == 0 && sd.st_uid != 0) {
+			c->as_owner = 1;
+			c->own_uid = (unsigned)sd.st_uid;
+			c->own_gid = (unsigned)sd.st_gid;
 		}
 	}
 	log_init("mailwarden-console", 0, 0);
@@ -812,7 +861,6 @@ int console_main(int argc, char **argv)
 	rc = login_loop(c);
 	term_close(&c->t);
 out:
-	store_close(c->st);
 	config_unref(c->cfg);
 	x_free(ov);
 	x_free(c);
