@@ -470,12 +470,12 @@ def sigdb_checks(m, sh, times):
     """sigdb_checks - `mailwarden sigs import` of the generated set from the
     extra disk on the appliance itself: verified, swapped in, reloaded;
     its marker refused, the old signatures still in force"""
-    st, _ = sh.run("mkdir -p /mnt/sigdb && mount -o ro $(findfs LABEL=MWSIGDB) /mnt/sigdb", 60)
+    st, _ = sh.run("mkdir -p /run/sigdb && mount -o ro $(findfs LABEL=MWSIGDB) /run/sigdb", 60)
     if not check("sigdb: the database disk mounts (LABEL=MWSIGDB)", st == 0):
         return
     t0 = time.monotonic()
     st, out = sh.run("mailwarden sigs import --allow-unsigned --who qemu-test -c /data/etc/mailwarden.conf "
-                     "/mnt/sigdb 2>&1 | tail -n 8", 1800)
+                     "/run/sigdb 2>&1 | tail -n 8", 1800)
     took = time.monotonic() - t0
     check("sigdb: `mailwarden sigs import` of scale %g verified, installed, daemon reloaded" % SIGDB_SCALE,
           st == 0 and "daemon reloaded" in out, out.strip().replace("\n", " | ")[:300])
@@ -493,7 +493,7 @@ def sigdb_checks(m, sh, times):
     tok = token()
     res = send(m, mime_mail(tok, "Eicar " + tok, "text", ("eicar.com", eicar(), "application/octet-stream")), tok)
     check("sigdb: EICAR still refused with the big set", data_code(res) == 550, reply(res))
-    sh.run("umount /mnt/sigdb", 30)
+    sh.run("umount /run/sigdb", 30)
 
 
 # --- issue 20: from first boot to filtering mail, on the serial port only ---
