@@ -556,7 +556,8 @@ int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
 		m->info.deferred_s = mono_now() - t0;
 	}
 	old = publish(m, ne, fallback);
-	if (ne && old)
+	/* a reload, by swap or in place (whose old engine was taken away before the load) */
+	if (ne && (old || mode == AV_RELOAD_INPLACE))
 		m->info.reloads++;
 	if (ne && !fallback)
 		m->info.last_error[0] = 0;

@@ -107,3 +107,18 @@ def test_import_verify_rollback(milter, tmp_path):
     assert rc == 0, out
     assert live_files(lab) == before
     lab.wait_drained()
+
+
+def test_ctl_reload_in_place_is_reported(milter):
+    """`sigs reload` over the control socket waits for the reload and says
+    so in place too (the old engine is gone before the new one loads: that
+    reload once went uncounted and the command said 'no reload within
+    120 s' although the daemon had reloaded)"""
+    lab = milter
+    lab.lab("restart-milter", MW_ARGS="-o antivirus.reload_mode=inplace")
+    try:
+        rc, out = ctl(lab, "sigs", "reload")
+        assert rc == 0, out
+        assert "reload in place" in lab.log_tail() or "in-place reload" in lab.log_tail(), lab.log_tail()
+    finally:
+        lab.lab("restart-milter", MW_ARGS="", check=False)
