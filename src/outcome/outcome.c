@@ -266,23 +266,6 @@ int outcome_release_argv(const char *release_command, const char *sender, char r
 	return (int)argc;
 }
 
-/* write_all_fd - the whole buffer to fd (EINTR retried); 0 or -1 */
-static int write_all_fd(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* forged_field - a header field no outsider may bring: our verdict headers, Authentication-Results with our id */
 static int forged_field(const mw_env *env, const char *line, size_t n)
 {
@@ -328,7 +311,7 @@ static off_t send_filtered(const mw_env *env, const mw_spool *raw, int fd)
 		n = i < end ? i - start + 1 : end - start;
 		if (h[start] != ' ' && h[start] != '\t') /* a new field, not a folded continuation */
 			drop = forged_field(env, h + start, n);
-		if (!drop && write_all_fd(fd, h + start, n) < 0) {
+		if (!drop && mw_write_all(fd, h + start, n) < 0) {
 			x_free(h);
 			return -1;
 		}
@@ -339,7 +322,7 @@ static off_t send_filtered(const mw_env *env, const mw_spool *raw, int fd)
 		ssize_t got = spool_pread(raw, chunk, sizeof(chunk), off);
 		if (got <= 0)
 			break;
-		if (write_all_fd(fd, chunk, (size_t)got) < 0)
+		if (mw_write_all(fd, chunk, (size_t)got) < 0)
 			break;
 		off += got;
 	}
@@ -373,7 +356,7 @@ static int run_release(const mw_env *env, quar_meta *meta, const mw_spool *raw, 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	snprintf(hdr, sizeof(hdr), "X-Mailwarden-Released: %s; %s\r\n", meta->id, date);
-	if (write_all_fd(pipefd[1], hdr, strlen(hdr)) == 0)
+	if (mw_write_all(pipefd[1], hdr, strlen(hdr)) == 0)
 		off = send_filtered(env, raw, pipefd[1]);
 	close(pipefd[1]);
 	if (runner->wait(runner->ctx, h, RELEASE_TIMEOUT, &status, err, errlen) < 0)
