@@ -743,7 +743,10 @@ def build(outdir):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) == 2 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        sys.exit(0)
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         sys.exit("usage: gen_benign.py OUTDIR")
     for e in build(sys.argv[1]):
         print("%-28s %9d  %s" % (e["name"], e["size"], e["what"]))
