@@ -27,7 +27,7 @@ endif
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CPPFLAGS += -Isrc -D_GNU_SOURCE -DMW_VERSION='"$(VERSION)"' -DMW_SYSCONFDIR='"$(SYSCONFDIR)"' \
             -DMW_DATADIR='"$(DATADIR)"' -DMW_STATEDIR='"$(STATEDIR)"'
-PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 json-c hiredis zbar libpng libjpeg zlib
+PKGS     := libclamav inih sqlite3 libpsl libarchive libidn2 json-c hiredis zbar libpng libjpeg zlib libcrypto
 # Read once, when make reads this file: so every target that installs
 # packages first (run, test, bench, ...) builds in a second make, started
 # after `deps`, which reads them from the installed libraries.  A build

@@ -58,7 +58,7 @@ if [ -z "${MW_DEPS_LOCKED:-}" ] && command -v flock >/dev/null 2>&1 && [ "$(id -
 fi
 
 BUILD="build-essential pkg-config libmilter-dev libclamav-dev libinih-dev
-  libsqlite3-dev libmbedtls-dev libarchive-dev libmagic-dev libpsl-dev
+  libsqlite3-dev libmbedtls-dev libssl-dev libarchive-dev libmagic-dev libpsl-dev
   libidn2-dev publicsuffix libhiredis-dev libjson-c-dev libzbar-dev libpng-dev libjpeg-dev libgif-dev zlib1g-dev
   libspf2-dev libopendkim-dev libopendmarc-dev libunbound-dev"
 RUN="postfix swaks libclamav12 clamav libmilter1.0.1 libhiredis0.14

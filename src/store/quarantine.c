@@ -26,9 +26,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
-#include <mbedtls/version.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,41 +278,71 @@ static int parse_header(char *h, quar_meta *m, quar_ref *refs, size_t *nrefs)
 	return m->id[0] ? 0 : -1;
 }
 
-/* ---- GCM over mbedTLS 2.x and 3.x ---- */
+/* ---- AES-256-GCM over OpenSSL's EVP ----
+ * The bulk cipher is libcrypto's (already in the process: libclamav links
+ * it), not mbedTLS's: measured on the CI machine, mbedTLS 2.28's GCM runs
+ * at 229 MB/s and OpenSSL's at 3.66 GB/s (AES-NI and carry-less multiply;
+ * NEON or the ARMv8 crypto extensions on arm64).  The file format is the
+ * standard GCM construction, so files written before the change read back.
+ */
 
-static int gcm_begin(mbedtls_gcm_context *g, const unsigned char key[32], int mode, const unsigned char *nonce,
+typedef struct qgcm {
+	EVP_CIPHER_CTX *c;
+} qgcm;
+
+static int gcm_begin(qgcm *g, const unsigned char key[32], int encrypt, const unsigned char *nonce,
                      const unsigned char *aad, size_t aadlen)
 {
-	mbedtls_gcm_init(g);
-	if (mbedtls_gcm_setkey(g, MBEDTLS_CIPHER_ID_AES, key, 256) != 0)
+	int outl;
+
+	g->c = EVP_CIPHER_CTX_new();
+	if (g->c == NULL || EVP_CipherInit_ex(g->c, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(g->c, EVP_CTRL_GCM_SET_IVLEN, QNONCE, NULL) != 1 ||
+	    EVP_CipherInit_ex(g->c, NULL, NULL, key, nonce, encrypt) != 1)
 		return -1;
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	if (mbedtls_gcm_starts(g, mode, nonce, QNONCE) != 0)
+	if (aadlen > INT_MAX || (aadlen > 0 && EVP_CipherUpdate(g->c, NULL, &outl, aad, (int)aadlen) != 1))
 		return -1;
-	return mbedtls_gcm_update_ad(g, aad, aadlen) == 0 ? 0 : -1;
-#else
-	return mbedtls_gcm_starts(g, mode, nonce, QNONCE, aad, aadlen) == 0 ? 0 : -1;
-#endif
+	return 0;
 }
 
-static int gcm_step(mbedtls_gcm_context *g, const unsigned char *in, size_t len, unsigned char *out)
+/* gcm_step - len bytes (at most QCHUNK) through the cipher: GCM is a stream */
+static int gcm_step(qgcm *g, const unsigned char *in, size_t len, unsigned char *out)
 {
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	size_t olen;
-	return mbedtls_gcm_update(g, in, len, out, len, &olen) == 0 ? 0 : -1;
-#else
-	return mbedtls_gcm_update(g, len, in, out) == 0 ? 0 : -1;
-#endif
+	int outl = 0;
+
+	if (len > QCHUNK || EVP_CipherUpdate(g->c, out, &outl, in, (int)len) != 1)
+		return -1;
+	return (size_t)outl == len ? 0 : -1;
 }
 
-static int gcm_end(mbedtls_gcm_context *g, unsigned char tag[QTAG])
+/* gcm_end - finish an encryption: its tag */
+static int gcm_end(qgcm *g, unsigned char tag[QTAG])
 {
-#if MBEDTLS_VERSION_NUMBER >= 0x03000000
-	size_t olen;
-	return mbedtls_gcm_finish(g, NULL, 0, &olen, tag, QTAG) == 0 ? 0 : -1;
-#else
-	return mbedtls_gcm_finish(g, tag, QTAG) == 0 ? 0 : -1;
-#endif
+	unsigned char rest[16];
+	int outl = 0;
+
+	if (EVP_CipherFinal_ex(g->c, rest, &outl) != 1 || outl != 0)
+		return -1;
+	return EVP_CIPHER_CTX_ctrl(g->c, EVP_CTRL_GCM_GET_TAG, QTAG, tag) == 1 ? 0 : -1;
+}
+
+/* gcm_check - finish a decryption: 1 when the stored tag verifies (compared
+ * in constant time by libcrypto), 0 when it does not */
+static int gcm_check(qgcm *g, const unsigned char tag[QTAG])
+{
+	unsigned char rest[16], want[QTAG];
+	int outl = 0;
+
+	memcpy(want, tag, QTAG);
+	if (EVP_CIPHER_CTX_ctrl(g->c, EVP_CTRL_GCM_SET_TAG, QTAG, want) != 1)
+		return 0;
+	return EVP_CipherFinal_ex(g->c, rest, &outl) == 1 && outl == 0;
+}
+
+static void gcm_free(qgcm *g)
+{
+	EVP_CIPHER_CTX_free(g->c);
+	g->c = NULL;
 }
 
 /* ---- index ---- */
@@ -798,17 +828,6 @@ static int blob_name(mw_quar *q, const mw_spool *raw, size_t off, size_t len, ch
 	return 0;
 }
 
-/* tag_equal - two GCM tags compared in constant time */
-static int tag_equal(const unsigned char *a, const unsigned char *b)
-{
-	unsigned char diff = 0;
-	size_t i;
-
-	for (i = 0; i < QTAG; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return diff == 0;
-}
-
 /* derive_name_key - the HMAC key naming blobs: HMAC-SHA256(device key, label) */
 static int derive_name_key(mw_quar *q)
 {
@@ -836,11 +855,11 @@ static int blob_put(mw_quar *q, const mw_spool *raw, const quar_ref *r, char *er
 {
 	unsigned char nonce[QNONCE], tag[QTAG], aad[4 + BNAME], *in = NULL, *out = NULL;
 	char tmp[4400], final[4400];
-	mbedtls_gcm_context g;
+	qgcm g = {NULL};
 	struct stat st;
 	size_t left = r->len;
 	off_t off = r->off;
-	int fd = -1, rc = -1, gcm_live = 0;
+	int fd = -1, rc = -1;
 
 	blob_path(q, r->name, "", final, sizeof(final));
 	if (stat(final, &st) == 0 && (size_t)st.st_size == 4 + QNONCE + r->len + QTAG)
@@ -855,9 +874,8 @@ static int blob_put(mw_quar *q, const mw_spool *raw, const quar_ref *r, char *er
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto io_fail;
-	if (gcm_begin(&g, q->key, MBEDTLS_GCM_ENCRYPT, nonce, aad, sizeof(aad)) < 0)
+	if (gcm_begin(&g, q->key, 1, nonce, aad, sizeof(aad)) < 0)
 		goto io_fail;
-	gcm_live = 1;
 	if (mw_write_all(fd, BMAGIC, 4) < 0 || mw_write_all(fd, nonce, sizeof(nonce)) < 0)
 		goto io_fail;
 	in = x_malloc(QCHUNK);
@@ -886,8 +904,7 @@ io_fail:
 		close(fd);
 	unlink(tmp);
 out:
-	if (gcm_live)
-		mbedtls_gcm_free(&g);
+	gcm_free(&g);
 	x_free(in);
 	x_free(out);
 	return rc;
@@ -896,12 +913,12 @@ out:
 /* blob_read - decrypt r's blob into out (verified by its tag, and its length) */
 static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, size_t errlen)
 {
-	unsigned char nonce[QNONCE], tag[QTAG], calc[QTAG], aad[4 + BNAME], *in = NULL, *plain = NULL;
+	unsigned char nonce[QNONCE], tag[QTAG], aad[4 + BNAME], *in = NULL, *plain = NULL;
 	char path[4400], magic[4];
-	mbedtls_gcm_context g;
+	qgcm g = {NULL};
 	struct stat st;
 	size_t left = r->len;
-	int fd, rc = -1, gcm_live = 0;
+	int fd, rc = -1;
 
 	blob_path(q, r->name, "", path, sizeof(path));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -914,9 +931,8 @@ static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, si
 	    memcmp(magic, BMAGIC, 4) != 0 || read_all(fd, nonce, QNONCE) < 0 ||
 	    pread(fd, tag, QTAG, st.st_size - QTAG) != QTAG)
 		goto bad;
-	if (gcm_begin(&g, q->key, MBEDTLS_GCM_DECRYPT, nonce, aad, sizeof(aad)) < 0)
+	if (gcm_begin(&g, q->key, 0, nonce, aad, sizeof(aad)) < 0)
 		goto bad;
-	gcm_live = 1;
 	in = x_malloc(QCHUNK);
 	plain = x_malloc(QCHUNK);
 	while (left > 0) {
@@ -929,9 +945,7 @@ static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, si
 		}
 		left -= n;
 	}
-	if (gcm_end(&g, calc) < 0)
-		goto bad;
-	if (!tag_equal(calc, tag)) {
+	if (!gcm_check(&g, tag)) {
 		snprintf(err, errlen, "%s: authentication failed (tampered or wrong key)", path);
 		goto out;
 	}
@@ -940,8 +954,7 @@ static int blob_read(mw_quar *q, const quar_ref *r, mw_spool *out, char *err, si
 bad:
 	snprintf(err, errlen, "%s: damaged blob file", path);
 out:
-	if (gcm_live)
-		mbedtls_gcm_free(&g);
+	gcm_free(&g);
 	close(fd);
 	x_free(in);
 	x_free(plain);
@@ -1003,12 +1016,12 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	unsigned char idb[16], nonce[QNONCE], tag[QTAG], lenb[4];
 	unsigned char *in = NULL, *out = NULL;
 	char tmp[4200], final[4200];
-	mbedtls_gcm_context g;
+	qgcm g = {NULL};
 	mw_buf hdr, aad;
 	size_t i, fill = 0, nrefs = 0, r = 0, total = spool_size(raw);
 	quar_ref *refs = NULL;
 	off_t off = 0;
-	int fd = -1, rc = -1, gcm_live = 0;
+	int fd = -1, rc = -1;
 	/* a retro-scan copy of delivered mail ("kept") needs no durability:
 	 * the MTA has its own copy, and losing it at a power cut only loses a
 	 * later rescan; no fsync for it (measured: 6-7 % of the mixed stream) */
@@ -1048,11 +1061,10 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (gcm_begin(&g, q->key, MBEDTLS_GCM_ENCRYPT, nonce, (const unsigned char *)aad.p, aad.len) < 0) {
+	if (gcm_begin(&g, q->key, 1, nonce, (const unsigned char *)aad.p, aad.len) < 0) {
 		snprintf(err, errlen, "AES-GCM setup failed");
 		goto out;
 	}
-	gcm_live = 1;
 	if (mw_write_all(fd, aad.p, aad.len) < 0 || mw_write_all(fd, nonce, sizeof(nonce)) < 0)
 		goto io_fail;
 	in = x_malloc(QCHUNK);
@@ -1113,8 +1125,7 @@ io_fail:
 	snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno ? errno : EIO));
 	unlink(tmp);
 out:
-	if (gcm_live)
-		mbedtls_gcm_free(&g);
+	gcm_free(&g);
 	if (fd >= 0) {
 		close(fd);
 		if (rc < 0)
@@ -1169,13 +1180,13 @@ bad:
 
 int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *err, size_t errlen)
 {
-	unsigned char nonce[QNONCE], tag[QTAG], calc[QTAG], *in = NULL, *plain = NULL;
+	unsigned char nonce[QNONCE], tag[QTAG], *in = NULL, *plain = NULL;
 	char path[4200];
-	mbedtls_gcm_context g;
+	qgcm g = {NULL};
 	struct stat st;
 	mw_buf aad;
 	off_t body, left, pos = 0;
-	int fd, rc = -1, gcm_live = 0;
+	int fd, rc = -1;
 	size_t i, nrefs = 0, r = 0, stored;
 	quar_ref *refs;
 
@@ -1196,9 +1207,8 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 		stored -= refs[i].len; /* parse_header: in order, inside size */
 	if (left < 0 || (nrefs > 0 && (size_t)left != stored) || pread(fd, tag, QTAG, st.st_size - QTAG) != QTAG)
 		goto bad;
-	if (gcm_begin(&g, q->key, MBEDTLS_GCM_DECRYPT, nonce, (const unsigned char *)aad.p, aad.len) < 0)
+	if (gcm_begin(&g, q->key, 0, nonce, (const unsigned char *)aad.p, aad.len) < 0)
 		goto bad;
-	gcm_live = 1;
 	in = x_malloc(QCHUNK);
 	plain = x_malloc(QCHUNK);
 	while (left > 0) {
@@ -1234,9 +1244,7 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 	}
 	if (r < nrefs || (nrefs > 0 && (size_t)pos != meta->size))
 		goto bad;
-	if (gcm_end(&g, calc) < 0)
-		goto bad;
-	if (!tag_equal(calc, tag)) {
+	if (!gcm_check(&g, tag)) {
 		snprintf(err, errlen, "%s: authentication failed (tampered or wrong key)", path);
 		goto out;
 	}
@@ -1255,8 +1263,7 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 bad:
 	snprintf(err, errlen, "%s: damaged quarantine file", path);
 out:
-	if (gcm_live)
-		mbedtls_gcm_free(&g);
+	gcm_free(&g);
 	if (fd >= 0)
 		close(fd);
 	x_free(in);

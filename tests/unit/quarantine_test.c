@@ -4,7 +4,10 @@
  * removed and orphan files re-indexed at open, claim is exclusive,
  * expiry deletes; kept copies store their base64 runs once per distinct
  * content (quar_find_runs), read back byte for byte, and a shared blob
- * expires with the last copy that needs it.
+ * expires with the last copy that needs it.  The file is standard
+ * AES-256-GCM: a second implementation (mbedTLS, which wrote the files
+ * before the cipher moved to OpenSSL) decrypts what quar_put wrote, and
+ * a file it encrypts reads back through quar_read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mbedtls/gcm.h>
 
 #include "store/quarantine.h"
 #include "store/store.h"
@@ -417,6 +421,93 @@ static void test_kept_shared(void **state)
 	spool_free(c);
 }
 
+static unsigned char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *p;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	p = x_malloc((size_t)n);
+	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+/* the file layout: "MWQ1", header length (4, big-endian), header (all of
+ * it the additional data), nonce (12), ciphertext, tag (16) */
+static void test_file_is_standard_gcm(void **state)
+{
+	fixture *f = *state;
+	mw_spool *in = spool_new(1 << 20, NULL), *out = spool_new(1 << 20, NULL);
+	static const char body[] = "Subject: gcm\r\n\r\nthe same bytes through two implementations\r\n";
+	unsigned char *file, *key, plain[sizeof(body)], tag[16];
+	char err[512], path[300], kpath[300], back[sizeof(body)];
+	size_t flen, klen, hlen, aadlen, clen;
+	mbedtls_gcm_context g;
+	quar_meta m, meta;
+	FILE *w;
+
+	meta_init(&m);
+	assert_int_equal(spool_write(in, body, strlen(body)), 0);
+	if (quar_put(f->q, in, &m, err, sizeof(err)) < 0)
+		fail_msg("put: %s", err);
+	snprintf(path, sizeof(path), "%s/quarantine/%s.mwq", f->dir, m.id);
+	snprintf(kpath, sizeof(kpath), "%s/device.key", f->dir);
+	file = slurp(path, &flen);
+	key = slurp(kpath, &klen);
+	assert_int_equal(klen, 32);
+	assert_memory_equal(file, "MWQ1", 4);
+	hlen = (size_t)file[4] << 24 | (size_t)file[5] << 16 | (size_t)file[6] << 8 | file[7];
+	aadlen = 8 + hlen;
+	assert_true(aadlen + 12 + 16 <= flen);
+	clen = flen - aadlen - 12 - 16;
+	assert_int_equal(clen, strlen(body));
+
+	/* written by OpenSSL, read by mbedTLS */
+	mbedtls_gcm_init(&g);
+	assert_int_equal(mbedtls_gcm_setkey(&g, MBEDTLS_CIPHER_ID_AES, key, 256), 0);
+	assert_int_equal(mbedtls_gcm_auth_decrypt(&g, clen, file + aadlen, 12, file, aadlen, file + flen - 16, 16,
+	                                          file + aadlen + 12, plain),
+	                 0);
+	assert_memory_equal(plain, body, clen);
+
+	/* written by mbedTLS (new nonce), read by quar_read */
+	file[aadlen] ^= 0x5a;
+	assert_int_equal(mbedtls_gcm_crypt_and_tag(&g, MBEDTLS_GCM_ENCRYPT, clen, file + aadlen, 12, file, aadlen,
+	                                           (const unsigned char *)body, file + aadlen + 12, 16, tag),
+	                 0);
+	memcpy(file + flen - 16, tag, 16);
+	mbedtls_gcm_free(&g);
+	assert_non_null(w = fopen(path, "wb"));
+	assert_int_equal(fwrite(file, 1, flen, w), flen);
+	assert_int_equal(fclose(w), 0);
+	if (quar_read(f->q, m.id, &meta, out, err, sizeof(err)) < 0)
+		fail_msg("read: %s", err);
+	assert_int_equal(spool_size(out), clen);
+	assert_int_equal(spool_pread(out, back, clen, 0), (ssize_t)clen);
+	assert_memory_equal(back, body, clen);
+
+	/* and a flipped tag bit is refused */
+	file[flen - 1] ^= 1;
+	assert_non_null(w = fopen(path, "wb"));
+	assert_int_equal(fwrite(file, 1, flen, w), flen);
+	assert_int_equal(fclose(w), 0);
+	spool_free(out);
+	out = spool_new(1 << 20, NULL);
+	assert_int_equal(quar_read(f->q, m.id, &meta, out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "authentication failed"));
+	x_free(file);
+	x_free(key);
+	spool_free(in);
+	spool_free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +518,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_recovery_and_claim, setup, teardown),
 	    cmocka_unit_test(test_find_runs),
 	    cmocka_unit_test_setup_teardown(test_kept_shared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_file_is_standard_gcm, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
 }
