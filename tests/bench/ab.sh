@@ -19,9 +19,17 @@
 #	context switches per message.  CPU per message is much less noisy
 #	than msg/s on a shared machine.  Bounded: AB_ROUNDS x 2 runs, each
 #	killed after 180 s.
+#	AB_MAIL=attach sends, instead, messages with a 200 KB PDF-like
+#	attachment, different bytes in each (tests/bench/ab_send.py), from
+#	known correspondents.  AB_SIGDB_SCALE=S loads the realistic
+#	generated database (tests/sigdb/gen.py at scale S, cached in
+#	BUILD_DIR/sigdb-cache) beside sigs/: the cost of a real deployment's
+#	signatures, not of a test set of two.
 # ENVIRONMENT
-#	AB_ROUNDS (3), AB_MESSAGES (2000), AB_SESSIONS (20), AB_SIZE (2048),
-#	AB_PORT_BASE (2585: lab, +1 sink).
+#	AB_ROUNDS (3), AB_MESSAGES (2000; 200 with AB_MAIL=attach),
+#	AB_SESSIONS (20; 10 with attach), AB_SIZE (2048), AB_MAIL (plain),
+#	AB_SIGDB_SCALE (0), BUILD_DIR (build), AB_PORT_BASE (2585: lab,
+#	+1 sink).
 # LICENSE
 #	GPL-2.0-or-later
 set -eu
@@ -29,12 +37,20 @@ A=${1:?usage: ab.sh A_BINARY B_BINARY}
 B=${2:?usage: ab.sh A_BINARY B_BINARY}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 ROUNDS=${AB_ROUNDS:-3}
-MESSAGES=${AB_MESSAGES:-2000}
-SESSIONS=${AB_SESSIONS:-20}
+MAIL=${AB_MAIL:-plain}
+case $MAIL in
+plain) MESSAGES=${AB_MESSAGES:-2000} SESSIONS=${AB_SESSIONS:-20} WARM=100 ;;
+attach) MESSAGES=${AB_MESSAGES:-200} SESSIONS=${AB_SESSIONS:-10} WARM=20 ;;
+*) echo "ab.sh: AB_MAIL must be plain or attach" >&2; exit 2 ;;
+esac
 SIZE=${AB_SIZE:-2048}
 BASE=${AB_PORT_BASE:-2585}
+SCALE=${AB_SIGDB_SCALE:-0}
+BUILD_DIR=${BUILD_DIR:-build}
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$REPO/$BUILD_DIR ;; esac
 LAB="sh $REPO/scripts/lab.sh"
 RUN_DIR=$(mktemp -d /tmp/mw-ab.XXXXXX)
+chmod 755 "$RUN_DIR"
 export RUN_DIR LAB_PORT=$BASE SINK_PORT=$((BASE + 1)) MILTER=unix
 OUT=$RUN_DIR/ab.tsv
 : >"$OUT"
@@ -44,6 +60,26 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+if [ "$SCALE" != 0 ]; then
+	gen=$BUILD_DIR/sigdb-cache/scale-$SCALE
+	[ -f "$gen/mwgen.about" ] || /usr/bin/python3 "$REPO/tests/sigdb/gen.py" --scale "$SCALE" "$gen" >/dev/null
+	mkdir -p "$RUN_DIR/sigs"
+	cp "$REPO"/sigs/* "$gen"/mwgen.* "$RUN_DIR/sigs/"
+	chmod -R a+rX "$RUN_DIR/sigs"
+	export SIGS_DIR="$RUN_DIR/sigs"
+	echo "ab: realistic database, scale $SCALE ($(sed -n 's/^signatures=//p' "$gen/mwgen.about") signatures)"
+fi
+# send N SESSIONS: one load of the chosen mail (bounded: 180 s)
+send() {
+	if [ "$MAIL" = plain ]; then
+		timeout 180 smtp-source -s "$2" -m "$1" -l "$SIZE" -f ab@sender.example -t rcpt@example.com \
+			"127.0.0.1:$BASE" >/dev/null 2>&1 || true
+	else
+		timeout 180 /usr/bin/python3 "$REPO/tests/bench/ab_send.py" "$BASE" "$MAIL" "$1" "$2" ${3:-} ||
+			echo "ab: some messages were not accepted (see above)" >&2
+	fi
+}
 
 busy_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
 pid_ticks() { [ "$1" = self ] && echo 0 || awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -72,12 +108,10 @@ while [ $r -le "$ROUNDS" ]; do
 		fi
 		sleep 1
 		# warm up: signatures loaded, Postfix processes started
-		timeout 60 smtp-source -s 5 -m 100 -l "$SIZE" -f ab@sender.example -t rcpt@example.com \
-			"127.0.0.1:$BASE" >/dev/null 2>&1 || true
+		send "$WARM" 5 --warm
 		sleep 1
 		m0=$(busy_ticks) p0=$(pid_ticks "$pid") c0=$(pid_ctxsw "$pid") t0=$(date +%s.%N)
-		timeout 180 smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" \
-			-f ab@sender.example -t rcpt@example.com "127.0.0.1:$BASE" >/dev/null 2>&1 || true
+		send "$MESSAGES" "$SESSIONS"
 		t1=$(date +%s.%N) m1=$(busy_ticks) p1=$(pid_ticks "$pid") c1=$(pid_ctxsw "$pid")
 		hz=$(getconf CLK_TCK)
 		echo "$v $t0 $t1 $m0 $m1 $p0 $p1 $c0 $c1 $hz" |

@@ -227,6 +227,25 @@ def procs_of(cfg):
     return out
 
 
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(cfg):
+    """CPU time (user + system ticks) of the configuration's processes, and
+    of the whole machine (/proc/stat: Postfix, the client and the sink too)."""
+    own = 0
+    for _, pid in procs_of(cfg):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            own += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return own, v[0] + v[1] + v[2] + v[5] + v[6]
+
+
 class Sampler(threading.Thread):
     """Peak VmRSS per process and of their sum, every 50 ms."""
 
@@ -465,8 +484,10 @@ def run_cell(cfg, wl, msgs, rnd):
     smp = Sampler(cfg)
     off = mw_log_size()
     smp.start()
+    cpu0 = cpu_ticks(cfg)
     res, wall = pm.load(PORT[cfg], msgs, SESSIONS, deadline=time.monotonic() + 300)
     wait_drained()
+    cpu1 = cpu_ticks(cfg)
     verdicts = mw_log_verdicts(off) if cfg == "mailwardend" else {}
     peak_sum, peak = smp.done()
     delivered, hdr = sink_take()
@@ -482,13 +503,16 @@ def run_cell(cfg, wl, msgs, rnd):
             "accepted": ok, "refused": perm, "tempfail": temp, "errors": errors, "delivered": delivered,
             "quarantined": ok - delivered, "verdict_hdr": hdr, "av_msgs": av, "verdicts": verdicts,
             "rss_sum_kb": peak_sum, "rss_kb": peak,
+            "cpu_ms": (cpu1[0] - cpu0[0]) * 1000.0 / HZ / max(1, len(msgs)),
+            "box_cpu_ms": (cpu1[1] - cpu0[1]) * 1000.0 / HZ / max(1, len(msgs)),
             "refused_codes": sorted(set(r.text[:60] for r in sent if 500 <= r.code < 600))[:4],
             "tempfail_text": sorted(set(r.text[:80] for r in sent if 400 <= r.code < 500))[:3]}
     cell["check"] = check_cell(cell, msgs)
     cell["expected"] = EXPECT_MW.get(wl) if cfg == "mailwardend" else None
     say("round %d %-12s %-9s %6.1f msg/s p50 %6.1f p95 %6.1f p99 %6.1f ms  250:%d 5xx:%d 4xx:%d err:%d "
-        "delivered:%d rss %.1f MB %s" % (rnd, cfg, wl, cell["mps"], cell["p50"], cell["p95"], cell["p99"], ok,
-                                         perm, temp, errors, delivered, peak_sum / 1024.0, cell["check"]))
+        "delivered:%d rss %.1f MB cpu %.2f ms/msg %s" % (rnd, cfg, wl, cell["mps"], cell["p50"], cell["p95"],
+                                                         cell["p99"], ok, perm, temp, errors, delivered,
+                                                         peak_sum / 1024.0, cell["cpu_ms"], cell["check"]))
     return cell
 
 
@@ -732,9 +756,14 @@ def report(cells, startup, scale, soakr, meta):
         agg.setdefault((c["wl"], c["cfg"]), []).append(c)
     L.append("## Throughput, latency, outcome, memory (medians over rounds)")
     L.append("")
-    L.append("| workload | configuration | msg/s | vs ceiling | p50 ms | p95 ms | p99 ms | 250 / 5xx / 4xx "
-             "| delivered / quarantined | expected | peak RSS, all processes | processes (peak RSS) |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("CPU ms/msg: user + system time of the configuration's own processes (the filter, and clamd "
+             "where it scans) per message, from /proc/PID/stat before and after the run; machine: all "
+             "CPUs of the box (Postfix, client and sink included), from /proc/stat.")
+    L.append("")
+    L.append("| workload | configuration | msg/s | vs ceiling | CPU ms/msg | machine CPU ms/msg | p50 ms | p95 ms "
+             "| p99 ms | 250 / 5xx / 4xx | delivered / quarantined | expected | peak RSS, all processes "
+             "| processes (peak RSS) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for wl in WORKLOADS:
         base = med([c["mps"] for c in agg.get((wl, "none"), [])])
         for cfg in CONFIGS:
@@ -750,8 +779,10 @@ def report(cells, startup, scale, soakr, meta):
             pdesc = ", ".join("%s %s%.1f MB" % (n, "%dx " % len(v) if False else "", max(v) / 1024.0)
                               for n, v in sorted(procs.items())) or "-"
             checks = sorted(set(c["check"] for c in cs))
-            L.append("| %s | %s | %.1f | %.2f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %.1f | %.2f | %s | %.2f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s |" % (
                 wl, LABEL[cfg], mps, mps / base if base == base and base else float("nan"),
+                "-" if cfg == "none" else "%.2f" % med([c.get("cpu_ms", float("nan")) for c in cs]),
+                med([c.get("box_cpu_ms", float("nan")) for c in cs]),
                 med([c["p50"] for c in cs]), med([c["p95"] for c in cs]), med([c["p99"] for c in cs]),
                 " ; ".join("%d/%d/%d" % (c["accepted"], c["refused"], c["tempfail"]) for c in cs),
                 " ; ".join("%d/%d" % (c["delivered"], c["quarantined"]) for c in cs),
@@ -770,16 +801,20 @@ def report(cells, startup, scale, soakr, meta):
     L.append("")
     L.append("| workload | mailwardend / floor | mailwardend / ceiling | mailwardend / clamav-milter+clamd "
              "| mailwardend / rspamd | clamav-milter+clamd / ceiling | rspamd / ceiling | rspamd / clamav-milter+clamd "
-             "| p50 latency mailwardend / clamav-milter |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+             "| p50 latency mailwardend / clamav-milter | CPU/msg mailwardend / best peer's |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for wl in WORKLOADS:
         m = {cfg: med([c["mps"] for c in agg.get((wl, cfg), [])]) for cfg in CONFIGS}
         p = {cfg: med([c["p50"] for c in agg.get((wl, cfg), [])]) for cfg in CONFIGS}
         r = lambda a, b: "%.2f" % (m[a] / m[b]) if m[a] == m[a] and m[b] == m[b] and m[b] else "-"  # noqa
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        cpu = {cfg: med([c.get("cpu_ms", float("nan")) for c in agg.get((wl, cfg), [])]) for cfg in CONFIGS}
+        peers = [cpu[k] for k in ("clamav", "rspamd") if cpu[k] == cpu[k] and cpu[k] > 0]
+        best = min(peers) if peers else float("nan")
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             wl, r("mailwardend", "floor"), r("mailwardend", "none"), r("mailwardend", "clamav"), r("mailwardend", "rspamd"),
             r("clamav", "none"), r("rspamd", "none"), r("rspamd", "clamav"),
-            "%.2f" % (p["mailwardend"] / p["clamav"]) if p["clamav"] == p["clamav"] and p["clamav"] else "-"))
+            "%.2f" % (p["mailwardend"] / p["clamav"]) if p["clamav"] == p["clamav"] and p["clamav"] else "-",
+            "%.2f" % (cpu["mailwardend"] / best) if best == best and cpu["mailwardend"] == cpu["mailwardend"] else "-"))
     L.append("")
     L.append("## Start-up to ready")
     L.append("")
