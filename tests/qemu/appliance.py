@@ -65,17 +65,26 @@ def dns_fwd():
     return ",guestfwd=tcp:10.0.2.101:53-cmd:/usr/bin/python3 %s 127.0.0.1 %d" % (bridge, int(port))
 
 
-def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=None):
+def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=None, data_mb=None, workdir=None):
     """qemu_args - the command line; serial is a chardev spec or 'stdio';
     shell, a chardev spec (id sh0) for the test shell on hvc0, or None;
     extra_disk, a raw image attached read-only as one more virtio disk
     (what a USB stick is to the appliance), or None; data, a data disk
     image to keep (persistent: no -snapshot, reboot reboots), or None
-    (every run is a first boot, reboot ends QEMU).  Memory: QEMU_MEM MB,
+    (every run is a first boot, reboot ends QEMU); data_mb, with data None,
+    a bigger data disk than the image's: a sparse copy of data.img in
+    workdir grown to data_mb MB (still -snapshot), as a card larger than
+    the image is, which rc.boot grows the file system to.  Memory: QEMU_MEM MB,
     default 2048, what the appliance needs with the full signature
     database (firmware/README.md)"""
     with open(os.path.join(image_dir, "cmdline")) as f:
         cmdline = f.read().strip()
+    data_file = data or os.path.join(image_dir, "data.img")
+    if data is None and data_mb and data_mb * 2**20 > os.path.getsize(data_file):
+        grown = os.path.join(workdir, "data-grown.img")
+        subprocess.run(["cp", "--sparse=always", data_file, grown], check=True)
+        os.truncate(grown, data_mb * 2**20)
+        data_file = grown
     args = [
         "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57",
         "-smp", os.environ.get("QEMU_SMP", "2"), "-m", os.environ.get("QEMU_MEM", "2048"),
@@ -86,7 +95,7 @@ def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=No
         "-drive", "if=none,id=root,format=raw,file=%s%s" % (os.path.join(image_dir, "rootfs.img"),
                                                            ",readonly=on" if data else ""),
         "-device", "virtio-blk-device,drive=root",
-        "-drive", "if=none,id=data,format=raw,file=" + (data or os.path.join(image_dir, "data.img")),
+        "-drive", "if=none,id=data,format=raw,file=" + data_file,
         "-device", "virtio-blk-device,drive=data",
         "-netdev", "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:25" % smtp_port + redis_fwd() + dns_fwd(),
         "-device", "virtio-net-device,netdev=net0",
@@ -111,9 +120,10 @@ def qemu_args(image_dir, smtp_port, serial, shell=None, extra_disk=None, data=No
 class Machine:
     """Machine - one QEMU process, started and stopped by PID"""
 
-    def __init__(self, image_dir, workdir, extra_disk=None):
+    def __init__(self, image_dir, workdir, extra_disk=None, data_mb=None):
         self.image_dir = image_dir
         self.extra_disk = extra_disk
+        self.data_mb = data_mb
         self.workdir = workdir
         self.smtp_port = free_port()
         self.sock_path = os.path.join(workdir, "serial.sock")
@@ -130,7 +140,8 @@ class Machine:
                 os.unlink(p)
         chardev = "socket,id=ser0,path=%s,server=on,wait=on,logfile=%s" % (self.sock_path, self.serial_log)
         shell = "socket,id=sh0,path=%s,server=on,wait=off,logfile=%s" % (self.shell_path, self.shell_log)
-        args = qemu_args(self.image_dir, self.smtp_port, chardev, shell, self.extra_disk)
+        args = qemu_args(self.image_dir, self.smtp_port, chardev, shell, self.extra_disk, data_mb=self.data_mb,
+                         workdir=self.workdir)
         with open(self.qemu_log, "w") as log:
             log.write(" ".join(args) + "\n")
             log.flush()

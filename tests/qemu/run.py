@@ -371,6 +371,11 @@ def run_checks(m, sh, adm, times):
 
     # --- a realistic database, imported as from a USB stick (issue 17) --------
     if SIGDB:
+        if m.data_mb:
+            st, out = sh.run("df -m /data | awk 'NR == 2 {print $2}'", 30)
+            size = int(out.split()[0]) if st == 0 and out.split() and out.split()[0].isdigit() else 0
+            check("boot: the data file system grew to its bigger disk (%d MB)" % m.data_mb,
+                  size >= m.data_mb * 9 // 10, "df: %s MB" % size)
         sigdb_checks(m, sh, times)
 
     # --- the administrator's console on the serial port ---------------------
@@ -447,6 +452,7 @@ def console_checks(m, sh, adm, kept):
 SIGDB_SCALE = float(os.environ.get("QEMU_SIGDB_SCALE", "0.05"))  # 0: off; CI runs 0.05 (firmware/README.md)
 SIGDB_MARKER = "MAILWARDEN-SIGDB-QEMU-" + uuid.uuid4().hex[:8].upper()
 SIGDB = None  # the disk image with the generated database, made by make_sigdb()
+SIGDB_MB = 0  # its files' size
 
 
 def make_sigdb(workdir):
@@ -458,7 +464,9 @@ def make_sigdb(workdir):
     subprocess.run([sys.executable, os.path.join(REPO, "tests", "sigdb", "gen.py"), "--scale", str(SIGDB_SCALE),
                     "--marker", "Mailwarden.Test.SigdbQemu=" + SIGDB_MARKER, d], check=True,
                    stdout=subprocess.DEVNULL)
-    size_mb = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) * 13 // 10 // 2**20 + 16
+    global SIGDB_MB
+    SIGDB_MB = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)) // 2**20
+    size_mb = SIGDB_MB * 13 // 10 + 16
     img = os.path.join(workdir, "sigdb.img")
     if os.path.exists(img):
         os.unlink(img)
@@ -751,7 +759,11 @@ def main():
         DNS = start_dns()
     except (OSError, RuntimeError, subprocess.SubprocessError) as e:
         record("fail", "harness", "DNS for the appliance: %s" % e)
-    m = appliance.Machine(image_dir, workdir, SIGDB).start()
+    # the data disk holds the signatures three times over (the live set,
+    # the last good one, an import being verified): a database bigger than
+    # the image's data partition gets a bigger disk, grown at boot
+    data_mb = 256 + SIGDB_MB * 7 // 2 if SIGDB else None
+    m = appliance.Machine(image_dir, workdir, SIGDB, data_mb=data_mb).start()
     serial = shell = None
     try:
         serial = appliance.Serial(m.sock_path)

@@ -48,6 +48,13 @@ mount_data() {
 	[ -n "$dev" ] && fsck.ext4 -p "$dev" >/dev/null 2>&1
 	if [ -n "$dev" ] && mount -t ext4 -o noatime "$dev" /data; then
 		say "data partition $dev on /data"
+		# A device bigger than the file system (the image written to a
+		# larger card or disk) is used whole: grown online, once; the
+		# signatures alone need three times the database (live, last
+		# good, an import being verified).
+		if out=$(resize2fs "$dev" 2>&1) && printf '%s\n' "$out" | grep -q 'is now'; then
+			say "data partition grown to its device: $(df -m /data | awk 'NR == 2 {print $2}') MB"
+		fi
 	else
 		say "WARNING: no data partition (LABEL=MWDATA): state is kept in RAM and lost at power-off"
 		mount -t tmpfs -o mode=0755 tmpfs /data
