@@ -271,6 +271,13 @@ void buf_putc(mw_buf *b, int c)
 {
 	char ch = (char)c;
 
+	/* the common case, room for the byte and its NUL, without a call: lexers
+	 * put every byte of a string through here */
+	if (b->len + 2 <= b->cap && (!b->max || b->len < b->max)) {
+		b->p[b->len++] = ch;
+		b->p[b->len] = 0;
+		return;
+	}
 	buf_append(b, &ch, 1);
 }
 
