@@ -139,6 +139,8 @@ want=(
 	"the SD card (emmc2) found:mmcblk[0-9]: p1 p2 p3"
 	"initramfs mounts the SD card's MWROOT:EXT4-fs \\(mmcblk[0-9]p2\\): mounted"
 	"rc.boot mounts MWDATA from the SD card:mailwarden-boot: data partition /dev/mmcblk[0-9]p3 on /data"
+	"MWDATA moved to the end of the bigger card:mailwarden-boot: data partition 3 of mmcblk[0-9] now ends at the end of the card"
+	"MWDATA's file system grown with it:mailwarden-boot: data partition grown to its device"
 	"first boot provisions /data:mailwarden-boot: first boot: provisioning"
 	"rc.boot done:mailwarden-boot: boot done"
 	"console's first-boot prompt:New password:"

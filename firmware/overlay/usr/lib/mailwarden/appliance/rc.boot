@@ -37,6 +37,27 @@ mount_base() {
 	hostname localhost
 }
 
+# grow_partition DEV - a data partition that is the last on its disk and
+# ends 64 MiB or more before the disk does (the image written to a bigger
+# card) is moved to end at the disk's end: sfdisk rewrites only its size,
+# partx tells the kernel.  A whole-disk data device has nothing to move.
+grow_partition() {
+	name=${1##*/}
+	sys=/sys/class/block/$name
+	[ -f "$sys/partition" ] || return 0
+	disk=$(basename "$(readlink -f "$sys/..")")
+	nr=$(cat "$sys/partition")
+	start=$(cat "$sys/start")
+	size=$(cat "$sys/size")
+	total=$(cat "/sys/class/block/$disk/size")
+	[ $((total - start - size)) -ge 131072 ] || return 0
+	command -v sfdisk >/dev/null 2>&1 || return 0
+	if echo ", +" | sfdisk --no-reread --no-tell-kernel -q -N "$nr" "/dev/$disk" >/dev/null 2>&1; then
+		partx -u --nr "$nr" "/dev/$disk" 2>/dev/null
+		say "data partition $nr of $disk now ends at the end of the card"
+	fi
+}
+
 mount_data() {
 	dev=$(findfs LABEL=MWDATA 2>/dev/null)
 	n=0
@@ -45,6 +66,7 @@ mount_data() {
 		dev=$(findfs LABEL=MWDATA 2>/dev/null)
 		n=$((n + 1))
 	done
+	[ -n "$dev" ] && grow_partition "$dev"
 	[ -n "$dev" ] && fsck.ext4 -p "$dev" >/dev/null 2>&1
 	if [ -n "$dev" ] && mount -t ext4 -o noatime "$dev" /data; then
 		say "data partition $dev on /data"
