@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -514,9 +515,13 @@ int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
 	m->have_stat = 1;
 	db_bytes = av_sigset_bytes(m->cfg->signatures);
 	mode = choose_mode(m, db_bytes, &need, &avail, why, sizeof(why));
+	pthread_mutex_lock(&m->lock);
 	m->info.last_mode = mode;
 	m->info.avail_bytes = avail;
 	m->info.need_bytes = need;
+	m->info.reloading = 1;
+	m->info.reload_start = time(NULL);
+	pthread_mutex_unlock(&m->lock);
 	t0 = mono_now();
 	if (mode == AV_RELOAD_SWAP) {
 		if (m->cur)
@@ -575,6 +580,9 @@ int av_mgr_reload(av_mgr *m, int force, char *err, size_t errlen)
 			rc = 1;
 	}
 out:
+	pthread_mutex_lock(&m->lock);
+	m->info.reloading = 0;
+	pthread_mutex_unlock(&m->lock);
 	pthread_mutex_unlock(&m->reload_lock);
 	return rc;
 }

@@ -75,6 +75,8 @@ typedef struct av_info {
 	size_t need_bytes;   /* estimate for the next engine plus reserve, at the decision */
 	size_t avail_bytes;  /* memory the process could still use, at the decision */
 	int fallback;        /* the current engine is the last good copy, not paths.signatures */
+	int reloading;       /* a load is running now: its mode is last_mode */
+	time_t reload_start; /* when it started */
 } av_info;
 
 int av_global_init(char *err, size_t errlen);

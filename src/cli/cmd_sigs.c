@@ -150,7 +150,10 @@ static int reload_daemon(const mw_config *cfg, const char *who)
 		ctl_close(c);
 		return -1;
 	}
-	printf("daemon reloaded: %s\n", resp.text);
+	if (strncmp(resp.text, "still loading", 13) == 0)
+		printf("daemon reloading: %s\n", resp.text);
+	else
+		printf("daemon reloaded: %s\n", resp.text);
 	ctl_close(c);
 	return 0;
 }

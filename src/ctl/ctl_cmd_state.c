@@ -21,6 +21,9 @@
  *	signal thread hands it to the reload thread, which compiles the new
  *	engine beside the old one and rescans held and quarantined mail,
  *	exactly as for SIGHUP; the command waits (bounded) for the result.
+ *	A load that takes longer (the full database in place on a small
+ *	board: minutes) is reported as still running, with its mode, and
+ *	`sigs` shows when it ends: no client is kept waiting for minutes.
  * LIMITS
  *	quarantine list and track print at most 1000 rows; sigs reload waits
  *	RELOAD_WAIT_S seconds.
@@ -33,6 +36,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MW_VERSION
@@ -426,6 +430,10 @@ static void sigs_lines(ctl_conn *c, const av_info *ai)
 		ctl_out(c, "deferred    %.1f s (mail got 451 meanwhile)", ai->deferred_s);
 	if (ai->last_error[0])
 		ctl_out(c, "last error  %s", ai->last_error);
+	if (ai->reloading)
+		ctl_out(c, "reloading   for %ld s, %s", (long)(time(NULL) - ai->reload_start),
+		        ai->last_mode == AV_RELOAD_INPLACE ? "in place: mail is deferred (451) until it ends"
+		                                           : "by swap: the old signatures serve meanwhile");
 }
 
 int ctl_run_sigs(ctl_conn *c, size_t argc, char **argv)
@@ -458,7 +466,11 @@ int ctl_run_sigs_reload(ctl_conn *c, size_t argc, char **argv)
 	sigs_lines(c, &now);
 	if (now.failed_reloads != before.failed_reloads)
 		return ctl_err(c, "failed", "reload failed, the old signatures stay in use: %.200s", now.last_error);
+	if (now.reloads == before.reloads && now.reloading)
+		return ctl_ok(c, "still loading after %d s (%s); `sigs` shows when it ends", RELOAD_WAIT_S,
+		              now.last_mode == AV_RELOAD_INPLACE ? "in place: mail is deferred (451) until then"
+		                                                 : "by swap: the old signatures serve meanwhile");
 	if (now.reloads == before.reloads)
-		return ctl_err(c, "failed", "no reload within %d s (still running?)", RELOAD_WAIT_S);
+		return ctl_err(c, "failed", "no reload within %d s", RELOAD_WAIT_S);
 	return ctl_ok(c, "reloaded; held and quarantined mail is being rescanned");
 }
