@@ -862,4 +862,9 @@ PINNED = [
     "marker / xar+prefix=gif / mime.b64",
     "marker / lzma / mime.preamble",
     "pe / warc / mime.preamble",
+    # hunt2, after seed 2: binary quoted-printable whose CRLF line ends
+    # were converted again (CR CR LF): one line end, "=" CR CR LF soft
+    "eicar / tar.gnu / mime.qplines",
+    "eicar / lz4 / mime.qplines",
+    "marker / bz2.std / lzop+flip=3 / mime.qplines",
 ]
