@@ -12,8 +12,10 @@
  *	picture; 7-Zip, asked to open the file, looks for archive signatures
  *	past its start and unpacks what it finds there.  So content that is
  *	not itself opened as an archive (a picture, a PDF, text, data of no
- *	known type), and the bytes after the end of a zip, are searched for the signatures of the containers libarchive
- *	reads; where libarchive opens one, that is attach.inconsistent (the
+ *	known type), and the bytes after the end of a zip, are searched for
+ *	the signatures of every container libarchive reads that has one
+ *	(tar's "ustar" and LZH's method sit inside the header: the container
+ *	starts before them); where libarchive opens one, that is attach.inconsistent (the
  *	file is not what it seems) and the hidden archive is walked like any
  *	other, its members judged and scanned.
  *
@@ -45,11 +47,16 @@ typedef struct carve_sig {
 	size_t len;
 	attach_type type;
 	const char *name;
+	size_t at; /* where the magic sits in the header: the container starts that far before it */
 } carve_sig;
 
 #define S(m, t, n)                                                                                                     \
 	{                                                                                                              \
-		m, sizeof(m) - 1, t, n                                                                                 \
+		m, sizeof(m) - 1, t, n, 0                                                                              \
+	}
+#define SA(m, t, n, at)                                                                                                \
+	{                                                                                                              \
+		m, sizeof(m) - 1, t, n, at                                                                             \
 	}
 /* the containers 7-Zip finds past the start of a file, as far as libarchive reads them */
 static const carve_sig sigs[] = {
@@ -66,8 +73,15 @@ static const carve_sig sigs[] = {
     S("\x04\x22\x4d\x18", AT_CONTAINER, "lz4"),
     S("LZIP", AT_CONTAINER, "lzip"),
     S("xar!", AT_CONTAINER, "xar"),
-    S("070701", AT_CONTAINER, "cpio"),
-    S("070707", AT_CONTAINER, "cpio"),
+    S("070701", AT_CONTAINER, "cpio"),   /* newc */
+    S("070702", AT_CONTAINER, "cpio"),   /* newc with checksums */
+    S("070707", AT_CONTAINER, "cpio"),   /* odc */
+    S("\xc7\x71", AT_CONTAINER, "cpio"), /* old binary, little-endian: header checked below */
+    S("\x71\xc7", AT_CONTAINER, "cpio"), /* old binary, big-endian */
+    SA("ustar", AT_TAR, "tar", 257),
+    SA("-lh", AT_LZH, "LZH", 2), /* then a method digit and '-', checked below */
+    SA("-lz", AT_LZH, "LZH", 2),
+    S("WARC/1.", AT_CONTAINER, "WARC"),
     S("!<arch>\n", AT_CONTAINER, "ar"),
     S("\x89LZO\0\r\n\x1a\n", AT_CONTAINER, "lzop"),
     S("\x1f\x9d", AT_CONTAINER, "compress"), /* then a sane flags byte, checked below */
@@ -83,6 +97,37 @@ static int z_ok(const unsigned char *p, size_t left)
 static int bz2_ok(const unsigned char *p, size_t left)
 {
 	return left >= 10 && p[3] >= '1' && p[3] <= '9' && memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0;
+}
+
+/* cpio_bin_ok - an old binary cpio header: a name size that fits and a name ending in NUL */
+static int cpio_bin_ok(const unsigned char *p, size_t left)
+{
+	size_t ns;
+
+	if (left < 28)
+		return 0;
+	ns = p[0] == 0xc7 ? (size_t)p[20] | (size_t)p[21] << 8 : (size_t)p[20] << 8 | (size_t)p[21];
+	return ns >= 2 && ns <= 1024 && 26 + ns <= left && p[26 + ns - 1] == 0 && p[26] != 0;
+}
+
+/* lzh_ok - a header whose method ("-lh5-", "-lhd-", "-lzs-" ...) sits at byte 2: a method character, then '-' */
+static int lzh_ok(const unsigned char *p, size_t left)
+{
+	return left >= 22 && p[6] == '-' && ((p[5] >= '0' && p[5] <= '7') || p[5] == 'd' || p[5] == 's');
+}
+
+/* sig_ok - the checks past the magic, for the short ones that occur by chance */
+static int sig_ok(const carve_sig *s, const unsigned char *p, size_t left)
+{
+	if (s->type == AT_BZIP2)
+		return bz2_ok(p, left);
+	if (s->magic[0] == '\x1f' && s->magic[1] == '\x9d')
+		return z_ok(p, left);
+	if (s->len == 2 && (s->magic[0] == '\xc7' || s->magic[0] == '\x71'))
+		return cpio_bin_ok(p, left);
+	if (s->type == AT_LZH)
+		return lzh_ok(p, left);
+	return 1;
 }
 
 /* opens - does libarchive read src as an archive (or data behind a filter)? */
@@ -186,15 +231,17 @@ int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const cha
 			continue;
 		for (k = 0; k < MW_ARRAY_LEN(sigs); k++) {
 			const carve_sig *s = &sigs[k];
+			size_t start;
 			if (buf[i] != (unsigned char)s->magic[0] || i + s->len > win ||
 			    memcmp(buf + i, s->magic, s->len) != 0)
 				continue;
-			if (s->type == AT_BZIP2 && !bz2_ok(buf + i, win - i))
+			/* the container starts s->at bytes before its magic, past the object's own start */
+			if (i < s->at || (start = i - s->at) < (from > 0 ? from : 1))
 				continue;
-			if (s->magic[0] == '\x1f' && s->magic[1] == '\x9d' && !z_ok(buf + i, win - i))
+			if (!sig_ok(s, buf + start, win - start))
 				continue;
 			tries++;
-			if (walk_at(c, src, i, s, t, part, path, depth) > 0)
+			if (walk_at(c, src, start, s, t, part, path, depth) > 0)
 				found = 1; /* one hidden container per object: its own walk goes deeper */
 			break;
 		}

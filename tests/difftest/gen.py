@@ -867,4 +867,11 @@ PINNED = [
     "eicar / tar.gnu / mime.qplines",
     "eicar / lz4 / mime.qplines",
     "marker / bz2.std / lzop+flip=3 / mime.qplines",
+    # hunt2: containers found past a prefix by every signature libarchive
+    # reads (cpio newc-crc and binary, tar's ustar, LZH, WARC)
+    "pe / cpio.crc+prefix=pdf / mime.rfc822",
+    "pe / cpio.bin+prefix=pdf / mime.binary",
+    "pe / tar.pax+prefix=junk / mime.noname",
+    "pe / lzh.lh0+prefix=gif / mime.b64",
+    "pe / lzh.lh0l2+decoy / warc+prefix=zero512 / mime.b64",
 ]
