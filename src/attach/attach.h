@@ -160,6 +160,15 @@ int attach_stage(mw_scan *s);
 void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem, int fd, size_t len);
 
 /*
+ * attach_is_container - 1 if len bytes at mem, of no type the magic table
+ * knows, are something libarchive reads: compressed data (lzma alone,
+ * compress, lz4, even when cut short) or an archive format without a
+ * fixed magic.  For objects found in containers we do not read (an ARJ
+ * that libclamav unpacked): such an object is worth a walk.
+ */
+int attach_is_container(const void *mem, size_t len);
+
+/*
  * attach_object - judge a file found anywhere in the content tree (decoded
  * from a text body, taken out of a document by our extractors) exactly as
  * an attachment: name, true type, macros, archives walked, hidden

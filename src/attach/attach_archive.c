@@ -213,10 +213,20 @@ int at_container_probe(const at_src *src)
 
 	if (src->len == 0)
 		return 0;
-	if ((a = at_archive_open(src, AO_OR_RAW, NULL, err, sizeof(err))) == NULL)
+	if ((a = at_archive_open(src, AO_OR_RAW, NULL, err, sizeof(err))) == NULL) {
 		/* with the raw format every input opens, unless a filter
 		 * recognised it and then failed: compressed data we cannot read */
-		return strstr(err, "Unrecognized archive format") == NULL;
+		if (strstr(err, "Unrecognized archive format") == NULL)
+			return 1;
+		/* or the formats' bidders, reading ahead through a filter,
+		 * hit the end of a truncated stream: the filter alone still
+		 * recognises it (a cut lz4 or xz stream is compressed data) */
+		if ((a = at_archive_open(src, AO_RAW_ONLY, NULL, NULL, 0)) == NULL)
+			return 0;
+		container = archive_filter_count(a) > 1;
+		at_archive_close(a);
+		return container;
+	}
 	r = archive_read_next_header(a, &e);
 	/* data behind a decompression filter, or an archive format that gave a member header */
 	container = archive_filter_count(a) > 1 ||
@@ -408,7 +418,20 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	t = at_judge(c, &ms, name, NULL, mpart, 1);
 	if (at_carves(t))
 		at_carve(c, &ms, t, 0, mpart, mpath, depth);
-	if (attach_type_flags(t) & ATF_ARCHIVE) {
+	if (archive_format(l->a) == ARCHIVE_FORMAT_RAW && (attach_type_flags(t) & ATF_ARCHIVE)) {
+		/* the whole of a compressed stream is an archive (notes.tar.gz):
+		 * walked as the stream itself, its members named as before; its
+		 * bytes count once, as that archive's members */
+		c->expanded -= ms.len < c->expanded ? ms.len : c->expanded;
+		/* the same level, unless it is compressed again (libarchive
+		 * strips every filter it knows: a stream in a stream is odd,
+		 * and a level more keeps a quine bounded) */
+		sub = at_archive_walk(c, &ms, t, l->part, l->path, is_stream(t) ? depth + 1 : depth);
+		if (sub == AW_STOPPED || sub == AW_ERROR)
+			rc = sub;
+		else if (sub == AW_PARTIAL)
+			at_av_scan(c, &ms, mpart, mpath);
+	} else if (attach_type_flags(t) & ATF_ARCHIVE) {
 		sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
 		if (sub == AW_STOPPED || sub == AW_ERROR)
 			rc = sub;
@@ -527,7 +550,20 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 		     (unsigned long long)c->lim->archive_max_depth);
 		return AW_STOPPED;
 	}
-	rc = walk_once(&l, src, is_stream(t) ? AO_OR_RAW : AO_ARCHIVES, depth, &members);
+	if (is_stream(t)) {
+		/* a compressed stream is one file, as 7-Zip and bsdcat see it:
+		 * decompressed whole, then judged, walked as whatever it is
+		 * (an archive with its central directory, data behind it, a
+		 * format libarchive does not read) and scanned; only data no
+		 * filter recognises is read with the archive formats */
+		rc = walk_once(&l, src, AO_RAW_ONLY, depth, &members);
+		if (members == 0 && !l.filtered && !c->stopped) {
+			l.broken[0] = 0;
+			rc = walk_once(&l, src, AO_OR_RAW, depth, &members);
+		}
+	} else {
+		rc = walk_once(&l, src, AO_ARCHIVES, depth, &members);
+	}
 	if (rc == AW_COMPLETE && members == 0 && l.filtered && !c->stopped) {
 		l.broken[0] = 0;
 		rc = walk_once(&l, src, AO_RAW_ONLY, depth, &members);

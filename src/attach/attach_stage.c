@@ -398,6 +398,14 @@ void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem
 		uselocale(old);
 }
 
+/* attach_is_container - see attach.h */
+int attach_is_container(const void *mem, size_t len)
+{
+	at_src src = {mem, -1, len};
+
+	return mem != NULL && len > 0 && at_container_probe(&src);
+}
+
 /* attach_object - see attach.h */
 void attach_object(mw_scan *s, const char *path, const char *name, const char *declared, const void *mem, int fd,
                    size_t len)

@@ -207,8 +207,10 @@ static void judge(mw_scan *st, const cstack *c, const av_object *o, const char *
 	if ((tt = text_type(o->type)) != 0 && o->len <= CONTENT_TEXT_MAX)
 		links_node_text(st, path, (const char *)o->data, o->len, tt == 2);
 	/* an archive inside something we do not walk: libclamav opened it
-	 * (or not), our walker opens it too, and gets what it missed */
-	if ((fl & ATF_ARCHIVE) && !(fl & ATF_DISK))
+	 * (or not), our walker opens it too, and gets what it missed; so
+	 * also data of no known type that libarchive reads (an lzma or
+	 * compress stream in an ARJ: libclamav does not decompress those) */
+	if (((fl & ATF_ARCHIVE) && !(fl & ATF_DISK)) || (t == AT_UNKNOWN && attach_is_container(o->data, o->len)))
 		enqueue(st, st->content, Q_WALK, 0, path, o->name, NULL, o->data, o->len);
 }
 

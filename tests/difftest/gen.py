@@ -874,4 +874,12 @@ PINNED = [
     "pe / tar.pax+prefix=junk / mime.noname",
     "pe / lzh.lh0+prefix=gif / mime.b64",
     "pe / lzh.lh0l2+decoy / warc+prefix=zero512 / mime.b64",
+    # hunt2: a compressed stream is one file (decompressed whole, then
+    # walked as what it is); a cut stream is compressed data, not text;
+    # streams libclamav takes out of an ARJ are walked by us
+    "marker / tar.pax+prefix=zip / zstd.std / mime.b64",
+    "pe / lz4+cut=1 / mime.b64",
+    "pe / lzma / arj.m1 / mime.b64",
+    "marker / Z / arj.store+suffix=junk / mime.b64",
+    "exe / lzma+trunc=90 / arj.store / mime.wrongtype",
 ]

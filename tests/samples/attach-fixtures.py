@@ -36,6 +36,10 @@ Files made (all in DIR):
   eocd0.zip        scan.exe (PE stub) whose end record says 0 entries, directory cut
   truncated.zip    a zip cut in the middle of its member
   garbage.7z       a 7z signature followed by junk
+  zip-then-tar.xz  xz of a harmless zip followed by a tar holding the marker
+                   (7-Zip finds the tar past the zip's end)
+  marker.lzma      the marker in an lzma-alone stream (no magic number)
+  cut.lz4          lz4 frame of a PE stub, its last byte cut (needs `lz4`)
   ppap.eml ...     (none: messages are built by the tests)
 """
 
@@ -244,6 +248,16 @@ def main():
     write(d, "eocd0.zip", eocd_zero(zbytes([("scan.exe", pe_stub() + b"\0" * 4096)])))
     write(d, "truncated.zip", (lambda z: z[: len(z) // 2])(zbytes([("report.txt", os.urandom(4096).hex())])))
     write(d, "garbage.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + os.urandom(600))
+    # hunt2: a compressed stream is one file: what follows the archive in it counts
+    tb = io.BytesIO()
+    with tarfile.open(fileobj=tb, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        body = b"x " + MARKER + b" y\n"
+        ti = tarfile.TarInfo("notes.txt")
+        ti.size = len(body)
+        t.addfile(ti, io.BytesIO(body))
+    zt = zbytes([("hello.txt", "hello\n")], zipfile.ZIP_STORED) + tb.getvalue()
+    write(d, "zip-then-tar.xz", lzma.compress(zt, format=lzma.FORMAT_XZ))
+    write(d, "marker.lzma", lzma.compress(b"x " + MARKER + b" y\n", format=lzma.FORMAT_ALONE))
 
     work = os.path.join(d, "work")
     os.makedirs(work, exist_ok=True)
@@ -259,6 +273,10 @@ def main():
             sys.exit("attach-fixtures: jlha stored the marker uncompressed")
         write(d, "inner.lzh", lzh)
         write(d, "lzh-in-zip.zip", zbytes([("docs/inner.lzh", lzh)], zipfile.ZIP_STORED))
+    if shutil.which("lz4"):
+        stub = pe_stub() + b"\0" * 192
+        lz = subprocess.run(["lz4", "-c", "-q"], input=stub, stdout=subprocess.PIPE, check=True).stdout
+        write(d, "cut.lz4", lz[:-1])
     if shutil.which("7z"):
         with open(os.path.join(work, "secret.txt"), "wb") as f:
             f.write(b"confidential\n")
