@@ -882,4 +882,8 @@ PINNED = [
     "pe / lzma / arj.m1 / mime.b64",
     "marker / Z / arj.store+suffix=junk / mime.b64",
     "exe / lzma+trunc=90 / arj.store / mime.wrongtype",
+    # hunt2: a hidden stream whose content starts with zeros (an empty tar
+    # to the archive bidders) is still a stream
+    "exe+pre=zero1k / xz.nocheck+prefix=pdf / mime.rfc822",
+    "marker+pre=zero4k / bz2.multi+prefix=gif / mime.b64",
 ]
