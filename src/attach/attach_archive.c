@@ -19,10 +19,16 @@
  *	seeking so that zip and 7z use their central directories.  Each
  *	member is unpacked into a spool (memory up to
  *	limits.archive_member_memory, an unlinked file in paths.tmp above),
- *	judged by at_judge() (names, true type, macros), and then either
- *	walked one level deeper when it is itself an archive, or scanned by
- *	ClamAV.  A nested archive that cannot be read completely goes to
- *	ClamAV as it is.  LZH, which ClamAV cannot unpack, is covered this way.
+ *	judged by at_judge() (names, true type, macros), given to ClamAV
+ *	whole unless libclamav already saw it (the coverage set), and walked
+ *	one level deeper when it is itself an archive: what ClamAV opens in
+ *	it (an ARJ's files) goes to the content tree, what our walk opens
+ *	that ClamAV did not (LZH, zstd, a tar after a zip) to ClamAV.
+ *
+ *	A compressed stream (gz, bz2, xz, zstd, lz4, lzip, Z, lzma) is one
+ *	file, as 7-Zip and bsdcat see it: decompressed whole with the raw
+ *	format, then judged and walked as what it is, so what follows an
+ *	archive inside it and formats libarchive does not read are not lost.
  *
  *	Encrypted members (or an archive whose headers are encrypted) give
  *	attach.encrypted; their names are still judged.
@@ -280,6 +286,7 @@ typedef struct level {
 	const char *part, *path;
 	char broken[160]; /* why reading stopped early, "" if it did not */
 	int filtered;     /* a decompression filter was applied */
+	int zip;          /* libarchive read it as a zip (maybe found inside other data) */
 } level;
 
 /* bomb - record attach.bomb once and stop all archive reading for the message */
@@ -418,27 +425,26 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	t = at_judge(c, &ms, name, NULL, mpart, 1);
 	if (at_carves(t))
 		at_carve(c, &ms, t, 0, mpart, mpath, depth);
-	if (archive_format(l->a) == ARCHIVE_FORMAT_RAW && (attach_type_flags(t) & ATF_ARCHIVE)) {
-		/* the whole of a compressed stream is an archive (notes.tar.gz):
-		 * walked as the stream itself, its members named as before; its
-		 * bytes count once, as that archive's members */
-		c->expanded -= ms.len < c->expanded ? ms.len : c->expanded;
-		/* the same level, unless it is compressed again (libarchive
-		 * strips every filter it knows: a stream in a stream is odd,
-		 * and a level more keeps a quine bounded) */
-		sub = at_archive_walk(c, &ms, t, l->part, l->path, is_stream(t) ? depth + 1 : depth);
+	/* ClamAV gets every member it did not see in the whole-part scan,
+	 * archives too and before our walk: libarchive may read an archive
+	 * as something else (a zip found inside an ARJ) and call it
+	 * complete; what ClamAV opens in it is then covered, not scanned twice */
+	at_av_scan(c, &ms, mpart, mpath);
+	if (attach_type_flags(t) & ATF_ARCHIVE) {
+		if (archive_format(l->a) == ARCHIVE_FORMAT_RAW) {
+			/* the whole of a compressed stream is an archive
+			 * (notes.tar.gz): walked as the stream itself, its members
+			 * named as before, its bytes counted once (as the archive's
+			 * members); the same level, unless it is compressed again
+			 * (libarchive strips every filter it knows: a level more
+			 * keeps a quine bounded) */
+			c->expanded -= ms.len < c->expanded ? ms.len : c->expanded;
+			sub = at_archive_walk(c, &ms, t, l->part, l->path, is_stream(t) ? depth + 1 : depth);
+		} else {
+			sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
+		}
 		if (sub == AW_STOPPED || sub == AW_ERROR)
 			rc = sub;
-		else if (sub == AW_PARTIAL)
-			at_av_scan(c, &ms, mpart, mpath);
-	} else if (attach_type_flags(t) & ATF_ARCHIVE) {
-		sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
-		if (sub == AW_STOPPED || sub == AW_ERROR)
-			rc = sub;
-		else if (sub == AW_PARTIAL)
-			at_av_scan(c, &ms, mpart, mpath); /* ClamAV gets what we could not fully read */
-	} else {
-		at_av_scan(c, &ms, mpart, mpath);
 	}
 	spool_free(sp);
 	return rc;
@@ -495,6 +501,7 @@ static at_walk_rc walk_once(level *l, const at_src *src, int mode, int depth, in
 			rc = AW_PARTIAL;
 	}
 	l->filtered = archive_filter_count(l->a) > 1;
+	l->zip = (archive_format(l->a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP;
 	at_archive_close(l->a);
 	l->a = NULL;
 	return rc;
@@ -573,7 +580,7 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 	else if (rc == AW_COMPLETE && members == 0 && nonzero_bytes(src, 65) > 64)
 		verdict_add(c->v, "attach.incomplete", part, "%s %.100s lists no members but holds %zu bytes",
 		            attach_type_name(t), path, src->len);
-	if (is_zip(t) && rc != AW_STOPPED && rc != AW_ERROR) {
+	if ((is_zip(t) || (l.zip && !l.filtered)) && rc != AW_STOPPED && rc != AW_ERROR) {
 		size_t local = 0, end;
 		if (at_zip_local_count(src, c->lim->archive_max_members, &local) && local > (size_t)members)
 			verdict_add(c->v, "attach.inconsistent", part,

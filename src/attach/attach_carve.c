@@ -212,8 +212,8 @@ static int walk_at(at_ctx *c, const at_src *src, size_t off, const carve_sig *s,
 	verdict_add(c->v, "attach.inconsistent", part, "%s %.100s carries %s data at offset %zu",
 	            attach_type_name(outer), path, s->name, off);
 	snprintf(sub_path, sizeof(sub_path), "%.120s@%zu", path, off);
-	if (at_archive_walk(c, &sub, s->type, part, sub_path, depth + 1) == AW_PARTIAL)
-		at_av_scan(c, &sub, part, sub_path);
+	at_av_scan(c, &sub, part, sub_path); /* whole, first: see member() in attach_archive.c */
+	at_archive_walk(c, &sub, s->type, part, sub_path, depth + 1);
 	spool_free(sp);
 	return 1;
 }

@@ -40,7 +40,8 @@ typedef struct at_ctx {
 	int stopped;                  /* a bomb limit was crossed: read no more archives */
 	int ppap;                     /* -1 not yet looked, 0 no, 1 the text seems to carry a password */
 	const mime_parser *ppap_mime; /* message to look in, or NULL */
-	const mw_scan *scan;          /* the message's scan (coverage set), or NULL: every member goes to ClamAV */
+	mw_scan *scan;                /* the message's scan (coverage set, content tree), or NULL: every member goes
+	                                 to ClamAV, what it opens inside is not judged */
 } at_ctx;
 
 /* Result of walking one archive. */

@@ -66,6 +66,8 @@ typedef struct cstate {
 	unsigned depth;  /* extraction depth of the object being scanned (0: a MIME part) */
 	int queued_scan; /* the object being scanned came from the queue, not from the MIME tree */
 	queued *queue, **tail;
+	queued *handled; /* the last one handled: content_stage runs again after the attach stage */
+	int views_done;  /* qp_views ran */
 	size_t nqueued, queued_bytes;
 	int limit_told;
 	ex_limits lim;
@@ -495,11 +497,14 @@ void content_stage(mw_scan *st)
 
 	if (c == NULL)
 		return;
-	if (st->mime && mime_root(st->mime))
+	if (st->mime && mime_root(st->mime) && !c->views_done++)
 		qp_views(st, c, mime_root(st->mime), 0);
-	/* the queue grows while it is handled (objects inside objects): bounded by enqueue() */
-	for (q = c->queue; q && !scan_over_budget(st, "content"); q = q->next)
+	/* the queue grows while it is handled (objects inside objects): bounded by enqueue();
+	 * a later run (after the attach stage) goes on from the last one handled */
+	for (q = c->handled ? c->handled->next : c->queue; q && !scan_over_budget(st, "content"); q = q->next) {
 		handle(st, c, q);
+		c->handled = q;
+	}
 }
 
 void content_end(mw_scan *st)

@@ -886,4 +886,8 @@ PINNED = [
     # to the archive bidders) is still a stream
     "exe+pre=zero1k / xz.nocheck+prefix=pdf / mime.rfc822",
     "marker+pre=zero4k / bz2.multi+prefix=gif / mime.b64",
+    # hunt2: every member ClamAV did not see goes to it whole, archives
+    # too, and what it opens inside (an ARJ's files) to the content tree
+    "exe / lz4+prefix=zip / arj.store / Z / mime.b64nopad",
+    "pe+pre=zero1k / arj.m1+decoy / zip.lzma / mime.b64",
 ]
