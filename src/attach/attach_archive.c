@@ -162,8 +162,22 @@ static const filter filters[] = {
     {archive_read_support_filter_compress, NULL},
 };
 
-/* at_archive_open - a reader over src; see attach_int.h */
-struct archive *at_archive_open(const at_src *src, int mode, const size_t **consumed, char *err, size_t errlen)
+/* head_format - the one libarchive format of an archive type known by its head (NULL: ask them all) */
+static int (*head_format(attach_type t))(struct archive *)
+{
+	switch (t) {
+	case AT_RAR: return archive_read_support_format_rar;
+	case AT_7Z: return archive_read_support_format_7zip;
+	case AT_CAB: return archive_read_support_format_cab;
+	case AT_LZH: return archive_read_support_format_lha;
+	case AT_ISO9660: return archive_read_support_format_iso9660;
+	default: return NULL;
+	}
+}
+
+/* open_with - at_archive_open, with only the format `only` when it is not NULL */
+static struct archive *open_with(const at_src *src, int mode, int (*only)(struct archive *), const size_t **consumed,
+                                 char *err, size_t errlen)
 {
 	struct archive *a = archive_read_new();
 	rd *r;
@@ -174,9 +188,14 @@ struct archive *at_archive_open(const at_src *src, int mode, const size_t **cons
 			snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (mode != AO_RAW_ONLY)
+	if (only != NULL) {
+		only(a);
+		if (only == archive_read_support_format_rar)
+			archive_read_support_format_rar5(a);
+	} else if (mode != AO_RAW_ONLY) {
 		for (i = 0; i < MW_ARRAY_LEN(formats); i++)
 			formats[i](a);
+	}
 	if (mode != AO_ARCHIVES)
 		archive_read_support_format_raw(a);
 	for (i = 0; i < MW_ARRAY_LEN(filters); i++)
@@ -201,6 +220,12 @@ struct archive *at_archive_open(const at_src *src, int mode, const size_t **cons
 		return NULL;
 	}
 	return a;
+}
+
+/* at_archive_open - a reader over src; see attach_int.h */
+struct archive *at_archive_open(const at_src *src, int mode, const size_t **consumed, char *err, size_t errlen)
+{
+	return open_with(src, mode, NULL, consumed, err, errlen);
 }
 
 void at_archive_close(struct archive *a)
@@ -287,6 +312,7 @@ typedef struct level {
 	char broken[160]; /* why reading stopped early, "" if it did not */
 	int filtered;     /* a decompression filter was applied */
 	int zip;          /* libarchive read it as a zip (maybe found inside other data) */
+	attach_type type; /* the true type it was walked as */
 } level;
 
 /* bomb - record attach.bomb once and stop all archive reading for the message */
@@ -460,7 +486,10 @@ static at_walk_rc walk_once(level *l, const at_src *src, int mode, int depth, in
 	char err[160];
 
 	*members = 0;
-	l->a = at_archive_open(src, mode, &l->consumed, err, sizeof(err));
+	/* an archive known by its head is read as that format: with them all,
+	 * a zip appended to a RAR wins the bidding (its end record is at the
+	 * end) and the RAR goes unread */
+	l->a = open_with(src, mode, mode == AO_ARCHIVES ? head_format(l->type) : NULL, &l->consumed, err, sizeof(err));
 	if (l->a == NULL) {
 		snprintf(l->broken, sizeof(l->broken), "cannot be opened: %s", err);
 		return AW_PARTIAL;
@@ -552,6 +581,7 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 	l.c = c;
 	l.part = part;
 	l.path = path;
+	l.type = t;
 	if ((size_t)depth > c->lim->archive_max_depth) {
 		bomb(&l, part, "archives nested deeper than %llu levels (limit %llu)", (unsigned long long)depth - 1,
 		     (unsigned long long)c->lim->archive_max_depth);

@@ -890,4 +890,7 @@ PINNED = [
     # too, and what it opens inside (an ARJ's files) to the content tree
     "exe / lz4+prefix=zip / arj.store / Z / mime.b64nopad",
     "pe+pre=zero1k / arj.m1+decoy / zip.lzma / mime.b64",
+    # hunt2: an archive known by its head is read as that format (a zip
+    # appended to a RAR won libarchive's bidding)
+    "pe / rar.store+suffix=zip / mime.b64",
 ]
