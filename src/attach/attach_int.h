@@ -115,6 +115,18 @@ int at_container_probe(const at_src *src);
  */
 int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth);
 
+/*
+ * at_arj_check - is src an ARJ archive, and is it whole?  ARJ_NOT when
+ * it does not start with a valid ARJ main header; ARJ_BROKEN (a short
+ * reason in why) when its header chain, a member's data or a stored
+ * member's CRC-32 is cut or damaged; ARJ_WHOLE otherwise.  Reads headers
+ * only (and stored data), bounded (attach_arj.c).
+ */
+#define ARJ_NOT    0
+#define ARJ_WHOLE  1
+#define ARJ_BROKEN 2
+int at_arj_check(const at_src *src, char *why, size_t wl);
+
 /* at_carves - true types whose content is searched for hidden containers */
 int at_carves(attach_type t);
 

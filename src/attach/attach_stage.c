@@ -251,6 +251,13 @@ attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char 
 	if (t == AT_OLE2 && (at_ole2_dir_flags(src, NULL) & OLE_ENCRYPTED))
 		verdict_add(c->v, "attach.encrypted", part, "encrypted Office document %.100s%s", safe,
 		            at_ppap_note(c));
+	if (t == AT_UNKNOWN) {
+		/* ARJ: only libclamav opens it, and it says nothing of a cut or damaged one */
+		char why[120];
+		if (at_arj_check(src, why, sizeof(why)) == ARJ_BROKEN)
+			verdict_add(c->v, "attach.incomplete", part, "ARJ archive %.100s: %s", safe[0] ? safe : part,
+			            why);
+	}
 	return t;
 }
 

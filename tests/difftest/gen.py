@@ -893,4 +893,8 @@ PINNED = [
     # hunt2: an archive known by its head is read as that format (a zip
     # appended to a RAR won libarchive's bidding)
     "pe / rar.store+suffix=zip / mime.b64",
+    # hunt2: a cut or damaged ARJ (libclamav's reader is silent on it)
+    "pe / arj.m4+cut=8 / mime.b64",
+    "pe / arj.m1+cut=8 / bz2.multi / mime.dupcte",
+    "marker / xz.multi+cut=1 / arj.store+flip=1 / mime.wrongtype",
 ]

@@ -40,6 +40,9 @@ Files made (all in DIR):
                    (7-Zip finds the tar past the zip's end)
   marker.lzma      the marker in an lzma-alone stream (no magic number)
   cut.lz4          lz4 frame of a PE stub, its last byte cut (needs `lz4`)
+  whole.arj / cut.arj  an ARJ (-m1) of report.txt and setup.exe, whole and
+                   with its last 40 bytes cut; damaged.arj has its main
+                   header's id damaged (needs `arj`)
   ppap.eml ...     (none: messages are built by the tests)
 """
 
@@ -277,6 +280,17 @@ def main():
         stub = pe_stub() + b"\0" * 192
         lz = subprocess.run(["lz4", "-c", "-q"], input=stub, stdout=subprocess.PIPE, check=True).stdout
         write(d, "cut.lz4", lz[:-1])
+    if shutil.which("arj"):
+        with open(os.path.join(work, "report.txt"), "wb") as f:
+            f.write(b"".join(b"row %d of the report\n" % (i % 11) for i in range(200)))
+        with open(os.path.join(work, "setup.exe"), "wb") as f:
+            f.write(pe_stub() + b"\0" * 192)
+        subprocess.run(["arj", "a", "-y", "-i", "-m1", "whole.arj", "report.txt", "setup.exe"], cwd=work,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        arj = open(os.path.join(work, "whole.arj"), "rb").read()
+        write(d, "whole.arj", arj)
+        write(d, "cut.arj", arj[:-40])
+        write(d, "damaged.arj", arj[:1] + bytes([arj[1] ^ 0x20]) + arj[2:])
     if shutil.which("7z"):
         with open(os.path.join(work, "secret.txt"), "wb") as f:
             f.write(b"confidential\n")
