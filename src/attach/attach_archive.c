@@ -286,18 +286,28 @@ static int encrypted_error(struct archive *a)
 	return 0;
 }
 
-/* lone_name - name for the single file of report.exe.gz: the last path component minus its extension */
-static void lone_name(char *out, size_t outlen, const char *path)
+/* lone_name - name for the single file of report.exe.gz: the last path
+ * component minus one extension per compression filter undone
+ * (setup.exe.lzma.gz, two filters: setup.exe) */
+static void lone_name(char *out, size_t outlen, const char *path, int undone)
 {
-	const char *b = path, *p, *dot = NULL;
+	const char *b = path, *p;
+	size_t len;
+	int k;
 
 	for (p = path; *p; p++)
 		if (*p == '/' || *p == ':')
 			b = p + 1;
-	for (p = b; *p; p++)
-		if (*p == '.')
-			dot = p;
-	snprintf(out, outlen, "%.*s", dot && dot > b ? (int)(dot - b) : (int)strlen(b), b);
+	len = strlen(b);
+	for (k = 0; k < (undone > 0 ? undone : 1); k++) {
+		size_t d = len;
+		while (d > 0 && b[d - 1] != '.')
+			d--;
+		if (d <= 1)
+			break; /* no extension left (or a name that is only one) */
+		len = d - 1;
+	}
+	snprintf(out, outlen, "%.*s", (int)len, b);
 	if (out[0] == '\0')
 		mw_strlcpy(out, "data", outlen);
 }
@@ -425,7 +435,7 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	if (raw == NULL)
 		raw = archive_entry_pathname(e);
 	if (archive_format(l->a) == ARCHIVE_FORMAT_RAW)
-		lone_name(name, sizeof(name), l->path);
+		lone_name(name, sizeof(name), l->path, archive_filter_count(l->a) - 1);
 	else
 		at_utf8_name(name, sizeof(name), raw ? raw : "");
 	{

@@ -897,4 +897,6 @@ PINNED = [
     "pe / arj.m4+cut=8 / mime.b64",
     "pe / arj.m1+cut=8 / bz2.multi / mime.dupcte",
     "marker / xz.multi+cut=1 / arj.store+flip=1 / mime.wrongtype",
+    # hunt2: a stream under two filters is named without both extensions
+    "pe+pre=zero4k / lzma / gz.name / mime.binary",
 ]
