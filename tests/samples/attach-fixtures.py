@@ -39,6 +39,7 @@ Files made (all in DIR):
   zip-then-tar.xz  xz of a harmless zip followed by a tar holding the marker
                    (7-Zip finds the tar past the zip's end)
   marker.lzma      the marker in an lzma-alone stream (no magic number)
+  zeros-pe.lzma.gz 4 KB of zeros then a PE stub, lzma-alone then gzip
   cut.lz4          lz4 frame of a PE stub, its last byte cut (needs `lz4`)
   whole.arj / cut.arj  an ARJ (-m1) of report.txt and setup.exe, whole and
                    with its last 40 bytes cut; damaged.arj has its main
@@ -261,6 +262,7 @@ def main():
     zt = zbytes([("hello.txt", "hello\n")], zipfile.ZIP_STORED) + tb.getvalue()
     write(d, "zip-then-tar.xz", lzma.compress(zt, format=lzma.FORMAT_XZ))
     write(d, "marker.lzma", lzma.compress(b"x " + MARKER + b" y\n", format=lzma.FORMAT_ALONE))
+    write(d, "zeros-pe.lzma.gz", gzip.compress(lzma.compress(b"\0" * 4096 + pe_stub(), format=lzma.FORMAT_ALONE)))
 
     work = os.path.join(d, "work")
     os.makedirs(work, exist_ok=True)
