@@ -162,7 +162,8 @@ static const filter filters[] = {
     {archive_read_support_filter_compress, NULL},
 };
 
-/* head_format - the one libarchive format of an archive type known by its head (NULL: ask them all) */
+/* head_format - the one libarchive format of an archive type known by its head (RAR, 7z, cab, LZH, ISO,
+ * ustar; NULL: ask them all) */
 static int (*head_format(attach_type t))(struct archive *)
 {
 	switch (t) {
@@ -171,6 +172,7 @@ static int (*head_format(attach_type t))(struct archive *)
 	case AT_CAB: return archive_read_support_format_cab;
 	case AT_LZH: return archive_read_support_format_lha;
 	case AT_ISO9660: return archive_read_support_format_iso9660;
+	case AT_TAR: return archive_read_support_format_tar;
 	default: return NULL;
 	}
 }

@@ -893,6 +893,7 @@ PINNED = [
     # hunt2: an archive known by its head is read as that format (a zip
     # appended to a RAR won libarchive's bidding)
     "pe / rar.store+suffix=zip / mime.b64",
+    "marker / 7z.ppmd+suffix=zip / tar.ustar+size / mime.wrongtype",
     # hunt2: a cut or damaged ARJ (libclamav's reader is silent on it)
     "pe / arj.m4+cut=8 / mime.b64",
     "pe / arj.m1+cut=8 / bz2.multi / mime.dupcte",
