@@ -261,10 +261,15 @@ int at_container_probe(const at_src *src)
 		return container;
 	}
 	r = archive_read_next_header(a, &e);
-	/* data behind a decompression filter, or an archive format that gave a member header */
+	/* data behind a decompression filter, or an archive format that gave a
+	 * member header or said "no more members" (a zip end record at the end
+	 * of a binary cpio wins the bidding and lists nothing: the walk then
+	 * says what it could not read); not tar's "no more members", which
+	 * any data starting with 1 KB of zeros gives */
 	container = archive_filter_count(a) > 1 ||
-	            ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_format(a) != ARCHIVE_FORMAT_RAW &&
-	             archive_format(a) != ARCHIVE_FORMAT_EMPTY);
+	            ((r == ARCHIVE_OK || r == ARCHIVE_WARN ||
+	              (r == ARCHIVE_EOF && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)) &&
+	             archive_format(a) != ARCHIVE_FORMAT_RAW && archive_format(a) != ARCHIVE_FORMAT_EMPTY);
 	at_archive_close(a);
 	return container;
 }

@@ -40,6 +40,8 @@ Files made (all in DIR):
                    (7-Zip finds the tar past the zip's end)
   marker.lzma      the marker in an lzma-alone stream (no magic number)
   zeros-pe.lzma.gz 4 KB of zeros then a PE stub, lzma-alone then gzip
+  eocd0-in.cpio    old binary cpio holding eocd0.zip: the zip's end record
+                   at its end wins libarchive's bidding (needs `cpio`)
   cut.lz4          lz4 frame of a PE stub, its last byte cut (needs `lz4`)
   whole.arj / cut.arj  an ARJ (-m1) of report.txt and setup.exe, whole and
                    with its last 40 bytes cut; damaged.arj has its main
@@ -282,6 +284,12 @@ def main():
         stub = pe_stub() + b"\0" * 192
         lz = subprocess.run(["lz4", "-c", "-q"], input=stub, stdout=subprocess.PIPE, check=True).stdout
         write(d, "cut.lz4", lz[:-1])
+    if shutil.which("cpio"):
+        with open(os.path.join(work, "setup.zip"), "wb") as f:
+            f.write(eocd_zero(zbytes([("scan.exe", pe_stub() + b"\0" * 4096)])))
+        cp = subprocess.run(["cpio", "-o", "-H", "bin", "--quiet"], input=b"setup.zip\n", cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+        write(d, "eocd0-in.cpio", cp)
     if shutil.which("arj"):
         with open(os.path.join(work, "report.txt"), "wb") as f:
             f.write(b"".join(b"row %d of the report\n" % (i % 11) for i in range(200)))

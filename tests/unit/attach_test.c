@@ -349,6 +349,7 @@ static const file_case file_cases[] = {
     {"cut.lz4", "setup.exe.lz4", NULL, {"attach.incomplete", "attach.archive_exec"}, NULL, {NULL}},
     {"marker.lzma", "notes.txt.lzma", NULL, {"av.infected"}, "1:notes.txt", {NULL}},
     {"zeros-pe.lzma.gz", "setup.exe.lzma.gz", NULL, {"attach.archive_exec"}, "1:setup.exe", {NULL}},
+    {"eocd0-in.cpio", "setup.cpio", NULL, {"attach.incomplete"}, "1", {NULL}},
     /* hunt2: ARJ (libclamav alone opens it, and is silent on damage): the header chain is checked */
     {"whole.arj", "report.arj", NULL, {NULL}, NULL, {"attach.incomplete"}},
     {"cut.arj", "report.arj", NULL, {"attach.incomplete"}, "1", {NULL}},
