@@ -274,6 +274,15 @@ int at_container_probe(const at_src *src)
 	return container;
 }
 
+/* unreadable_head - data whose head names a format libarchive reads only through an external
+ * program (never run here): lzop */
+static int unreadable_head(const at_src *src)
+{
+	unsigned char h[9];
+
+	return at_src_read(src, h, sizeof(h), 0) == (ssize_t)sizeof(h) && memcmp(h, "\x89LZO\0\r\n\x1a\n", 9) == 0;
+}
+
 /* is_stream - a compression filter type that may hold one lone file */
 static int is_stream(attach_type t)
 {
@@ -604,7 +613,14 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 		     (unsigned long long)c->lim->archive_max_depth);
 		return AW_STOPPED;
 	}
-	if (is_stream(t)) {
+	if (unreadable_head(src)) {
+		/* lzop: what the data is, its head says, and nothing here reads
+		 * it; other readers' bids on the rest (a zip appended) must not
+		 * make it "complete".  Streams stored in it are still carved. */
+		snprintf(l.broken, sizeof(l.broken), "cannot be opened: lzop (no built-in reader)");
+		rc = AW_PARTIAL;
+		at_carve(c, src, AT_UNKNOWN, 1, part, path, depth);
+	} else if (is_stream(t)) {
 		/* a compressed stream is one file, as 7-Zip and bsdcat see it:
 		 * decompressed whole, then judged, walked as whatever it is
 		 * (an archive with its central directory, data behind it, a

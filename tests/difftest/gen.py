@@ -903,4 +903,7 @@ PINNED = [
     # hunt2: an archive format that wins the bidding and lists nothing
     # (a zip's end record at the end of a binary cpio) is still a container
     "pe+pre=text / zip.zipcrypto+emptycd / cpio.bin / mime.rfc822",
+    # hunt2: lzop (no reader here) stays unreadable whatever else bids on
+    # it (a zip appended), and the streams stored in it are carved
+    "marker+pre=text / gz.name+prefix=gif / lzop+suffix=zip / mime.b64",
 ]
