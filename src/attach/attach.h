@@ -17,7 +17,11 @@
  *	file name (attach_name.c), looks for macros in Office files
  *	(attach_office.c) and walks archives with libarchive
  *	(attach_archive.c), handing every member it unpacks to the
- *	in-process ClamAV engine.  Facts become reasons; policy decides.
+ *	in-process ClamAV engine (what ClamAV opens inside a member goes to
+ *	the content tree through the scan's on_object hook).  Containers
+ *	hidden behind other content are carved (attach_carve.c); ARJ, which
+ *	only libclamav unpacks, has its header chain checked
+ *	(attach_arj.c).  Facts become reasons; policy decides.
  *
  *	Reason codes: attach.executable, attach.double_ext, attach.rtlo,
  *	attach.type_mismatch, attach.macro, attach.archive_exec,
