@@ -17,7 +17,11 @@
  *	file name (attach_name.c), looks for macros in Office files
  *	(attach_office.c) and walks archives with libarchive
  *	(attach_archive.c), handing every member it unpacks to the
- *	in-process ClamAV engine.  Facts become reasons; policy decides.
+ *	in-process ClamAV engine (what ClamAV opens inside a member goes to
+ *	the content tree through the scan's on_object hook).  Containers
+ *	hidden behind other content are carved (attach_carve.c); ARJ, which
+ *	only libclamav unpacks, has its header chain checked
+ *	(attach_arj.c).  Facts become reasons; policy decides.
  *
  *	Reason codes: attach.executable, attach.double_ext, attach.rtlo,
  *	attach.type_mismatch, attach.macro, attach.archive_exec,
@@ -158,6 +162,15 @@ int attach_stage(mw_scan *s);
  * (mem), or in the file fd when mem is NULL.
  */
 void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem, int fd, size_t len);
+
+/*
+ * attach_is_container - 1 if len bytes at mem, of no type the magic table
+ * knows, are something libarchive reads: compressed data (lzma alone,
+ * compress, lz4, even when cut short) or an archive format without a
+ * fixed magic.  For objects found in containers we do not read (an ARJ
+ * that libclamav unpacked): such an object is worth a walk.
+ */
+int attach_is_container(const void *mem, size_t len);
 
 /*
  * attach_object - judge a file found anywhere in the content tree (decoded

@@ -19,10 +19,16 @@
  *	seeking so that zip and 7z use their central directories.  Each
  *	member is unpacked into a spool (memory up to
  *	limits.archive_member_memory, an unlinked file in paths.tmp above),
- *	judged by at_judge() (names, true type, macros), and then either
- *	walked one level deeper when it is itself an archive, or scanned by
- *	ClamAV.  A nested archive that cannot be read completely goes to
- *	ClamAV as it is.  LZH, which ClamAV cannot unpack, is covered this way.
+ *	judged by at_judge() (names, true type, macros), given to ClamAV
+ *	whole unless libclamav already saw it (the coverage set), and walked
+ *	one level deeper when it is itself an archive: what ClamAV opens in
+ *	it (an ARJ's files) goes to the content tree, what our walk opens
+ *	that ClamAV did not (LZH, zstd, a tar after a zip) to ClamAV.
+ *
+ *	A compressed stream (gz, bz2, xz, zstd, lz4, lzip, Z, lzma) is one
+ *	file, as 7-Zip and bsdcat see it: decompressed whole with the raw
+ *	format, then judged and walked as what it is, so what follows an
+ *	archive inside it and formats libarchive does not read are not lost.
  *
  *	Encrypted members (or an archive whose headers are encrypted) give
  *	attach.encrypted; their names are still judged.
@@ -156,8 +162,24 @@ static const filter filters[] = {
     {archive_read_support_filter_compress, NULL},
 };
 
-/* at_archive_open - a reader over src; see attach_int.h */
-struct archive *at_archive_open(const at_src *src, int mode, const size_t **consumed, char *err, size_t errlen)
+/* head_format - the one libarchive format of an archive type known by its head (RAR, 7z, cab, LZH, ISO,
+ * ustar; NULL: ask them all) */
+static int (*head_format(attach_type t))(struct archive *)
+{
+	switch (t) {
+	case AT_RAR: return archive_read_support_format_rar;
+	case AT_7Z: return archive_read_support_format_7zip;
+	case AT_CAB: return archive_read_support_format_cab;
+	case AT_LZH: return archive_read_support_format_lha;
+	case AT_ISO9660: return archive_read_support_format_iso9660;
+	case AT_TAR: return archive_read_support_format_tar;
+	default: return NULL;
+	}
+}
+
+/* open_with - at_archive_open, with only the format `only` when it is not NULL */
+static struct archive *open_with(const at_src *src, int mode, int (*only)(struct archive *), const size_t **consumed,
+                                 char *err, size_t errlen)
 {
 	struct archive *a = archive_read_new();
 	rd *r;
@@ -168,9 +190,14 @@ struct archive *at_archive_open(const at_src *src, int mode, const size_t **cons
 			snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (mode != AO_RAW_ONLY)
+	if (only != NULL) {
+		only(a);
+		if (only == archive_read_support_format_rar)
+			archive_read_support_format_rar5(a);
+	} else if (mode != AO_RAW_ONLY) {
 		for (i = 0; i < MW_ARRAY_LEN(formats); i++)
 			formats[i](a);
+	}
 	if (mode != AO_ARCHIVES)
 		archive_read_support_format_raw(a);
 	for (i = 0; i < MW_ARRAY_LEN(filters); i++)
@@ -197,6 +224,12 @@ struct archive *at_archive_open(const at_src *src, int mode, const size_t **cons
 	return a;
 }
 
+/* at_archive_open - a reader over src; see attach_int.h */
+struct archive *at_archive_open(const at_src *src, int mode, const size_t **consumed, char *err, size_t errlen)
+{
+	return open_with(src, mode, NULL, consumed, err, errlen);
+}
+
 void at_archive_close(struct archive *a)
 {
 	if (a)
@@ -213,17 +246,41 @@ int at_container_probe(const at_src *src)
 
 	if (src->len == 0)
 		return 0;
-	if ((a = at_archive_open(src, AO_OR_RAW, NULL, err, sizeof(err))) == NULL)
+	if ((a = at_archive_open(src, AO_OR_RAW, NULL, err, sizeof(err))) == NULL) {
 		/* with the raw format every input opens, unless a filter
 		 * recognised it and then failed: compressed data we cannot read */
-		return strstr(err, "Unrecognized archive format") == NULL;
+		if (strstr(err, "Unrecognized archive format") == NULL)
+			return 1;
+		/* or the formats' bidders, reading ahead through a filter,
+		 * hit the end of a truncated stream: the filter alone still
+		 * recognises it (a cut lz4 or xz stream is compressed data) */
+		if ((a = at_archive_open(src, AO_RAW_ONLY, NULL, NULL, 0)) == NULL)
+			return 0;
+		container = archive_filter_count(a) > 1;
+		at_archive_close(a);
+		return container;
+	}
 	r = archive_read_next_header(a, &e);
-	/* data behind a decompression filter, or an archive format that gave a member header */
+	/* data behind a decompression filter, or an archive format that gave a
+	 * member header or said "no more members" (a zip end record at the end
+	 * of a binary cpio wins the bidding and lists nothing: the walk then
+	 * says what it could not read); not tar's "no more members", which
+	 * any data starting with 1 KB of zeros gives */
 	container = archive_filter_count(a) > 1 ||
-	            ((r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_format(a) != ARCHIVE_FORMAT_RAW &&
-	             archive_format(a) != ARCHIVE_FORMAT_EMPTY);
+	            ((r == ARCHIVE_OK || r == ARCHIVE_WARN ||
+	              (r == ARCHIVE_EOF && (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_TAR)) &&
+	             archive_format(a) != ARCHIVE_FORMAT_RAW && archive_format(a) != ARCHIVE_FORMAT_EMPTY);
 	at_archive_close(a);
 	return container;
+}
+
+/* unreadable_head - data whose head names a format libarchive reads only through an external
+ * program (never run here): lzop */
+static int unreadable_head(const at_src *src)
+{
+	unsigned char h[9];
+
+	return at_src_read(src, h, sizeof(h), 0) == (ssize_t)sizeof(h) && memcmp(h, "\x89LZO\0\r\n\x1a\n", 9) == 0;
 }
 
 /* is_stream - a compression filter type that may hold one lone file */
@@ -245,18 +302,28 @@ static int encrypted_error(struct archive *a)
 	return 0;
 }
 
-/* lone_name - name for the single file of report.exe.gz: the last path component minus its extension */
-static void lone_name(char *out, size_t outlen, const char *path)
+/* lone_name - name for the single file of report.exe.gz: the last path
+ * component minus one extension per compression filter undone
+ * (setup.exe.lzma.gz, two filters: setup.exe) */
+static void lone_name(char *out, size_t outlen, const char *path, int undone)
 {
-	const char *b = path, *p, *dot = NULL;
+	const char *b = path, *p;
+	size_t len;
+	int k;
 
 	for (p = path; *p; p++)
 		if (*p == '/' || *p == ':')
 			b = p + 1;
-	for (p = b; *p; p++)
-		if (*p == '.')
-			dot = p;
-	snprintf(out, outlen, "%.*s", dot && dot > b ? (int)(dot - b) : (int)strlen(b), b);
+	len = strlen(b);
+	for (k = 0; k < (undone > 0 ? undone : 1); k++) {
+		size_t d = len;
+		while (d > 0 && b[d - 1] != '.')
+			d--;
+		if (d <= 1)
+			break; /* no extension left (or a name that is only one) */
+		len = d - 1;
+	}
+	snprintf(out, outlen, "%.*s", (int)len, b);
 	if (out[0] == '\0')
 		mw_strlcpy(out, "data", outlen);
 }
@@ -270,6 +337,8 @@ typedef struct level {
 	const char *part, *path;
 	char broken[160]; /* why reading stopped early, "" if it did not */
 	int filtered;     /* a decompression filter was applied */
+	int zip;          /* libarchive read it as a zip (maybe found inside other data) */
+	attach_type type; /* the true type it was walked as */
 } level;
 
 /* bomb - record attach.bomb once and stop all archive reading for the message */
@@ -382,7 +451,7 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	if (raw == NULL)
 		raw = archive_entry_pathname(e);
 	if (archive_format(l->a) == ARCHIVE_FORMAT_RAW)
-		lone_name(name, sizeof(name), l->path);
+		lone_name(name, sizeof(name), l->path, archive_filter_count(l->a) - 1);
 	else
 		at_utf8_name(name, sizeof(name), raw ? raw : "");
 	{
@@ -408,14 +477,26 @@ static at_walk_rc member(level *l, struct archive_entry *e, int depth)
 	t = at_judge(c, &ms, name, NULL, mpart, 1);
 	if (at_carves(t))
 		at_carve(c, &ms, t, 0, mpart, mpath, depth);
+	/* ClamAV gets every member it did not see in the whole-part scan,
+	 * archives too and before our walk: libarchive may read an archive
+	 * as something else (a zip found inside an ARJ) and call it
+	 * complete; what ClamAV opens in it is then covered, not scanned twice */
+	at_av_scan(c, &ms, mpart, mpath);
 	if (attach_type_flags(t) & ATF_ARCHIVE) {
-		sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
+		if (archive_format(l->a) == ARCHIVE_FORMAT_RAW) {
+			/* the whole of a compressed stream is an archive
+			 * (notes.tar.gz): walked as the stream itself, its members
+			 * named as before, its bytes counted once (as the archive's
+			 * members); the same level, unless it is compressed again
+			 * (libarchive strips every filter it knows: a level more
+			 * keeps a quine bounded) */
+			c->expanded -= ms.len < c->expanded ? ms.len : c->expanded;
+			sub = at_archive_walk(c, &ms, t, l->part, l->path, is_stream(t) ? depth + 1 : depth);
+		} else {
+			sub = at_archive_walk(c, &ms, t, mpart, mpath, depth + 1);
+		}
 		if (sub == AW_STOPPED || sub == AW_ERROR)
 			rc = sub;
-		else if (sub == AW_PARTIAL)
-			at_av_scan(c, &ms, mpart, mpath); /* ClamAV gets what we could not fully read */
-	} else {
-		at_av_scan(c, &ms, mpart, mpath);
 	}
 	spool_free(sp);
 	return rc;
@@ -431,7 +512,10 @@ static at_walk_rc walk_once(level *l, const at_src *src, int mode, int depth, in
 	char err[160];
 
 	*members = 0;
-	l->a = at_archive_open(src, mode, &l->consumed, err, sizeof(err));
+	/* an archive known by its head is read as that format: with them all,
+	 * a zip appended to a RAR wins the bidding (its end record is at the
+	 * end) and the RAR goes unread */
+	l->a = open_with(src, mode, mode == AO_ARCHIVES ? head_format(l->type) : NULL, &l->consumed, err, sizeof(err));
 	if (l->a == NULL) {
 		snprintf(l->broken, sizeof(l->broken), "cannot be opened: %s", err);
 		return AW_PARTIAL;
@@ -472,6 +556,7 @@ static at_walk_rc walk_once(level *l, const at_src *src, int mode, int depth, in
 			rc = AW_PARTIAL;
 	}
 	l->filtered = archive_filter_count(l->a) > 1;
+	l->zip = (archive_format(l->a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP;
 	at_archive_close(l->a);
 	l->a = NULL;
 	return rc;
@@ -522,12 +607,33 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 	l.c = c;
 	l.part = part;
 	l.path = path;
+	l.type = t;
 	if ((size_t)depth > c->lim->archive_max_depth) {
 		bomb(&l, part, "archives nested deeper than %llu levels (limit %llu)", (unsigned long long)depth - 1,
 		     (unsigned long long)c->lim->archive_max_depth);
 		return AW_STOPPED;
 	}
-	rc = walk_once(&l, src, is_stream(t) ? AO_OR_RAW : AO_ARCHIVES, depth, &members);
+	if (unreadable_head(src)) {
+		/* lzop: what the data is, its head says, and nothing here reads
+		 * it; other readers' bids on the rest (a zip appended) must not
+		 * make it "complete".  Streams stored in it are still carved. */
+		snprintf(l.broken, sizeof(l.broken), "cannot be opened: lzop (no built-in reader)");
+		rc = AW_PARTIAL;
+		at_carve(c, src, AT_UNKNOWN, 1, part, path, depth);
+	} else if (is_stream(t)) {
+		/* a compressed stream is one file, as 7-Zip and bsdcat see it:
+		 * decompressed whole, then judged, walked as whatever it is
+		 * (an archive with its central directory, data behind it, a
+		 * format libarchive does not read) and scanned; only data no
+		 * filter recognises is read with the archive formats */
+		rc = walk_once(&l, src, AO_RAW_ONLY, depth, &members);
+		if (members == 0 && !l.filtered && !c->stopped) {
+			l.broken[0] = 0;
+			rc = walk_once(&l, src, AO_OR_RAW, depth, &members);
+		}
+	} else {
+		rc = walk_once(&l, src, AO_ARCHIVES, depth, &members);
+	}
 	if (rc == AW_COMPLETE && members == 0 && l.filtered && !c->stopped) {
 		l.broken[0] = 0;
 		rc = walk_once(&l, src, AO_RAW_ONLY, depth, &members);
@@ -537,7 +643,7 @@ at_walk_rc at_archive_walk(at_ctx *c, const at_src *src, attach_type t, const ch
 	else if (rc == AW_COMPLETE && members == 0 && nonzero_bytes(src, 65) > 64)
 		verdict_add(c->v, "attach.incomplete", part, "%s %.100s lists no members but holds %zu bytes",
 		            attach_type_name(t), path, src->len);
-	if (is_zip(t) && rc != AW_STOPPED && rc != AW_ERROR) {
+	if ((is_zip(t) || (l.zip && !l.filtered)) && rc != AW_STOPPED && rc != AW_ERROR) {
 		size_t local = 0, end;
 		if (at_zip_local_count(src, c->lim->archive_max_members, &local) && local > (size_t)members)
 			verdict_add(c->v, "attach.inconsistent", part,

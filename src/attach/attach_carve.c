@@ -12,8 +12,10 @@
  *	picture; 7-Zip, asked to open the file, looks for archive signatures
  *	past its start and unpacks what it finds there.  So content that is
  *	not itself opened as an archive (a picture, a PDF, text, data of no
- *	known type), and the bytes after the end of a zip, are searched for the signatures of the containers libarchive
- *	reads; where libarchive opens one, that is attach.inconsistent (the
+ *	known type), and the bytes after the end of a zip, are searched for
+ *	the signatures of every container libarchive reads that has one
+ *	(tar's "ustar" and LZH's method sit inside the header: the container
+ *	starts before them); where libarchive opens one, that is attach.inconsistent (the
  *	file is not what it seems) and the hidden archive is walked like any
  *	other, its members judged and scanned.
  *
@@ -45,11 +47,16 @@ typedef struct carve_sig {
 	size_t len;
 	attach_type type;
 	const char *name;
+	size_t at; /* where the magic sits in the header: the container starts that far before it */
 } carve_sig;
 
 #define S(m, t, n)                                                                                                     \
 	{                                                                                                              \
-		m, sizeof(m) - 1, t, n                                                                                 \
+		m, sizeof(m) - 1, t, n, 0                                                                              \
+	}
+#define SA(m, t, n, at)                                                                                                \
+	{                                                                                                              \
+		m, sizeof(m) - 1, t, n, at                                                                             \
 	}
 /* the containers 7-Zip finds past the start of a file, as far as libarchive reads them */
 static const carve_sig sigs[] = {
@@ -66,8 +73,15 @@ static const carve_sig sigs[] = {
     S("\x04\x22\x4d\x18", AT_CONTAINER, "lz4"),
     S("LZIP", AT_CONTAINER, "lzip"),
     S("xar!", AT_CONTAINER, "xar"),
-    S("070701", AT_CONTAINER, "cpio"),
-    S("070707", AT_CONTAINER, "cpio"),
+    S("070701", AT_CONTAINER, "cpio"),   /* newc */
+    S("070702", AT_CONTAINER, "cpio"),   /* newc with checksums */
+    S("070707", AT_CONTAINER, "cpio"),   /* odc */
+    S("\xc7\x71", AT_CONTAINER, "cpio"), /* old binary, little-endian: header checked below */
+    S("\x71\xc7", AT_CONTAINER, "cpio"), /* old binary, big-endian */
+    SA("ustar", AT_TAR, "tar", 257),
+    SA("-lh", AT_LZH, "LZH", 2), /* then a method digit and '-', checked below */
+    SA("-lz", AT_LZH, "LZH", 2),
+    S("WARC/1.", AT_CONTAINER, "WARC"),
     S("!<arch>\n", AT_CONTAINER, "ar"),
     S("\x89LZO\0\r\n\x1a\n", AT_CONTAINER, "lzop"),
     S("\x1f\x9d", AT_CONTAINER, "compress"), /* then a sane flags byte, checked below */
@@ -85,14 +99,76 @@ static int bz2_ok(const unsigned char *p, size_t left)
 	return left >= 10 && p[3] >= '1' && p[3] <= '9' && memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0;
 }
 
+/* u16 - a 16-bit field of an old binary cpio header, in the byte order its magic says */
+static unsigned u16(const unsigned char *p, size_t off)
+{
+	return p[0] == 0xc7 ? (unsigned)p[off] | (unsigned)p[off + 1] << 8 : (unsigned)p[off] << 8 | p[off + 1];
+}
+
+/* cpio_bin_ok - an old binary cpio header: a file type in the mode, a
+ * link count, a name size that fits and a printable name ending in NUL
+ * (two magic bytes alone occur in any large binary) */
+static int cpio_bin_ok(const unsigned char *p, size_t left)
+{
+	unsigned mode, type, nlink;
+	size_t ns, k;
+
+	if (left < 28)
+		return 0;
+	mode = u16(p, 6);
+	type = mode & 0170000;
+	nlink = u16(p, 12);
+	ns = u16(p, 20);
+	if ((type != 0100000 && type != 0040000 && type != 0120000 && type != 0060000 && type != 0020000 &&
+	     type != 0010000 && type != 0140000) ||
+	    nlink == 0 || nlink > 1024 || ns < 2 || ns > 1024 || 26 + ns > left || p[26 + ns - 1] != 0)
+		return 0;
+	for (k = 26; k < 26 + ns - 1; k++)
+		if (p[k] < 0x20 || p[k] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* lzh_ok - a header whose method ("-lh5-", "-lhd-", "-lzs-" ...) sits at byte 2: a method character, then '-' */
+static int lzh_ok(const unsigned char *p, size_t left)
+{
+	return left >= 22 && p[6] == '-' && ((p[5] >= '0' && p[5] <= '7') || p[5] == 'd' || p[5] == 's');
+}
+
+/* sig_ok - the checks past the magic, for the short ones that occur by chance */
+static int sig_ok(const carve_sig *s, const unsigned char *p, size_t left)
+{
+	if (s->type == AT_BZIP2)
+		return bz2_ok(p, left);
+	if (s->magic[0] == '\x1f' && s->magic[1] == '\x9d')
+		return z_ok(p, left);
+	if (s->len == 2 && (s->magic[0] == '\xc7' || s->magic[0] == '\x71'))
+		return cpio_bin_ok(p, left);
+	if (s->type == AT_LZH)
+		return lzh_ok(p, left);
+	return 1;
+}
+
 /* opens - does libarchive read src as an archive (or data behind a filter)? */
 static int opens(const at_src *src)
 {
-	struct archive *a = at_archive_open(src, AO_OR_RAW, NULL, NULL, 0);
+	struct archive *a = at_archive_open(src, AO_RAW_ONLY, NULL, NULL, 0);
 	struct archive_entry *e;
-	int ok, r;
+	char one[512];
+	int ok = 0, r;
 
-	if (a == NULL)
+	/* compressed data: a filter takes it and the first bytes decode (the
+	 * archive formats' bidders are not asked: 1 KB of zeros inside would
+	 * read as an empty tar, and the stream would go unread) */
+	if (a != NULL) {
+		r = archive_read_next_header(a, &e);
+		ok = (r == ARCHIVE_OK || r == ARCHIVE_WARN) && archive_filter_count(a) > 1 &&
+		     archive_read_data(a, one, sizeof(one)) > 0;
+		at_archive_close(a);
+		if (ok)
+			return 1;
+	}
+	if ((a = at_archive_open(src, AO_OR_RAW, NULL, NULL, 0)) == NULL)
 		return 0;
 	r = archive_read_next_header(a, &e);
 	ok = (r == ARCHIVE_OK || r == ARCHIVE_WARN) &&
@@ -136,8 +212,8 @@ static int walk_at(at_ctx *c, const at_src *src, size_t off, const carve_sig *s,
 	verdict_add(c->v, "attach.inconsistent", part, "%s %.100s carries %s data at offset %zu",
 	            attach_type_name(outer), path, s->name, off);
 	snprintf(sub_path, sizeof(sub_path), "%.120s@%zu", path, off);
-	if (at_archive_walk(c, &sub, s->type, part, sub_path, depth + 1) == AW_PARTIAL)
-		at_av_scan(c, &sub, part, sub_path);
+	at_av_scan(c, &sub, part, sub_path); /* whole, first: see member() in attach_archive.c */
+	at_archive_walk(c, &sub, s->type, part, sub_path, depth + 1);
 	spool_free(sp);
 	return 1;
 }
@@ -186,15 +262,17 @@ int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const cha
 			continue;
 		for (k = 0; k < MW_ARRAY_LEN(sigs); k++) {
 			const carve_sig *s = &sigs[k];
+			size_t start;
 			if (buf[i] != (unsigned char)s->magic[0] || i + s->len > win ||
 			    memcmp(buf + i, s->magic, s->len) != 0)
 				continue;
-			if (s->type == AT_BZIP2 && !bz2_ok(buf + i, win - i))
+			/* the container starts s->at bytes before its magic, past the object's own start */
+			if (i < s->at || (start = i - s->at) < (from > 0 ? from : 1))
 				continue;
-			if (s->magic[0] == '\x1f' && s->magic[1] == '\x9d' && !z_ok(buf + i, win - i))
+			if (!sig_ok(s, buf + start, win - start))
 				continue;
 			tries++;
-			if (walk_at(c, src, i, s, t, part, path, depth) > 0)
+			if (walk_at(c, src, start, s, t, part, path, depth) > 0)
 				found = 1; /* one hidden container per object: its own walk goes deeper */
 			break;
 		}

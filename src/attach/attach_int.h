@@ -40,7 +40,8 @@ typedef struct at_ctx {
 	int stopped;                  /* a bomb limit was crossed: read no more archives */
 	int ppap;                     /* -1 not yet looked, 0 no, 1 the text seems to carry a password */
 	const mime_parser *ppap_mime; /* message to look in, or NULL */
-	const mw_scan *scan;          /* the message's scan (coverage set), or NULL: every member goes to ClamAV */
+	mw_scan *scan;                /* the message's scan (coverage set, content tree), or NULL: every member goes
+	                                 to ClamAV, what it opens inside is not judged */
 } at_ctx;
 
 /* Result of walking one archive. */
@@ -113,6 +114,18 @@ int at_container_probe(const at_src *src);
  * was found.
  */
 int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth);
+
+/*
+ * at_arj_check - is src an ARJ archive, and is it whole?  ARJ_NOT when
+ * it does not start with a valid ARJ main header; ARJ_BROKEN (a short
+ * reason in why) when its header chain, a member's data or a stored
+ * member's CRC-32 is cut or damaged; ARJ_WHOLE otherwise.  Reads headers
+ * only (and stored data), bounded (attach_arj.c).
+ */
+#define ARJ_NOT    0
+#define ARJ_WHOLE  1
+#define ARJ_BROKEN 2
+int at_arj_check(const at_src *src, char *why, size_t wl);
 
 /* at_carves - true types whose content is searched for hidden containers */
 int at_carves(attach_type t);

@@ -69,19 +69,58 @@ static const char *const ppap_words[] = {
     "\xe8\xa7\xa3\xe5\x87\x8d",                                                             /* 解凍 */
 };
 
+/* member_scan - what at_av_scan's ClamAV call visits */
+typedef struct member_scan {
+	mw_scan *st;
+	const char *part, *name;
+} member_scan;
+
+/* member_visit - the objects libclamav opens inside a member (an ARJ's
+ * files, a stream it decompresses) go to the content tree like those of
+ * the whole-part scan: names judged, archives walked by us in their turn.
+ * The member itself was judged by the walk: it is passed without its
+ * data, which the tree takes as "not an object to judge". */
+static void member_visit(void *arg, const av_object *o)
+{
+	member_scan *ms = arg;
+	av_object top;
+
+	if (o->depth == 0) {
+		top = *o;
+		top.data = NULL;
+		ms->st->on_object(ms->st, ms->part, ms->name, &top);
+		return;
+	}
+	ms->st->on_object(ms->st, ms->part, ms->name, o);
+	if (!o->made && o->data)
+		scan_cover_add_hash(ms->st, o->hash, o->len);
+}
+
 /* at_av_scan - ClamAV over one piece of content; record what it found */
 void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path)
 {
 	av_result r;
+	const char *base;
 
 	if (c->av == NULL || src->len == 0)
 		return;
 	if (c->scan && scan_covered(c->scan, src->mem, src->fd, src->len))
 		return; /* libclamav unpacked and scanned this very object in the whole-part scan */
-	if (src->mem)
+	if (c->scan && c->scan->on_object) {
+		member_scan ms = {c->scan, part, NULL};
+		av_hooks h = {member_visit, NULL, &ms};
+		/* the member's own name: the end of its display path */
+		base = path ? strrchr(path, ':') : NULL;
+		ms.name = base ? base + 1 : path;
+		if (src->mem)
+			av_scan_mem_hooks(c->av, src->mem, src->len, part, &h, &r);
+		else
+			av_scan_fd_hooks(c->av, src->fd, part, &h, &r);
+	} else if (src->mem) {
 		av_scan_mem(c->av, src->mem, src->len, part, &r);
-	else
+	} else {
 		av_scan_fd(c->av, src->fd, part, &r);
+	}
 	av_record(c->v, &r, part, path);
 }
 
@@ -212,6 +251,13 @@ attach_type at_judge(at_ctx *c, const at_src *src, const char *name, const char 
 	if (t == AT_OLE2 && (at_ole2_dir_flags(src, NULL) & OLE_ENCRYPTED))
 		verdict_add(c->v, "attach.encrypted", part, "encrypted Office document %.100s%s", safe,
 		            at_ppap_note(c));
+	if (t == AT_UNKNOWN) {
+		/* ARJ: only libclamav opens it, and it says nothing of a cut or damaged one */
+		char why[120];
+		if (at_arj_check(src, why, sizeof(why)) == ARJ_BROKEN)
+			verdict_add(c->v, "attach.incomplete", part, "ARJ archive %.100s: %s", safe[0] ? safe : part,
+			            why);
+	}
 	return t;
 }
 
@@ -396,6 +442,14 @@ void attach_walk(mw_scan *s, const char *path, const char *name, const void *mem
 	walk_in_locale(&c, path, name, &src);
 	if (utf8_locale)
 		uselocale(old);
+}
+
+/* attach_is_container - see attach.h */
+int attach_is_container(const void *mem, size_t len)
+{
+	at_src src = {mem, -1, len};
+
+	return mem != NULL && len > 0 && at_container_probe(&src);
 }
 
 /* attach_object - see attach.h */

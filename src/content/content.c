@@ -66,6 +66,8 @@ typedef struct cstate {
 	unsigned depth;  /* extraction depth of the object being scanned (0: a MIME part) */
 	int queued_scan; /* the object being scanned came from the queue, not from the MIME tree */
 	queued *queue, **tail;
+	queued *handled; /* the last one handled: content_stage runs again after the attach stage */
+	int views_done;  /* qp_views ran */
 	size_t nqueued, queued_bytes;
 	int limit_told;
 	ex_limits lim;
@@ -207,8 +209,10 @@ static void judge(mw_scan *st, const cstack *c, const av_object *o, const char *
 	if ((tt = text_type(o->type)) != 0 && o->len <= CONTENT_TEXT_MAX)
 		links_node_text(st, path, (const char *)o->data, o->len, tt == 2);
 	/* an archive inside something we do not walk: libclamav opened it
-	 * (or not), our walker opens it too, and gets what it missed */
-	if ((fl & ATF_ARCHIVE) && !(fl & ATF_DISK))
+	 * (or not), our walker opens it too, and gets what it missed; so
+	 * also data of no known type that libarchive reads (an lzma or
+	 * compress stream in an ARJ: libclamav does not decompress those) */
+	if (((fl & ATF_ARCHIVE) && !(fl & ATF_DISK)) || (t == AT_UNKNOWN && attach_is_container(o->data, o->len)))
 		enqueue(st, st->content, Q_WALK, 0, path, o->name, NULL, o->data, o->len);
 }
 
@@ -493,11 +497,14 @@ void content_stage(mw_scan *st)
 
 	if (c == NULL)
 		return;
-	if (st->mime && mime_root(st->mime))
+	if (st->mime && mime_root(st->mime) && !c->views_done++)
 		qp_views(st, c, mime_root(st->mime), 0);
-	/* the queue grows while it is handled (objects inside objects): bounded by enqueue() */
-	for (q = c->queue; q && !scan_over_budget(st, "content"); q = q->next)
+	/* the queue grows while it is handled (objects inside objects): bounded by enqueue();
+	 * a later run (after the attach stage) goes on from the last one handled */
+	for (q = c->handled ? c->handled->next : c->queue; q && !scan_over_budget(st, "content"); q = q->next) {
 		handle(st, c, q);
+		c->handled = q;
+	}
 }
 
 void content_end(mw_scan *st)

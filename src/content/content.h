@@ -7,7 +7,9 @@
  *
  *	content_begin(scan);	(before the av stage: its scans feed the tree)
  *	... av stage ...
- *	content_stage(scan);	(after it: objects extracted by our parsers)
+ *	content_stage(scan);	(after it: objects extracted by our parsers;
+ *				 again after the attach stage, for what
+ *				 libclamav opened inside archive members)
  *	content_end(scan);
  * DESCRIPTION
  *	A message is a tree of objects: MIME parts, and under each part the
@@ -57,7 +59,8 @@
 /* content_begin - route what the av stage's scans visit into the content tree of st */
 void content_begin(mw_scan *st);
 
-/* content_stage - the engine stage after av: objects our own parsers extract */
+/* content_stage - the engine stage after av: objects our own parsers extract; run again after the attach
+ * stage, it goes on from the last object handled */
 void content_stage(mw_scan *st);
 
 /* content_end - free what content_begin set up */

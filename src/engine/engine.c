@@ -116,10 +116,12 @@ static stage_rc stage_av(mw_scan *st)
 	return STAGE_NEXT;
 }
 
-/* stage_attach - true types, names, archives (members go to ClamAV), macros */
+/* stage_attach - true types, names, archives (members go to ClamAV), macros; then
+ * the content tree again: what libclamav opened inside members (an ARJ's files) */
 static stage_rc stage_attach(mw_scan *st)
 {
 	attach_stage(st);
+	content_stage(st);
 	return STAGE_NEXT;
 }
 

@@ -181,10 +181,8 @@ static unsigned char *qp_flush_ws(mime_qp *st, unsigned char *o)
 		o += st->nws;
 		st->nws = 0;
 	}
-	if (st->cr) {
+	for (; st->cr > 0; st->cr--)
 		*o++ = '\r';
-		st->cr = 0;
-	}
 	return o;
 }
 
@@ -207,15 +205,15 @@ size_t mime_qp_decode(mime_qp *st, const void *in, size_t len, unsigned char *ou
 				st->ws[st->nws++] = c;
 			} else if (c == '\n') {
 				st->nws = 0; /* trailing white space is dropped */
-				if (st->cr)
+				if (st->cr)  /* CR LF, or CR CR LF: one line end */
 					*o++ = '\r';
 				st->cr = 0;
 				*o++ = '\n';
 			} else if (c == '\r') {
-				if (st->cr) {
+				/* CRs are held: the ones right before LF end the line (see below) */
+				if (st->cr >= MIME_QP_CR_MAX)
 					o = qp_flush_ws(st, o);
-				}
-				st->cr = 1;
+				st->cr++;
 			} else if (c == '=') {
 				o = qp_flush_ws(st, o);
 				st->state = QP_EQ;
@@ -287,7 +285,12 @@ size_t mime_qp_decode(mime_qp *st, const void *in, size_t len, unsigned char *ou
 			}
 			break;
 		case QP_EQ_CR:
-			/* "=" CR LF, or a lone "=" CR: a soft break either way. */
+			/* "=" CR LF, "=" CR CR LF (a CR doubled on the way), or a
+			 * lone "=" CR: a soft break every time. */
+			if (c == '\r') {
+				p++;
+				break;
+			}
 			st->state = QP_TEXT;
 			if (c == '\n')
 				p++;
@@ -306,9 +309,8 @@ size_t mime_qp_finish(mime_qp *st, unsigned char *out)
 	case QP_TEXT:
 		/* White space at the very end is trailing white space: drop it. */
 		st->nws = 0;
-		if (st->cr)
+		for (; st->cr > 0; st->cr--)
 			*o++ = '\r';
-		st->cr = 0;
 		break;
 	case QP_HEX1:
 		*o++ = '=';

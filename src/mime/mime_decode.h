@@ -44,15 +44,19 @@ size_t mime_b64_finish(mime_b64 *st, unsigned char *out);
 /*
  * Quoted-printable: hard line breaks pass through unchanged (LF or CRLF),
  * "=" line end is a soft break, trailing white space before a line end
- * is removed, invalid "=" sequences are kept literally and counted.
- * Output is at most len + MIME_QP_SLACK bytes per call.
+ * is removed, invalid "=" sequences are kept literally and counted.  A
+ * line end whose CR was doubled on the way (CR CR LF: a CRLF message
+ * converted again) is one line end: CRLF, and "=" CR CR LF a soft break.
+ * QP carries a data CR only as "=0D", so a bare CR before LF is never
+ * content.  Output is at most len + MIME_QP_SLACK bytes per call.
  */
 #define MIME_QP_WS_MAX 64
-#define MIME_QP_SLACK  (MIME_QP_WS_MAX + 4)
+#define MIME_QP_CR_MAX 2
+#define MIME_QP_SLACK  (MIME_QP_WS_MAX + MIME_QP_CR_MAX + 2)
 
 typedef struct mime_qp {
 	int state;
-	int cr;             /* CR pending in text */
+	int cr;             /* CRs pending in text (at most MIME_QP_CR_MAX) */
 	unsigned char hex1; /* first hex digit after '=' */
 	size_t nws;         /* pending white space */
 	unsigned char ws[MIME_QP_WS_MAX];

@@ -862,4 +862,48 @@ PINNED = [
     "marker / xar+prefix=gif / mime.b64",
     "marker / lzma / mime.preamble",
     "pe / warc / mime.preamble",
+    # hunt2, after seed 2: binary quoted-printable whose CRLF line ends
+    # were converted again (CR CR LF): one line end, "=" CR CR LF soft
+    "eicar / tar.gnu / mime.qplines",
+    "eicar / lz4 / mime.qplines",
+    "marker / bz2.std / lzop+flip=3 / mime.qplines",
+    # hunt2: containers found past a prefix by every signature libarchive
+    # reads (cpio newc-crc and binary, tar's ustar, LZH, WARC)
+    "pe / cpio.crc+prefix=pdf / mime.rfc822",
+    "pe / cpio.bin+prefix=pdf / mime.binary",
+    "pe / tar.pax+prefix=junk / mime.noname",
+    "pe / lzh.lh0+prefix=gif / mime.b64",
+    "pe / lzh.lh0l2+decoy / warc+prefix=zero512 / mime.b64",
+    # hunt2: a compressed stream is one file (decompressed whole, then
+    # walked as what it is); a cut stream is compressed data, not text;
+    # streams libclamav takes out of an ARJ are walked by us
+    "marker / tar.pax+prefix=zip / zstd.std / mime.b64",
+    "pe / lz4+cut=1 / mime.b64",
+    "pe / lzma / arj.m1 / mime.b64",
+    "marker / Z / arj.store+suffix=junk / mime.b64",
+    "exe / lzma+trunc=90 / arj.store / mime.wrongtype",
+    # hunt2: a hidden stream whose content starts with zeros (an empty tar
+    # to the archive bidders) is still a stream
+    "exe+pre=zero1k / xz.nocheck+prefix=pdf / mime.rfc822",
+    "marker+pre=zero4k / bz2.multi+prefix=gif / mime.b64",
+    # hunt2: every member ClamAV did not see goes to it whole, archives
+    # too, and what it opens inside (an ARJ's files) to the content tree
+    "exe / lz4+prefix=zip / arj.store / Z / mime.b64nopad",
+    "pe+pre=zero1k / arj.m1+decoy / zip.lzma / mime.b64",
+    # hunt2: an archive known by its head is read as that format (a zip
+    # appended to a RAR won libarchive's bidding)
+    "pe / rar.store+suffix=zip / mime.b64",
+    "marker / 7z.ppmd+suffix=zip / tar.ustar+size / mime.wrongtype",
+    # hunt2: a cut or damaged ARJ (libclamav's reader is silent on it)
+    "pe / arj.m4+cut=8 / mime.b64",
+    "pe / arj.m1+cut=8 / bz2.multi / mime.dupcte",
+    "marker / xz.multi+cut=1 / arj.store+flip=1 / mime.wrongtype",
+    # hunt2: a stream under two filters is named without both extensions
+    "pe+pre=zero4k / lzma / gz.name / mime.binary",
+    # hunt2: an archive format that wins the bidding and lists nothing
+    # (a zip's end record at the end of a binary cpio) is still a container
+    "pe+pre=text / zip.zipcrypto+emptycd / cpio.bin / mime.rfc822",
+    # hunt2: lzop (no reader here) stays unreadable whatever else bids on
+    # it (a zip appended), and the streams stored in it are carved
+    "marker+pre=text / gz.name+prefix=gif / lzop+suffix=zip / mime.b64",
 ]

@@ -36,6 +36,16 @@ Files made (all in DIR):
   eocd0.zip        scan.exe (PE stub) whose end record says 0 entries, directory cut
   truncated.zip    a zip cut in the middle of its member
   garbage.7z       a 7z signature followed by junk
+  zip-then-tar.xz  xz of a harmless zip followed by a tar holding the marker
+                   (7-Zip finds the tar past the zip's end)
+  marker.lzma      the marker in an lzma-alone stream (no magic number)
+  zeros-pe.lzma.gz 4 KB of zeros then a PE stub, lzma-alone then gzip
+  eocd0-in.cpio    old binary cpio holding eocd0.zip: the zip's end record
+                   at its end wins libarchive's bidding (needs `cpio`)
+  cut.lz4          lz4 frame of a PE stub, its last byte cut (needs `lz4`)
+  whole.arj / cut.arj  an ARJ (-m1) of report.txt and setup.exe, whole and
+                   with its last 40 bytes cut; damaged.arj has its main
+                   header's id damaged (needs `arj`)
   ppap.eml ...     (none: messages are built by the tests)
 """
 
@@ -244,6 +254,17 @@ def main():
     write(d, "eocd0.zip", eocd_zero(zbytes([("scan.exe", pe_stub() + b"\0" * 4096)])))
     write(d, "truncated.zip", (lambda z: z[: len(z) // 2])(zbytes([("report.txt", os.urandom(4096).hex())])))
     write(d, "garbage.7z", b"7z\xbc\xaf\x27\x1c\x00\x04" + os.urandom(600))
+    # hunt2: a compressed stream is one file: what follows the archive in it counts
+    tb = io.BytesIO()
+    with tarfile.open(fileobj=tb, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        body = b"x " + MARKER + b" y\n"
+        ti = tarfile.TarInfo("notes.txt")
+        ti.size = len(body)
+        t.addfile(ti, io.BytesIO(body))
+    zt = zbytes([("hello.txt", "hello\n")], zipfile.ZIP_STORED) + tb.getvalue()
+    write(d, "zip-then-tar.xz", lzma.compress(zt, format=lzma.FORMAT_XZ))
+    write(d, "marker.lzma", lzma.compress(b"x " + MARKER + b" y\n", format=lzma.FORMAT_ALONE))
+    write(d, "zeros-pe.lzma.gz", gzip.compress(lzma.compress(b"\0" * 4096 + pe_stub(), format=lzma.FORMAT_ALONE)))
 
     work = os.path.join(d, "work")
     os.makedirs(work, exist_ok=True)
@@ -259,6 +280,27 @@ def main():
             sys.exit("attach-fixtures: jlha stored the marker uncompressed")
         write(d, "inner.lzh", lzh)
         write(d, "lzh-in-zip.zip", zbytes([("docs/inner.lzh", lzh)], zipfile.ZIP_STORED))
+    if shutil.which("lz4"):
+        stub = pe_stub() + b"\0" * 192
+        lz = subprocess.run(["lz4", "-c", "-q"], input=stub, stdout=subprocess.PIPE, check=True).stdout
+        write(d, "cut.lz4", lz[:-1])
+    if shutil.which("cpio"):
+        with open(os.path.join(work, "setup.zip"), "wb") as f:
+            f.write(eocd_zero(zbytes([("scan.exe", pe_stub() + b"\0" * 4096)])))
+        cp = subprocess.run(["cpio", "-o", "-H", "bin", "--quiet"], input=b"setup.zip\n", cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+        write(d, "eocd0-in.cpio", cp)
+    if shutil.which("arj"):
+        with open(os.path.join(work, "report.txt"), "wb") as f:
+            f.write(b"".join(b"row %d of the report\n" % (i % 11) for i in range(200)))
+        with open(os.path.join(work, "setup.exe"), "wb") as f:
+            f.write(pe_stub() + b"\0" * 192)
+        subprocess.run(["arj", "a", "-y", "-i", "-m1", "whole.arj", "report.txt", "setup.exe"], cwd=work,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        arj = open(os.path.join(work, "whole.arj"), "rb").read()
+        write(d, "whole.arj", arj)
+        write(d, "cut.arj", arj[:-40])
+        write(d, "damaged.arj", arj[:1] + bytes([arj[1] ^ 0x20]) + arj[2:])
     if shutil.which("7z"):
         with open(os.path.join(work, "secret.txt"), "wb") as f:
             f.write(b"confidential\n")

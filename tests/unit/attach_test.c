@@ -273,6 +273,23 @@ static void test_true_type(void **state)
 	memcpy(iso + 4096 - 512, "koly", 4);
 	assert_int_equal(attach_type_detect(iso, 4096, iso + 4096 - 512, 512, 1 << 20), AT_DMG);
 	x_free(iso);
+	/* data of no known type that libarchive reads, even cut short (hunt2) */
+	{
+		size_t len;
+		char *lz = slurp("cut.lz4", &len), *lzma = NULL;
+		size_t llen;
+		if (lz != NULL) {
+			assert_int_equal(attach_type_detect((unsigned char *)lz, len, NULL, 0, len), AT_UNKNOWN);
+			assert_true(attach_is_container(lz, len));
+			assert_false(attach_is_container(lz + 4, len - 4));
+		}
+		lzma = slurp("marker.lzma", &llen);
+		assert_non_null(lzma);
+		assert_true(attach_is_container(lzma, llen));
+		assert_false(attach_is_container("plain words, nothing packed here\n", 33));
+		x_free(lz);
+		x_free(lzma);
+	}
 	assert_true(attach_type_flags(AT_LNK) & ATF_ACTIVE);
 	assert_true(attach_type_flags(AT_LZH) & ATF_ARCHIVE);
 	assert_false(attach_type_flags(AT_PDF) & ATF_ACTIVE);
@@ -327,6 +344,16 @@ static const file_case file_cases[] = {
     {"eocd0.zip", "invoice.zip", NULL, {"attach.inconsistent"}, NULL, {NULL}},
     {"truncated.zip", "invoice.zip", NULL, {"attach.incomplete"}, NULL, {NULL}},
     {"garbage.7z", "invoice.7z", NULL, {"attach.incomplete"}, NULL, {NULL}},
+    /* hunt2: a compressed stream is read whole, then walked as what it is */
+    {"zip-then-tar.xz", "notes.tar.xz", NULL, {"av.infected", "attach.inconsistent"}, NULL, {NULL}},
+    {"cut.lz4", "setup.exe.lz4", NULL, {"attach.incomplete", "attach.archive_exec"}, NULL, {NULL}},
+    {"marker.lzma", "notes.txt.lzma", NULL, {"av.infected"}, "1:notes.txt", {NULL}},
+    {"zeros-pe.lzma.gz", "setup.exe.lzma.gz", NULL, {"attach.archive_exec"}, "1:setup.exe", {NULL}},
+    {"eocd0-in.cpio", "setup.cpio", NULL, {"attach.incomplete"}, "1", {NULL}},
+    /* hunt2: ARJ (libclamav alone opens it, and is silent on damage): the header chain is checked */
+    {"whole.arj", "report.arj", NULL, {NULL}, NULL, {"attach.incomplete"}},
+    {"cut.arj", "report.arj", NULL, {"attach.incomplete"}, "1", {NULL}},
+    {"damaged.arj", "report.arj", NULL, {"attach.incomplete"}, "1", {NULL}},
 };
 
 static void run_file_case(const file_case *c, int *bad)

@@ -112,6 +112,11 @@ static const struct {
     {"qp final =", "abc=", "abc", 0},
     {"qp final =A", "abc=A", "abc=A", 1},
     {"qp equals sign", "1+1=3D2", "1+1=2", 0},
+    {"qp CR CR LF is one line end", "a\r\r\nb", "a\r\nb", 0},
+    {"qp = CR CR LF is a soft break", "long=\r\r\nline", "longline", 0},
+    {"qp lone CR kept", "a\rb\r", "a\rb\r", 0},
+    {"qp three CRs before LF: only a doubled CR is folded", "a\r\r\r\nb", "a\r\r\r\nb", 0},
+    {"qp CR then space kept", "a\r b", "a\r b", 0},
 };
 
 static void test_qp(void **state)
