@@ -4,9 +4,8 @@
  * SYNOPSIS
  *	See quarantine.h.
  * DESCRIPTION
- *	Encryption streams in QCHUNK pieces (a multiple of 16 bytes, as
- *	mbedTLS 2.x GCM requires for every update but the last), so a 50 MB
- *	message costs QCHUNK bytes of buffer.  The header is plain
+ *	Encryption (AES-256-GCM, OpenSSL's EVP) streams in QCHUNK pieces,
+ *	so a 50 MB message costs QCHUNK bytes of buffer.  The header is plain
  *	"key=value" lines (values cannot hold line ends), parsed strictly on
  *	recovery.
  * LIMITS
@@ -1069,7 +1068,7 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		goto io_fail;
 	in = x_malloc(QCHUNK);
 	out = x_malloc(QCHUNK);
-	/* the message without its refs, in whole QCHUNK steps (GCM of mbedTLS 2.x) */
+	/* the message without its refs, in QCHUNK steps */
 	while ((size_t)off < total) {
 		size_t want = QCHUNK - fill;
 		ssize_t got;
