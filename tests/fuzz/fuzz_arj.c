@@ -12,6 +12,7 @@
  *	GPL-2.0-or-later
  */
 #include "attach/attach_int.h"
+#include "fuzz_src.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -21,7 +22,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int fd = -1;
 	at_src mem = {data, -1, size}, file;
 	char why[120], why2[120];
 	int r, r2;
@@ -31,17 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (r == ARJ_BROKEN && why[0] == '\0')
 		__builtin_trap(); /* a finding without a reason */
-	if (fd < 0) {
-		char path[] = "/tmp/fuzz_arj.XXXXXX";
-		if ((fd = mkstemp(path)) < 0)
-			return 0;
-		unlink(path);
-	}
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+	if (fuzz_file_src("fuzz_arj", data, size, &file) < 0)
 		return 0;
-	file.mem = NULL;
-	file.fd = fd;
-	file.len = size;
 	r2 = at_arj_check(&file, why2, sizeof(why2));
 	if (r != r2 || strcmp(why, why2) != 0)
 		__builtin_trap(); /* memory and file disagree */
