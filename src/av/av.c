@@ -37,6 +37,7 @@
  *	GPL-2.0-or-later
  */
 #include "av/av.h"
+#include "av/av_cache.h"
 #include "util/hash.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -61,6 +62,7 @@ struct av_engine {
 	size_t bytes;    /* resident memory it added when loaded (0: not measured) */
 	size_t db_bytes; /* size of the database files it was loaded from */
 	double load_s;   /* seconds to load and compile */
+	av_cache *cache; /* clean answers with what was inside (av_cache.c), or NULL */
 };
 
 /* has_phishing_dbs - ClamAV's phishing checks need .pdb/.wdb/.gdb files */
@@ -107,6 +109,7 @@ typedef struct scan_rec {
 	const av_hooks *hooks;
 	uint64_t *seen; /* open addressing: hash ^ size of every object visited; 0 empty */
 	size_t nseen;
+	av_cache_rec *crec; /* what this scan reports, for the cache (NULL: not kept) */
 } scan_rec;
 
 /* seen_before - 1 if the same bytes were visited before in this scan; else remember them */
@@ -250,6 +253,7 @@ static cl_error_t inspect(int fd, const char *type, const char **ancestors, size
 	o.data = (const unsigned char *)buffer;
 	o.len = buffer ? size : 0;
 	o.made = (attributes & (LAYER_ATTRIBUTES_NORMALIZED | LAYER_ATTRIBUTES_DECRYPTED)) != 0;
+	av_cache_rec_object(r->crec, &o);
 	r->hooks->visit(r->hooks->arg, &o);
 	return CL_CLEAN;
 }
@@ -260,8 +264,10 @@ static int props(const char *json, int rc, void *context)
 	scan_rec *r = context;
 
 	(void)rc;
-	if (r && r->hooks && r->hooks->props && json)
+	if (r && r->hooks && r->hooks->props && json) {
+		av_cache_rec_props(r->crec, json);
 		r->hooks->props(r->hooks->arg, json);
+	}
 	return CL_CLEAN;
 }
 
@@ -338,6 +344,7 @@ av_engine *av_engine_load(const char *dir, const mw_config *cfg, char *err, size
 	rss1 = av_mem_rss();
 	e->bytes = rss1 > rss0 ? rss1 - rss0 : 0;
 	e->db_bytes = av_sigset_bytes(dir);
+	e->cache = av_cache_new(cfg->av_scan_cache);
 	return e;
 fail:
 	cl_engine_free(cl);
@@ -362,6 +369,7 @@ void av_engine_release(av_engine *e)
 		return;
 	if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0) {
 		cl_engine_free(e->cl);
+		av_cache_free(e->cache);
 		x_free(e);
 		malloc_trim(0); /* give the engine's pages back, so the next reload's estimate holds */
 	}
@@ -370,6 +378,11 @@ void av_engine_release(av_engine *e)
 int av_engine_phishing(const av_engine *e)
 {
 	return e ? e->phishing : 0;
+}
+
+void av_engine_cache_stats(const av_engine *e, av_cache_stat *out)
+{
+	av_cache_stats(e ? e->cache : NULL, out);
 }
 
 unsigned long av_engine_sigs(const av_engine *e)
@@ -613,9 +626,16 @@ out:
 
 void av_mgr_info(av_mgr *m, av_info *out)
 {
+	av_cache_stat cs;
+
 	pthread_mutex_lock(&m->lock);
 	*out = m->info;
+	av_engine_cache_stats(m->cur, &cs);
 	pthread_mutex_unlock(&m->lock);
+	out->cache_hits = cs.hits;
+	out->cache_misses = cs.misses;
+	out->cache_entries = cs.entries;
+	out->cache_bytes = cs.bytes;
 }
 
 void av_mgr_free(av_mgr *m)
@@ -679,11 +699,17 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 	struct cl_scan_options o;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
-	scan_rec rec = {"", h, NULL, 0};
+	scan_rec rec = {"", h, NULL, 0, NULL};
+	/* the cache only where every object is reported (the engine's stages) */
+	av_cache *cache = h && h->visit ? e->cache : NULL;
 	cl_fmap_t *map;
 	cl_error_t rc;
 
 	if (len == 0) {
+		set_result(e, len, res, CL_CLEAN, NULL, NULL);
+		return;
+	}
+	if (av_cache_replay(cache, data, len, name, h)) {
 		set_result(e, len, res, CL_CLEAN, NULL, NULL);
 		return;
 	}
@@ -693,12 +719,14 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 		return;
 	}
 	scan_options(&o, h);
+	rec.crec = av_cache_rec_new(cache);
 	tl_scan = &rec;
 	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, &rec);
 	tl_scan = NULL;
 	cl_fmap_close(map);
 	x_free(rec.seen);
 	set_result(e, len, res, rc, virname, &rec);
+	av_cache_rec_finish(cache, rec.crec, data, len, name, h, res->status == AV_CLEAN);
 }
 
 /* av_scan_fd_hooks - scan an open file (spilled content); the caller keeps the descriptor */
@@ -707,7 +735,7 @@ void av_scan_fd_hooks(const av_engine *e, int fd, const char *name, const av_hoo
 	struct cl_scan_options o;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
-	scan_rec rec = {"", h, NULL, 0};
+	scan_rec rec = {"", h, NULL, 0, NULL};
 	struct stat st;
 	cl_error_t rc;
 

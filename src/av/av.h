@@ -77,6 +77,9 @@ typedef struct av_info {
 	int fallback;        /* the current engine is the last good copy, not paths.signatures */
 	int reloading;       /* a load is running now: its mode is last_mode */
 	time_t reload_start; /* when it started */
+	/* the current engine's scan cache (av_cache.c) */
+	unsigned long cache_hits, cache_misses;
+	size_t cache_entries, cache_bytes;
 } av_info;
 
 int av_global_init(char *err, size_t errlen);

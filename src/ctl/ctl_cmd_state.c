@@ -430,6 +430,9 @@ static void sigs_lines(ctl_conn *c, const av_info *ai)
 		ctl_out(c, "deferred    %.1f s (mail got 451 meanwhile)", ai->deferred_s);
 	if (ai->last_error[0])
 		ctl_out(c, "last error  %s", ai->last_error);
+	if (ai->loaded)
+		ctl_out(c, "scan cache  %lu hits, %lu misses; %zu entries, %zu KB (antivirus.scan_cache)",
+		        ai->cache_hits, ai->cache_misses, ai->cache_entries, ai->cache_bytes >> 10);
 	if (ai->reloading)
 		ctl_out(c, "reloading   for %ld s, %s", (long)(time(NULL) - ai->reload_start),
 		        ai->last_mode == AV_RELOAD_INPLACE ? "in place: mail is deferred (451) until it ends"

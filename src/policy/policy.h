@@ -120,6 +120,7 @@ typedef struct mw_config {
 	size_t av_bytecode;       /* load bytecode signatures (signed only): CL_DB_BYTECODE */
 	size_t av_phishing;       /* load phishing databases (.pdb .wdb): CL_DB_PHISHING(_URLS) */
 	size_t av_ac_maxdepth;    /* CL_ENGINE_AC_MAXDEPTH: depth of libclamav's pattern trie (2 or 3) */
+	size_t av_scan_cache;     /* bytes of av_cache.c per engine; 0: off */
 	/* [auth] (src/auth) */
 	size_t auth_enable;
 	char *auth_resolver;      /* "IP[@port], ..."; "" /etc/resolv.conf */

@@ -4,7 +4,9 @@
  * beside a running engine, failed reload keeps the old engine, no
  * database means no engine; reloads in place; the last good copy (links,
  * copies, a manifest that notices a file rewritten in place); staging,
- * install and roll back of signature sets; the memory probes.
+ * install and roll back of signature sets; the memory probes; the scan
+ * cache replays what libclamav reported inside clean content, keeps no
+ * match, and is per name and per engine.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,8 +19,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "av/av.h"
+#include "av/av_cache.h"
 #include "policy/policy.h"
 #include "util/spool.h"
 #include "util/util.h"
@@ -369,6 +373,127 @@ static void test_memory_probes(void **state)
 	assert_true(av_mem_available() > 1024 * 1024);
 }
 
+/* gz - data in a gzip stream (libclamav opens it: one object inside) */
+static size_t gz(const char *data, unsigned char *out, size_t cap)
+{
+	z_stream z;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)data;
+	z.avail_in = (unsigned)strlen(data);
+	z.next_out = out;
+	z.avail_out = (unsigned)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	deflateEnd(&z);
+	return cap - z.avail_out;
+}
+
+typedef struct seen_log {
+	char text[4096];
+	int objects, inner, props;
+} seen_log;
+
+static void log_visit(void *arg, const av_object *o)
+{
+	seen_log *l = arg;
+	size_t n = strlen(l->text);
+	unsigned long sum = 0;
+	size_t i;
+
+	for (i = 0; o->data && i < o->len; i++)
+		sum = sum * 31 + o->data[i];
+	snprintf(l->text + n, sizeof(l->text) - n, "[%u %s %s %s %zu %lx %d %016llx]", o->depth, o->type,
+	         o->name ? o->name : "-", o->depth && o->ancestors && o->ancestors[0] ? o->ancestors[0] : "-", o->len,
+	         sum, o->made, (unsigned long long)o->hash);
+	l->objects++;
+	if (o->depth > 0)
+		l->inner++;
+}
+
+static void log_props(void *arg, const char *json)
+{
+	seen_log *l = arg;
+	size_t n = strlen(l->text);
+
+	snprintf(l->text + n, sizeof(l->text) - n, "{%zu}", strlen(json));
+	l->props++;
+}
+
+static void test_scan_cache(void **state)
+{
+	char err[512], hot[200];
+	unsigned char clean_gz[512], hot_gz[512];
+	size_t nclean, nhot;
+	mw_config *c = cfg_for(SIGS_DIR);
+	av_engine *e = av_engine_load(SIGS_DIR, c, err, sizeof(err));
+	seen_log a, b, d;
+	av_hooks ha = {log_visit, log_props, &a}, hb = {log_visit, log_props, &b}, hd = {log_visit, log_props, &d};
+	av_cache_stat st;
+	av_result r;
+
+	(void)state;
+	if (e == NULL)
+		fail_msg("load %s: %s", SIGS_DIR, err);
+	nclean = gz("Dear colleague, the minutes of Tuesday are attached.\n", clean_gz, sizeof(clean_gz));
+	snprintf(hot, sizeof(hot), "minutes\n%s\n", marker);
+	nhot = gz(hot, hot_gz, sizeof(hot_gz));
+
+	/* first time scanned, second time replayed: the same objects, in order */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	av_scan_mem_hooks(e, clean_gz, nclean, "2", &ha, &r);
+	assert_int_equal(r.status, AV_CLEAN);
+	av_scan_mem_hooks(e, clean_gz, nclean, "2", &hb, &r);
+	assert_int_equal(r.status, AV_CLEAN);
+	assert_true(a.inner >= 1); /* libclamav reported the stream's content */
+	assert_string_equal(a.text, b.text);
+	assert_int_equal(a.props, b.props);
+	av_engine_cache_stats(e, &st);
+	assert_int_equal(st.kept, 1);
+	assert_int_equal(st.hits, 1);
+
+	/* another name is another key (libclamav reports the name) */
+	memset(&d, 0, sizeof(d));
+	av_scan_mem_hooks(e, clean_gz, nclean, "3", &hd, &r);
+	av_engine_cache_stats(e, &st);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.kept, 2);
+
+	/* a match is never kept: found every time, by a real scan */
+	av_scan_mem_hooks(e, hot_gz, nhot, "2", &hb, &r);
+	assert_int_equal(r.status, AV_FOUND);
+	av_scan_mem_hooks(e, hot_gz, nhot, "2", &hb, &r);
+	assert_int_equal(r.status, AV_FOUND);
+	av_engine_cache_stats(e, &st);
+	assert_int_equal(st.kept, 2);
+	assert_int_equal(st.hits, 1);
+
+	/* without hooks no cache is used (nothing could be replayed) */
+	av_scan_mem(e, clean_gz, nclean, "2", &r);
+	av_engine_cache_stats(e, &st);
+	assert_int_equal(st.hits, 1);
+	av_engine_release(e);
+	config_unref(c);
+
+	/* antivirus.scan_cache = 0: off */
+	{
+		const char *ovs[3] = {"antivirus.last_good=none", "antivirus.scan_cache=0", NULL};
+		char ov[600];
+		snprintf(ov, sizeof(ov), "paths.signatures=%s", SIGS_DIR);
+		ovs[2] = ov;
+		assert_int_equal(config_load(NULL, ovs, 3, &c, err, sizeof(err)), 0);
+		e = av_engine_load(SIGS_DIR, c, err, sizeof(err));
+		assert_non_null(e);
+		av_scan_mem_hooks(e, clean_gz, nclean, "2", &ha, &r);
+		av_scan_mem_hooks(e, clean_gz, nclean, "2", &hb, &r);
+		av_engine_cache_stats(e, &st);
+		assert_int_equal(st.hits + st.kept + st.misses, 0);
+		av_engine_release(e);
+		config_unref(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +504,7 @@ int main(void)
 	    cmocka_unit_test(test_stage_install_rollback),
 	    cmocka_unit_test(test_reload_inplace),
 	    cmocka_unit_test(test_memory_probes),
+	    cmocka_unit_test(test_scan_cache),
 	};
 	return cmocka_run_group_tests_name("av", tests, setup, NULL);
 }

@@ -34,6 +34,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@
 #include <sqlite3.h>
 
 #include "av/av.h"
+#include "av/av_cache.h"
 #include "engine/engine.h"
 #include "policy/lists.h"
 #include "policy/policy.h"
@@ -813,14 +815,90 @@ static void test_reasons_line(void **state)
 	assert_int_equal(v.action, MW_REJECT);
 }
 
+/* json_sans_time - result_json without its elapsed_ms value */
+static char *json_sans_time(const mw_msg *m, const mw_result *res)
+{
+	mw_buf b;
+	char *p, *q;
+
+	buf_init(&b, 0);
+	result_json(m, res, &b);
+	p = strstr(b.p, "\"elapsed_ms\":");
+	if (p && (q = strpbrk(p, ",}")) != NULL)
+		memmove(p, q, strlen(q) + 1);
+	return b.p;
+}
+
+/* test_cache_same_verdict - every sample scanned twice by one engine (the
+ * second time libclamav's answers come from the scan cache, av_cache.c):
+ * the same verdict, reasons, parts and content tree */
+static void test_cache_same_verdict(void **state)
+{
+	const char *dirs[] = {"tests/samples", "tests/benign/out"};
+	mw_env env = env_of(base_cfg);
+	mw_result *res = x_calloc(1, sizeof(*res));
+	size_t d, files = 0;
+
+	(void)state;
+	for (d = 0; d < MW_ARRAY_LEN(dirs); d++) {
+		DIR *dir = opendir(dirs[d]);
+		struct dirent *de;
+		if (dir == NULL)
+			continue;
+		while ((de = readdir(dir)) != NULL) {
+			char path[512], *raw = NULL, *j1, *j2;
+			size_t len = 0, n = strlen(de->d_name);
+			int k;
+			if (n < 5 || strcmp(de->d_name + n - 4, ".eml") != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[d], de->d_name);
+			{
+				FILE *f = fopen(path, "rb");
+				if (f == NULL || (raw = mw_read_all(f, 64u << 20, &len)) == NULL)
+					fail_msg("%s: cannot read", path);
+				fclose(f);
+			}
+			for (k = 0, j1 = j2 = NULL; k < 2; k++) {
+				mw_msg *m = msg_new(env.cfg);
+				msg_set_queue_id(m, "QCACHE1");
+				msg_set_sender(m, "partner@partner.example");
+				assert_int_equal(msg_add_rcpt(m, "staff@example.com"), 0);
+				assert_int_equal(msg_write(m, raw, len), 0);
+				memset(res, 0, sizeof(*res));
+				engine_scan(m, &env, res);
+				if (k == 0)
+					j1 = json_sans_time(m, res);
+				else
+					j2 = json_sans_time(m, res);
+				msg_free(m);
+			}
+			if (strcmp(j1, j2) != 0)
+				fail_msg("%s: the second scan differs:\n%s\n%s", path, j1, j2);
+			x_free(j1);
+			x_free(j2);
+			x_free(raw);
+			files++;
+		}
+		closedir(dir);
+	}
+	assert_true(files >= 20);
+	{
+		av_cache_stat st;
+		av_engine_cache_stats(av, &st);
+		assert_true(st.hits >= files); /* the second scans were answered by the cache */
+	}
+	x_free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_av_before_attach),  cmocka_unit_test(test_size_stage),
-	    cmocka_unit_test(test_time_budget),       cmocka_unit_test(test_av_unavailable),
-	    cmocka_unit_test(test_store_unavailable), cmocka_unit_test(test_rcpt_store_locked),
-	    cmocka_unit_test(test_policy_mapping),    cmocka_unit_test(test_cover_set),
-	    cmocka_unit_test(test_result_json),       cmocka_unit_test(test_reasons_line),
+	    cmocka_unit_test(test_av_before_attach),   cmocka_unit_test(test_size_stage),
+	    cmocka_unit_test(test_time_budget),        cmocka_unit_test(test_av_unavailable),
+	    cmocka_unit_test(test_store_unavailable),  cmocka_unit_test(test_rcpt_store_locked),
+	    cmocka_unit_test(test_policy_mapping),     cmocka_unit_test(test_cover_set),
+	    cmocka_unit_test(test_result_json),        cmocka_unit_test(test_reasons_line),
+	    cmocka_unit_test(test_cache_same_verdict),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, group_setup, group_teardown);
