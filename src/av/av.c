@@ -719,7 +719,7 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 		return;
 	}
 	scan_options(&o, h);
-	rec.crec = av_cache_rec_new(cache);
+	rec.crec = av_cache_rec_new(cache, data, len);
 	tl_scan = &rec;
 	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, &rec);
 	tl_scan = NULL;

@@ -7,7 +7,7 @@
  *
  *	av_cache *c = av_cache_new(max_bytes);
  *	if (av_cache_replay(c, data, len, name, hooks)) ... clean, replayed
- *	av_cache_rec *r = av_cache_rec_new(c);	(then, for every object)
+ *	av_cache_rec *r = av_cache_rec_new(c, data, len);	(then, for every object)
  *	av_cache_rec_object(r, &obj); av_cache_rec_props(r, json);
  *	av_cache_rec_finish(c, r, data, len, name, hooks, clean);
  *	av_cache_free(c);
@@ -51,7 +51,8 @@ typedef struct cobj {
 	char **anc;        /* depth names (each may be NULL), or NULL */
 	unsigned depth;
 	int made, has_anc;
-	unsigned char *data; /* NULL at depth 0: the caller's content is the object */
+	int is_content;      /* the object is the scanned content itself: replayed from the caller's */
+	unsigned char *data; /* a copy of the object's bytes otherwise */
 	size_t len;
 	uint64_t hash;
 } cobj;
@@ -78,7 +79,9 @@ struct av_cache {
 
 struct av_cache_rec {
 	centry *e;
-	int full; /* over AV_CACHE_ENTRY_MAX: not kept */
+	int full;                     /* over AV_CACHE_ENTRY_MAX: not kept */
+	const unsigned char *content; /* what is being scanned: not copied again */
+	size_t content_len;
 };
 
 av_cache *av_cache_new(size_t max_bytes)
@@ -200,7 +203,7 @@ int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name,
 			o.ancestors = anc;
 		}
 		o.depth = s->depth;
-		o.data = s->depth == 0 && s->len ? (const unsigned char *)data : s->data;
+		o.data = s->is_content ? (const unsigned char *)data : s->data;
 		o.len = s->len;
 		o.made = s->made;
 		o.hash = s->hash;
@@ -215,13 +218,15 @@ int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name,
 	return 1;
 }
 
-av_cache_rec *av_cache_rec_new(av_cache *c)
+av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len)
 {
 	av_cache_rec *r;
 
 	if (c == NULL)
 		return NULL;
 	r = x_calloc(1, sizeof(*r));
+	r->content = data;
+	r->content_len = len;
 	r->e = x_calloc(1, sizeof(*r->e));
 	r->e->bytes = sizeof(centry);
 	return r;
@@ -267,7 +272,10 @@ void av_cache_rec_object(av_cache_rec *r, const av_object *o)
 	s->made = o->made;
 	s->len = o->data ? o->len : 0;
 	s->hash = o->hash;
-	if (o->depth > 0 && o->data && o->len) {
+	/* the content itself (libclamav's outermost object) is not copied:
+	 * the same bytes come with every replay (the key is their SHA-256) */
+	s->is_content = o->data == r->content && o->len == r->content_len;
+	if (!s->is_content && o->data && o->len) {
 		s->data = x_malloc(o->len);
 		memcpy(s->data, o->data, o->len);
 		e->bytes += o->len;

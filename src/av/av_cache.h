@@ -35,7 +35,7 @@ void av_cache_free(av_cache *c);
 int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name, const av_hooks *h);
 
 /* recording one scan: NULL for a NULL cache; every call accepts NULL */
-av_cache_rec *av_cache_rec_new(av_cache *c);
+av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len);
 void av_cache_rec_object(av_cache_rec *r, const av_object *o);
 void av_cache_rec_props(av_cache_rec *r, const char *json);
 /* av_cache_rec_finish - keep the record when clean (frees r either way) */
