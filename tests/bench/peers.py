@@ -994,7 +994,7 @@ def main():
         say("written %s (%.0f s)" % (OUT, elapsed()))
         ok = True
     finally:
-        for name in ("rspamd", "clamav-milter", "clamd"):
+        for name in ("rspamd", "clamav-milter", "clamd", "nullmilter"):
             stop_proc(name)
         sh(LAB + ["stop"], check=False, env=lab_env())
         if os.environ.get("PEERS_KEEP") or not ok:
