@@ -702,6 +702,7 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 	scan_rec rec = {"", h, NULL, 0, NULL};
 	/* the cache only where every object is reported (the engine's stages) */
 	av_cache *cache = h && h->visit ? e->cache : NULL;
+	char key[65] = "";
 	cl_fmap_t *map;
 	cl_error_t rc;
 
@@ -709,7 +710,7 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 		set_result(e, len, res, CL_CLEAN, NULL, NULL);
 		return;
 	}
-	if (av_cache_replay(cache, data, len, name, h)) {
+	if (av_cache_replay(cache, data, len, name, h, key)) {
 		set_result(e, len, res, CL_CLEAN, NULL, NULL);
 		return;
 	}
@@ -719,14 +720,14 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 		return;
 	}
 	scan_options(&o, h);
-	rec.crec = av_cache_rec_new(cache, data, len);
+	rec.crec = av_cache_rec_new(cache, data, len, key);
 	tl_scan = &rec;
 	rc = cl_scanmap_callback(map, name, &virname, &scanned, e->cl, &o, &rec);
 	tl_scan = NULL;
 	cl_fmap_close(map);
 	x_free(rec.seen);
 	set_result(e, len, res, rc, virname, &rec);
-	av_cache_rec_finish(cache, rec.crec, data, len, name, h, res->status == AV_CLEAN);
+	av_cache_rec_finish(cache, rec.crec, name, h, res->status == AV_CLEAN);
 }
 
 /* av_scan_fd_hooks - scan an open file (spilled content); the caller keeps the descriptor */

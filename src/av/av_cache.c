@@ -6,10 +6,11 @@
  *	#include "av/av_cache.h"
  *
  *	av_cache *c = av_cache_new(max_bytes);
- *	if (av_cache_replay(c, data, len, name, hooks)) ... clean, replayed
- *	av_cache_rec *r = av_cache_rec_new(c, data, len);	(then, for every object)
+ *	char key[65];
+ *	if (av_cache_replay(c, data, len, name, hooks, key)) ... clean, replayed
+ *	av_cache_rec *r = av_cache_rec_new(c, data, len, key);	(then, for every object)
  *	av_cache_rec_object(r, &obj); av_cache_rec_props(r, json);
- *	av_cache_rec_finish(c, r, data, len, name, hooks, clean);
+ *	av_cache_rec_finish(c, r, name, hooks, clean);
  *	av_cache_free(c);
  * DESCRIPTION
  *	The same attachment arrives again and again (a campaign to every
@@ -167,9 +168,8 @@ static centry *find(av_cache *c, const char *key, size_t len, const char *name, 
 	return NULL;
 }
 
-int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name, const av_hooks *h)
+int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name, const av_hooks *h, char key[65])
 {
-	char key[65];
 	const char *anc[AV_CACHE_MAX_DEPTH];
 	centry *e;
 	size_t i, k;
@@ -218,7 +218,7 @@ int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name,
 	return 1;
 }
 
-av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len)
+av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len, const char key[65])
 {
 	av_cache_rec *r;
 
@@ -229,6 +229,8 @@ av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len)
 	r->content_len = len;
 	r->e = x_calloc(1, sizeof(*r->e));
 	r->e->bytes = sizeof(centry);
+	mw_strlcpy(r->e->key, key, sizeof(r->e->key)); /* computed once, by av_cache_replay */
+	r->e->len = len;
 	return r;
 }
 
@@ -245,11 +247,15 @@ void av_cache_rec_object(av_cache_rec *r, const av_object *o)
 	centry *e;
 	cobj *s;
 	size_t k;
+	int is_content;
 
 	if (r == NULL || r->full)
 		return;
 	e = r->e;
-	if (o->depth >= AV_CACHE_MAX_DEPTH || e->bytes + o->len + 256 > AV_CACHE_ENTRY_MAX) {
+	/* the content itself (libclamav's outermost object) is not copied:
+	 * the same bytes come with every replay (the key is their SHA-256) */
+	is_content = o->data == r->content && o->len == r->content_len;
+	if (o->depth >= AV_CACHE_MAX_DEPTH || e->bytes + (is_content ? 0 : o->len) + 256 > AV_CACHE_ENTRY_MAX) {
 		r->full = 1;
 		return;
 	}
@@ -272,9 +278,7 @@ void av_cache_rec_object(av_cache_rec *r, const av_object *o)
 	s->made = o->made;
 	s->len = o->data ? o->len : 0;
 	s->hash = o->hash;
-	/* the content itself (libclamav's outermost object) is not copied:
-	 * the same bytes come with every replay (the key is their SHA-256) */
-	s->is_content = o->data == r->content && o->len == r->content_len;
+	s->is_content = is_content;
 	if (!s->is_content && o->data && o->len) {
 		s->data = x_malloc(o->len);
 		memcpy(s->data, o->data, o->len);
@@ -292,8 +296,7 @@ void av_cache_rec_props(av_cache_rec *r, const char *json)
 		r->full = 1;
 }
 
-void av_cache_rec_finish(av_cache *c, av_cache_rec *r, const void *data, size_t len, const char *name,
-                         const av_hooks *h, int clean)
+void av_cache_rec_finish(av_cache *c, av_cache_rec *r, const char *name, const av_hooks *h, int clean)
 {
 	centry *e;
 
@@ -305,13 +308,11 @@ void av_cache_rec_finish(av_cache *c, av_cache_rec *r, const void *data, size_t 
 		entry_free(e);
 		return;
 	}
-	mw_sha256_buf(data, len, e->key);
-	e->len = len;
 	e->name = x_strdup(name ? name : "");
 	e->bytes += strlen(e->name) + 1;
 	e->props = h && h->props;
 	pthread_mutex_lock(&c->mu);
-	if (find(c, e->key, len, e->name, e->props)) { /* another thread kept it meanwhile */
+	if (find(c, e->key, e->len, e->name, e->props)) { /* another thread kept it meanwhile */
 		pthread_mutex_unlock(&c->mu);
 		entry_free(e);
 		return;

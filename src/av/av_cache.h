@@ -30,17 +30,17 @@ void av_cache_free(av_cache *c);
  * av_cache_replay - when these bytes, under this name, were scanned clean
  * before: report the objects libclamav reported then to h, in the same
  * order (h->visit, then h->props), and return 1 (the answer is clean).
- * 0: not known, scan it (c may be NULL).
+ * 0: not known, scan it (c may be NULL).  key gets the content's SHA-256
+ * (hex) for av_cache_rec_new, so a miss does not hash it twice.
  */
-int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name, const av_hooks *h);
+int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name, const av_hooks *h, char key[65]);
 
 /* recording one scan: NULL for a NULL cache; every call accepts NULL */
-av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len);
+av_cache_rec *av_cache_rec_new(av_cache *c, const void *data, size_t len, const char key[65]);
 void av_cache_rec_object(av_cache_rec *r, const av_object *o);
 void av_cache_rec_props(av_cache_rec *r, const char *json);
 /* av_cache_rec_finish - keep the record when clean (frees r either way) */
-void av_cache_rec_finish(av_cache *c, av_cache_rec *r, const void *data, size_t len, const char *name,
-                         const av_hooks *h, int clean);
+void av_cache_rec_finish(av_cache *c, av_cache_rec *r, const char *name, const av_hooks *h, int clean);
 
 void av_cache_stats(av_cache *c, av_cache_stat *out);
 /* av_engine_cache_stats - of the engine's own cache (av.c) */

@@ -473,6 +473,20 @@ static void test_scan_cache(void **state)
 	av_scan_mem(e, clean_gz, nclean, "2", &r);
 	av_engine_cache_stats(e, &st);
 	assert_int_equal(st.hits, 1);
+
+	/* a reloaded engine starts with its own, empty cache: a real scan */
+	{
+		av_engine *e2 = av_engine_load(SIGS_DIR, c, err, sizeof(err));
+		assert_non_null(e2);
+		memset(&d, 0, sizeof(d));
+		av_scan_mem_hooks(e2, clean_gz, nclean, "2", &hd, &r);
+		assert_int_equal(r.status, AV_CLEAN);
+		assert_string_equal(d.text, a.text);
+		av_engine_cache_stats(e2, &st);
+		assert_int_equal(st.hits, 0);
+		assert_int_equal(st.kept, 1);
+		av_engine_release(e2);
+	}
 	av_engine_release(e);
 	config_unref(c);
 
