@@ -21,6 +21,7 @@
 #include "content/content.h"
 #include "attach/attach.h"
 #include "av/av.h"
+#include "extract/ex_memo.h"
 #include "extract/extract.h"
 #include "links/links.h"
 #include "mime/mime.h"
@@ -28,6 +29,7 @@
 #include "util/spool.h"
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -263,6 +265,36 @@ static int em_finding(void *ctx, const char *code, const char *detail)
 	return 0;
 }
 
+/*
+ * The extractors' memo (ex_memo.c): the same bytes again (a replayed
+ * scan, the same attachment to many recipients) are not parsed again.
+ * One per process, a quarter of antivirus.scan_cache, made at the first
+ * use (its size is the setting then); scan_cache = 0 turns it off.
+ */
+static ex_memo *memo;
+static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static ex_memo *memo_get(const mw_config *cfg)
+{
+	ex_memo *m;
+
+	if (cfg->av_scan_cache == 0)
+		return NULL;
+	pthread_mutex_lock(&memo_mu);
+	if (memo == NULL)
+		memo = ex_memo_new(cfg->av_scan_cache / 4);
+	m = memo;
+	pthread_mutex_unlock(&memo_mu);
+	return m;
+}
+
+void content_memo_stats(ex_memo_stat *out)
+{
+	pthread_mutex_lock(&memo_mu);
+	ex_memo_stats(memo, out);
+	pthread_mutex_unlock(&memo_mu);
+}
+
 /* extract - our extractors over one object (see src/extract/README.md for which format goes where) */
 static void extract(mw_scan *st, cstate *c, const av_object *o, const char *path)
 {
@@ -278,7 +310,7 @@ static void extract(mw_scan *st, cstate *c, const av_object *o, const char *path
 		f = ex_format_find("html");
 	else
 		f = ex_sniff(o->data, o->len);
-	if (f && f->run(o->data, o->len, &c->lim, &out) < 0)
+	if (f && ex_memo_run(memo_get(st->env->cfg), f, o->hash, o->data, o->len, &c->lim, &out) < 0)
 		verdict_add(st->verdict, "engine.error", path, "content tree: the %s extractor failed", f->name);
 }
 

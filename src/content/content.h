@@ -54,6 +54,7 @@
 #ifndef MW_CONTENT_H
 #define MW_CONTENT_H
 
+#include "extract/ex_memo.h"
 #include "scan/scan.h"
 
 /* content_begin - route what the av stage's scans visit into the content tree of st */
@@ -65,5 +66,8 @@ void content_stage(mw_scan *st);
 
 /* content_end - free what content_begin set up */
 void content_end(mw_scan *st);
+
+/* content_memo_stats - of the extractors' memo (all zero before its first use, or when off) */
+void content_memo_stats(ex_memo_stat *out);
 
 #endif

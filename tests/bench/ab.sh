@@ -21,7 +21,8 @@
 #	killed after 180 s.
 #	AB_MAIL=attach sends, instead, messages with a 200 KB PDF-like
 #	attachment, different bytes in each (tests/bench/ab_send.py), from
-#	known correspondents.  AB_SIGDB_SCALE=S loads the realistic
+#	known correspondents; AB_MAIL=attach-same the same attachment in
+#	every message (as make bench-peers sends it).  AB_SIGDB_SCALE=S loads the realistic
 #	generated database (tests/sigdb/gen.py at scale S, cached in
 #	BUILD_DIR/sigdb-cache) beside sigs/: the cost of a real deployment's
 #	signatures, not of a test set of two.
@@ -29,7 +30,8 @@
 #	AB_ROUNDS (3), AB_MESSAGES (2000; 200 with AB_MAIL=attach),
 #	AB_SESSIONS (20; 10 with attach), AB_SIZE (2048), AB_MAIL (plain),
 #	AB_SIGDB_SCALE (0), BUILD_DIR (build), AB_PORT_BASE (2585: lab,
-#	+1 sink).
+#	+1 sink), AB_PERF (unset: a file name; perf record -g of binary B
+#	during its measured sends, one file per round: FILE.ROUND).
 # LICENSE
 #	GPL-2.0-or-later
 set -eu
@@ -40,8 +42,8 @@ ROUNDS=${AB_ROUNDS:-3}
 MAIL=${AB_MAIL:-plain}
 case $MAIL in
 plain) MESSAGES=${AB_MESSAGES:-2000} SESSIONS=${AB_SESSIONS:-20} WARM=100 ;;
-attach) MESSAGES=${AB_MESSAGES:-200} SESSIONS=${AB_SESSIONS:-10} WARM=20 ;;
-*) echo "ab.sh: AB_MAIL must be plain or attach" >&2; exit 2 ;;
+attach | attach-same) MESSAGES=${AB_MESSAGES:-200} SESSIONS=${AB_SESSIONS:-10} WARM=20 ;;
+*) echo "ab.sh: AB_MAIL must be plain, attach or attach-same" >&2; exit 2 ;;
 esac
 SIZE=${AB_SIZE:-2048}
 BASE=${AB_PORT_BASE:-2585}
@@ -110,8 +112,18 @@ while [ $r -le "$ROUNDS" ]; do
 		# warm up: signatures loaded, Postfix processes started
 		send "$WARM" 5 --warm
 		sleep 1
+		perf_pid=
+		if [ -n "${AB_PERF:-}" ] && [ $v = B ] && [ "$pid" != self ]; then
+			perf record -q -g -p "$pid" -o "$AB_PERF.$r" >/dev/null 2>&1 &
+			perf_pid=$!
+			sleep 1
+		fi
 		m0=$(busy_ticks) p0=$(pid_ticks "$pid") c0=$(pid_ctxsw "$pid") t0=$(date +%s.%N)
 		send "$MESSAGES" "$SESSIONS"
+		if [ -n "$perf_pid" ]; then
+			kill -INT "$perf_pid" 2>/dev/null || true
+			wait "$perf_pid" 2>/dev/null || true
+		fi
 		t1=$(date +%s.%N) m1=$(busy_ticks) p1=$(pid_ticks "$pid") c1=$(pid_ctxsw "$pid")
 		hz=$(getconf CLK_TCK)
 		echo "$v $t0 $t1 $m0 $m1 $p0 $p1 $c0 $c1 $hz" |

@@ -6,7 +6,9 @@ Usage: ab_send.py PORT KIND COUNT SESSIONS [--warm]
 KIND "attach": COUNT messages, each with its own 200 KB PDF-like
 attachment (distinct random bytes per message, so neither libclamav's
 nor the retro-scan copy's content reuse helps), from the known
-correspondents of peers_mail.py.  --warm first sends one plain message
+correspondents of peers_mail.py.  KIND "attach-same": the same 200 KB
+attachment in every message, as in make bench-peers (the case the scan
+cache and the retro copies' content reuse are for).  --warm first sends one plain message
 from every known correspondent (a first contact would be held, not
 scanned the same way).  Sends over SESSIONS parallel SMTP sessions
 (peers_mail.load) and exits 1 unless every message got 250.
@@ -25,7 +27,7 @@ def main():
         print(__doc__)
         sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
     port, kind, count, sessions = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    if kind != "attach":
+    if kind not in ("attach", "attach-same"):
         sys.exit("ab_send: unknown KIND %r" % kind)
     gen = pm.Gen(seed=int.from_bytes(os.urandom(4), "big"))
     if "--warm" in sys.argv[5:]:
@@ -37,7 +39,8 @@ def main():
     rnd = random.Random(os.urandom(8))
     msgs = []
     for _ in range(count):
-        gen.pdf200 = pm.pdfish(rnd, 200 * 1024)
+        if kind == "attach":
+            gen.pdf200 = pm.pdfish(rnd, 200 * 1024)
         msgs.append(gen.attach())
     res, _ = pm.load(port, msgs, sessions, deadline=None)
     bad = [r for r in res if r is None or r.code != 250]

@@ -27,9 +27,12 @@
 #include <cmocka.h>
 
 #include "extract/extract.h"
+#include "extract/ex_memo.h"
 #include "policy/policy.h"
+#include "util/hash.h"
 #include "util/util.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1049,6 +1052,146 @@ static void test_stop(void **state)
 	x_free(data);
 }
 
+/* memo_run - one extractor through the memo, recorded in r */
+static int memo_run(ex_memo *m, const ex_format *f, const void *data, size_t len, const ex_limits *lim, rec *r)
+{
+	mw_emit e = {on_object, on_link, on_finding, r};
+
+	return ex_memo_run(m, f, mw_siphash64(mw_hash_key(), data, len), data, len, lim, &e);
+}
+
+/*
+ * test_memo - through the memo, every fixture gives the calls of a plain
+ * run, object bytes included, the first time (recorded) and the second
+ * (replayed); other limits are another key; a run a callback stopped, or
+ * one over the bounds, is not kept
+ */
+static void test_memo(void **state)
+{
+	DIR *d = opendir(fxdir);
+	struct dirent *de;
+	ex_memo *m = ex_memo_new(64u << 20), *tiny = ex_memo_new(4096);
+	ex_memo_stat ms;
+	ex_limits lim, other;
+	unsigned long nfmt = 0;
+
+	(void)state;
+	assert_null(ex_memo_new(0));
+	assert_non_null(d);
+	ex_limits_default(&lim);
+	other = lim;
+	other.max_links = 1;
+	while ((de = readdir(d)) != NULL) {
+		size_t len;
+		char *data;
+		const ex_format *f;
+		rec plain, first, again, cut, tinyr;
+		int rc, k;
+
+		if (de->d_name[0] == '.' || (data = slurp(de->d_name, &len)) == NULL)
+			continue;
+		if ((f = ex_sniff(data, len)) == NULL) {
+			x_free(data);
+			continue;
+		}
+		nfmt++;
+		rec_init(&plain);
+		rec_init(&first);
+		rec_init(&again);
+		rec_init(&cut);
+		rec_init(&tinyr);
+		rc = run(f->run, data, len, &lim, &plain);
+		assert_int_equal(memo_run(m, f, data, len, &lim, &first), rc);
+		assert_int_equal(memo_run(m, f, data, len, &lim, &again), rc);
+		assert_string_equal(first.log.p, plain.log.p);
+		assert_string_equal(again.log.p, plain.log.p);
+		assert_int_equal(again.last_obj.len, plain.last_obj.len);
+		if (plain.last_obj.len)
+			assert_memory_equal(again.last_obj.p, plain.last_obj.p, plain.last_obj.len);
+		/* a replay a callback stops ends there, as the run would */
+		cut.stop_after = 1;
+		k = memo_run(m, f, data, len, &lim, &cut);
+		assert_int_equal(k, plain.log.len > 0 ? 1 : rc);
+		/* the tiny memo keeps only small recordings, and gives the same calls either way */
+		assert_int_equal(memo_run(tiny, f, data, len, &lim, &tinyr), rc);
+		assert_string_equal(tinyr.log.p, plain.log.p);
+		rec_free(&plain);
+		rec_free(&first);
+		rec_free(&again);
+		rec_free(&cut);
+		rec_free(&tinyr);
+		x_free(data);
+	}
+	closedir(d);
+	assert_true(nfmt >= 10);
+	ex_memo_stats(m, &ms);
+	assert_int_equal(ms.kept, nfmt);
+	assert_int_equal(ms.misses, nfmt);
+	assert_int_equal(ms.hits, 2 * nfmt);
+	assert_int_equal(ms.entries, nfmt);
+	ex_memo_stats(tiny, &ms);
+	assert_true(ms.bytes <= 4096);
+	{
+		/* a 3,000-byte object is over the tiny memo's entry bound (1 KB): never kept, run each time */
+		mw_buf pl, text;
+		rec a, b;
+		ex_memo_stat before;
+
+		buf_init(&pl, 0);
+		buf_init(&text, 0);
+		payload(&pl, 3000);
+		uuencode(&text, "big.bin", (const unsigned char *)pl.p, pl.len);
+		ex_memo_stats(tiny, &before);
+		rec_init(&a);
+		rec_init(&b);
+		assert_int_equal(memo_run(tiny, ex_format_find("uuencode"), text.p, text.len, &lim, &a), 0);
+		assert_int_equal(memo_run(tiny, ex_format_find("uuencode"), text.p, text.len, &lim, &b), 0);
+		assert_int_equal(b.last_obj.len, 3000);
+		assert_string_equal(a.log.p, b.log.p);
+		ex_memo_stats(tiny, &ms);
+		assert_int_equal(ms.misses, before.misses + 2);
+		assert_int_equal(ms.kept, before.kept);
+		rec_free(&a);
+		rec_free(&b);
+		buf_free(&pl);
+		buf_free(&text);
+	}
+	{
+		/* other limits: another key, and their own answer */
+		size_t len;
+		char *data = slurp("external.docx", &len);
+		const ex_format *f = ex_format_find("office");
+		rec a, b;
+
+		assert_non_null(data);
+		assert_non_null(f);
+		rec_init(&a);
+		rec_init(&b);
+		run(f->run, data, len, &other, &a);
+		memo_run(m, f, data, len, &other, &b);
+		assert_string_equal(b.log.p, a.log.p);
+		ex_memo_stats(m, &ms);
+		assert_int_equal(ms.misses, nfmt + 1);
+		/* a run a callback stopped is not kept: the next one runs again */
+		rec_free(&b);
+		rec_init(&b);
+		b.stop_after = 1;
+		other.max_links = 2;
+		assert_int_equal(memo_run(m, f, data, len, &other, &b), 1);
+		rec_free(&b);
+		rec_init(&b);
+		memo_run(m, f, data, len, &other, &b);
+		ex_memo_stats(m, &ms);
+		assert_int_equal(ms.misses, nfmt + 3);
+		assert_int_equal(ms.kept, nfmt + 2);
+		rec_free(&a);
+		rec_free(&b);
+		x_free(data);
+	}
+	ex_memo_free(m);
+	ex_memo_free(tiny);
+}
+
 static int setup(void **state)
 {
 	char cmd[600], path[600];
@@ -1083,7 +1226,7 @@ int main(void)
 	    cmocka_unit_test(test_html),     cmocka_unit_test(test_pdf),
 	    cmocka_unit_test(test_office),   cmocka_unit_test(test_rtf),
 	    cmocka_unit_test(test_qr),       cmocka_unit_test(test_table_and_sniff),
-	    cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_stop),     cmocka_unit_test(test_memo),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
