@@ -531,7 +531,8 @@ static const mw_reason *malicious_code(const mw_scan *s)
 	return NULL;
 }
 
-void sender_record(mw_scan *s)
+/* record - sender_record's work, inside its batch */
+static void record(mw_scan *s)
 {
 	mw_store *st = s->env->store;
 	const mw_config *cfg = s->env->cfg;
@@ -588,4 +589,14 @@ void sender_record(mw_scan *s)
 		alert_raise(st, ALERT_AUTOBLOCK, sender, qid, "sender %s auto-blocked for %s: %s", sender, bad->code,
 		            bad->detail);
 	}
+}
+
+/* sender_record - see sender.h; its writes (history, fingerprints, an
+ * auto-block) commit as one transaction, not one each */
+void sender_record(mw_scan *s)
+{
+	store_batch_begin(s->env->store);
+	record(s);
+	if (store_batch_end(s->env->store) < 0)
+		log_err("%s: sender history not recorded: %s", msg_queue_id(s->msg), store_error(s->env->store));
 }

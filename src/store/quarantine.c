@@ -405,7 +405,7 @@ static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, si
 		buf_printf(&rcpts, "%s%s", i ? "\n" : "", m->rcpts[i]);
 	pthread_mutex_lock(&s->mu);
 	if (nrefs > 0) {
-		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+		if (store_begin(s) < 0)
 			goto out;
 		txn = 1;
 	}
@@ -434,8 +434,8 @@ static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, si
 		rc = 0;
 out:
 	sqlite3_finalize(st);
-	if (txn && (rc < 0 || store_exec(s, "COMMIT") < 0)) {
-		store_exec(s, "ROLLBACK");
+	if (txn && (rc < 0 || store_commit(s) < 0)) {
+		store_rollback(s);
 		rc = -1;
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -1327,7 +1327,7 @@ static int expire_blobs(mw_quar *q, time_t now)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (n > 0 && store_exec(s, "BEGIN IMMEDIATE") == 0) {
+	if (n > 0 && store_begin(s) == 0) {
 		if (sqlite3_prepare_v2(s->db, "DELETE FROM quarantine_blobs WHERE name = ?1", -1, &st, NULL) ==
 		    SQLITE_OK)
 			for (i = 0; i < n; i++) {
@@ -1339,8 +1339,8 @@ static int expire_blobs(mw_quar *q, time_t now)
 					gone++;
 			}
 		sqlite3_finalize(st);
-		if (store_exec(s, "COMMIT") < 0)
-			store_exec(s, "ROLLBACK");
+		if (store_commit(s) < 0)
+			store_rollback(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 	if ((d = opendir(q->bdir)) != NULL) {

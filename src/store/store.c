@@ -190,6 +190,24 @@ int store_exec(mw_store *s, const char *sql)
 	return 0;
 }
 
+int store_begin(mw_store *s)
+{
+	return store_exec(s, s->batch ? "SAVEPOINT mw_part" : "BEGIN IMMEDIATE");
+}
+
+int store_commit(mw_store *s)
+{
+	return store_exec(s, s->batch ? "RELEASE mw_part" : "COMMIT");
+}
+
+void store_rollback(mw_store *s)
+{
+	if (s->batch && store_exec(s, "ROLLBACK TO mw_part") == 0)
+		store_exec(s, "RELEASE mw_part");
+	else if (!s->batch)
+		store_exec(s, "ROLLBACK");
+}
+
 static int migrate(mw_store *s)
 {
 	sqlite3_stmt *q;
@@ -332,6 +350,37 @@ static void lock(mw_store *s)
 {
 	pthread_mutex_lock(&s->mu);
 	s->depth++;
+}
+
+void store_batch_begin(mw_store *s)
+{
+	if (s == NULL || s->rd != NULL)
+		return; /* shared: the Redis write-through takes its own locks, never under ours */
+	lock(s);
+	/* a BEGIN that fails (busy) leaves the statements on their own */
+	if (s->batch++ == 0)
+		s->batch_txn = store_exec(s, "BEGIN IMMEDIATE") == 0;
+}
+
+int store_batch_end(mw_store *s)
+{
+	int rc = 0;
+
+	if (s == NULL || s->rd != NULL)
+		return 0;
+	if (--s->batch == 0 && s->batch_txn) {
+		size_t i;
+		s->batch_txn = 0;
+		for (i = 0; i < ST_COUNT; i++) /* no statement in progress at the commit */
+			if (s->st[i])
+				sqlite3_reset(s->st[i]);
+		if (store_exec(s, "COMMIT") < 0) {
+			store_exec(s, "ROLLBACK");
+			rc = -1;
+		}
+	}
+	unlock(s);
+	return rc;
 }
 
 /* step_done - run a statement that returns no rows */
@@ -694,14 +743,14 @@ long sq_prune(mw_store *s, time_t now, time_t history_ttl)
 	long n = 0, k;
 
 	lock(s);
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0) {
+	if (store_begin(s) < 0) {
 		n = -1;
 		goto out;
 	}
 	if ((k = prune_table(s, "senders", "last_seen", "addr", now - history_ttl)) < 0 ||
 	    (n += k, k = prune_table(s, "rcpts", "last_seen", "(sender || ' ' || rcpt)", now - history_ttl)) < 0 ||
 	    (n += k, k = prune_table(s, "fp_senders", "last_seen", "(sender || ' ' || fp)", now - history_ttl)) < 0) {
-		store_exec(s, "ROLLBACK");
+		store_rollback(s);
 		n = -1;
 		goto out;
 	}
@@ -710,7 +759,7 @@ long sq_prune(mw_store *s, time_t now, time_t history_ttl)
 	snprintf(sql, sizeof(sql), "DELETE FROM fingerprints WHERE flagged = 0 AND last_seen < %lld",
 	         (long long)(now - history_ttl));
 	if (store_exec(s, sql) < 0) {
-		store_exec(s, "ROLLBACK");
+		store_rollback(s);
 		n = -1;
 		goto out;
 	}
@@ -721,7 +770,7 @@ long sq_prune(mw_store *s, time_t now, time_t history_ttl)
 	snprintf(sql, sizeof(sql), "DELETE FROM list_edits WHERE expires != 0 AND expires < %lld", (long long)now);
 	store_exec(s, sql);
 	n += sqlite3_changes(s->db);
-	if (store_exec(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)
 		n = -1;
 out:
 	unlock(s);

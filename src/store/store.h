@@ -138,6 +138,19 @@ int store_release_next(mw_store *s, int timeout_s, store_release_req *out);
 /* store_release_done - answer a request: ok 1 released, 0 failed with text */
 void store_release_done(mw_store *s, const store_release_req *r, int ok, const char *text);
 void store_close(mw_store *s);
+
+/*
+ * store_batch_begin, store_batch_end - the writes between them commit as
+ * one transaction: one commit (WAL frames, locks) instead of one per
+ * statement.  The connection is held meanwhile, so a batch is short and
+ * holds only writes nothing waits on: never a quarantine, whose commit
+ * must precede the reply to the sender.  Nested batches join the outer
+ * one.  No-ops for a NULL store and for a shared (Redis) store.
+ * store_batch_end returns -1 when the commit failed (the batch's writes
+ * are lost, as each would have been on its own; logged).
+ */
+void store_batch_begin(mw_store *s);
+int store_batch_end(mw_store *s);
 /* store_own_like_dir - as root, give path (and -wal, -shm) to dir's owner */
 void store_own_like_dir(const char *dir, const char *path);
 const char *store_error(mw_store *s);

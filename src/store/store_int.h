@@ -19,7 +19,9 @@ struct mw_store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
 	sqlite3_stmt *st[32];
-	int depth; /* lock nesting (store.c lock/unlock) */
+	int depth;     /* lock nesting (store.c lock/unlock) */
+	int batch;     /* store_batch_begin nesting: transactions inside are savepoints of it */
+	int batch_txn; /* the batch's BEGIN succeeded: its end commits */
 	store_limits lim;
 	char path[4096];
 	char err[600];
@@ -30,6 +32,11 @@ struct mw_store {
 int store_fail(mw_store *s, const char *what);
 /* store_exec - run SQL without results (caller holds mu) */
 int store_exec(mw_store *s, const char *sql);
+/* store_begin, store_commit, store_rollback - a write transaction, or
+ * inside a batch (store_batch_begin) a savepoint of the batch's (caller holds mu) */
+int store_begin(mw_store *s);
+int store_commit(mw_store *s);
+void store_rollback(mw_store *s);
 
 /*
  * The backend interface.  Both implementations have the same semantics

@@ -1712,7 +1712,7 @@ int rd_pull(mw_store *s)
 		goto out;
 
 	pthread_mutex_lock(&s->mu);
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_begin(s) < 0)
 		goto unlock;
 	if (store_exec(s, "DELETE FROM rules; DELETE FROM blocks; DELETE FROM list_edits;") < 0)
 		goto rollback;
@@ -1788,7 +1788,7 @@ int rd_pull(mw_store *s)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (store_exec(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)
 		goto rollback;
 	rc = 0;
 	goto unlock;
@@ -1796,7 +1796,7 @@ rollback:
 	store_fail(s, "copying the shared state");
 	sqlite3_finalize(st);
 	st = NULL;
-	store_exec(s, "ROLLBACK");
+	store_rollback(s);
 unlock:
 	pthread_mutex_unlock(&s->mu);
 out:

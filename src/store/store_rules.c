@@ -55,7 +55,7 @@ int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who
 	int rc = -1, step;
 
 	pthread_mutex_lock(&s->mu);
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_begin(s) < 0)
 		goto out;
 	if (sqlite3_prepare_v2(s->db, "SELECT value FROM rules WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
 		goto fail;
@@ -84,10 +84,10 @@ int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who
 	sqlite3_finalize(st);
 	st = NULL;
 	if (audit_insert(s, now, who, key, prev, value ? value : "") < 0) {
-		store_exec(s, "ROLLBACK");
+		store_rollback(s);
 		goto out;
 	}
-	if (store_exec(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)
 		goto out;
 	if (old)
 		mw_strlcpy(old, prev, oldlen);
@@ -96,7 +96,7 @@ int sq_rule_set(mw_store *s, const char *key, const char *value, const char *who
 fail:
 	store_fail(s, "rule");
 	sqlite3_finalize(st);
-	store_exec(s, "ROLLBACK");
+	store_rollback(s);
 out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;

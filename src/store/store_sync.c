@@ -272,7 +272,7 @@ int outbox_seed(mw_store *s)
 		rc = 0;
 		goto out;
 	}
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_begin(s) < 0)
 		goto out;
 	queued = sqlite3_total_changes(s->db);
 	for (i = 0; i < MW_ARRAY_LEN(seed); i++)
@@ -287,7 +287,7 @@ int outbox_seed(mw_store *s)
 		goto rollback;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (store_exec(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)
 		goto rollback;
 	if (queued > 0)
 		log_info("store %s joins the shared store %s (prefix %s): %d row(s) of its own state queued for the "
@@ -298,7 +298,7 @@ int outbox_seed(mw_store *s)
 rollback:
 	store_fail(s, "joining the shared store");
 	sqlite3_finalize(st);
-	store_exec(s, "ROLLBACK");
+	store_rollback(s);
 out:
 	pthread_mutex_unlock(&s->mu);
 	return rc;

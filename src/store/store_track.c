@@ -57,7 +57,7 @@ int sq_track_add(mw_store *s, const store_track_rec *r)
 	mw_strlcpy(dom, dom_of(r->sender), sizeof(dom));
 	mw_lower(dom);
 	pthread_mutex_lock(&s->mu);
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_begin(s) < 0)
 		goto out;
 	if (sqlite3_prepare_v2(
 	        s->db,
@@ -128,7 +128,7 @@ int sq_track_add(mw_store *s, const store_track_rec *r)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (store_exec(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)
 		goto out;
 	last_id = id;
 	rc = 0;
@@ -137,7 +137,7 @@ fail:
 	store_fail(s, "tracking insert");
 	sqlite3_finalize(st);
 	st = NULL;
-	store_exec(s, "ROLLBACK");
+	store_rollback(s);
 out:
 	pthread_mutex_unlock(&s->mu);
 	buf_free(&rcpts);
@@ -261,7 +261,7 @@ long sq_track_prune(mw_store *s, time_t before, size_t max_rows)
 	long n = -1;
 
 	pthread_mutex_lock(&s->mu);
-	if (store_exec(s, "BEGIN IMMEDIATE") < 0)
+	if (store_begin(s) < 0)
 		goto out;
 	snprintf(sql, sizeof(sql),
 	         "CREATE TEMP TABLE IF NOT EXISTS gone(id INTEGER PRIMARY KEY); DELETE FROM gone;"
@@ -273,12 +273,12 @@ long sq_track_prune(mw_store *s, time_t before, size_t max_rows)
 	    store_exec(s, "DELETE FROM msg_rcpts WHERE msg IN gone; DELETE FROM msg_attachments WHERE msg IN gone;"
 	                  " DELETE FROM msg_links WHERE msg IN gone;") < 0 ||
 	    store_exec(s, "DELETE FROM messages WHERE id IN gone") < 0) {
-		store_exec(s, "ROLLBACK");
+		store_rollback(s);
 		goto out;
 	}
 	n = sqlite3_changes(s->db);
 	store_exec(s, "DELETE FROM gone");
-	if (store_exec(s, "COMMIT") < 0)
+	if (store_commit(s) < 0)
 		n = -1;
 out:
 	pthread_mutex_unlock(&s->mu);

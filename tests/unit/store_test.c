@@ -934,6 +934,42 @@ static void test_locked_database(void **state)
 	assert_int_equal(store_track_add(f->st, &r), 0);
 }
 
+/* ---- batches ---- */
+
+/* test_batch - writes inside a batch (a transaction of its own inside it
+ * too) are seen by another connection only when the outermost batch ends,
+ * all of them; after it, statements commit on their own again */
+static void test_batch(void **state)
+{
+	fixture *f = *state;
+	const char *rcpt[1] = {"staff@example.com"};
+	int first;
+
+	store_batch_begin(NULL); /* no store: nothing to do */
+	assert_int_equal(store_batch_end(NULL), 0);
+	store_batch_begin(f->st);
+	assert_int_equal(store_sender_seen(f->st, "a@sender.example", 1000, &first), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(store_fp_record(f->st, "att:0123", "a@sender.example", 1000), 0);
+	add_msg(f->st, 1000, "Q1", "a@sender.example", rcpt, 1, "a.zip", "0123", "x.example");
+	store_batch_begin(f->st);
+	assert_int_equal(store_sender_seen(f->st, "b@sender.example", 1000, &first), 0);
+	assert_int_equal(store_batch_end(f->st), 0);
+	/* inside: this connection sees its writes, another does not yet */
+	assert_int_equal(store_sender_known(f->st, "b@sender.example"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM senders"), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM messages"), 0);
+	assert_int_equal(store_batch_end(f->st), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM senders"), 2);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM messages"), 1);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM fp_senders"), 1);
+	/* outside a batch again: each write commits at once */
+	add_msg(f->st, 1001, "Q2", "c@sender.example", rcpt, 1, NULL, NULL, NULL);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM messages"), 2);
+	assert_int_equal(store_sender_seen(f->st, "c@sender.example", 1001, &first), 0);
+	assert_int_equal(sql_int(f->dir, "SELECT count(*) FROM senders"), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -947,6 +983,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_track_queries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_track_prune, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	    cmocka_unit_test(test_migrate_from_v4),
 	    cmocka_unit_test(test_newer_schema_refused),
 	    cmocka_unit_test(test_corrupt_file),
