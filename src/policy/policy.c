@@ -205,7 +205,7 @@ static const config_key config_keys[] = {
      "libclamav pattern trie depth: 3 (its default); 2: engine about 27 % smaller, same detection, scans slower"},
     {"antivirus", "scan_cache", K_SIZE, OFF(av_scan_cache), "32M", 0, MB(1024),
      "memory for libclamav's clean answers on content seen before, with what it reported inside (kept per "
-     "signature set; 0: off)"},
+     "signature set), and a quarter more for what our extractors found in it; 0: both off"},
     {"mta", "relay_host", K_STR, OFF(relay_host), "", 0, 0,
      "internal mail server for accepted mail: [host]:port, host:port or [host]; empty: mail waits in "
      "the queue"},
