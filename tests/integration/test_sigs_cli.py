@@ -12,6 +12,7 @@ the same way.
 """
 
 import os
+import re
 import subprocess
 
 from conftest import MAILWARDEN, make_message, marker, new_token
@@ -122,3 +123,50 @@ def test_ctl_reload_in_place_is_reported(milter):
         assert "reload in place" in lab.log_tail() or "in-place reload" in lab.log_tail(), lab.log_tail()
     finally:
         lab.lab("restart-milter", MW_ARGS="", check=False)
+
+
+def caches(lab):
+    """(scan cache hits, extractor replays) from `sigs` over the control socket"""
+    rc, out = ctl(lab, "sigs")
+    assert rc == 0, out
+    hits = re.search(r"scan cache\s+(\d+) hits", out)
+    replays = re.search(r"extractors\s+(\d+) replayed, (\d+) run", out)
+    assert hits and replays, out
+    return int(hits.group(1)), int(replays.group(1))
+
+
+def launch_pdf(token):
+    """a PDF that starts a program when opened (content.auto_action), different bytes per token"""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+            b"<< /S /Launch /Win << /F (cmd.exe) /P (/c %s) >> >>" % token.encode()]
+    out = b"%PDF-1.4\n"
+    for i, o in enumerate(objs, 1):
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    return out + b"trailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_repeated_document_is_replayed_and_judged_alike(milter):
+    """The same document in two messages: the second is answered by the
+    scan cache and the extractors' memo (`sigs` counts both), and judged as
+    the first: both quarantined for the PDF's launch action."""
+    lab = milter
+    token = new_token()
+    doc = launch_pdf(token)
+    hits0, replays0 = caches(lab)
+    subjects = []
+    for n in range(2):
+        subject = "replay-%s-%d" % (token, n)
+        subjects.append(subject)
+        raw = make_message(new_token(), subject=subject, attachments=[("notice.pdf", doc, "application/pdf")])
+        r = lab.send(raw)
+        assert r.ok, r
+    lab.wait_drained()
+    hits1, replays1 = caches(lab)
+    assert hits1 > hits0, (hits0, hits1)
+    assert replays1 > replays0, (replays0, replays1)
+    q = {e["subject"]: e for e in lab.quarantine() if e.get("subject") in subjects}
+    assert set(q) == set(subjects), q
+    for e in q.values():
+        assert e["state"] == "quarantined" and "content.auto_action" in e["reasons"], e
