@@ -241,14 +241,16 @@ static void pairs_init(void)
 		pairs[(unsigned)(unsigned char)sigs[k].magic[0] << 8 | (unsigned char)sigs[k].magic[1]] = 1;
 }
 
-/* at_carve - see attach_int.h */
-int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth)
+/* carve - at_carve; *none set when the whole window was searched and no candidate found */
+static int carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path,
+                 int depth, int *none)
 {
 	unsigned char *copy = NULL;
 	const unsigned char *buf = src->mem; /* content in memory is read where it is */
 	size_t win = src->len > CARVE_WINDOW ? CARVE_WINDOW : src->len, i, k;
 	int tries = 0, found = 0;
 
+	*none = 0;
 	if (c->stopped || src->len < 16 || from >= win)
 		return 0;
 	if (buf == NULL) {
@@ -284,5 +286,81 @@ int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const cha
 		}
 	}
 	x_free(copy);
+	*none = tries == 0 && !c->stopped;
+	return found;
+}
+
+/* at_carve - see attach_int.h */
+int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth)
+{
+	int none;
+
+	return carve(c, src, t, from, part, path, depth, &none);
+}
+
+/* The carving memo: parts in which carving found no candidate, by SHA-256
+ * and length.  Direct-mapped (a newer entry takes an older one's slot):
+ * bounded, and a forgotten part is only searched again. */
+#define CARVE_MEMO 4096
+
+static struct carve_memo {
+	unsigned char sha[32];
+	size_t len; /* 0: empty */
+} carve_memo[CARVE_MEMO];
+static pthread_mutex_t carve_memo_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long carve_memo_hits;
+
+unsigned long at_carve_memo_hits(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&carve_memo_mu);
+	n = carve_memo_hits;
+	pthread_mutex_unlock(&carve_memo_mu);
+	return n;
+}
+
+/* memo_key - the binary SHA-256 of hex; 0 when hex is not 64 hex digits */
+static int memo_key(const char *hex, unsigned char out[32])
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++) {
+		char ch = hex[i];
+		unsigned v = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
+		             : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
+		                                      : 16;
+		if (v == 16)
+			return 0;
+		if (i % 2 == 0)
+			out[i / 2] = (unsigned char)(v << 4);
+		else
+			out[i / 2] |= (unsigned char)v;
+	}
+	return hex[64] == 0;
+}
+
+int at_carve_part(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path, const char *sha)
+{
+	unsigned char key[32];
+	struct carve_memo *m;
+	int known = 0, found, none;
+
+	if (sha == NULL || !memo_key(sha, key) || src->len == 0)
+		return at_carve(c, src, t, 0, part, path, 0);
+	m = &carve_memo[(key[0] | (unsigned)key[1] << 8) % CARVE_MEMO];
+	pthread_mutex_lock(&carve_memo_mu);
+	known = m->len == src->len && memcmp(m->sha, key, sizeof(key)) == 0;
+	carve_memo_hits += (unsigned long)known;
+	pthread_mutex_unlock(&carve_memo_mu);
+	if (known)
+		return 0;
+	found = carve(c, src, t, 0, part, path, 0, &none);
+	if (none) {
+		pthread_mutex_lock(&carve_memo_mu);
+		memcpy(m->sha, key, sizeof(key));
+		m->len = src->len;
+		pthread_mutex_unlock(&carve_memo_mu);
+	}
 	return found;
 }

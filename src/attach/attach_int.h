@@ -116,6 +116,17 @@ int at_container_probe(const at_src *src);
 int at_carve(at_ctx *c, const at_src *src, attach_type t, size_t from, const char *part, const char *path, int depth);
 
 /*
+ * at_carve_part - at_carve over a whole MIME part whose SHA-256 (hex) is
+ * sha, or NULL/"" when unknown.  Content in which carving found no
+ * candidate at all (nothing that even looks like a container's header: a
+ * function of its bytes alone) is remembered by hash and length, and the
+ * same content again is not searched byte by byte a second time.
+ */
+int at_carve_part(at_ctx *c, const at_src *src, attach_type t, const char *part, const char *path, const char *sha);
+/* at_carve_memo_hits - parts the carving memo answered (for tests and figures) */
+unsigned long at_carve_memo_hits(void);
+
+/*
  * at_arj_check - is src an ARJ archive, and is it whole?  ARJ_NOT when
  * it does not start with a valid ARJ main header; ARJ_BROKEN (a short
  * reason in why) when its header chain, a member's data or a stored

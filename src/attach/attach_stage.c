@@ -108,7 +108,7 @@ void at_av_scan(at_ctx *c, const at_src *src, const char *part, const char *path
 		return; /* libclamav unpacked and scanned this very object in the whole-part scan */
 	if (c->scan && c->scan->on_object) {
 		member_scan ms = {c->scan, part, NULL};
-		av_hooks h = {member_visit, NULL, &ms};
+		av_hooks h = {member_visit, NULL, &ms, NULL};
 		/* the member's own name: the end of its display path */
 		base = path ? strrchr(path, ':') : NULL;
 		ms.name = base ? base + 1 : path;
@@ -270,8 +270,10 @@ static void judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, 
 
 	if (at_carves(t) && src->len > 0 && !c->stopped) {
 		char safe[MW_DETAIL_MAX];
+		/* the part's hash when the av stage computed it (its scan cache's key): not computed here */
+		const char *sha = c->scan && src->mem ? scan_sha256_slot(c->scan, src->mem, src->len) : NULL;
 		at_safe_name(safe, sizeof(safe), name ? name : part);
-		at_carve(c, src, t, 0, part, safe, 0);
+		at_carve_part(c, src, t, part, safe, sha);
 	}
 	if (!(attach_type_flags(t) & ATF_ARCHIVE) || src->len == 0 || c->stopped)
 		return;

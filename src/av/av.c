@@ -703,6 +703,7 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 	/* the cache only where every object is reported (the engine's stages) */
 	av_cache *cache = h && h->visit ? e->cache : NULL;
 	char key[65] = "";
+	int replayed;
 	cl_fmap_t *map;
 	cl_error_t rc;
 
@@ -710,7 +711,12 @@ void av_scan_mem_hooks(const av_engine *e, const void *data, size_t len, const c
 		set_result(e, len, res, CL_CLEAN, NULL, NULL);
 		return;
 	}
-	if (av_cache_replay(cache, data, len, name, h, key)) {
+	if (h && h->sha256 && h->sha256[0])
+		mw_strlcpy(key, h->sha256, sizeof(key));
+	replayed = av_cache_replay(cache, data, len, name, h, key);
+	if (h && h->sha256 && !h->sha256[0] && key[0])
+		memcpy(h->sha256, key, sizeof(key));
+	if (replayed) {
 		set_result(e, len, res, CL_CLEAN, NULL, NULL);
 		return;
 	}

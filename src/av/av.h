@@ -131,6 +131,9 @@ typedef struct av_hooks {
 	 * metadata: file types, PDFStats, macros ...), once at the end of the scan; valid during the call */
 	void (*props)(void *arg, const char *json);
 	void *arg;
+	/* sha256 (may be NULL): the content's SHA-256 in hex when the caller knows it (the scan cache's
+	 * key is not computed again); "" to have it written there when the scan computes it */
+	char *sha256;
 } av_hooks;
 
 /*

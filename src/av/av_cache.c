@@ -177,7 +177,8 @@ int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name,
 
 	if (c == NULL)
 		return 0;
-	mw_sha256_buf(data, len, key);
+	if (key[0] == 0)
+		mw_sha256_buf(data, len, key);
 	pthread_mutex_lock(&c->mu);
 	e = find(c, key, len, name ? name : "", props);
 	if (e == NULL) {

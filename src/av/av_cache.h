@@ -30,8 +30,9 @@ void av_cache_free(av_cache *c);
  * av_cache_replay - when these bytes, under this name, were scanned clean
  * before: report the objects libclamav reported then to h, in the same
  * order (h->visit, then h->props), and return 1 (the answer is clean).
- * 0: not known, scan it (c may be NULL).  key gets the content's SHA-256
- * (hex) for av_cache_rec_new, so a miss does not hash it twice.
+ * 0: not known, scan it (c may be NULL).  key: the content's SHA-256
+ * (hex) when the caller knows it, or "" to have it computed and written
+ * there (for av_cache_rec_new, so a miss does not hash it twice).
  */
 int av_cache_replay(av_cache *c, const void *data, size_t len, const char *name, const av_hooks *h, char key[65]);
 

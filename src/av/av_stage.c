@@ -65,13 +65,15 @@ static int scan_leaves(mw_scan *st, const mime_part *p, int depth)
 		int fd;
 		av_result r;
 		part_scan ps = {st, mime_part_id(p), mime_part_filename(p)};
-		av_hooks hooks = {visit, st->on_props ? props : NULL, &ps};
+		av_hooks hooks = {visit, st->on_props ? props : NULL, &ps, NULL};
 
 		mime_part_body(p, &data, &fd, &len);
 		if (len == 0)
 			return 0;
 		if (scan_over_budget(st, "antivirus"))
 			return 0;
+		if (data)
+			hooks.sha256 = scan_sha256_slot(st, data, len); /* shared with the later stages */
 		if (data)
 			av_scan_mem_hooks(st->env->av, data, len, mime_part_id(p), &hooks, &r);
 		else
@@ -106,7 +108,7 @@ void av_stage(mw_scan *st)
 	if (found == 0 && !scan_over_budget(st, "antivirus") &&
 	    (st->mime == NULL || mime_problem_count(st->mime) > 0 || av_engine_phishing(st->env->av))) {
 		part_scan ps = {st, "raw", NULL};
-		av_hooks hooks = {visit, st->on_props ? props : NULL, &ps};
+		av_hooks hooks = {visit, st->on_props ? props : NULL, &ps, NULL};
 		if (spool_mem(raw))
 			av_scan_mem_hooks(st->env->av, spool_mem(raw), spool_size(raw), "message", &hooks, &r);
 		else

@@ -462,7 +462,7 @@ static void handle(mw_scan *st, cstate *c, const queued *q)
 	int fd = spool_fd(q->data);
 	size_t len = spool_size(q->data);
 	qscan x = {st, q};
-	av_hooks h = {qscan_visit, qscan_props, &x};
+	av_hooks h = {qscan_visit, qscan_props, &x, NULL};
 	av_result r;
 
 	if (q->kind == Q_WALK) {

@@ -76,6 +76,34 @@ int scan_covered_hash(const mw_scan *st, uint64_t hash, size_t len)
 	return 0;
 }
 
+char *scan_sha256_slot(mw_scan *st, const void *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < st->nsha; i++)
+		if (st->sha[i].p == p && st->sha[i].len == len)
+			return st->sha[i].hex;
+	if (st->nsha == MW_SHA_MEMO)
+		return NULL;
+	st->sha[st->nsha].p = p;
+	st->sha[st->nsha].len = len;
+	st->sha[st->nsha].hex[0] = 0;
+	return st->sha[st->nsha++].hex;
+}
+
+void scan_sha256(mw_scan *st, const void *p, size_t len, char out[65])
+{
+	char *slot = scan_sha256_slot(st, p, len);
+
+	if (slot && slot[0]) {
+		memcpy(out, slot, 65);
+		return;
+	}
+	mw_sha256_buf(p, len, out);
+	if (slot)
+		memcpy(slot, out, 65);
+}
+
 void scan_free(mw_scan *st)
 {
 	x_free(st->cover);

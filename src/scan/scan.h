@@ -237,6 +237,8 @@ typedef struct mw_cover_ent {
 	size_t len;
 } mw_cover_ent;
 
+#define MW_SHA_MEMO 8 /* parts per message whose hash is kept (the rest are hashed each time) */
+
 typedef struct mw_scan {
 	mw_msg *msg;
 	const mw_env *env;
@@ -253,7 +255,26 @@ typedef struct mw_scan {
 	void (*on_object)(struct mw_scan *st, const char *part, const char *part_name, const struct av_object *o);
 	void (*on_props)(struct mw_scan *st, const char *part, const char *json);
 	void *content; /* the content stage's state (src/content) */
+	/* the SHA-256 of content in memory, computed once per scan (scan_sha256) */
+	struct mw_sha_memo {
+		const void *p;
+		size_t len;
+		char hex[65]; /* "" until computed */
+	} sha[MW_SHA_MEMO];
+	size_t nsha;
 } mw_scan;
+
+/*
+ * scan_sha256_slot - the memo slot of the content at p (len bytes, in
+ * memory and unchanged for the whole scan: a MIME part's body): its
+ * SHA-256 in hex, or "" when nobody computed it yet (whoever does writes
+ * it there).  NULL when the memo is full.  The av stage's scan cache key,
+ * the attachment hashes of the history and the carving memo share it, so
+ * a part is hashed once, not three times.
+ */
+char *scan_sha256_slot(mw_scan *st, const void *p, size_t len);
+/* scan_sha256 - the hex SHA-256 of p, from the memo when there */
+void scan_sha256(mw_scan *st, const void *p, size_t len, char out[65]);
 
 /* scan_cover_add - record an object libclamav visited; _hash: its mw_siphash64(mw_hash_key()) is known */
 void scan_cover_add(mw_scan *st, const void *data, size_t len);

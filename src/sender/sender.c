@@ -316,7 +316,7 @@ static void hash_attachments(mw_scan *s, const mime_part *p, size_t depth)
 		if (a == NULL || len == 0)
 			return;
 		if (data) {
-			mw_sha256_buf(data, len, a->sha256);
+			scan_sha256(s, data, len, a->sha256); /* the av stage's, when it hashed the part */
 		} else {
 			char chunk[65536];
 			off_t off = 0;

@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 	const char *dir = argc > 2 ? argv[1] : "sigs", *file = argv[argc > 2 ? 2 : 1];
 	mw_config *cfg;
 	av_engine *e;
-	av_hooks h = {visit, NULL, NULL};
+	av_hooks h = {visit, NULL, NULL, NULL};
 	av_result r;
 	char err[512];
 	int fd;

@@ -428,7 +428,8 @@ static void test_scan_cache(void **state)
 	mw_config *c = cfg_for(SIGS_DIR);
 	av_engine *e = av_engine_load(SIGS_DIR, c, err, sizeof(err));
 	seen_log a, b, d;
-	av_hooks ha = {log_visit, log_props, &a}, hb = {log_visit, log_props, &b}, hd = {log_visit, log_props, &d};
+	av_hooks ha = {log_visit, log_props, &a, NULL}, hb = {log_visit, log_props, &b, NULL},
+	         hd = {log_visit, log_props, &d, NULL};
 	av_cache_stat st;
 	av_result r;
 

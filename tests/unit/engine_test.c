@@ -48,12 +48,14 @@
 #include <archive_entry.h>
 #include <sqlite3.h>
 
+#include "attach/attach_int.h"
 #include "av/av.h"
 #include "av/av_cache.h"
 #include "engine/engine.h"
 #include "policy/lists.h"
 #include "policy/policy.h"
 #include "store/store.h"
+#include "util/hash.h"
 #include "util/util.h"
 
 #ifndef SIGS_DIR
@@ -890,6 +892,68 @@ static void test_cache_same_verdict(void **state)
 	x_free(res);
 }
 
+/*
+ * test_repeat_shares_work - a part is hashed once per scan (the scan
+ * cache's key is the tracked attachment's SHA-256), and a repeated part
+ * is not searched for hidden containers again when the first search
+ * found no candidate; one that had one is searched (and judged) again.
+ */
+static void test_repeat_shares_work(void **state)
+{
+	mw_env env = env_of(base_cfg);
+	mw_result *res = x_calloc(1, sizeof(*res));
+	unsigned char *pic = x_malloc(64 * 1024), *zip, *hid;
+	size_t zlen, i;
+	char *clean, *hidden, want[65];
+	unsigned long h0;
+	int k;
+
+	(void)state;
+	/* a GIF-looking picture of pseudo-random bytes: no container header anywhere */
+	memcpy(pic, "GIF89a", 6);
+	for (i = 6; i < 64 * 1024; i++)
+		pic[i] = (unsigned char)((i * 2654435761u) >> 13);
+	for (i = 6; i + 1 < 64 * 1024; i++)
+		if (pic[i] == 'P' || pic[i] == 0x1f || pic[i] == 'B' || pic[i] == 0xfd || pic[i] == '7' ||
+		    pic[i] == 'R' || pic[i] == 0x28 || pic[i] == 'M' || pic[i] == 0x04 || pic[i] == 'L' ||
+		    pic[i] == 'x' || pic[i] == '0' || pic[i] == 0xc7 || pic[i] == 'q' || pic[i] == 'u' ||
+		    pic[i] == '-' || pic[i] == 'W' || pic[i] == '!' || pic[i] == 0x89)
+			pic[i] = 'a'; /* no signature's first byte: nothing to try */
+	zip = zip_of("inside.txt", "hidden text\n", 12, &zlen);
+	hid = x_malloc(64 * 1024 + zlen);
+	memcpy(hid, pic, 32 * 1024);
+	memcpy(hid + 32 * 1024, zip, zlen);
+	memcpy(hid + 32 * 1024 + zlen, pic + 32 * 1024, 32 * 1024);
+	clean =
+	    with_attachment("a@partner.example", "pic", "see the picture", "photo.gif", "image/gif", pic, 64 * 1024);
+	hidden = with_attachment("a@partner.example", "pic", "see the picture", "photo2.gif", "image/gif", hid,
+	                         64 * 1024 + zlen);
+	mw_sha256_buf(pic, 64 * 1024, want);
+	h0 = at_carve_memo_hits();
+	for (k = 0; k < 2; k++) {
+		memset(res, 0, sizeof(*res));
+		scan_raw(&env, "a@partner.example", "staff@example.com", clean, strlen(clean), res);
+		assert_int_equal(count_code(&res->verdict, "attach.inconsistent"), 0);
+		assert_int_equal(res->natts, 1);
+		assert_string_equal(res->atts[0].sha256, want);
+		memset(res, 0, sizeof(*res));
+		scan_raw(&env, "a@partner.example", "staff@example.com", hidden, strlen(hidden), res);
+		if (count_code(&res->verdict, "attach.inconsistent") != 1) {
+			for (i = 0; i < res->verdict.nreasons; i++)
+				print_error("%s %s\n", res->verdict.reasons[i].code, res->verdict.reasons[i].detail);
+			fail_msg("scan %d: the zip hidden in the picture not found", k + 1);
+		}
+	}
+	/* the clean picture's second search answered by the memo, the other's never */
+	assert_int_equal(at_carve_memo_hits(), h0 + 1);
+	x_free(clean);
+	x_free(hidden);
+	x_free(zip);
+	x_free(hid);
+	x_free(pic);
+	x_free(res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -898,7 +962,7 @@ int main(void)
 	    cmocka_unit_test(test_store_unavailable),  cmocka_unit_test(test_rcpt_store_locked),
 	    cmocka_unit_test(test_policy_mapping),     cmocka_unit_test(test_cover_set),
 	    cmocka_unit_test(test_result_json),        cmocka_unit_test(test_reasons_line),
-	    cmocka_unit_test(test_cache_same_verdict),
+	    cmocka_unit_test(test_cache_same_verdict), cmocka_unit_test(test_repeat_shares_work),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, group_setup, group_teardown);
