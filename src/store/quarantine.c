@@ -5,7 +5,14 @@
  *	See quarantine.h.
  * DESCRIPTION
  *	Encryption (AES-256-GCM, OpenSSL's EVP) streams in QCHUNK pieces,
- *	so a 50 MB message costs QCHUNK bytes of buffer.  The header is plain
+ *	so a 50 MB message costs QCHUNK bytes of buffer.
+ *
+ *	A retro-scan copy ("kept") whose file, its attachments stored apart
+ *	as blobs, is at most QROW_MAX bytes is held in its index row (column
+ *	body, the same bytes a file would hold) instead of a file of its
+ *	own: one row, committed with its blob references, instead of a file
+ *	created, written and renamed per delivered message.  Held and
+ *	quarantined mail stays in fsync'ed files.  The header is plain
  *	"key=value" lines (values cannot hold line ends), parsed strictly on
  *	recovery.
  * LIMITS
@@ -32,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,6 +49,7 @@
 #define QCHUNK   (64 * 1024)
 #define QNONCE   12
 #define QTAG     16
+#define QROW_MAX (64 * 1024) /* a kept copy's file up to this size goes in its row */
 #define BMAGIC   "MWB1"
 #define BNAME    64 /* hex HMAC-SHA256 */
 
@@ -392,7 +401,8 @@ static int blob_refs(mw_store *s, const quar_meta *m, const quar_ref *refs, size
 }
 
 /* index_insert - the index row of m and, in the same transaction, its blobs */
-static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, size_t nrefs)
+static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, size_t nrefs, const void *body,
+                        size_t blen)
 {
 	mw_store *s = q->store;
 	mw_buf rcpts;
@@ -412,7 +422,7 @@ static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, si
 	if (sqlite3_prepare_v2(
 	        s->db,
 	        "INSERT OR REPLACE INTO quarantine(id, time, queue_id, sender, rcpts, subject, size, reasons,"
-	        " state, release_at, expires) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	        " state, release_at, expires, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	        -1, &st, NULL) != SQLITE_OK) {
 		store_fail(s, "quarantine index");
 		goto out;
@@ -428,6 +438,10 @@ static int index_insert(mw_quar *q, const quar_meta *m, const quar_ref *refs, si
 	sqlite3_bind_text(st, 9, m->state, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, m->release_at);
 	sqlite3_bind_int64(st, 11, m->expires);
+	if (body)
+		sqlite3_bind_blob(st, 12, body, (int)blen, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 12);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		store_fail(s, "quarantine index insert");
 	else if (blob_refs(s, m, refs, nrefs) == 0)
@@ -600,8 +614,10 @@ int quar_set_state(mw_quar *q, const char *id, const char *state, time_t release
 	int rc = -1;
 
 	pthread_mutex_lock(&s->mu);
-	if (sqlite3_prepare_v2(s->db, "UPDATE quarantine SET state = ?2, release_at = ?3 WHERE id = ?1", -1, &st,
-	                       NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+	                       "UPDATE quarantine SET state = ?2, release_at = ?3,"
+	                       " body = CASE WHEN ?2 = 'deleted' THEN NULL ELSE body END WHERE id = ?1",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		store_fail(s, "quarantine state");
 		goto out;
 	}
@@ -1010,6 +1026,15 @@ long quar_blob_count(mw_quar *q)
 	return n;
 }
 
+/* put_bytes - the next bytes of a quarantine file: to fd, or to row when fd < 0 */
+static int put_bytes(int fd, mw_buf *row, const void *p, size_t n)
+{
+	if (fd >= 0)
+		return mw_write_all(fd, p, n);
+	buf_append(row, p, n);
+	return 0;
+}
+
 int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t errlen)
 {
 	unsigned char idb[16], nonce[QNONCE], tag[QTAG], lenb[4];
@@ -1020,7 +1045,8 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	size_t i, fill = 0, nrefs = 0, r = 0, total = spool_size(raw);
 	quar_ref *refs = NULL;
 	off_t off = 0;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, in_row = 0;
+	mw_buf row; /* the file's bytes, when they go in the index row */
 	/* a retro-scan copy of delivered mail ("kept") needs no durability:
 	 * the MTA has its own copy, and losing it at a power cut only loses a
 	 * later rescan; no fsync for it (measured: 6-7 % of the mixed stream) */
@@ -1034,6 +1060,13 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	}
 	buf_init(&hdr, QHDR_MAX);
 	buf_init(&aad, QHDR_MAX + 8);
+	buf_init(&row, 0);
+	if (!durable) {
+		size_t rest = total;
+		for (i = 0; i < nrefs; i++)
+			rest -= refs[i].len;
+		in_row = rest <= QROW_MAX;
+	}
 	if (random_bytes(idb, sizeof(idb)) < 0 || random_bytes(nonce, sizeof(nonce)) < 0) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		goto out;
@@ -1055,8 +1088,7 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	buf_append(&aad, hdr.p, hdr.len);
 	file_path(q, meta->id, "tmp-", "", tmp, sizeof(tmp));
 	file_path(q, meta->id, "", ".mwq", final, sizeof(final));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	if (!in_row && (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -1064,7 +1096,7 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		snprintf(err, errlen, "AES-GCM setup failed");
 		goto out;
 	}
-	if (mw_write_all(fd, aad.p, aad.len) < 0 || mw_write_all(fd, nonce, sizeof(nonce)) < 0)
+	if (put_bytes(fd, &row, aad.p, aad.len) < 0 || put_bytes(fd, &row, nonce, sizeof(nonce)) < 0)
 		goto io_fail;
 	in = x_malloc(QCHUNK);
 	out = x_malloc(QCHUNK);
@@ -1084,35 +1116,39 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 		fill += (size_t)got;
 		off += got;
 		if (fill == QCHUNK) {
-			if (gcm_step(&g, in, fill, out) < 0 || mw_write_all(fd, out, fill) < 0)
+			if (gcm_step(&g, in, fill, out) < 0 || put_bytes(fd, &row, out, fill) < 0)
 				goto io_fail;
 			fill = 0;
 		}
 	}
-	if (fill > 0 && (gcm_step(&g, in, fill, out) < 0 || mw_write_all(fd, out, fill) < 0))
+	if (fill > 0 && (gcm_step(&g, in, fill, out) < 0 || put_bytes(fd, &row, out, fill) < 0))
 		goto io_fail;
-	if (gcm_end(&g, tag) < 0 || mw_write_all(fd, tag, sizeof(tag)) < 0)
+	if (gcm_end(&g, tag) < 0 || put_bytes(fd, &row, tag, sizeof(tag)) < 0)
 		goto io_fail;
-	if (durable && fsync(fd) < 0)
-		goto io_fail;
-	if (close(fd) < 0) {
+	if (!in_row) {
+		if (durable && fsync(fd) < 0)
+			goto io_fail;
+		if (close(fd) < 0) {
+			fd = -1;
+			goto io_fail;
+		}
 		fd = -1;
-		goto io_fail;
+		if (rename(tmp, final) < 0 || (durable && fsync_dir(q->dir) < 0))
+			goto io_fail;
 	}
-	fd = -1;
-	if (rename(tmp, final) < 0 || (durable && fsync_dir(q->dir) < 0))
-		goto io_fail;
 	/* blobs and the index under bmu: a blob found here cannot expire before the row is in */
 	pthread_mutex_lock(&q->bmu);
 	for (r = 0; r < nrefs; r++)
 		if (blob_put(q, raw, &refs[r], err, errlen) < 0)
 			break;
-	if (r < nrefs || index_insert(q, meta, refs, nrefs) < 0) {
+	if (r < nrefs || index_insert(q, meta, refs, nrefs, in_row ? row.p : NULL, row.len) < 0) {
 		pthread_mutex_unlock(&q->bmu);
 		if (r == nrefs)
 			snprintf(err, errlen, "quarantine index: %s", store_error(q->store));
-		unlink(final);
-		fsync_dir(q->dir);
+		if (!in_row) {
+			unlink(final);
+			fsync_dir(q->dir);
+		}
 		goto out;
 	}
 	pthread_mutex_unlock(&q->bmu);
@@ -1122,7 +1158,8 @@ int quar_put(mw_quar *q, const mw_spool *raw, quar_meta *meta, char *err, size_t
 	goto out;
 io_fail:
 	snprintf(err, errlen, "writing %s: %s", tmp, strerror(errno ? errno : EIO));
-	unlink(tmp);
+	if (!in_row)
+		unlink(tmp);
 out:
 	gcm_free(&g);
 	if (fd >= 0) {
@@ -1135,19 +1172,56 @@ out:
 	x_free(refs);
 	buf_free(&hdr);
 	buf_free(&aad);
+	buf_free(&row);
 	return rc;
 }
 
 /* read_header - open id's file and read magic, header; returns fd positioned at the nonce */
-static int read_header(const char *path, mw_buf *aad, quar_meta *meta, quar_ref *refs, size_t *nrefs, char *err,
+/*
+ * row_body - the file of id held in its index row, as a descriptor
+ * (memfd) positioned at 0 for the file reader; -1 with *none = 1 when the
+ * row holds none (the file is on disk), -1 with err on failure
+ */
+static int row_body(mw_quar *q, const char *id, int *none, char *err, size_t errlen)
+{
+	mw_store *s = q->store;
+	sqlite3_stmt *st = NULL;
+	int fd = -1;
+
+	*none = 0;
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, "SELECT body FROM quarantine WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "quarantine index: %s", sqlite3_errmsg(s->db));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) != SQLITE_BLOB) {
+		*none = 1;
+		goto out;
+	}
+	fd = memfd_create("mw-quarantine", MFD_CLOEXEC);
+	if (fd < 0 || mw_write_all(fd, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)) < 0 ||
+	    lseek(fd, 0, SEEK_SET) != 0) {
+		snprintf(err, errlen, "quarantine %s: cannot hold its copy: %s", id, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return fd;
+}
+
+/* read_header - open path (or take fd >= 0, the file held in a row) and read the header */
+static int read_header(const char *path, int fd, mw_buf *aad, quar_meta *meta, quar_ref *refs, size_t *nrefs, char *err,
                        size_t errlen)
 {
 	unsigned char lenb[4];
 	char magic[4], *h;
 	size_t hlen;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
+	if (fd < 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -1196,7 +1270,13 @@ int quar_read(mw_quar *q, const char *id, quar_meta *meta, mw_spool *out, char *
 	refs = x_malloc(QUAR_MAX_REFS * sizeof(*refs));
 	buf_init(&aad, QHDR_MAX + 8);
 	file_path(q, id, "", ".mwq", path, sizeof(path));
-	if ((fd = read_header(path, &aad, meta, refs, &nrefs, err, errlen)) < 0)
+	{
+		int none;
+		fd = row_body(q, id, &none, err, errlen);
+		if (fd < 0 && !none)
+			goto out;
+	}
+	if ((fd = read_header(path, fd, &aad, meta, refs, &nrefs, err, errlen)) < 0)
 		goto out;
 	if (fstat(fd, &st) < 0 || read_all(fd, nonce, QNONCE) < 0)
 		goto bad;
@@ -1282,7 +1362,7 @@ int quar_delete(mw_quar *q, const char *id)
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
 	fsync_dir(q->dir);
-	return quar_set_state(q, id, "deleted", 0);
+	return quar_set_state(q, id, "deleted", 0); /* which drops a copy held in the row */
 }
 
 typedef struct expire_ctx {
@@ -1408,14 +1488,14 @@ static void recover(mw_quar *q)
 			if (!valid_id(id) || quar_get_meta(q, id, m) != 0)
 				continue;
 			buf_init(&aad, QHDR_MAX + 8);
-			fd = read_header(path, &aad, m, refs, &nrefs, err, sizeof(err));
+			fd = read_header(path, -1, &aad, m, refs, &nrefs, err, sizeof(err));
 			buf_free(&aad);
 			if (fd < 0) {
 				log_err("quarantine recovery: %s", err);
 				continue;
 			}
 			close(fd);
-			if (index_insert(q, m, refs, nrefs) == 0) {
+			if (index_insert(q, m, refs, nrefs, NULL, 0) == 0) {
 				share(q, m->id);
 				indexed++;
 			}

@@ -98,6 +98,8 @@ static const char *const schema_steps[] = {
     "ALTER TABLE alerts ADD COLUMN detail TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX alerts_mailed ON alerts(mailed);"
     "CREATE TABLE alert_seen(who TEXT PRIMARY KEY, last_id INTEGER NOT NULL) WITHOUT ROWID;",
+    /* a retro-scan copy's small encrypted file held in its row (quarantine.c: QROW_MAX) */
+    "ALTER TABLE quarantine ADD COLUMN body BLOB;",
 };
 
 enum {
