@@ -530,6 +530,48 @@ static void test_file_is_standard_gcm(void **state)
 	spool_free(out);
 }
 
+/* test_recent_runs - the same attachment again is named by comparing its
+ * bytes with the runs named lately: one blob; a run of the same length
+ * that differs in one byte is another blob; both read back whole */
+static void test_recent_runs(void **state)
+{
+	fixture *f = *state;
+	mw_spool *x = kept_msg("x", 7, 1 << 20), *y = kept_msg("x", 7, 1 << 20), *out;
+	char err[512], *bytes = x_calloc(1, spool_size(y) + 1);
+	quar_meta m1, m2, m3, back;
+	const char *run;
+
+	meta_init(&m1);
+	strcpy(m1.state, "kept");
+	m1.expires = 1700000000 + 86400;
+	m2 = m1;
+	m3 = m1;
+	assert_int_equal(quar_put(f->q, x, &m1, err, sizeof(err)), 0);
+	assert_int_equal(quar_put(f->q, x, &m2, err, sizeof(err)), 0);
+	assert_int_equal(quar_blob_count(f->q), 1);
+	/* y: x with one base64 character of its run changed */
+	assert_int_equal(spool_pread(y, bytes, spool_size(y), 0), (ssize_t)spool_size(y));
+	run = strstr(bytes, "base64\r\n\r\n");
+	assert_non_null(run);
+	spool_free(y);
+	y = spool_new(1 << 20, NULL);
+	bytes[run - bytes + 12 + 500] = bytes[run - bytes + 12 + 500] == 'A' ? 'B' : 'A';
+	assert_int_equal(spool_write(y, bytes, spool_size(x)), 0);
+	assert_int_equal(quar_put(f->q, y, &m3, err, sizeof(err)), 0);
+	assert_int_equal(quar_blob_count(f->q), 2);
+	out = spool_new(1 << 20, NULL);
+	assert_int_equal(quar_read(f->q, m2.id, &back, out, err, sizeof(err)), 0);
+	same_bytes(x, out);
+	spool_free(out);
+	out = spool_new(1 << 20, NULL);
+	assert_int_equal(quar_read(f->q, m3.id, &back, out, err, sizeof(err)), 0);
+	same_bytes(y, out);
+	spool_free(out);
+	spool_free(x);
+	spool_free(y);
+	x_free(bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +582,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_recovery_and_claim, setup, teardown),
 	    cmocka_unit_test(test_find_runs),
 	    cmocka_unit_test_setup_teardown(test_kept_shared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recent_runs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file_is_standard_gcm, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
