@@ -31,7 +31,10 @@
 #	AB_SESSIONS (20; 10 with attach), AB_SIZE (2048), AB_MAIL (plain),
 #	AB_SIGDB_SCALE (0), BUILD_DIR (build), AB_PORT_BASE (2585: lab,
 #	+1 sink), AB_PERF (unset: a file name; perf record -g of binary B
-#	during its measured sends, one file per round: FILE.ROUND).
+#	during its measured sends, one file per round: FILE.ROUND),
+#	AB_FRESH_STATE (0; 1: each run starts from an empty state directory,
+#	so two binaries with different store schemas can be compared: an
+#	older one refuses a database a newer one has migrated).
 # LICENSE
 #	GPL-2.0-or-later
 set -eu
@@ -101,6 +104,10 @@ while [ $r -le "$ROUNDS" ]; do
 	for v in A B; do
 		bin=$A
 		[ $v = B ] && bin=$B
+		if [ "${AB_FRESH_STATE:-0}" = 1 ] && [ "$bin" != none ]; then
+			$LAB stop-milter >/dev/null
+			rm -rf "$RUN_DIR/mailwarden/state"
+		fi
 		if [ "$bin" = none ]; then
 			MILTER=none $LAB restart-milter >/dev/null
 			pid=self
