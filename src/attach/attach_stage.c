@@ -271,7 +271,7 @@ static void judge_leaf_in_locale(at_ctx *c, const char *part, const char *name, 
 	if (at_carves(t) && src->len > 0 && !c->stopped) {
 		char safe[MW_DETAIL_MAX];
 		/* the part's hash when the av stage computed it (its scan cache's key): not computed here */
-		const char *sha = c->scan && src->mem ? scan_sha256_slot(c->scan, src->mem, src->len) : NULL;
+		const char *sha = c->scan && src->mem ? scan_sha256_known(c->scan, src->mem, src->len) : NULL;
 		at_safe_name(safe, sizeof(safe), name ? name : part);
 		at_carve_part(c, src, t, part, safe, sha);
 	}

@@ -91,6 +91,16 @@ char *scan_sha256_slot(mw_scan *st, const void *p, size_t len)
 	return st->sha[st->nsha++].hex;
 }
 
+const char *scan_sha256_known(const mw_scan *st, const void *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < st->nsha; i++)
+		if (st->sha[i].p == p && st->sha[i].len == len)
+			return st->sha[i].hex[0] ? st->sha[i].hex : NULL;
+	return NULL;
+}
+
 void scan_sha256(mw_scan *st, const void *p, size_t len, char out[65])
 {
 	char *slot = scan_sha256_slot(st, p, len);

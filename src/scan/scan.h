@@ -275,6 +275,8 @@ typedef struct mw_scan {
 char *scan_sha256_slot(mw_scan *st, const void *p, size_t len);
 /* scan_sha256 - the hex SHA-256 of p, from the memo when there */
 void scan_sha256(mw_scan *st, const void *p, size_t len, char out[65]);
+/* scan_sha256_known - the hex SHA-256 of p when the memo has it, else NULL (nothing added) */
+const char *scan_sha256_known(const mw_scan *st, const void *p, size_t len);
 
 /* scan_cover_add - record an object libclamav visited; _hash: its mw_siphash64(mw_hash_key()) is known */
 void scan_cover_add(mw_scan *st, const void *data, size_t len);
